@@ -1,0 +1,143 @@
+"""Plumbing shared by every target: the seeded generator, geomean, peak memory, tolerances.
+
+Plumbing only. Nothing here knows about a particular kernel; each target keeps its own natural
+signature in its own package (see docs/design.md, "Why no Target class").
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import sys
+from collections.abc import Iterable
+
+import numpy as np
+
+# ---------------------------------------------------------------------------
+# Constants (fixed, do not modify: every recorded result depends on them)
+# ---------------------------------------------------------------------------
+
+# Float outputs: |kernel - reference| <= MAX_ABS_ERR * max(1, scale), where scale is the magnitude
+# of the reference value (or of the sum of absolute terms that make it, for results that can
+# cancel). An absolute bound near 1 and a relative one for large magnitudes: summation order and
+# float32 rounding stay far inside it (~1e-6 relative), an 8-bit quantized table (~4e-3) does not.
+MAX_ABS_ERR = 1e-4
+
+# Top-k outputs: two candidates whose distances differ by at most this (same scaling rule as
+# MAX_ABS_ERR) may swap places or trade the last slot; everything else must match exactly.
+TOPK_DIST_TOL = 1e-4
+
+# Wall-clock bound for one whole experiment (correctness + benchmark + gate). An experiment that
+# exceeds it is recorded as `timeout` and reverted.
+TIME_BUDGET_SECS = 600
+
+# Wall-clock bound for the correctness run of one kernel in its subprocess: a kernel that hangs is
+# a `crash`/`timeout`, never a harness failure.
+CHECK_TIMEOUT_SECS = 180
+
+# ---------------------------------------------------------------------------
+# SplitMix64 (Steele, Lea, Flood 2014): seeded, portable, identical in every language
+# ---------------------------------------------------------------------------
+
+GOLDEN_GAMMA = 0x9E3779B97F4A7C15
+_MIX1 = 0xBF58476D1CE4E5B9
+_MIX2 = 0x94D049BB133111EB
+_MASK64 = (1 << 64) - 1
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """The SplitMix64 output function on uint64 lanes (numpy wraps uint64 arithmetic)."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(_MIX1)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(_MIX2)
+    return z ^ (z >> np.uint64(31))
+
+
+class SplitMix64:
+    """The standard SplitMix64 stream, with vectorized bulk draws that continue the same stream.
+
+    `u64(n)` returns exactly what `n` calls of `next_u64()` would, so arrays are cheap to generate
+    (input generation must never dominate a benchmark run) yet reproducible element by element.
+    """
+
+    def __init__(self, seed: int):
+        self.state = seed & _MASK64
+
+    def next_u64(self) -> int:
+        self.state = (self.state + GOLDEN_GAMMA) & _MASK64
+        z = self.state
+        z = ((z ^ (z >> 30)) * _MIX1) & _MASK64
+        z = ((z ^ (z >> 27)) * _MIX2) & _MASK64
+        return z ^ (z >> 31)
+
+    def u64(self, n: int) -> np.ndarray:
+        """The next n outputs as uint64."""
+        with np.errstate(over="ignore"):
+            steps = np.arange(1, n + 1, dtype=np.uint64) * np.uint64(GOLDEN_GAMMA)
+            out = _mix(steps + np.uint64(self.state))
+        self.state = (self.state + n * GOLDEN_GAMMA) & _MASK64
+        return out
+
+    def uniform(self, n: int, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+        """float64 in [low, high), from the top 53 bits."""
+        unit = (self.u64(n) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+        return low + (high - low) * unit
+
+    def normal(self, n: int) -> np.ndarray:
+        """Standard normal float64 by Box-Muller on pairs of draws."""
+        m = (n + 1) // 2
+        u1 = 1.0 - self.uniform(m)  # (0, 1]: log stays finite
+        u2 = self.uniform(m)
+        r = np.sqrt(-2.0 * np.log(u1))
+        out = np.concatenate([r * np.cos(2 * np.pi * u2), r * np.sin(2 * np.pi * u2)])
+        return out[:n]
+
+    def integers(self, n: int, high: int) -> np.ndarray:
+        """int64 in [0, high) for 0 < high <= 2**32, by the multiply-shift method (Lemire)."""
+        if not 0 < high <= 1 << 32:
+            raise ValueError(f"high must be in (0, 2**32], got {high}")
+        top = self.u64(n) >> np.uint64(32)
+        return ((top * np.uint64(high)) >> np.uint64(32)).astype(np.int64)
+
+    def permutation(self, n: int) -> np.ndarray:
+        """A uniformly random permutation of range(n) (sort by random keys)."""
+        return np.argsort(self.u64(n), kind="stable")
+
+    def spawn(self, label: str) -> SplitMix64:
+        """An independent stream for a named purpose, so adding one case never shifts another."""
+        h = 0
+        for ch in label.encode():
+            h = (h * 0x100000001B3 ^ ch) & _MASK64
+        return SplitMix64(self.next_u64() ^ h)
+
+
+# ---------------------------------------------------------------------------
+# Small numeric helpers
+# ---------------------------------------------------------------------------
+
+
+def geomean(values: Iterable[float]) -> float:
+    """Geometric mean of positive values; NaN for an empty input, never a silent 0."""
+    vals = [float(v) for v in values]
+    if not vals:
+        return math.nan
+    if any(not v > 0 for v in vals):
+        raise ValueError(f"geomean needs positive values, got {vals}")
+    return math.exp(sum(math.log(v) for v in vals) / len(vals))
+
+
+def peak_rss_mb(children: bool = False) -> float:
+    """Peak resident set size in MB of this process (or of its finished children).
+
+    The kernel's own memory is what matters; a numba process is ~150 MB before any kernel runs, so
+    read this as a level to watch for jumps, not as the kernel's footprint.
+    """
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    kb = resource.getrusage(who).ru_maxrss
+    return kb / (1024 * 1024) if sys.platform == "darwin" else kb / 1024
+
+
+def rss_mb(pid: int | None = None) -> float:
+    """Current RSS in MB of a live process (psutil), e.g. a correctness subprocess being watched."""
+    import psutil
+
+    return psutil.Process(pid).memory_info().rss / (1024 * 1024)

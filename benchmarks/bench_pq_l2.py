@@ -1,0 +1,84 @@
+"""pq_l2: one timed call = distance_table + pq_distances for every query of the workload."""
+
+import numpy as np
+
+from autoresearch import abtest, oracle
+from autoresearch.pq_l2 import inputs, kernels, reference
+
+
+class PqL2:
+    params = [
+        inputs.SHAPES,  # (dim, M sub-vectors, K centroids)
+        inputs.DISTRIBUTIONS,  # what the vectors and queries look like
+    ]
+    param_names = ["shape", "distribution"]
+    timeout = 180
+
+    def setup(self, shape, distribution):
+        # Cached per process: cheap even when asv_runner >= 0.3 calls setup before every sample.
+        self.w = inputs.workload(shape, distribution)
+        inputs.search(kernels, self.w)  # compile (or load from cache) outside the timed body
+
+    def time_search(self, shape, distribution):
+        inputs.search(kernels, self.w)
+
+    def track_mismatches(self, shape, distribution):
+        return oracle.workload_mismatches(
+            lambda impl: inputs.outputs(impl, self.w), kernels, reference
+        )
+
+    track_mismatches.unit = "mismatches"
+
+    def track_ab_ratio(self, shape, distribution):
+        return abtest.paired_samples("pq_l2", lambda impl: inputs.search(impl, self.w))
+
+    track_ab_ratio.unit = "ratio"
+
+
+class PqL2Peers:
+    """The best public implementations on the same data: how far the kernel is from them."""
+
+    params = [inputs.SHAPES, inputs.DISTRIBUTIONS, ["numpy", "faiss"]]
+    param_names = ["shape", "distribution", "peer"]
+    timeout = 180
+
+    def setup(self, shape, distribution, peer):
+        w = inputs.workload(shape, distribution)
+        self.w = w
+        if peer == "numpy":
+            # Per-sub-space take + add, the fastest numpy formulation (peer-timings.md).
+            self.run = lambda: _numpy_search(w)
+        elif peer == "faiss":
+            self.run = _faiss_search(w)
+        self.run()
+
+    def time_search(self, shape, distribution, peer):
+        self.run()
+
+
+def _numpy_search(w):
+    M, K, dsub = w.codebook.shape
+    out = None
+    for q in w.queries:
+        diff = w.codebook - q.reshape(M, 1, dsub)
+        table = np.einsum("mkd,mkd->mk", diff, diff)
+        out = np.zeros(w.codes.shape[1], dtype=np.float32)
+        for m in range(M):
+            out += table[m].take(w.codes[m])
+    return out
+
+
+def _faiss_search(w):
+    try:
+        import faiss
+    except ImportError:
+        raise NotImplementedError("faiss-cpu not installed (pip install '.[peers]')") from None
+    faiss.omp_set_num_threads(1)
+    M, K, dsub = w.codebook.shape
+    index = faiss.IndexPQ(M * dsub, M, 8)
+    faiss.copy_array_to_vector(w.codebook.ravel(), index.pq.centroids)
+    index.is_trained = True
+    index.add_sa_codes(np.ascontiguousarray(w.codes.T))
+    queries = np.ascontiguousarray(w.queries)
+    # faiss has no bare ADC scan in Python: search k=10 includes its LUT build and top-10 heap.
+    return lambda: index.search(queries, 10)
