@@ -121,7 +121,9 @@ def asv(*args: str, capture: bool = False, env: dict | None = None, stream=None)
 
 def dirty_paths() -> list[str]:
     """Changes that would make the results lie about which code ran."""
-    status = git("status", "--porcelain", "--", "autoresearch", "benchmarks")
+    status = git(
+        "status", "--porcelain", "--untracked-files=no", "--", "autoresearch", "benchmarks"
+    )
     return [line[3:] for line in status.splitlines() if line.strip()]
 
 
