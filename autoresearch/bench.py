@@ -177,8 +177,9 @@ def run(
     ensure_machine(machine)
     env = dict(os.environ)
     env.pop("AUTORESEARCH_AB_BASELINE", None)
-    # This clone's package, whatever else is installed in the interpreter.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    # This clone's package, whatever else is installed in the interpreter (asv drops PYTHONPATH
+    # and passes ASV_PYTHONPATH on instead).
+    env["ASV_PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     kernels_file = None
     if baseline is not None:
         baseline = git("rev-parse", "--verify", f"{baseline}^{{commit}}")
