@@ -6,10 +6,14 @@ signature in its own package (see docs/design.md, "Why no Target class").
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import resource
 import sys
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import numpy as np
 
@@ -141,3 +145,27 @@ def rss_mb(pid: int | None = None) -> float:
     import psutil
 
     return psutil.Process(pid).memory_info().rss / (1024 * 1024)
+
+
+def cached_arrays(
+    source: str | Path, key: str, build: Callable[[], dict[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """Arrays from `build()`, kept on disk between processes, keyed on the generating file's bytes.
+
+    asv runs every combination in a fresh process; regenerating a 20k-vector workload (with its
+    k-means codebook) each time would cost more than timing it. The key includes the SHA-256 of
+    `source` (the target's inputs.py) and of this file, so a changed generator never reuses data.
+    """
+    h = hashlib.sha256(Path(source).read_bytes() + Path(__file__).read_bytes() + key.encode())
+    path = Path(tempfile.gettempdir()) / "lance-autoresearch-inputs" / f"{h.hexdigest()[:24]}.npz"
+    try:
+        with np.load(path) as data:
+            return {name: data[name] for name in data.files}
+    except (OSError, ValueError, EOFError):
+        pass  # missing or half-written by a killed process: build it again
+    arrays = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)  # atomic: readers see the whole file or none
+    return arrays

@@ -5,12 +5,13 @@ One source of truth: the asv suite, the oracle and the tests all import from her
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from autoresearch.common import SplitMix64
+from autoresearch.common import SplitMix64, cached_arrays
 from autoresearch.oracle import Case
 
 # ---------------------------------------------------------------------------
@@ -116,8 +117,14 @@ def build(
 @functools.lru_cache(maxsize=4)
 def workload(shape: tuple, distribution: str) -> Workload:
     """The speed workload of one combination (cached per process; never mutate it)."""
-    rng = SplitMix64(SPEED_SEED).spawn(f"{shape} {distribution}")
-    return build(rng, tuple(shape), distribution, NUM_VECTORS, NUM_QUERIES)
+    key = f"{tuple(shape)} {distribution}"
+
+    def make():
+        rng = SplitMix64(SPEED_SEED).spawn(key)
+        w = build(rng, tuple(shape), distribution, NUM_VECTORS, NUM_QUERIES)
+        return dataclasses.asdict(w)
+
+    return Workload(**cached_arrays(__file__, key, make))
 
 
 def search(impl, w: Workload) -> np.ndarray:
