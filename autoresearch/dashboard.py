@@ -71,6 +71,12 @@ class VendorPackage:
     def dirname(self) -> str:
         return self.spec.replace("@", "-")
 
+    def local(self, rel: str) -> str:
+        """Where a package file lives in _vendor_assets/ and html/vendor/. A leading dist/ is
+        dropped: the repository's .gitignore ignores every dist/ directory (bootstrap's css
+        still finds its ../fonts/, which moves up with it)."""
+        return f"{self.dirname}/{rel.removeprefix('dist/')}"
+
 
 # The versions are the ones asv 0.6.6's www/index.html references (read from its published
 # index.html). Each was checked against the page's SRI hash when vendored.
@@ -286,7 +292,7 @@ def verify_vendor_assets(vendor_dir: Path = VENDOR_DIR, packages=PACKAGES) -> li
     problems = []
     for pkg in packages:
         for rel in [*pkg.files, pkg.license]:
-            name = f"{pkg.dirname}/{rel}"
+            name = pkg.local(rel)
             path = vendor_dir / name
             if not path.is_file():
                 problems.append(f"{path} is missing")
@@ -344,16 +350,16 @@ def localize_assets(html_dir: Path, vendor_dir: Path = VENDOR_DIR, packages=PACK
                     continue
                 pkg, rel = hit
                 needed.add(pkg)
-                target = html_dir / HTML_VENDOR_SUBDIR / pkg.dirname / rel
+                target = html_dir / HTML_VENDOR_SUBDIR / pkg.local(rel)
                 local = Path(os.path.relpath(target, path.parent)).as_posix()
                 attrs = [(n, local if n == attr else v) for n, v in attrs]
                 integrity = dict(attrs).get("integrity")
                 status = "none"
-                source = vendor_dir / pkg.dirname / rel
+                source = vendor_dir / pkg.local(rel)
                 if integrity is not None and pkg.same_as_cdn:
                     # A missing copy is reported by verify_vendor_assets below.
                     if source.is_file() and not _integrity_matches(integrity, source.read_bytes()):
-                        problems.append(f"{path}: {url} integrity does not match {pkg.spec}/{rel}")
+                        problems.append(f"{path}: {url} integrity does not match {pkg.local(rel)}")
                     status = "kept"
                 elif integrity is not None:
                     # A different build of the same version: the CDN file's hash cannot hold.
@@ -381,9 +387,9 @@ def localize_assets(html_dir: Path, vendor_dir: Path = VENDOR_DIR, packages=PACK
 
     for pkg in needed:
         for rel in [*pkg.files, pkg.license]:
-            dest = html_dir / HTML_VENDOR_SUBDIR / pkg.dirname / rel
+            dest = html_dir / HTML_VENDOR_SUBDIR / pkg.local(rel)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(vendor_dir / pkg.dirname / rel, dest)
+            shutil.copyfile(vendor_dir / pkg.local(rel), dest)
     for path, text in new_texts.items():
         path.write_text(text, encoding="utf-8")
 
@@ -418,10 +424,10 @@ def refresh_vendor_assets(vendor_dir: Path = VENDOR_DIR, packages=PACKAGES, npm:
                         member = None
                     if member is None:
                         raise DashboardError(f"{pkg.spec} has no file {rel}", EXIT_FAILED)
-                    dest = vendor_dir / pkg.dirname / rel
+                    dest = vendor_dir / pkg.local(rel)
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     dest.write_bytes(member.read())
-                    sums.append(f"{_sha256(dest)}  {pkg.dirname}/{rel}")
+                    sums.append(f"{_sha256(dest)}  {pkg.local(rel)}")
     (vendor_dir / SUMS_NAME).write_text("\n".join(sorted(sums, key=lambda s: s[66:])) + "\n")
 
 

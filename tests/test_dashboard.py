@@ -81,7 +81,16 @@ def test_is_external():
 def test_vendored_assets_match_their_checksums_and_carry_licences():
     assert db.verify_vendor_assets() == []
     for pkg in db.PACKAGES:
-        assert (db.VENDOR_DIR / pkg.dirname / pkg.license).is_file()
+        assert (db.VENDOR_DIR / pkg.local(pkg.license)).is_file()
+
+
+def test_no_vendored_file_is_gitignored():
+    # A .gitignore pattern (dist/ once) would leave a fresh clone without the file.
+    if not (REPO / ".git").exists() or not shutil.which("git"):
+        pytest.skip("not a git work tree")
+    files = [str(p) for p in db.VENDOR_DIR.rglob("*") if p.is_file()]
+    proc = subprocess.run(["git", "check-ignore", *files], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 1, f"ignored by git:\n{proc.stdout}{proc.stderr}"
 
 
 def test_every_cdn_reference_in_asv_template_has_a_vendored_copy():
@@ -109,12 +118,12 @@ def test_localize_assets_rewrites_every_reference(template_dir):
     assert sum(r.integrity == "kept" for r in rewrites) == 5
     assert {r.integrity for r in rewrites} == {"kept", "dropped"}
     text = (template_dir / "index.html").read_text()
-    assert 'src="vendor/jquery-3.3.1/dist/jquery.min.js"' in text
+    assert 'src="vendor/jquery-3.3.1/jquery.min.js"' in text
     assert 'href="https://github.com/airspeed-velocity/asv/"' in text  # a link, left alone
     # Every package ships with its licence; bootstrap's css finds its fonts relatively.
     assert (template_dir / "vendor/bootstrap-3.1.1/LICENSE").is_file()
     assert (
-        template_dir / "vendor/bootstrap-3.1.1/dist/fonts/glyphicons-halflings-regular.woff"
+        template_dir / "vendor/bootstrap-3.1.1/fonts/glyphicons-halflings-regular.woff"
     ).is_file()
     # Running it again is a no-op.
     assert db.localize_assets(template_dir) == []
@@ -139,7 +148,7 @@ def test_localize_assets_fails_loudly_on_an_unknown_reference(template_dir):
 def test_localize_assets_rejects_a_corrupt_vendored_file(template_dir, tmp_path):
     vendor = tmp_path / "vendor_copy"
     shutil.copytree(db.VENDOR_DIR, vendor)
-    (vendor / "jquery-3.3.1/dist/jquery.min.js").write_text("/* tampered */")
+    (vendor / "jquery-3.3.1/jquery.min.js").write_text("/* tampered */")
     with pytest.raises(db.DashboardError) as exc:
         db.localize_assets(template_dir, vendor_dir=vendor)
     assert exc.value.code == db.EXIT_NOT_LOCAL
@@ -282,7 +291,7 @@ def test_serve_serves_the_dashboard_and_stops_cleanly_on_ctrl_c(published):
                 break
         assert url, "no 'Serving ... at' line"
         with urllib.request.urlopen(url + "index.html", timeout=10) as resp:
-            assert b"vendor/jquery-3.3.1/dist/jquery.min.js" in resp.read()
+            assert b"vendor/jquery-3.3.1/jquery.min.js" in resp.read()
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == db.EXIT_OK
     finally:
