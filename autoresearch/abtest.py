@@ -22,6 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
+try:  # raised in a benchmark body, asv records a skip (NaN) rather than a failure
+    from asv_runner.benchmarks.mark import SkipNotImplemented
+except ImportError:  # outside asv
+    SkipNotImplemented = NotImplementedError
+
 # ---------------------------------------------------------------------------
 # Constants (fixed, do not modify)
 # ---------------------------------------------------------------------------
@@ -90,11 +95,11 @@ def paired_ratios(
 def paired_samples(target: str, run: Callable[[ModuleType], object]) -> dict:
     """asv track_ result: candidate/baseline ratios for one combination (`run(impl)` = workload).
 
-    Raises NotImplementedError (asv: skipped) when no baseline is given.
+    Raises SkipNotImplemented (asv: skipped, NaN) when no baseline is given.
     """
     baseline = load_baseline(target)
     if baseline is None:
-        raise NotImplementedError(f"no baseline: set {ENV_BASELINE} to pair against one")
+        raise SkipNotImplemented(f"no baseline: set {ENV_BASELINE} to pair against one")
     candidate = importlib.import_module(f"autoresearch.{target}.kernels")
     ratios = paired_ratios(lambda: run(candidate), lambda: run(baseline))
     return {"samples": ratios, "number": 1}
