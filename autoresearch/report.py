@@ -1,0 +1,812 @@
+"""Experiment reports: a target's progress chart, and the README's target table.
+
+    python -m autoresearch.report TARGET            # chart of results/experiments/TARGET.tsv
+    python -m autoresearch.report --readme          # rewrite README's generated target table
+    python -m autoresearch.report --readme --check  # exit 1 if that table is not what results give
+
+The chart (PNG and SVG, written beside the log) shows the speed-up over the target's first kernel
+per experiment: kept experiments joined as a frontier and labelled with their descriptions,
+discarded ones grey, failed ones (crash, timeout, fail, refused) as red crosses. It needs
+matplotlib, the optional extra `plot` (pip install '.[plot]'); the table does not.
+
+The table's numbers and why they are taken the way they are: docs/reports.md.
+
+Exit codes: 0 done (with --check: the table is current); 1 --check: the table is stale;
+2 bad input (no log, an empty or malformed log, unknown target, no README or no markers, not a
+git checkout); 3 matplotlib is not installed (chart only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import itertools
+import json
+import math
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from autoresearch import PACKAGE_DIR, TARGETS
+from autoresearch.common import geomean
+
+EXIT_OK = 0
+EXIT_STALE = 1
+EXIT_BAD_INPUT = 2
+EXIT_NO_MATPLOTLIB = 3
+
+# ---------------------------------------------------------------------------
+# Constants (fixed: the README table and its --check depend on them)
+# ---------------------------------------------------------------------------
+
+DECISIONS = ("keep", "discard", "crash", "timeout", "fail", "refused")
+FAILED = ("crash", "timeout", "fail", "refused")  # no timing: drawn as red crosses
+LOG_COLUMNS = ("decision", "geomean_ratio", "description")  # the ones this module reads
+README_BEGIN = "<!-- targets:begin -->"
+README_END = "<!-- targets:end -->"
+PEERS_SUFFIX = "Peers"  # asv classes named *Peers time the peer libraries (informational)
+
+# Chart layout.
+LABEL_CHARS = 42  # longer descriptions are cut at a word boundary
+LOG_SCALE_SPAN = 4.0  # a log y axis once the largest speed-up shown is this many times the least
+FIG_SIZE = (12.0, 6.5)  # inches
+FIG_DPI = 150
+SVG_HASH_SALT = "lance-autoresearch"  # fixed element ids: the same log gives the same SVG
+GREEN, GREY, RED = "#1b7f3b", "#b0b0b0", "#d62728"
+STYLES = {  # scatter styles by decision
+    "keep": {"s": 46, "color": GREEN, "edgecolor": "white", "linewidth": 0.8, "zorder": 5},
+    "discard": {"s": 22, "color": GREY, "zorder": 2},
+    "failed": {"s": 34, "marker": "x", "color": RED, "linewidth": 1.6, "zorder": 4},
+}
+UNTIMED_ROW = 0.03  # height (fraction of the axes) of the row of experiments that have no timing
+
+
+class ReportError(Exception):
+    """Bad input the user must fix (exit 2)."""
+
+
+class NoMatplotlib(Exception):
+    """The chart needs the optional extra `plot` (exit 3)."""
+
+
+def _warn(message: str) -> None:
+    print(f"report: warning: {message}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------
+# The experiment log: results/experiments/<target>.tsv
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Experiment:
+    number: int  # 1-based position in the log
+    commit: str
+    baseline: str  # the kernel it was timed against ("" when the log does not say)
+    decision: str
+    ratio: float  # geomean candidate/baseline time of the paired A/B run; NaN when not timed
+    description: str
+
+
+def log_path(repo: Path, target: str) -> Path:
+    return repo / "results" / "experiments" / f"{target}.tsv"
+
+
+def _parse_ratio(text: str) -> float:
+    text = text.strip()
+    if text == "" or text.lower() == "nan":
+        return math.nan
+    value = float(text)  # ValueError: the caller names the line
+    if not value > 0 or math.isinf(value):
+        raise ValueError(f"geomean_ratio must be a positive time ratio, got {text!r}")
+    return value
+
+
+def read_log(
+    path: Path, target: str | None = None, warn: Callable[[str], None] = _warn
+) -> list[Experiment]:
+    """The experiments of a results log, read by column name.
+
+    An empty or header-only log has no experiments. The writer ends every row with a newline, so
+    a last line without one was cut short by a killed writer: it is ignored with a warning.
+    Blank lines are skipped; anything else malformed raises ReportError naming the line.
+    """
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        return []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    elif len(lines) > 1:
+        warn(f"{path}:{len(lines)}: last line is incomplete (a killed writer?), ignored")
+        lines.pop()
+    header = lines[0].rstrip("\r").split("\t")
+    missing = [c for c in LOG_COLUMNS if c not in header]
+    if missing:
+        raise ReportError(f"{path}:1: header lacks column(s) {', '.join(missing)}")
+    col = {name: i for i, name in enumerate(header)}
+    experiments = []
+    for lineno, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = line.rstrip("\r").split("\t")
+        if len(fields) != len(header):
+            raise ReportError(
+                f"{path}:{lineno}: {len(fields)} tab-separated fields, the header has "
+                f"{len(header)} (a tab or newline inside a description?)"
+            )
+        decision = fields[col["decision"]].strip()
+        if decision not in DECISIONS:
+            raise ReportError(f"{path}:{lineno}: unknown decision {decision!r}")
+        if target is not None and "target" in col and fields[col["target"]] not in ("", target):
+            raise ReportError(f"{path}:{lineno}: a row of {fields[col['target']]!r}, not {target}")
+        try:
+            ratio = _parse_ratio(fields[col["geomean_ratio"]])
+        except ValueError as exc:
+            raise ReportError(f"{path}:{lineno}: bad geomean_ratio: {exc}") from None
+        number = len(experiments) + 1
+        if decision == "keep" and math.isnan(ratio):
+            warn(f"{path}:{lineno}: kept experiment without a geomean_ratio, counted as 1.0")
+            ratio = 1.0
+        experiments.append(
+            Experiment(
+                number=number,
+                commit=fields[col["commit"]].strip() if "commit" in col else "",
+                baseline=fields[col["baseline"]].strip() if "baseline" in col else "",
+                decision=decision,
+                ratio=ratio,
+                description=" ".join(fields[col["description"]].split()),
+            )
+        )
+    return experiments
+
+
+@dataclass(frozen=True)
+class Point:
+    """One experiment on the chart: its speed-up over the first kernel (NaN when not timed)."""
+
+    number: int
+    decision: str
+    speedup: float
+    frontier: float  # speed-up of the kept kernel after this experiment
+    description: str
+
+
+def progress(experiments: Iterable[Experiment]) -> list[Point]:
+    """Speed-ups over the first kernel.
+
+    Each experiment was timed against its baseline kernel, so it sits at (its baseline's speed-up)
+    / (its own ratio), and a kept one becomes the new frontier. The baseline is the log's
+    `baseline` column where that names the first kernel (the first row's baseline) or a kept
+    experiment, else the previous kept experiment (the order the loop runs in).
+    """
+    frontier = 1.0
+    known: dict[str, float] = {}  # commit -> speed-up, for the first kernel and kept experiments
+    points = []
+    for exp in experiments:
+        if not points and exp.baseline:
+            known[exp.baseline] = 1.0
+        base = next((v for c, v in known.items() if _same_commit(c, exp.baseline)), frontier)
+        speedup = base / exp.ratio  # NaN when not timed
+        if exp.decision == "keep":
+            frontier = speedup
+            known[exp.commit] = speedup
+        points.append(Point(exp.number, exp.decision, speedup, frontier, exp.description))
+    return points
+
+
+def shorten(text: str, limit: int = LABEL_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+# ---------------------------------------------------------------------------
+# The chart (matplotlib, imported only here)
+# ---------------------------------------------------------------------------
+
+
+def _import_pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only, no display needed
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise NoMatplotlib(str(exc)) from None
+    return plt
+
+
+def _times(value: float, _pos=None) -> str:
+    return f"{value:.3g}×"
+
+
+def draw_chart(
+    target: str, experiments: list[Experiment], out_base: Path, source: str = ""
+) -> list[Path]:
+    """Write out_base.png and out_base.svg (`source`: the log, named in the footnote)."""
+    plt = _import_pyplot()
+    from matplotlib import ticker
+    from matplotlib.lines import Line2D
+
+    points = progress(experiments)
+    kept = [p for p in points if p.decision == "keep"]
+    timed_rest = [p for p in points if p.decision != "keep" and not math.isnan(p.speedup)]
+    untimed = [p for p in points if math.isnan(p.speedup)]  # failed, or discarded untimed
+    last = points[-1].number
+    final = points[-1].frontier
+
+    with plt.rc_context({"svg.hashsalt": SVG_HASH_SALT, "font.size": 10}):
+        fig, ax = plt.subplots(figsize=FIG_SIZE, dpi=FIG_DPI)
+        shown = [1.0] + [p.speedup for p in kept + timed_rest]
+        low, high = min(shown), max(shown)
+        log_scale = high / low >= LOG_SCALE_SPAN
+        if log_scale:
+            ax.set_yscale("log")
+            ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+            span = math.log(high / low)
+            # Room below for the row of untimed experiments, above for the labels.
+            ax.set_ylim(low * math.exp(-0.12 * span), high * math.exp(0.25 * span))
+        else:
+            span = max(high - low, 0.1)
+            ax.set_ylim(low - 0.12 * span, high + 0.35 * span)
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(_times))
+        ax.set_xlim(-0.5, last + 0.5 + 0.04 * last)
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        ax.grid(True, which="major", color="#e6e6e6", linewidth=0.8)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+
+        ax.axhline(1.0, color="#999999", linestyle=(0, (4, 3)), linewidth=0.9, zorder=1)
+        # The frontier: flat from each kept experiment to the next, out to the last experiment.
+        xs = [0] + [p.number for p in kept] + [last]
+        ys = [1.0] + [p.frontier for p in kept] + [final]
+        ax.step(xs, ys, where="post", color=GREEN, linewidth=2.0, zorder=3)
+        ax.scatter([0], [1.0], s=40, color="white", edgecolor=GREEN, linewidth=1.5, zorder=4)
+        for group in (kept, timed_rest, untimed):
+            for decision in DECISIONS:
+                style = STYLES["failed" if decision in FAILED else decision]
+                pts = [p for p in group if p.decision == decision]
+                if not pts:
+                    continue
+                if group is untimed:  # no timing: a row along the bottom of the axes
+                    ax.scatter(
+                        [p.number for p in pts],
+                        [UNTIMED_ROW] * len(pts),
+                        transform=ax.get_xaxis_transform(),
+                        clip_on=False,
+                        **style,
+                    )
+                else:
+                    ax.scatter([p.number for p in pts], [p.speedup for p in pts], **style)
+
+        n_failed = sum(p.decision in FAILED for p in points)
+        kinds = sorted({p.decision for p in points if p.decision in FAILED}, key=FAILED.index)
+        handles = [
+            Line2D([], [], color=GREEN, marker="o", linewidth=2.0, markeredgecolor="white"),
+            Line2D([], [], color=GREY, marker="o", linestyle="none"),
+            Line2D([], [], color=RED, marker="x", linestyle="none", markeredgewidth=1.6),
+        ]
+        labels = [
+            f"kept ({len(kept)}): the frontier",
+            f"discarded ({sum(p.decision == 'discard' for p in points)})",
+            f"failed ({n_failed}): {' / '.join(kinds)}, untimed ones along the bottom"
+            if n_failed
+            else "failed (0)",
+        ]
+        ax.legend(handles, labels, loc="upper left", frameon=False, fontsize=9)
+
+        ax.set_xlabel("experiment #")
+        ax.set_ylabel("speed-up over the first kernel" + (" (log scale)" if log_scale else ""))
+        ax.set_title(
+            f"{target}: {final:.2f}× over the first kernel after {last} experiments "
+            f"({len(kept)} kept)",
+            loc="left",
+            fontsize=13,
+            fontweight="bold",
+        )
+        fig.text(
+            0.01,
+            0.01,
+            "speed-up = product of the kept experiments' paired A/B time ratios (each: geomean "
+            "over the workload of candidate time / previous kept kernel's time, the two timed "
+            "alternately in one process).\nA discarded experiment sits at its baseline's "
+            f"speed-up / its own ratio. {source}",
+            fontsize=7.5,
+            color="#666666",
+            va="bottom",
+        )
+        fig.tight_layout(rect=(0, 0.045, 1, 1))
+        _label_kept(fig, ax, kept, points)
+
+        paths = []
+        for suffix, metadata in ((".png", {"Software": None}), (".svg", {"Date": None})):
+            path = out_base.with_suffix(suffix)
+            fig.savefig(path, metadata=metadata)
+            paths.append(path)
+        plt.close(fig)
+    return paths
+
+
+def _label_kept(fig, ax, kept: list[Point], points: list[Point]) -> None:
+    """Label each kept point with its description, placed greedily where it overlaps least.
+
+    Candidate spots step up (then down) from the point, text running right (left in the right
+    half of the chart, then the other way); the first spot inside the axes and clear of earlier
+    labels, the legend, the frontier and the plotted points wins, else the least-overlapping one.
+    """
+    from matplotlib.text import Text
+
+    renderer = fig.canvas.get_renderer()
+    axes_box = ax.get_window_extent(renderer)
+    obstacles = []  # display-space boxes (x0, y0, x1, y1)
+    legend = ax.get_legend()
+    if legend is not None:
+        lb = legend.get_window_extent(renderer)
+        obstacles.append((lb.x0, lb.y0, lb.x1, lb.y1))
+    r = 5 * fig.dpi / 72  # a marker's half-width and then some, in pixels
+    for p in points:
+        if not math.isnan(p.speedup):
+            x, y = ax.transData.transform((p.number, p.speedup))
+            obstacles.append((x - r, y - r, x + r, y + r))
+    corners = [(0, 1.0)] + [(p.number, p.frontier) for p in kept] + [(points[-1].number, None)]
+    for (x0, y0), (x1, _) in itertools.pairwise(corners):
+        a = ax.transData.transform((x0, y0))
+        b = ax.transData.transform((x1, y0))
+        obstacles.append((a[0], a[1] - 2, b[0], a[1] + 2))  # the flat part
+    for prev, p in itertools.pairwise([Point(0, "keep", 1.0, 1.0, ""), *kept]):
+        a = ax.transData.transform((p.number, prev.frontier))
+        b = ax.transData.transform((p.number, p.frontier))
+        obstacles.append((a[0] - 2, min(a[1], b[1]), a[0] + 2, max(a[1], b[1])))  # the step
+
+    def overlap(a, b) -> float:
+        w = min(a[2], b[2]) - max(a[0], b[0])
+        h = min(a[3], b[3]) - max(a[1], b[1])
+        return w * h if w > 0 and h > 0 else 0.0
+
+    x_mid = sum(ax.get_xlim()) / 2
+    offsets = [14, 28, 42, 56, -16, -30, 70, 84, -44, 98, -58]
+    leaders: list[tuple[tuple[float, float], tuple[float, float]]] = []
+    for p in kept:
+        anchor = tuple(ax.transData.transform((p.number, p.speedup)))
+        sides = (-1, 1) if p.number > x_mid else (1, -1)
+        best = None
+        for dy, side in itertools.product(offsets, sides):
+            ann = ax.annotate(
+                f"#{p.number} {shorten(p.description)}",
+                (p.number, p.speedup),
+                xytext=(6 * side, dy),
+                textcoords="offset points",
+                ha="left" if side > 0 else "right",
+                va="center",
+                fontsize=8,
+                color="#124d26",
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85},
+                arrowprops={
+                    "arrowstyle": "-",
+                    "color": "#8fbf9f",
+                    "linewidth": 0.7,
+                    "relpos": (0.0 if side > 0 else 1.0, 0.5),  # from the text's near end
+                },
+                zorder=6,
+            )
+            ann.update_positions(renderer)
+            bb = Text.get_window_extent(ann, renderer)  # the text alone, not its leader line
+            box = (bb.x0, bb.y0, bb.x1, bb.y1)
+            leader = (anchor, (box[0] if side > 0 else box[2], (box[1] + box[3]) / 2))
+            inside = (
+                box[0] >= axes_box.x0
+                and box[2] <= axes_box.x1
+                and box[1] >= axes_box.y0
+                and box[3] <= axes_box.y1
+            )
+            cost = sum(overlap(box, o) for o in obstacles) + (0.0 if inside else 1e9)
+            cost += 1000 * sum(_segments_cross(leader, other) for other in leaders)
+            if best is None or cost < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (cost, ann, box, leader)
+            else:
+                ann.remove()
+            if cost == 0:
+                break
+        obstacles.append(best[2])
+        leaders.append(best[3])
+
+
+def _segments_cross(a, b) -> bool:
+    """Whether two segments ((x, y), (x, y)) properly intersect."""
+
+    def turn(p, q, r) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    (p1, p2), (q1, q2) = a, b
+    return turn(p1, p2, q1) * turn(p1, p2, q2) < 0 and turn(q1, q2, p1) * turn(q1, q2, p2) < 0
+
+
+def chart(target: str, log: Path | None = None, repo: Path | None = None) -> list[Path]:
+    """Draw the progress chart of a target's log; returns the files written."""
+    repo = repo or PACKAGE_DIR.parent
+    log = log or log_path(repo, target)
+    if not log.exists():
+        raise ReportError(
+            f"no results log at {log}: run experiments first (python -m autoresearch.experiment "
+            f"{target}), or give --log"
+        )
+    experiments = read_log(log, target)
+    if not experiments:
+        raise ReportError(f"{log} holds no experiments yet: nothing to draw")
+    try:
+        shown = log.resolve().relative_to(repo.resolve())
+    except ValueError:
+        shown = log
+    return draw_chart(target, experiments, log.with_suffix(""), f"Results log: {shown}")
+
+
+# ---------------------------------------------------------------------------
+# asv results: which commits, which files, the peer comparison
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    path: Path
+    machine: str
+    commit: str
+    results: dict  # benchmark name -> {column: value}, read by result_columns name
+
+
+def load_result_files(
+    results_dir: Path, include: Callable[[Path], bool] = lambda path: True
+) -> list[ResultFile]:
+    """Every asv result file under results/<machine>/ (asv skips machines without machine.json)."""
+    files = []
+    for machine_json in sorted(results_dir.glob("*/machine.json")):
+        for path in sorted(machine_json.parent.glob("*.json")):
+            if path.name == "machine.json" or not include(path):
+                continue
+            try:
+                data = json.loads(path.read_text())
+                columns = data["result_columns"]
+                rows = {
+                    name: dict(zip(columns, row, strict=False))
+                    for name, row in data["results"].items()
+                }
+                commit = data["commit_hash"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                _warn(f"{path}: not an asv result file ({exc}), skipped")
+                continue
+            files.append(ResultFile(path, machine_json.parent.name, commit, rows))
+    return files
+
+
+def _git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise ReportError(f"{repo} is not a git checkout with commits: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def branch_commits(repo: Path) -> list[str]:
+    """Commits reachable from HEAD, newest first (children always before their parents)."""
+    return _git(repo, "rev-list", "--topo-order", "HEAD").split()
+
+
+def tracked_files(repo: Path) -> set[Path]:
+    """The files git tracks (committed or staged): what a fresh clone of the commit will hold."""
+    return {repo / name for name in _git(repo, "ls-files", "-z").split("\0") if name}
+
+
+def _combinations(row: dict) -> list[tuple[tuple[str, ...], float]]:
+    """(parameter values, value) per combination; asv flattens with the last axis fastest."""
+    values = row.get("result")
+    params = row.get("params") or []
+    if not isinstance(values, list):  # an unparameterized benchmark
+        values = [values]
+    combos = list(itertools.product(*params))
+    return [(combo, _finite(v)) for combo, v in zip(combos, values, strict=False)]
+
+
+def _finite(value) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return math.nan  # null: the benchmark failed
+    return value if math.isfinite(value) and value > 0 else math.nan
+
+
+def _split_name(name: str) -> tuple[str, str, str] | None:
+    parts = name.rsplit(".", 2)
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
+
+
+def _peer_axis(peer_params: list, kernel_params: list) -> int | None:
+    """The axis of the peer class's params that the kernel class does not have."""
+    axes = [
+        i
+        for i in range(len(peer_params))
+        if peer_params[:i] + peer_params[i + 1 :] == kernel_params
+    ]
+    return axes[-1] if axes else None
+
+
+@dataclass(frozen=True)
+class PeerComparison:
+    ratio: float  # geomean over combinations of best peer time / kernel time
+    combinations: int
+    winners: tuple[str, ...]  # the peers that were fastest somewhere, most often first
+    machine: str
+    commit: str
+
+
+def _param_value(text: str) -> str:
+    """asv stores parameter values as their repr: "'faiss'" -> faiss."""
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" else text
+
+
+def peer_comparison(result: ResultFile, target: str) -> PeerComparison | None:
+    """Best peer time / kernel time per workload combination, geomean, from one asv run.
+
+    The kernel is the main class matching the Peers class (`XPeers` -> `X`, same method, the same
+    params minus the peer axis), timed in the same run. None when no peer produced a time.
+    """
+    module = f"bench_{target}"
+    ratios = []
+    wins: dict[str, int] = {}
+    for name, row in sorted(result.results.items()):
+        parts = _split_name(name)
+        if parts is None or parts[0] != module or not parts[2].startswith("time_"):
+            continue
+        cls = parts[1]
+        if not cls.endswith(PEERS_SUFFIX):
+            continue
+        main_cls = cls[: -len(PEERS_SUFFIX)]
+        kernel_row = result.results.get(f"{module}.{main_cls}.{parts[2]}")
+        axis = None
+        if kernel_row is not None:
+            axis = _peer_axis(row.get("params") or [], kernel_row.get("params") or [])
+        if axis is None:
+            _warn(f"{result.path}: {name} matches no {module}.{main_cls}.{parts[2]}, skipped")
+            continue
+        best: dict[tuple[str, ...], tuple[float, str]] = {}
+        for combo, t in _combinations(row):
+            key = combo[:axis] + combo[axis + 1 :]
+            if not math.isnan(t) and t < best.get(key, (math.inf, ""))[0]:
+                best[key] = (t, _param_value(combo[axis]))
+        for combo, t in _combinations(kernel_row):
+            if combo in best and not math.isnan(t):
+                peer_time, peer = best[combo]
+                ratios.append(peer_time / t)
+                wins[peer] = wins.get(peer, 0) + 1
+    if not ratios:
+        return None
+    winners = tuple(sorted(wins, key=lambda peer: (-wins[peer], peer)))
+    return PeerComparison(geomean(ratios), len(ratios), winners, result.machine, result.commit)
+
+
+def latest_peer_comparison(
+    files: list[ResultFile], commits: list[str], target: str
+) -> PeerComparison | None:
+    """From the newest commit on the branch whose results have peer times for the target."""
+    by_commit: dict[str, list[ResultFile]] = {}
+    for f in files:
+        by_commit.setdefault(f.commit, []).append(f)
+    for commit in commits:
+        found = [c for f in by_commit.get(commit, []) if (c := peer_comparison(f, target))]
+        if found:  # one commit benchmarked on several machines: the machine name decides
+            return min(found, key=lambda c: c.machine)
+    return None
+
+
+def _same_commit(a: str, b: str) -> bool:
+    n = min(len(a), len(b))
+    return n >= 7 and a[:n] == b[:n]
+
+
+# ---------------------------------------------------------------------------
+# The README target table
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    target: str
+    what: str
+    status: str
+    vs_first: str
+    vs_peer: str
+    machine: str
+
+
+def program_summary(package: Path) -> str:
+    """What the kernel is, from program.md's first heading: `# t: <this part>`."""
+    path = package / "program.md"
+    if not path.exists():
+        return ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            heading = line[2:].strip()
+            return heading.split(":", 1)[1].strip() if ":" in heading else heading
+    return ""
+
+
+def target_row(
+    repo: Path,
+    target: str,
+    files: list[ResultFile],
+    commits: list[str],
+    tracked: set[Path],
+) -> TargetRow:
+    package = repo / "autoresearch" / target
+    if package / "__init__.py" not in tracked:
+        return TargetRow(target, "", "not started", "n/a", "n/a", "n/a")
+    log = log_path(repo, target)
+    experiments = read_log(log, target) if log in tracked and log.exists() else []
+    kept = [e for e in experiments if e.decision == "keep"]
+    if kept:
+        status = f"optimized ({len(kept)} kept / {len(experiments)} experiments)"
+    elif experiments:
+        status = f"baseline (0 kept / {len(experiments)} experiments)"
+    else:
+        status = "baseline"
+    speedup = progress(experiments)[-1].frontier if experiments else 1.0
+    # Where the kept experiments were measured: their asv results (the A/B ratios among them).
+    machines = {f.machine for f in files for e in kept if _same_commit(f.commit, e.commit)}
+    peers = latest_peer_comparison(files, commits, target)
+    if peers is None:
+        vs_peer = "n/a"
+    else:
+        vs_peer = f"{peers.ratio:.2f}× vs {'/'.join(peers.winners)} @ {peers.commit[:8]}"
+        machines.add(peers.machine)
+    return TargetRow(
+        target,
+        program_summary(package) if package / "program.md" in tracked else "",
+        status,
+        f"{speedup:.2f}×",
+        vs_peer,
+        ", ".join(sorted(machines)) or "n/a",
+    )
+
+
+def target_rows(repo: Path, targets: Iterable[str] = TARGETS) -> list[TargetRow]:
+    """The table's rows, from the files git tracks only: untracked work in progress (a target
+    package, a result file) never shows, so --check in a fresh clone sees what --readme saw."""
+    tracked = tracked_files(repo)
+    files = load_result_files(repo / "results", tracked.__contains__)
+    commits = branch_commits(repo)
+    return [target_row(repo, t, files, commits, tracked) for t in targets]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_table(rows: list[TargetRow]) -> str:
+    """The block between the README markers (without them), ending with a newline."""
+    lines = [
+        "<!-- Generated from results/ by `python -m autoresearch.report --readme`; do not edit. "
+        "`--readme --check` fails when it is stale. How the numbers are taken: docs/reports.md. "
+        "-->",
+        "",
+        "| target | Lance kernel | status | kernel vs first kernel | kernel vs best peer "
+        "| machine |",
+        "| --- | --- | --- | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        cells = [f"`{r.target}`", r.what, r.status, r.vs_first, r.vs_peer, r.machine]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    legend = (
+        "*kernel vs first kernel*: speed-up of the latest kept kernel over the target's first, "
+        "the product of the kept experiments' paired A/B time ratios "
+        "(`results/experiments/<target>.tsv`). *kernel vs best peer*: geomean over the workload "
+        "of (fastest peer library's time / kernel's time), both timed in the newest asv run with "
+        "peers on this branch, at the commit shown; above 1 the kernel is faster. *machine*: "
+        "where those runs were recorded."
+    )
+    lines += ["", *textwrap.wrap(legend, width=100, break_on_hyphens=False)]
+    return "\n".join(lines) + "\n"
+
+
+def _split_readme(text: str, path: Path) -> tuple[str, str, str]:
+    """(up to and including the begin marker's line, the block, from the end marker on)."""
+    if text.count(README_BEGIN) != 1 or text.count(README_END) != 1:
+        raise ReportError(f"{path} must hold exactly one {README_BEGIN} and one {README_END}")
+    head, rest = text.split(README_BEGIN, 1)
+    block, tail = rest.split(README_END, 1)
+    if not block.startswith("\n"):
+        raise ReportError(f"{path}: {README_BEGIN} must end its line")
+    return head + README_BEGIN + "\n", block[1:], README_END + tail
+
+
+def update_readme(repo: Path, check: bool, targets: Iterable[str] = TARGETS) -> int:
+    """Rewrite (or with check, compare) README.md's generated block; returns the exit code."""
+    readme = repo / "README.md"
+    if not readme.exists():
+        raise ReportError(f"no {readme}")
+    text = readme.read_text(encoding="utf-8")
+    head, current, tail = _split_readme(text, readme)
+    wanted = render_table(target_rows(repo, targets))
+    if current == wanted:
+        print(f"{readme.name}: target table is current")
+        return EXIT_OK
+    if check:
+        diff = difflib.unified_diff(
+            current.splitlines(keepends=True),
+            wanted.splitlines(keepends=True),
+            f"{readme.name} (committed)",
+            f"{readme.name} (from results)",
+        )
+        sys.stderr.writelines(diff)
+        print(
+            f"{readme.name}: target table is stale; run python -m autoresearch.report --readme",
+            file=sys.stderr,
+        )
+        return EXIT_STALE
+    readme.write_text(head + wanted + tail, encoding="utf-8")
+    print(f"{readme.name}: target table rewritten")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m autoresearch.report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("target", nargs="?", help=f"draw this target's chart: {', '.join(TARGETS)}")
+    parser.add_argument("--log", type=Path, help="the results log (default: results/experiments/)")
+    parser.add_argument("--readme", action="store_true", help="rewrite README's target table")
+    parser.add_argument("--check", action="store_true", help="with --readme: only check it")
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        default=PACKAGE_DIR.parent,
+        help="the checkout to read results/ and README.md from (default: this one)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.readme == (args.target is not None):
+        parser.error("give a TARGET (chart) or --readme (table), not both")
+    if args.check and not args.readme:
+        parser.error("--check goes with --readme")
+    try:
+        if args.readme:
+            return update_readme(args.repo.resolve(), args.check)
+        if args.target not in TARGETS:
+            raise ReportError(f"unknown target {args.target!r} (one of: {', '.join(TARGETS)})")
+        try:
+            paths = chart(args.target, args.log, args.repo.resolve())
+        except NoMatplotlib:
+            print(
+                "report: the chart needs matplotlib: pip install '.[plot]' "
+                "(or pip install matplotlib)",
+                file=sys.stderr,
+            )
+            return EXIT_NO_MATPLOTLIB
+    except ReportError as exc:
+        print(f"report: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for path in paths:
+        print(f"report: wrote {path}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
