@@ -783,7 +783,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.readme == (args.target is not None):
-        parser.error("give a TARGET (chart) or --readme (table), not both")
+        parser.error("give either a TARGET (chart) or --readme (table)")
     if args.check and not args.readme:
         parser.error("--check goes with --readme")
     try:
