@@ -44,7 +44,7 @@ EXIT_NO_MATPLOTLIB = 3
 
 DECISIONS = ("keep", "discard", "crash", "timeout", "fail", "refused")
 FAILED = ("crash", "timeout", "fail", "refused")  # no timing: drawn as red crosses
-LOG_COLUMNS = ("decision", "geomean_ratio", "description")  # the ones this module reads
+REQUIRED_COLUMNS = ("decision", "geomean_ratio", "description")  # of the results log
 README_BEGIN = "<!-- targets:begin -->"
 README_END = "<!-- targets:end -->"
 PEERS_SUFFIX = "Peers"  # asv classes named *Peers time the peer libraries (informational)
@@ -124,7 +124,7 @@ def read_log(
         warn(f"{path}:{len(lines)}: last line is incomplete (a killed writer?), ignored")
         lines.pop()
     header = lines[0].rstrip("\r").split("\t")
-    missing = [c for c in LOG_COLUMNS if c not in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise ReportError(f"{path}:1: header lacks column(s) {', '.join(missing)}")
     col = {name: i for i, name in enumerate(header)}
@@ -541,7 +541,6 @@ def _peer_axis(peer_params: list, kernel_params: list) -> int | None:
 @dataclass(frozen=True)
 class PeerComparison:
     ratio: float  # geomean over combinations of best peer time / kernel time
-    combinations: int
     winners: tuple[str, ...]  # the peers that were fastest somewhere, most often first
     machine: str
     commit: str
@@ -589,7 +588,7 @@ def peer_comparison(result: ResultFile, target: str) -> PeerComparison | None:
     if not ratios:
         return None
     winners = tuple(sorted(wins, key=lambda peer: (-wins[peer], peer)))
-    return PeerComparison(geomean(ratios), len(ratios), winners, result.machine, result.commit)
+    return PeerComparison(geomean(ratios), winners, result.machine, result.commit)
 
 
 def latest_peer_comparison(
@@ -601,7 +600,7 @@ def latest_peer_comparison(
         by_commit.setdefault(f.commit, []).append(f)
     for commit in commits:
         found = [c for f in by_commit.get(commit, []) if (c := peer_comparison(f, target))]
-        if found:  # one commit benchmarked on several machines: the machine name decides
+        if found:  # one commit with peer runs on several machines: the first machine by name
             return min(found, key=lambda c: c.machine)
     return None
 
