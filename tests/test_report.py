@@ -511,6 +511,15 @@ def test_runs_as_a_module(repo):
     assert done.stdout == "README.md: target table rewritten\n"
 
 
+def test_the_repository_readme_table_is_current():
+    """The committed README's table is what the committed results give (else: run --readme)."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    code = report.update_readme(root, check=True)
+    assert code == report.EXIT_OK, "README.md is stale: python -m autoresearch.report --readme"
+
+
 def test_usage_errors():
     with pytest.raises(SystemExit) as exc:
         report.main(["pq_l2", "--readme"])
