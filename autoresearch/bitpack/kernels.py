@@ -1,0 +1,123 @@
+"""bitpack kernels: the only file the optimizing agent edits (see program.md and HARNESS.md).
+
+Starting point: a faithful port of Lance's scalar code. `_unpack_block` is the `unpack!` macro of
+rust/compression/bitpacking/src/lib.rs (per lane: walk the T rows, take W bits from the current
+packed word, spill into the next word when the field crosses it, scatter to FL_ORDER positions),
+with the width a runtime value instead of Lance's per-width monomorphized functions.
+`unpack` is `unpack_out_of_line` and `decode_miniblock` is `InlineBitpacking::unchunk` over
+consecutive chunks (rust/lance-encoding/src/encodings/physical/bitpacking.rs): whole blocks are
+unpacked into an output rounded up to 1024 values, then truncated, as Lance does.
+numba compiles one specialization per word type (the Python wrappers pick T from `dtype`), and
+`np.iinfo(words.dtype).bits` is a compile-time constant in it, as `<T>::T` is in Lance's macro.
+"""
+
+import numpy as np
+from numba import njit
+
+# ---------------------------------------------------------------------------
+# numba flags (edit freely)
+# ---------------------------------------------------------------------------
+
+JIT = {"cache": True, "nogil": True, "fastmath": False}
+
+BLOCK = 1024
+FL_ORDER = np.array([0, 4, 2, 6, 1, 5, 3, 7], dtype=np.int64)
+WORD_TYPES = (np.uint8, np.uint16, np.uint32, np.uint64)
+
+
+def _word_dtype(dtype):
+    t = np.dtype(dtype)
+    if t.type not in WORD_TYPES:
+        raise TypeError(f"dtype must be uint8, uint16, uint32 or uint64, got {t}")
+    return t
+
+
+def _as_words(buffer, t):
+    # Lance copies a chunk before casting it ("Copy for memory alignment"): same here when needed.
+    words = np.ascontiguousarray(buffer).view(t.newbyteorder("<"))
+    return np.require(words, dtype=t, requirements=["A", "C"])
+
+
+@njit(**JIT)
+def _mask(width, bits):
+    if width == bits:
+        return np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(64 - bits)
+    return (np.uint64(1) << np.uint64(width % bits)) - np.uint64(1)
+
+
+@njit(**JIT)
+def _unpack_block(packed, start, width, out, out_start):
+    """One block of 1024 values: Lance's `unpack!` for every lane."""
+    bits = np.iinfo(packed.dtype).bits
+    lanes = BLOCK // bits
+    for lane in range(lanes):
+        if width == 0:
+            for row in range(bits):
+                out[out_start + FL_ORDER[row // 8] * 16 + (row % 8) * 128 + lane] = 0
+        elif width == bits:
+            for row in range(bits):
+                idx = FL_ORDER[row // 8] * 16 + (row % 8) * 128 + lane
+                out[out_start + idx] = packed[start + lanes * row + lane]
+        else:
+            src = np.uint64(packed[start + lane])
+            for row in range(bits):
+                curr_word = (row * width) // bits
+                next_word = ((row + 1) * width) // bits
+                shift = np.uint64((row * width) % bits)
+                if next_word > curr_word:
+                    remaining_bits = ((row + 1) * width) % bits
+                    current_bits = width - remaining_bits
+                    tmp = (src >> shift) & _mask(current_bits, bits)
+                    if next_word < width:
+                        src = np.uint64(packed[start + lanes * next_word + lane])
+                        tmp |= (src & _mask(remaining_bits, bits)) << np.uint64(current_bits)
+                else:
+                    tmp = (src >> shift) & _mask(width, bits)
+                idx = FL_ORDER[row // 8] * 16 + (row % 8) * 128 + lane
+                out[out_start + idx] = tmp
+
+
+@njit(**JIT)
+def _unpack_out_of_line(words, width, num_values, out):
+    bits = np.iinfo(words.dtype).bits
+    words_per_chunk = (BLOCK * width + bits - 1) // bits
+    num_whole_chunks = num_values // BLOCK
+    tail_values = num_values % BLOCK
+    expected_full_words = num_whole_chunks * words_per_chunk
+    tail_is_raw = tail_values > 0 and words.size == expected_full_words + tail_values
+    for chunk in range(num_whole_chunks):
+        _unpack_block(words, chunk * words_per_chunk, width, out, chunk * BLOCK)
+    if tail_values > 0:
+        if tail_is_raw:
+            for i in range(tail_values):
+                out[num_whole_chunks * BLOCK + i] = words[expected_full_words + i]
+        else:
+            _unpack_block(words, expected_full_words, width, out, num_whole_chunks * BLOCK)
+
+
+def unpack(packed, bit_width, num_values, dtype):
+    t = _word_dtype(dtype)
+    n = int(num_values)
+    blocks = (n + BLOCK - 1) // BLOCK
+    out = np.empty(blocks * BLOCK, dtype=t)  # room for a padded tail block, truncated below
+    _unpack_out_of_line(_as_words(packed, t), int(bit_width), n, out)
+    return out[:n]
+
+
+@njit(**JIT)
+def _unchunk_all(words, num_values, out):
+    bits = np.iinfo(words.dtype).bits
+    position = 0
+    for chunk_start in range(0, num_values, BLOCK):
+        width = np.int64(words[position])
+        _unpack_block(words, position + 1, width, out, chunk_start)
+        position += 1 + BLOCK * width // bits
+
+
+def decode_miniblock(buffer, num_values, dtype):
+    t = _word_dtype(dtype)
+    n = int(num_values)
+    blocks = (n + BLOCK - 1) // BLOCK
+    out = np.empty(blocks * BLOCK, dtype=t)
+    _unchunk_all(_as_words(buffer, t), n, out)
+    return out[:n]
