@@ -1,0 +1,1330 @@
+"""One experiment: commit an edited kernel, check it, time it against the baseline, keep or revert.
+
+    python -m autoresearch.experiment TARGET -m "one-line hypothesis"
+
+Run it after editing autoresearch/TARGET/kernels.py, the only file an experiment may change
+(HARNESS.md, the CAN / CANNOT table). In order:
+
+1. Refuse, changing nothing, if another experiment or loop holds the repository lock
+   (.autoresearch/lock.json), if anything but that file changed (modified, staged, deleted or
+   untracked; ignored files aside), if it did not change, or if HEAD is not where the last
+   experiment of TARGET left it (the tree outside results/ must be the baseline's).
+2. Commit the candidate: "experiment(TARGET): hypothesis".
+3. Correctness: `python -m autoresearch.oracle TARGET` (fixed and fresh seeds, held-out cases) in a
+   subprocess with a time limit. A kernel that raises, dies on a signal or hangs is a crash or a
+   timeout, never a harness failure.
+4. Speed: `python -m autoresearch.bench TARGET --baseline BASELINE` in a temporary git worktree of
+   the candidate (the baseline too, once, when it has no results yet), then
+   `python -m autoresearch.gate`. A "cannot decide" (exit 3, e.g. a suspect speed-up) is measured
+   once more and judged again with --confirmed; only a keep then keeps.
+5. Keep: the candidate commit stays and a second commit adds its asv results and its log row
+   (results/ is committed history; the results cannot go into the candidate's own commit because
+   they are filed under its hash). Anything else: `git reset --hard` to where the experiment
+   started, then a commit of the log row alone. The asv results of a discarded candidate never
+   enter results/ (they stay in the worktree, archived under .autoresearch/runs/), so the
+   published history holds kept commits only. Every candidate commit stays reachable from
+   refs/autoresearch/TARGET/<sha>.
+6. The row goes to results/experiments/TARGET.tsv: tab-separated, header once, append-only, never
+   rewritten, fsynced, columns LOG_COLUMNS.
+7. Print a `key: value` block after a `---` line: the experiment's keys, then the gate's.
+
+Exit codes: 0 keep, 1 discard, 2 correctness failure (fail), 3 crash or timeout, 4 refused
+(nothing changed), 5 harness error (repository restored, nothing recorded), 64 bad usage,
+130 / 143 interrupted by SIGINT / SIGTERM (repository restored, nothing recorded).
+
+A failed, crashed, interrupted or killed experiment leaves HEAD and every file where they were
+before step 2 (a killed one: the next run finds the stale lock and restores from its journal);
+a finished one adds exactly one commit (discards) or two (keeps). Whole experiment within
+TIME_BUDGET_SECS.
+
+Environment (tests, slow machines): AUTORESEARCH_TIME_BUDGET_SECS and
+AUTORESEARCH_CHECK_TIMEOUT_SECS override the limits of autoresearch.common;
+AUTORESEARCH_BENCH_REGEX restricts the asv selection (bench.py --bench). A restricted run leaves
+combinations unmeasured, so the gate cannot keep it: tests use it to reach the later phases fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from autoresearch import PACKAGE_DIR, TARGETS
+from autoresearch.common import CHECK_TIMEOUT_SECS, TIME_BUDGET_SECS
+
+# ---------------------------------------------------------------------------
+# Constants (fixed: the results log and the tests depend on them)
+# ---------------------------------------------------------------------------
+
+# The results log's columns, in order. Readers go by name; `baseline` is the commit the ratios are
+# relative to (the previous kept commit), so a row can be read without replaying the log.
+LOG_COLUMNS = (
+    "commit", "baseline", "timestamp", "target", "correctness", "geomean_ratio", "ci_lo", "ci_hi",
+    "worst_ratio", "worst_combo", "best_ratio", "best_combo", "peak_mem_mb", "seconds", "decision",
+    "description",
+)  # fmt: skip
+# `refused` rows are written by the loop only (an agent's edit outside the CAN table).
+DECISIONS = ("keep", "discard", "fail", "crash", "timeout", "refused")
+
+UNCHANGED = "is unchanged: nothing to test"  # the refusal of an edit that changed nothing
+
+EXIT_KEEP, EXIT_DISCARD, EXIT_FAIL, EXIT_CRASH, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2, 3, 4, 5
+EXIT_USAGE = 64
+EXIT_FOR_DECISION = {
+    "keep": EXIT_KEEP, "discard": EXIT_DISCARD, "fail": EXIT_FAIL, "crash": EXIT_CRASH,
+    "timeout": EXIT_CRASH,
+}  # fmt: skip
+
+# Progress markers, printed as `phase: NAME` (the fault tests interrupt at each).
+PHASES = (
+    "checks", "commit", "correctness", "bench-baseline", "bench", "gate", "remeasure", "record",
+)  # fmt: skip
+
+STATE_DIR = ".autoresearch"  # git-ignored: lock, journal, worktrees, local archives
+LOCK_FILE = "lock.json"  # the repository lock, which is also the journal of the running step
+WORKTREES = "worktrees"
+RUNS = "runs"  # per candidate: oracle and gate output, and a discarded one's asv results
+BASELINE_CACHE = "baseline-results"  # a baseline's asv results until a keep publishes them
+REF_PREFIX = "refs/autoresearch"  # refs/autoresearch/<target>/<sha>: every candidate, kept or not
+LOG_DIR = "results/experiments"
+GATE_MODULE = "autoresearch.gate"
+
+ENV_TIME_BUDGET = "AUTORESEARCH_TIME_BUDGET_SECS"
+ENV_CHECK_TIMEOUT = "AUTORESEARCH_CHECK_TIMEOUT_SECS"
+ENV_BENCH_REGEX = "AUTORESEARCH_BENCH_REGEX"
+
+GIT = ("git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false")  # no agent hooks
+POLL_SECS = 0.05
+MAX_FAILURE_LINES = 8  # oracle failure lines repeated in the final block
+TAIL_LINES = 15  # output lines repeated when a subprocess dies
+
+
+class Refused(Exception):
+    """The experiment will not run; nothing was changed (exit 4)."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class HarnessError(Exception):
+    """Something other than the candidate failed; the repository was restored (exit 5)."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM; a BaseException (as KeyboardInterrupt): `except Exception` lets it by."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+# ---------------------------------------------------------------------------
+# Output: every progress line carries the time since the experiment started
+# ---------------------------------------------------------------------------
+
+
+class Progress:
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+        self.start = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def say(self, text: str) -> None:
+        for line in text.splitlines() or [""]:
+            self.stream.write(f"[{self.elapsed():7.1f}s] {line}\n")
+        self.stream.flush()
+
+    def phase(self, name: str, detail: str = "") -> None:
+        assert name in PHASES or name in ("agent", "restore"), name
+        self.say(f"phase: {name}" + (f" ({detail})" if detail else ""))
+
+
+# ---------------------------------------------------------------------------
+# Signals: raise Interrupted in the main thread, except inside critical sections
+# ---------------------------------------------------------------------------
+
+
+class Signals:
+    """SIGINT/SIGTERM raise Interrupted, but never in the middle of a git write or a restore.
+
+    Inside `critical()` a signal is remembered and raised when the section ends, so git never
+    dies holding index.lock and a restore always completes.
+    """
+
+    def __init__(self):
+        self.pending: int | None = None
+        self.depth = 0
+        self.previous: dict[int, object] = {}
+
+    def _handler(self, signum, frame):
+        if self.depth:
+            self.pending = self.pending or signum
+            return
+        raise Interrupted(signum)
+
+    def install(self) -> Signals:
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self.previous[s] = signal.signal(s, self._handler)
+        return self
+
+    def uninstall(self) -> None:
+        for s, h in self.previous.items():
+            signal.signal(s, h)
+        self.previous.clear()
+
+    @contextlib.contextmanager
+    def critical(self) -> Iterator[None]:
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+        if not self.depth and self.pending:
+            signum, self.pending = self.pending, None
+            raise Interrupted(signum)
+
+    @contextlib.contextmanager
+    def shielded(self) -> Iterator[None]:
+        """A critical section whose end raises nothing (restores, on the way out anyway)."""
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+
+
+# ---------------------------------------------------------------------------
+# git
+# ---------------------------------------------------------------------------
+
+
+class Git:
+    def __init__(self, repo: Path):
+        self.repo = Path(repo)
+
+    def run(
+        self, *args: str, check: bool = True, env: dict | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            [*GIT, *args], cwd=cwd or self.repo, capture_output=True, text=True, env=env
+        )
+        if check and proc.returncode != 0:
+            raise HarnessError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc
+
+    def out(self, *args: str, **kw) -> str:
+        return self.run(*args, **kw).stdout.strip()
+
+    def head(self) -> str:
+        return self.out("rev-parse", "HEAD")
+
+    def rev(self, rev: str) -> str | None:
+        proc = self.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    def parent(self, rev: str) -> str | None:
+        return self.rev(f"{rev}^")
+
+    def subject(self, rev: str) -> str:
+        return self.out("log", "-1", "--format=%s", rev)
+
+    def status(self, cwd: Path | None = None, *paths: str) -> list[tuple[str, str]]:
+        """(XY, path) of every change git reports, untracked files one by one, ignored excluded."""
+        raw = self.run(
+            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *paths, cwd=cwd
+        ).stdout
+        entries, fields = [], raw.split("\0")
+        i = 0
+        while i < len(fields):
+            item = fields[i]
+            i += 1
+            if not item:
+                continue
+            xy, path = item[:2], item[3:]
+            if xy[0] in "RC":  # a rename carries its source path in the next field
+                path = f"{fields[i]} -> {path}"
+                i += 1
+            entries.append((xy, path))
+        return entries
+
+    def tracked(self, rev: str, path: str) -> bool:
+        return self.run("cat-file", "-e", f"{rev}:{path}", check=False).returncode == 0
+
+
+# ---------------------------------------------------------------------------
+# Subprocesses: live output, a time limit, the whole tree killed on timeout or interrupt
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Finished:
+    returncode: int | None  # None: killed (time limit)
+    output: str
+    timed_out: bool
+    peak_rss_mb: float
+    seconds: float
+
+    @property
+    def signal_name(self) -> str | None:
+        if self.returncode is not None and self.returncode < 0:
+            try:
+                return signal.Signals(-self.returncode).name
+            except ValueError:
+                return f"signal {-self.returncode}"
+        return None
+
+    def tail(self, n: int = TAIL_LINES) -> list[str]:
+        return self.output.splitlines()[-n:]
+
+
+def process_identity(pid: int) -> dict | None:
+    try:
+        return {"pid": pid, "create_time": psutil.Process(pid).create_time()}
+    except psutil.Error:
+        return None
+
+
+def same_process(identity: dict | None) -> psutil.Process | None:
+    """The live process an identity names (pid reuse and zombies do not count), or None."""
+    if not identity:
+        return None
+    try:
+        proc = psutil.Process(identity["pid"])
+        if abs(proc.create_time() - identity["create_time"]) > 0.01:
+            return None
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return proc
+    except (psutil.Error, KeyError, TypeError):
+        return None
+
+
+def kill_tree(identity: dict | None) -> None:
+    """SIGKILL a process, its descendants and its process group (it was started in its own)."""
+    proc = same_process(identity)
+    if proc is None:
+        return
+    try:
+        victims = [*proc.children(recursive=True), proc]
+    except psutil.Error:
+        victims = [proc]
+    for p in victims:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    with contextlib.suppress(OSError):
+        os.killpg(identity["pid"], signal.SIGKILL)
+
+
+def run_tree(
+    cmd: list[str] | str,
+    *,
+    cwd: Path,
+    timeout: float,
+    progress: Progress,
+    tag: str,
+    env: dict | None = None,
+    stdin_text: str | None = None,
+    on_start: Callable[[dict | None], None] | None = None,
+) -> Finished:
+    """Run `cmd` in a new session, echo its output line by line, kill its whole tree at `timeout`.
+
+    The child gets its own session, so a terminal's Ctrl-C reaches only us and we kill the tree
+    ourselves, in order. Peak RSS comes from wait4 (the child and the descendants it waited for).
+    """
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        shell=isinstance(cmd, str),
+        stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        bufsize=1,
+        start_new_session=True,
+    )
+    identity = process_identity(proc.pid) or {"pid": proc.pid, "create_time": 0.0}
+    if on_start:
+        on_start(identity)
+    lines: list[str] = []
+
+    def pump() -> None:
+        for line in proc.stdout:
+            lines.append(line)
+            progress.say(f"{tag}| {line.rstrip()}")
+
+    def feed() -> None:
+        with contextlib.suppress(OSError):  # the child may exit without reading its input
+            proc.stdin.write(stdin_text)
+            proc.stdin.close()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    if stdin_text is not None:
+        threading.Thread(target=feed, daemon=True).start()
+    deadline = start + max(0.0, timeout)
+    timed_out, status, rusage = False, None, None
+    try:
+        while True:
+            pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() >= deadline:
+                timed_out = True
+                kill_tree(identity)
+                _, status, rusage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(POLL_SECS)
+    except BaseException:
+        kill_tree(identity)
+        with contextlib.suppress(ChildProcessError):
+            os.wait4(proc.pid, 0)
+        proc.returncode = -signal.SIGKILL
+        raise
+    finally:
+        with contextlib.suppress(OSError):  # leftovers of the session (e.g. asv's workers)
+            os.killpg(proc.pid, signal.SIGKILL)
+        reader.join(timeout=5)
+        if on_start:
+            on_start(None)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Finished(
+        None if timed_out else proc.returncode,
+        "".join(lines),
+        timed_out,
+        rusage.ru_maxrss / 1024 if rusage else 0.0,
+        time.monotonic() - start,
+    )
+
+
+# ---------------------------------------------------------------------------
+# The lock, which is also the journal that lets a later run undo a killed one
+# ---------------------------------------------------------------------------
+
+
+def state_dir(repo: Path) -> Path:
+    return Path(repo) / STATE_DIR
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class Lock:
+    """Exclusive use of one repository by one experiment or loop, with a journal of its step.
+
+    The file holds the owner's pid and process start time (a reused pid is not the owner), and
+    what a later run needs to undo the current step if the owner is killed: the HEAD it started
+    from, the candidate commit, files it created, the child process running.
+    """
+
+    def __init__(self, repo: Path, data: dict):
+        self.repo = Path(repo)
+        self.path = state_dir(repo) / LOCK_FILE
+        self.data = data
+
+    @classmethod
+    def acquire(cls, repo: Path, owner: str, progress: Progress) -> Lock:
+        path = state_dir(repo) / LOCK_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        me = process_identity(os.getpid())
+        data = {**me, "owner": owner, "started_at": _now(), "step": None}
+        for _ in range(5):
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                held = _read_json(path)
+                if held is not None and same_process(held):
+                    raise Refused(
+                        [
+                            f"another {held.get('owner', 'process')} holds {path} (pid "
+                            f"{held['pid']}, since {held.get('started_at')}, step "
+                            f"{(held.get('step') or {}).get('phase')}): wait for it or stop it"
+                        ]
+                    ) from None
+                # Stale: its owner died. Take it over by rename, so one process recovers it.
+                grabbed = path.with_name(f"{LOCK_FILE}.stale.{os.getpid()}")
+                try:
+                    os.replace(path, grabbed)
+                except FileNotFoundError:
+                    continue
+                try:
+                    recover(repo, _read_json(grabbed) or {}, progress)
+                except BaseException:
+                    with contextlib.suppress(OSError):  # keep the journal for the next attempt
+                        os.link(grabbed, path)
+                    raise
+                finally:
+                    grabbed.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, indent=1)
+                f.flush()
+                os.fsync(f.fileno())
+            return cls(repo, data)
+        raise Refused([f"could not take {path}: it keeps changing hands"])
+
+    def journal(self, **step) -> None:
+        """Record the current step (write-ahead: before doing what it describes)."""
+        if step.get("phase") is None:
+            self.data["step"] = None
+        else:
+            self.data["step"] = {**(self.data.get("step") or {}), **step}
+        write_json_atomic(self.path, self.data)
+
+    def step(self) -> dict:
+        return self.data.get("step") or {}
+
+    def release(self) -> None:
+        held = _read_json(self.path)
+        if held and held.get("pid") == self.data["pid"]:
+            self.path.unlink(missing_ok=True)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+# ---------------------------------------------------------------------------
+# Restoring the repository (after a failure, an interrupt, or a killed owner)
+# ---------------------------------------------------------------------------
+
+
+def remove_worktrees(git: Git) -> None:
+    root = state_dir(git.repo) / WORKTREES
+    if root.exists():
+        for wt in sorted(root.iterdir()):
+            if git.run("worktree", "remove", "--force", str(wt), check=False).returncode:
+                shutil.rmtree(wt, ignore_errors=True)
+    git.run("worktree", "prune", check=False)
+
+
+def save_ref(git: Git, target: str, sha: str) -> None:
+    git.run("update-ref", f"{REF_PREFIX}/{target}/{sha}", sha)
+
+
+def is_record_commit(git: Git, rev: str, target: str, candidate: str) -> bool:
+    """`rev` is the commit that recorded `candidate`'s experiment (the experiment finished)."""
+    return git.subject(rev).startswith(f"results({target}): ") and candidate[:12] in git.subject(
+        rev
+    )
+
+
+def snapshot(git: Git, target: str, message: str, base: str) -> str | None:
+    """Keep the work tree's state (not ignored files) off-branch, under a ref; None if it is `base`.
+
+    The loop uses it to keep what an agent did (edits, even its own commits) before throwing it
+    away from the work tree: a clean tree at a moved HEAD is kept as that HEAD.
+    """
+    head = git.head()
+    dirty = bool(git.status())
+    if not dirty:
+        if head == base:
+            return None
+        save_ref(git, target, head)
+        return head
+    index = state_dir(git.repo) / f"snapshot-index.{os.getpid()}"
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+    try:
+        git.run("read-tree", "HEAD", env=env)
+        git.run("add", "-A", env=env)
+        tree = git.out("write-tree", env=env)
+    finally:
+        index.unlink(missing_ok=True)
+    sha = git.out("commit-tree", tree, "-p", head, "-m", message)
+    save_ref(git, target, sha)
+    return sha
+
+
+def undo_agent(git: Git, target: str, pre_head: str, why: str) -> tuple[str, str | None]:
+    """Back to `pre_head` with a clean tree, keeping the agent's changes off-branch first."""
+    head = git.head()
+    if head != pre_head:
+        anc = git.run("merge-base", "--is-ancestor", pre_head, head, check=False)
+        if anc.returncode != 0:
+            raise HarnessError(f"HEAD moved to {head}, which does not descend from {pre_head}")
+    kept = snapshot(git, target, f"{why}({target}): the agent's changes", pre_head)
+    git.run("reset", "-q", "--hard", pre_head)
+    git.run("clean", "-q", "-f", "-d")  # untracked files the agent made (ignored ones stay)
+    text = f"reset the agent's changes to {pre_head[:12]}"
+    return text + (f" (kept as {kept[:12]})" if kept else ""), kept
+
+
+def _undo_experiment(git: Git, step: dict) -> tuple[str, bool]:
+    """(what was done, whether the experiment had in fact finished)."""
+    pre_head, target, phase = step.get("pre_head"), step.get("target", ""), step.get("phase")
+    if not pre_head or phase in (None, "checks"):
+        return "nothing to undo", False
+    head = git.head()
+    candidate = step.get("candidate")
+    if candidate is None and head != pre_head and git.parent(head) == pre_head:
+        if git.subject(head).startswith(f"experiment({target}): "):
+            candidate = head  # committed just before the owner died, unjournaled
+    if candidate and head != pre_head and is_record_commit(git, head, target, candidate):
+        return "the experiment had finished; nothing to undo", True
+    if head not in (pre_head, candidate):
+        raise HarnessError(
+            f"HEAD is {head}, neither the experiment's start {pre_head} nor its candidate "
+            f"{candidate}: someone else moved it; not touching the repository"
+        )
+    if candidate is None and phase == "commit":
+        return "the candidate was never committed; nothing to undo", False
+    if candidate:
+        save_ref(git, target, candidate)
+    git.run("reset", "-q", "--hard", pre_head)
+    for rel in step.get("created", []):
+        if not git.tracked("HEAD", rel):
+            (git.repo / rel).unlink(missing_ok=True)
+    kept = f" (candidate kept as {candidate[:12]})" if candidate else ""
+    return f"reset to {pre_head[:12]}{kept}", False
+
+
+def restore(git: Git, step: dict, progress: Progress) -> str:
+    """Undo an unfinished step so HEAD and the tree are as before it. Returns what was done.
+
+    An experiment: before its candidate commit nothing was changed (the agent's edit stays);
+    after it, `git reset --hard` to the starting HEAD and the removal of files it created. One
+    whose record commit exists had finished and is left alone. Inside a loop (`loop_pre_head`),
+    the agent's changes go too (kept off-branch): the loop never leaves the tree dirty.
+    """
+    kill_tree(step.get("child"))
+    remove_worktrees(git)
+    done, finished = [], False
+    if step.get("kind") == "experiment":
+        text, finished = _undo_experiment(git, step)
+        done.append(text)
+    if step.get("loop_pre_head") and not finished:
+        done.append(undo_agent(git, step.get("target", ""), step["loop_pre_head"], "abandoned")[0])
+    return "; ".join(done) or "nothing to undo"
+
+
+def recover(repo: Path, held: dict, progress: Progress) -> None:
+    """Undo the step of a lock whose owner died (kill -9, power loss)."""
+    step = held.get("step") or {}
+    git = Git(repo)
+    progress.say(
+        f"stale lock: pid {held.get('pid')} ({held.get('owner')}, since "
+        f"{held.get('started_at')}) died during {step.get('kind', '?')} phase "
+        f"{step.get('phase')}; recovering"
+    )
+    _wait_index_lock(git)
+    done = restore(git, step, progress)
+    progress.say(f"recovered: {done}")
+
+
+def _wait_index_lock(git: Git, seconds: float = 10.0) -> None:
+    index_lock = Path(git.out("rev-parse", "--git-path", "index.lock"))
+    if not index_lock.is_absolute():
+        index_lock = git.repo / index_lock
+    end = time.monotonic() + seconds
+    while index_lock.exists() and time.monotonic() < end:
+        time.sleep(0.2)  # a git process orphaned by the kill may still be finishing
+    if index_lock.exists():
+        raise HarnessError(f"{index_lock} remains from a killed git; remove it by hand")
+
+
+# ---------------------------------------------------------------------------
+# The results log
+# ---------------------------------------------------------------------------
+
+
+def log_relpath(target: str) -> str:
+    return f"{LOG_DIR}/{target}.tsv"
+
+
+def clean_field(value: object) -> str:
+    return re.sub(r"[\t\r\n]+", " ", str(value)).strip()
+
+
+def parse_log(text: str, where: str) -> list[dict]:
+    lines = text.splitlines()
+    if not lines:
+        return []
+    header = tuple(lines[0].split("\t"))
+    if header != LOG_COLUMNS:
+        raise HarnessError(
+            f"{where} has columns {header}, not {LOG_COLUMNS}; the log is never rewritten: "
+            "move it aside by hand"
+        )
+    return [dict(zip(header, line.split("\t"), strict=False)) for line in lines[1:] if line]
+
+
+def read_log(path: Path) -> list[dict]:
+    return parse_log(path.read_text(), str(path)) if path.exists() else []
+
+
+def append_row(path: Path, row: dict) -> str:
+    """Append one row (the header first if the file is new): one write, fsynced.
+
+    On failure (a full disk) the bytes this call added are cut off again, so the log never holds
+    half a row; that is the only truncation the log ever sees.
+    """
+    read_log(path)  # refuses a log with other columns
+    line = "\t".join(clean_field(row.get(c, "")) for c in LOG_COLUMNS) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        data = (line if size else "\t".join(LOG_COLUMNS) + "\n" + line).encode()
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+            raise
+    finally:
+        os.close(fd)
+    return line.rstrip("\n")
+
+
+def committed_log(git: Git, rev: str, target: str) -> list[dict]:
+    """The log as committed at `rev` (a working copy edited by hand does not count)."""
+    proc = git.run("show", f"{rev}:{log_relpath(target)}", check=False)
+    return (
+        parse_log(proc.stdout, f"{log_relpath(target)} at {rev[:12]}")
+        if not proc.returncode
+        else []
+    )
+
+
+def baseline_of(rows: list[dict]) -> str | None:
+    """The commit the next experiment is measured against: the last kept one."""
+    if not rows:
+        return None
+    last = rows[-1]
+    return last["commit"] if last.get("decision") == "keep" else last.get("baseline") or None
+
+
+# ---------------------------------------------------------------------------
+# Step 1: the checks that make an experiment refuse
+# ---------------------------------------------------------------------------
+
+
+def kernels_relpath(target: str) -> str:
+    return f"autoresearch/{target}/kernels.py"
+
+
+def check_head(git: Git, target: str) -> str:
+    """The baseline commit, after checking HEAD is where the last experiment of `target` left it.
+
+    Between the baseline (last kept commit, or HEAD when the log is new) and HEAD only results/
+    may change (the experiments' record commits) and the log only grows. So the harness,
+    inputs, benchmarks and reference the candidate is measured with are the baseline's.
+    """
+    head = git.head()
+    rows = committed_log(git, head, target)
+    recorded = baseline_of(rows)
+    if recorded is None:
+        return head
+    base = git.rev(recorded)
+    if base is None:
+        raise Refused([f"the log's baseline {recorded} is not a commit of this repository"])
+    problems = []
+    anc = git.run("merge-base", "--is-ancestor", base, head, check=False)
+    if anc.returncode != 0:
+        problems.append(f"HEAD {head[:12]} does not descend from the baseline {base[:12]}")
+    else:
+        moved = [
+            p
+            for p in git.out("diff", "--name-only", base, head).splitlines()
+            if not p.startswith("results/")
+        ]
+        if moved:
+            problems.append(
+                f"HEAD is not where the last experiment of {target} left it: since the baseline "
+                f"{base[:12]} these changed outside results/: {', '.join(moved[:10])}"
+            )
+        stat = git.out("diff", "--numstat", base, head, "--", log_relpath(target))
+        if any(line.split("\t")[1] not in ("0", "-") for line in stat.splitlines()):
+            problems.append(f"{log_relpath(target)} lost lines since {base[:12]} (append-only)")
+    if problems:
+        raise Refused(
+            [*problems, "experiments chain on the last kept commit: commit nothing by hand"]
+        )
+    return base
+
+
+def check_tree(git: Git, target: str) -> None:
+    """Only kernels.py may differ from HEAD, and it must (the CAN / CANNOT table)."""
+    kernels = kernels_relpath(target)
+    problems = []
+    changed = False
+    for xy, path in git.status():
+        if path == kernels and xy in (" M", "M ", "MM"):
+            changed = True
+            continue
+        what = {"??": "untracked", " D": "deleted", "D ": "deleted (staged)"}.get(xy)
+        if what is None:
+            what = "changed (staged)" if xy[1] == " " else "changed"
+        problems.append(f"{what}: {path} (only {kernels} may change)")
+    path = git.repo / kernels
+    if path.is_symlink() or not path.is_file():
+        problems.append(f"{kernels} must be a regular file")
+    elif changed and git.run("diff", "--quiet", "HEAD", "--", kernels, check=False).returncode == 0:
+        changed = False
+    if not changed and not problems:
+        problems.append(f"{kernels} {UNCHANGED}")
+    if problems:
+        raise Refused(problems)
+
+
+# ---------------------------------------------------------------------------
+# One experiment
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    decision: str  # keep | discard | fail | crash | timeout
+    correctness: str = ""  # pass | fail | crash | timeout
+    gate: dict = field(default_factory=dict)  # the gate's key: value pairs (first of each key)
+    gate_lines: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    peak_mem_mb: float = 0.0
+
+
+@dataclass
+class Result:
+    exit_code: int
+    decision: str  # an Outcome decision, or refused | error | interrupted
+    block: str
+    row: dict | None = None
+    candidate: str | None = None
+    reasons: list[str] = field(default_factory=list)
+
+
+def parse_block(text: str) -> tuple[dict, list[str]]:
+    """The gate's `key: value` lines: a dict of first values, and the lines themselves."""
+    values, lines = {}, []
+    for line in text.splitlines():
+        m = re.match(r"^([a-z_]+): (.*)$", line)
+        if m:
+            lines.append(line)
+            values.setdefault(m.group(1), m.group(2).strip())
+    return values, lines
+
+
+def _budget() -> float:
+    return float(os.environ.get(ENV_TIME_BUDGET, TIME_BUDGET_SECS))
+
+
+def _check_timeout() -> float:
+    return float(os.environ.get(ENV_CHECK_TIMEOUT, CHECK_TIMEOUT_SECS))
+
+
+def _child_env() -> dict:
+    env = dict(os.environ)
+    env.pop("AUTORESEARCH_AB_BASELINE", None)  # bench.py sets it for the paired run only
+    env["PYTHONUNBUFFERED"] = "1"  # live progress
+    # numpy's OpenBLAS spins a thread per core while generating inputs (k-means codebooks); on a
+    # loaded 2-core VM that made the oracle 14x slower (97 s against 7 s). Kernels do not use it.
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    return env
+
+
+class Experiment:
+    def __init__(
+        self,
+        repo: Path,
+        target: str,
+        hypothesis: str,
+        lock: Lock,
+        signals: Signals,
+        progress: Progress,
+    ):
+        self.git = Git(repo)
+        self.repo = Path(repo)
+        self.target = target
+        self.hypothesis = clean_field(hypothesis) or "(no hypothesis given)"
+        self.lock = lock
+        self.signals = signals
+        self.progress = progress
+        self.start = time.monotonic()
+        self.deadline = self.start + _budget()
+        self.candidate: str | None = None
+        self.baseline: str | None = None
+        self.pre_head: str | None = None
+        self.archive: Path | None = None
+        from autoresearch import bench  # names asv's files exactly as bench.py writes them
+
+        self.machine = bench.machine_name()
+        self.env_name = bench.env_name()
+        self.bench_regex = os.environ.get(ENV_BENCH_REGEX) or None
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def result_relpath(self, commit: str) -> str:
+        return f"results/{self.machine}/{commit[:8]}-{self.env_name}.json"
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def journal(self, **step) -> None:
+        self.lock.journal(kind="experiment", target=self.target, **step)
+
+    def run_child(self, tag: str, args: list[str], cwd: Path, limit: float) -> Finished:
+        return run_tree(
+            [sys.executable, *args],
+            cwd=cwd,
+            timeout=min(limit, self.remaining()),
+            progress=self.progress,
+            tag=tag,
+            env=_child_env(),
+            on_start=lambda ident: self.journal(child=ident),
+        )
+
+    def worktree(self, name: str, commit: str) -> Path:
+        path = state_dir(self.repo) / WORKTREES / name
+        if path.exists():
+            self.git.run("worktree", "remove", "--force", str(path), check=False)
+            shutil.rmtree(path, ignore_errors=True)
+            self.git.run("worktree", "prune", check=False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self.signals.critical():
+            self.git.run("worktree", "add", "--detach", "--force", str(path), commit)
+        return path
+
+    # -- the steps --------------------------------------------------------------------------
+
+    def check(self) -> None:
+        self.progress.phase("checks")
+        self.journal(phase="checks", pre_head=None)
+        problems = []
+        try:
+            check_tree(self.git, self.target)
+        except Refused as exc:
+            problems += exc.problems
+        try:
+            self.baseline = check_head(self.git, self.target)
+        except Refused as exc:
+            problems += exc.problems
+        if problems:
+            raise Refused(problems)
+        self.pre_head = self.git.head()
+
+    def commit(self) -> None:
+        self.progress.phase("commit", f"baseline {self.baseline[:12]}")
+        self.journal(phase="commit", pre_head=self.pre_head, candidate=None, created=[])
+        with self.signals.critical():
+            self.git.run(
+                "commit", "-q", "--no-verify", "-m",
+                f"experiment({self.target}): {self.hypothesis}", "--",
+                kernels_relpath(self.target),
+            )  # fmt: skip
+            self.candidate = self.git.head()
+            save_ref(self.git, self.target, self.candidate)
+            self.journal(candidate=self.candidate)
+        self.progress.say(f"candidate: {self.candidate}")
+
+    def correctness(self) -> Outcome | None:
+        limit = _check_timeout()
+        self.progress.phase("correctness", f"oracle, limit {min(limit, self.remaining()):.0f}s")
+        self.journal(phase="correctness")
+        done = self.run_child(
+            "oracle",
+            ["-X", "faulthandler", "-m", "autoresearch.oracle", self.target],
+            self.repo,
+            limit,
+        )
+        self.save_output("oracle.txt", done.output)
+        peak = done.peak_rss_mb
+        failures = [ln for ln in done.output.splitlines() if ln.startswith("failure: ")]
+        if done.timed_out:
+            return Outcome(
+                "timeout", "timeout", peak_mem_mb=peak,
+                reasons=[f"correctness check still running after {done.seconds:.0f}s: killed"],
+            )  # fmt: skip
+        if done.returncode == 0:
+            self.peak = peak
+            return None
+        if done.returncode == 2 and failures:
+            raised = any(f.startswith("failure: raised:") for f in failures)
+            return Outcome(
+                "crash" if raised else "fail",
+                "crash" if raised else "fail",
+                peak_mem_mb=peak,
+                reasons=failures[:MAX_FAILURE_LINES],
+            )
+        why = (
+            f"correctness subprocess killed by {done.signal_name}"
+            if done.signal_name
+            else f"correctness subprocess exited {done.returncode}"
+        )
+        return Outcome(
+            "crash", "crash", peak_mem_mb=peak,
+            reasons=[why, *(f"output: {ln}" for ln in done.tail())],
+        )  # fmt: skip
+
+    def bench_args(self, baseline: str | None) -> list[str]:
+        args = ["-m", "autoresearch.bench", self.target]
+        if baseline:
+            args += ["--baseline", baseline]
+        if self.bench_regex:
+            args += ["--bench", self.bench_regex]
+        return args
+
+    def baseline_results(self, cand_wt: Path) -> Outcome | None:
+        """Make sure the candidate's worktree has the baseline's asv results (bench them once)."""
+        rel = self.result_relpath(self.baseline)
+        if (cand_wt / rel).exists():
+            return None  # committed: the baseline was kept by an earlier experiment
+        cache = state_dir(self.repo) / BASELINE_CACHE / rel
+        if self.bench_regex is None and cache.exists():
+            self.progress.say(f"baseline results: {cache.relative_to(self.repo)} (cached)")
+        else:
+            self.progress.phase("bench-baseline", f"{self.baseline[:12]} has no results yet")
+            self.journal(phase="bench-baseline")
+            base_wt = self.worktree("baseline", self.baseline)
+            done = self.run_child("bench", self.bench_args(None), base_wt, self.remaining())
+            if done.timed_out:
+                return Outcome(
+                    "timeout", "pass", peak_mem_mb=self.peak,
+                    reasons=[f"the time budget ({_budget():.0f}s) ran out on the baseline"],
+                )  # fmt: skip
+            if done.returncode != 0 or not (base_wt / rel).exists():
+                raise HarnessError(
+                    f"benchmarking the baseline {self.baseline[:12]} failed (exit "
+                    f"{done.returncode}): " + " | ".join(done.tail(5))
+                )
+            if self.bench_regex is None:  # a restricted run must never stand in for a full one
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(base_wt / rel, cache)
+            cache = base_wt / rel
+        (cand_wt / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cache, cand_wt / rel)
+        return None
+
+    def bench_candidate(self, cand_wt: Path, phase: str) -> Outcome | None:
+        self.progress.phase(phase, f"{self.candidate[:12]} paired against {self.baseline[:12]}")
+        self.journal(phase=phase)
+        done = self.run_child("bench", self.bench_args(self.baseline), cand_wt, self.remaining())
+        self.peak = max(self.peak, done.peak_rss_mb)
+        if done.timed_out:
+            return Outcome(
+                "timeout", "pass", peak_mem_mb=self.peak,
+                reasons=[f"the time budget ({_budget():.0f}s) ran out benchmarking the candidate"],
+            )  # fmt: skip
+        if done.returncode != 0 or not (cand_wt / self.result_relpath(self.candidate)).exists():
+            # The baseline benchmarked fine in the same harness: the candidate broke the run.
+            return Outcome(
+                "crash", "pass", peak_mem_mb=self.peak,
+                reasons=[f"benchmark run failed (exit {done.returncode})",
+                         *(f"output: {ln}" for ln in done.tail())],
+            )  # fmt: skip
+        return None
+
+    def run_gate(self, cand_wt: Path, confirmed: bool) -> tuple[int | None, str]:
+        self.progress.phase("gate", "--confirmed" if confirmed else "")
+        self.journal(phase="gate")
+        args = ["-m", GATE_MODULE, "--target", self.target, "--candidate", self.candidate]
+        args += ["--baseline", self.baseline] + (["--confirmed"] if confirmed else [])
+        done = self.run_child("gate", args, cand_wt, self.remaining())
+        self.save_output("gate-confirmed.txt" if confirmed else "gate.txt", done.output)
+        return (None if done.timed_out else done.returncode), done.output
+
+    def speed(self) -> Outcome:
+        cand_wt = self.worktree("candidate", self.candidate)
+        out = self.baseline_results(cand_wt) or self.bench_candidate(cand_wt, "bench")
+        if out:
+            return out
+        code, text = self.run_gate(cand_wt, confirmed=False)
+        if code == 3:
+            self.progress.say("gate: cannot decide; measuring once more, then --confirmed")
+            out = self.bench_candidate(cand_wt, "remeasure")
+            if out:
+                return out
+            code, text = self.run_gate(cand_wt, confirmed=True)
+        values, lines = parse_block(text)
+        gate = {"gate": values, "gate_lines": lines, "peak_mem_mb": self.peak}
+        if code is None:
+            return Outcome(
+                "timeout", "pass", **gate, reasons=["the time budget ran out in the gate"]
+            )
+        decision = {0: "keep", 1: "discard", 2: "fail"}.get(code)
+        if decision is None:
+            if code != 3 or not values:
+                raise HarnessError(f"the gate exited {code}: " + " | ".join(text.splitlines()[-5:]))
+            decision = "discard"  # cannot decide twice: never keep on doubt
+        why = {
+            "keep": "the gate kept it",
+            "discard": "the gate discarded it" if code == 1 else "the gate could not decide",
+            "fail": "the gate found mismatches on the speed workload",
+        }[decision]
+        return Outcome(decision, "pass" if decision != "fail" else "fail", **gate, reasons=[why])
+
+    def save_output(self, name: str, text: str) -> None:
+        """Keep subprocess outputs of this candidate locally (ignored dir), for post-mortems."""
+        if self.archive is None:
+            self.archive = state_dir(self.repo) / RUNS / self.target / self.candidate[:12]
+        with contextlib.suppress(OSError):
+            self.archive.mkdir(parents=True, exist_ok=True)
+            (self.archive / name).write_text(text)
+
+    def make_row(self, out: Outcome, seconds: float) -> dict:
+        g = out.gate
+
+        def num(key: str) -> str:
+            v = g.get(key, "nan")
+            return "nan" if v in ("", "none") else v
+
+        def text(key: str) -> str:
+            v = g.get(key, "")
+            return "" if v == "none" else v
+
+        return {
+            "commit": self.candidate,
+            "baseline": self.baseline,
+            "timestamp": _now(),
+            "target": self.target,
+            "correctness": out.correctness,
+            "geomean_ratio": num("geomean_ratio"),
+            "ci_lo": num("geomean_ci_lo"),
+            "ci_hi": num("geomean_ci_hi"),
+            "worst_ratio": num("worst_ratio"),
+            "worst_combo": text("worst_combo"),
+            "best_ratio": num("best_ratio"),
+            "best_combo": text("best_combo"),
+            "peak_mem_mb": f"{out.peak_mem_mb:.0f}",
+            "seconds": f"{seconds:.1f}",
+            "decision": out.decision,
+            "description": self.hypothesis,
+        }
+
+    def record(self, out: Outcome, row: dict) -> str:
+        """Step 5 and 6: keep (results + row committed) or revert and commit the row."""
+        self.progress.phase("record", out.decision)
+        log = log_relpath(self.target)
+        cand_wt = state_dir(self.repo) / WORKTREES / "candidate"
+        # Shielded: a signal arriving now waits (Signals.pending) until the record is complete,
+        # so the outcome printed is the one recorded.
+        with self.signals.shielded():
+            if out.decision == "keep":
+                publish = [p for _, p in self.git.status(cand_wt, "results")]
+                created = [p for p in publish if not self.git.tracked("HEAD", p)]
+                self.journal(phase="record", created=created)
+                for rel in publish:
+                    _copy_atomic(cand_wt / rel, self.repo / rel)
+                line = append_row(self.repo / log, row)
+                self.git.run("add", "--", *publish, log)
+                message = f"results({self.target}): keep {self.candidate[:12]}: {self.hypothesis}"
+            else:
+                self.journal(phase="record")
+                self.archive_results(cand_wt)
+                self.git.run("reset", "-q", "--hard", self.pre_head)
+                line = append_row(self.repo / log, row)
+                self.git.run("add", "--", log)
+                message = (
+                    f"results({self.target}): {out.decision} {self.candidate[:12]}: "
+                    f"{self.hypothesis}"
+                )
+            self.git.run("commit", "-q", "--no-verify", "-m", message)
+            self.journal(phase=None)
+            remove_worktrees(self.git)
+        return line
+
+    def archive_results(self, cand_wt: Path) -> None:
+        """The discarded candidate's asv results, kept locally, never in results/."""
+        if not cand_wt.exists() or self.archive is None:
+            return
+        with contextlib.suppress(OSError, HarnessError):
+            for _, rel in self.git.status(cand_wt, "results"):
+                dst = self.archive / rel
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(cand_wt / rel, dst)
+
+    def evaluate(self) -> Outcome:
+        self.peak = 0.0
+        out = self.correctness()
+        if out:
+            return out
+        if self.remaining() <= 0:
+            return Outcome("timeout", "pass", peak_mem_mb=self.peak, reasons=["no time left"])
+        return self.speed()
+
+
+def _copy_atomic(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(src, tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def format_block(keys: list[tuple[str, object]], extra: list[str] = ()) -> str:
+    return "\n".join(["---", *(f"{k}: {v}" for k, v in keys), *extra])
+
+
+# The gate's keys that would collide with the experiment's own.
+_GATE_RENAMED = {"decision": "gate_decision", "exit_code": "gate_exit_code"}
+_GATE_SKIPPED = ("target", "candidate", "baseline")
+
+
+def run_experiment(
+    repo: Path,
+    target: str,
+    hypothesis: str,
+    *,
+    lock: Lock | None = None,
+    signals: Signals | None = None,
+    progress: Progress | None = None,
+) -> Result:
+    """One experiment end to end. `lock`: the loop's (it holds the lock across iterations)."""
+    progress = progress or Progress()
+    own_signals = signals is None
+    signals = signals or Signals().install()
+    own_lock = lock is None
+    exp = None
+    try:
+        if own_lock:
+            lock = Lock.acquire(repo, "experiment", progress)
+        exp = Experiment(repo, target, hypothesis, lock, signals, progress)
+        exp.check()
+        exp.commit()
+        out = exp.evaluate()
+        seconds = time.monotonic() - exp.start
+        row = exp.make_row(out, seconds)
+        line = exp.record(out, row)
+        keys = [
+            ("decision", out.decision),
+            ("exit_code", EXIT_FOR_DECISION[out.decision]),
+            ("target", target),
+            ("commit", exp.candidate),
+            ("baseline", exp.baseline),
+            ("correctness", out.correctness),
+            ("seconds", f"{seconds:.1f}"),
+            ("peak_mem_mb", f"{out.peak_mem_mb:.0f}"),
+            ("head", exp.git.head()),
+            ("log", log_relpath(target)),
+            ("log_row", line),
+        ]
+        extra = [f"reason: {r}" for r in out.reasons]
+        for gl in out.gate_lines:
+            k, _, v = gl.partition(": ")
+            if k not in _GATE_SKIPPED:
+                extra.append(f"{_GATE_RENAMED.get(k, k)}: {v}")
+        code = EXIT_FOR_DECISION[out.decision]
+        return Result(code, out.decision, format_block(keys, extra), row, exp.candidate)
+    except Refused as exc:
+        # Nothing was changed. A loop's journal stays as it is: the loop restores the agent's
+        # changes next, and a kill before it finishes is recovered from that journal.
+        keys = [("decision", "refused"), ("exit_code", EXIT_REFUSED), ("target", target)]
+        extra = [f"reason: {p}" for p in exc.problems]
+        return Result(EXIT_REFUSED, "refused", format_block(keys, extra), reasons=exc.problems)
+    except Interrupted as exc:
+        done = _restore_after(exp, lock, signals, progress)
+        code = 128 + exc.signum
+        keys = [("decision", "interrupted"), ("exit_code", code), ("target", target)]
+        extra = [f"reason: {exc} during {_phase(lock)}: {done}; nothing recorded"]
+        return Result(code, "interrupted", format_block(keys, extra), candidate=_cand(exp))
+    except (HarnessError, OSError) as exc:
+        phase = _phase(lock)
+        done = _restore_after(exp, lock, signals, progress)
+        keys = [("decision", "error"), ("exit_code", EXIT_ERROR), ("target", target)]
+        extra = [f"reason: {type(exc).__name__}: {exc} (during {phase})", f"reason: {done}"]
+        return Result(EXIT_ERROR, "error", format_block(keys, extra), candidate=_cand(exp))
+    finally:
+        if own_lock and lock is not None:
+            lock.release()
+        if own_signals:
+            signals.uninstall()
+
+
+def _phase(lock: Lock | None) -> str:
+    return (lock.step().get("phase") if lock else None) or "start"
+
+
+def _cand(exp: Experiment | None) -> str | None:
+    return exp.candidate if exp else None
+
+
+def _restore_after(
+    exp: Experiment | None, lock: Lock | None, signals: Signals, progress: Progress
+) -> str:
+    """Put the repository back as before the experiment; signals wait until it is done."""
+    if lock is None:
+        return "nothing to undo"
+    with signals.shielded():
+        progress.phase("restore")
+        git = exp.git if exp else Git(lock.repo)
+        try:
+            done = restore(git, lock.step(), progress)
+        except (HarnessError, OSError) as exc:
+            done = f"RESTORE FAILED: {exc}; the journal {lock.path} is kept for the next run"
+            progress.say(done)
+            lock.release = lambda: None  # leave the journal: the next run retries the restore
+            return done
+        with contextlib.suppress(OSError):
+            lock.journal(phase=None)
+        progress.say(f"restored: {done}")
+        return done
+
+
+# ---------------------------------------------------------------------------
+# Command
+# ---------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's 2 would read as "correctness failure"
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _Parser(
+        prog="python -m autoresearch.experiment",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("target", help=f"one of: {', '.join(TARGETS)}")
+    parser.add_argument("-m", "--message", required=True, help="one-line hypothesis")
+    args = parser.parse_args(argv)
+    if args.target not in TARGETS or not (PACKAGE_DIR / args.target / "kernels.py").exists():
+        parser.error(f"unknown target {args.target!r}")
+    result = run_experiment(PACKAGE_DIR.parent, args.target, args.message)
+    print(result.block, flush=True)
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
