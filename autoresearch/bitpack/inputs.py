@@ -30,7 +30,7 @@ UNPACK_SHAPES = [  # (word type, bit width) of an out-of-line page
     ("uint16", 11),
     ("uint64", 45),
 ]
-MINIBLOCK_SHAPES = [("uint32", 13), ("uint16", 11), ("uint64", 45)]  # (word type, widest chunk)
+MINIBLOCK_SHAPES = [("uint32", 13), ("uint64", 45)]  # (word type, widest chunk)
 DISTRIBUTIONS = ["uniform", "skewed"]  # values uniform within the width; per-chunk widths vary
 NUM_VALUES = 2_000_000  # values per timed call; 2e6 % 1024 = 128, so every page has a tail
 SPEED_SEED = 0xB17BAC  # the speed workload's seed (correctness uses fresh ones too)
