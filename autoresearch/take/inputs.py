@@ -1,0 +1,421 @@
+"""take inputs: the seeded speed workload (shapes x distributions x selectivities) and the cases.
+
+One source of truth: the asv suite, the oracle and the tests all import from here.
+
+Value layouts (program.md has the contract): int32/int64/float64 values are a 1-D array; 16-byte
+values ("bytes16", Arrow FixedSizeBinary(16)) are a C-contiguous uint8[N, 16] array; strings are
+(offsets int32/int64[N + 1], data uint8[]).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from autoresearch.common import SplitMix64, cached_arrays
+from autoresearch.oracle import Case, compare_outputs
+
+# ---------------------------------------------------------------------------
+# Speed workload (fixed; append only: changing it rebases every recorded result)
+# ---------------------------------------------------------------------------
+
+# (value type, index dtype): Lance's dataset take remaps with a UInt64Array; int64 columns are the
+# common fixed-width case. Other value and index types are in the correctness cases only.
+SHAPES = [("int64", "uint64")]
+DISTRIBUTIONS = ["random", "sorted", "clustered"]  # how the row indices are drawn
+SELECTIVITIES = [0.001, 0.1, 1.0]  # indices per take as a fraction of NUM_VALUES
+# (value type, index dtype) of string columns: "binary" has int32 offsets, "large_binary" int64
+# (Arrow's Binary/Utf8 and LargeBinary/LargeUtf8).
+BINARY_SHAPES = [("binary", "uint32"), ("large_binary", "uint64")]
+BINARY_DISTRIBUTIONS = ["random"]
+BINARY_SELECTIVITIES = [0.1]
+NUM_VALUES = 10_000_000  # rows of the column taken from (80 MB of int64: far beyond L3)
+BINARY_MEAN_LENGTH = 8  # mean string length in bytes (80 MB of string data)
+MIN_TAKEN_FRACTION = 0.1  # a timed call repeats small takes (fresh indices) up to 10% of rows
+MAX_RUN_LENGTH = 64  # clustered: runs of 1..64 consecutive rows (uniform) at random starts
+SPEED_SEED = 0x7A4E  # the speed workload's seed (correctness uses fresh ones too)
+
+VALUE_WIDTH = 16  # bytes of one "bytes16" value
+OFFSET_DTYPES = {"binary": "int32", "large_binary": "int64"}  # string value type -> offsets
+# The combinations the asv suites time, for the oracle's check of the benchmark's own data.
+SPEED_PARAMS = [SHAPES, DISTRIBUTIONS, SELECTIVITIES]
+CASE_VALUES = 50_000  # column length of a correctness case built from a speed combination
+
+# Held out: never in the speed workload or program.md. Float bit patterns a take must carry
+# through untouched: -0.0, quiet / signalling / negative NaNs with payloads, infinities,
+# subnormals, the largest finite value.
+SPECIAL_FLOAT_BITS = (
+    0x8000000000000000,
+    0x7FF8000000000000,
+    0x7FF0000000000001,
+    0xFFF8000000000000,
+    0x7FF8DEADBEEF0001,
+    0xFFF4000000000ABC,
+    0x7FF0000000000000,
+    0xFFF0000000000000,
+    0x0000000000000001,
+    0x800FFFFFFFFFFFFF,
+    0x7FEFFFFFFFFFFFFF,
+)
+
+
+# ---------------------------------------------------------------------------
+# Generators
+# ---------------------------------------------------------------------------
+
+
+def make_indices(rng: SplitMix64, count: int, n: int, distribution: str, dtype) -> np.ndarray:
+    """dtype[count] row indices into a column of n rows, drawn from a named distribution."""
+    if distribution == "random":  # uniform, with repeats (a caller may ask for a row twice)
+        idx = rng.integers(count, n)
+    elif distribution == "sorted":
+        # One row per bucket of n / count rows: ascending, distinct, spread over the column, as
+        # the row ids a filter selects (count == n gives every row in order).
+        b = np.arange(count + 1, dtype=np.int64)
+        starts = (b * n) // max(count, 1)
+        widths = starts[1:] - starts[:-1]
+        idx = starts[:-1] + (rng.uniform(count) * widths).astype(np.int64)
+    elif distribution == "clustered":
+        # Runs of consecutive rows at random starts, in random order (ranges of a table).
+        def draw_runs(k):
+            return np.minimum(1 + rng.integers(k, MAX_RUN_LENGTH), n)
+
+        lengths = draw_runs(max(16, count // 16))
+        while lengths.sum() < count:
+            lengths = np.concatenate([lengths, draw_runs(max(16, count // 16))])
+        starts = (rng.uniform(len(lengths)) * (n - lengths + 1)).astype(np.int64)
+        run_first = np.cumsum(lengths) - lengths  # where each run starts in the output
+        idx = np.repeat(starts - run_first, lengths) + np.arange(lengths.sum())
+        idx = idx[:count]
+    else:
+        raise ValueError(f"unknown distribution {distribution!r}")
+    return np.ascontiguousarray(idx, dtype=dtype)
+
+
+def make_values(rng: SplitMix64, value_type: str, n: int) -> np.ndarray:
+    """int32/int64/float64[n] or uint8[n, 16] values."""
+    if value_type == "int64":
+        return rng.u64(n).view(np.int64)
+    if value_type == "int32":
+        return rng.u64((n + 1) // 2).view(np.int32)[:n].copy()
+    if value_type == "float64":
+        return rng.normal(n)
+    if value_type == "bytes16":
+        return rng.u64(2 * n).view(np.uint8).reshape(n, VALUE_WIDTH)
+    raise ValueError(f"unknown value type {value_type!r}")
+
+
+def make_strings(rng: SplitMix64, count: int, total_bytes: int, offset_dtype):
+    """(offsets[count + 1], uint8[total_bytes]): `count` random strings of `total_bytes` in all.
+
+    Lengths come from sorted random cut points of [0, total_bytes] (empty strings included), so
+    the data size is the same for every seed: the oracle's cross-call checks need fixed shapes.
+    """
+    cuts = np.sort(rng.integers(count - 1, total_bytes + 1)) if count > 1 else np.empty(0)
+    offsets = np.concatenate([[0], cuts, [total_bytes]]).astype(offset_dtype)
+    data = rng.u64((total_bytes + 7) // 8).view(np.uint8)[:total_bytes].copy()
+    return offsets, data
+
+
+def taken_per_call(selectivity: float, n: int = NUM_VALUES) -> tuple[int, int]:
+    """(takes per timed call, indices per take) for a selectivity of an n-row column."""
+    count = round(selectivity * n)
+    return max(1, round(MIN_TAKEN_FRACTION * n) // count), count
+
+
+@dataclass(frozen=True)
+class Workload:
+    values: np.ndarray  # int32/int64/float64[N] or uint8[N, 16]
+    batches: np.ndarray  # index dtype [takes per call, indices per take]
+
+
+@dataclass(frozen=True)
+class BinaryWorkload:
+    offsets: np.ndarray  # int32/int64[N + 1]
+    data: np.ndarray  # uint8[offsets[N]]
+    batches: np.ndarray  # index dtype [takes per call, indices per take]
+
+
+def make_batches(rng, selectivity, n, distribution, dtype) -> np.ndarray:
+    takes, count = taken_per_call(selectivity, n)
+    return np.stack([make_indices(rng, count, n, distribution, dtype) for _ in range(takes)])
+
+
+@functools.lru_cache(maxsize=2)
+def _column(value_type: str) -> np.ndarray:
+    key = f"values {value_type}"
+
+    def make():
+        return {"values": make_values(SplitMix64(SPEED_SEED).spawn(key), value_type, NUM_VALUES)}
+
+    return cached_arrays(__file__, key, make)["values"]
+
+
+@functools.lru_cache(maxsize=2)
+def _string_column(value_type: str) -> tuple[np.ndarray, np.ndarray]:
+    key = f"strings {value_type}"
+
+    def make():
+        rng = SplitMix64(SPEED_SEED).spawn(key)
+        total = NUM_VALUES * BINARY_MEAN_LENGTH
+        offsets, data = make_strings(rng, NUM_VALUES, total, OFFSET_DTYPES[value_type])
+        return {"offsets": offsets, "data": data}
+
+    arrays = cached_arrays(__file__, key, make)
+    return arrays["offsets"], arrays["data"]
+
+
+def _batches(key: str, selectivity: float, distribution: str, index_dtype: str) -> np.ndarray:
+    def make():
+        rng = SplitMix64(SPEED_SEED).spawn(key)
+        return {"batches": make_batches(rng, selectivity, NUM_VALUES, distribution, index_dtype)}
+
+    return cached_arrays(__file__, key, make)["batches"]
+
+
+def is_binary(shape: tuple) -> bool:
+    return shape[0] in OFFSET_DTYPES
+
+
+@functools.lru_cache(maxsize=2)
+def workload(shape: tuple, distribution: str, selectivity: float) -> Workload | BinaryWorkload:
+    """The speed workload of one combination (cached; never mutate it): strings for a string shape.
+
+    The column is shared by every combination of its value type; the index batches are its own.
+    """
+    value_type, index_dtype = shape
+    key = f"{tuple(shape)} {distribution} {selectivity}"
+    batches = _batches(key, selectivity, distribution, index_dtype)
+    if is_binary(shape):
+        return BinaryWorkload(*_string_column(value_type), batches)
+    return Workload(_column(value_type), batches)
+
+
+def call(impl, w, indices):
+    if isinstance(w, BinaryWorkload):
+        return impl.take_binary(w.offsets, w.data, indices)
+    return impl.take(w.values, indices)
+
+
+def search(impl, w):
+    """What one timed call does: one take per index batch (one batch unless selectivity is low)."""
+    out = None
+    for indices in w.batches:
+        out = call(impl, w, indices)
+    return out
+
+
+def outputs(impl, w) -> list:
+    """Every take's result as bits (what track_mismatches compares, exactly)."""
+    return [as_bits(call(impl, w, indices)) for indices in w.batches]
+
+
+def output_bytes(w) -> int:
+    """Bytes one timed call writes: the throughput's numerator."""
+    if isinstance(w, BinaryWorkload):
+        lengths = np.diff(w.offsets.astype(np.int64))
+        return int(lengths[w.batches].sum()) + w.batches.size * w.offsets.itemsize
+    width = w.values.itemsize * (VALUE_WIDTH if w.values.ndim == 2 else 1)
+    return w.batches.size * width
+
+
+# ---------------------------------------------------------------------------
+# Bit-exact comparison
+# ---------------------------------------------------------------------------
+
+
+def as_bits(x):
+    """Float arrays viewed as unsigned words of their size (tuples element-wise); others as-is."""
+    if isinstance(x, tuple):
+        return tuple(as_bits(v) for v in x)
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return x.view(np.dtype(f"u{x.dtype.itemsize}"))
+    return x
+
+
+def contract_problems(actual, expected) -> list[str]:
+    """Type, dtype and shape problems (the oracle's `contract` kind), values not compared."""
+    if isinstance(expected, tuple):
+        if not isinstance(actual, tuple) or len(actual) != len(expected):
+            return [f"contract: expected a tuple of {len(expected)}, got {type(actual).__name__}"]
+        return [
+            f"[{i}] {p}"
+            for i, (a, e) in enumerate(zip(actual, expected, strict=True))
+            for p in contract_problems(a, e)
+        ]
+    if type(actual) is not np.ndarray:
+        return [f"contract: expected numpy.ndarray, got {type(actual).__name__}"]
+    if actual.dtype != expected.dtype:
+        return [f"contract: dtype {actual.dtype}, expected {expected.dtype}"]
+    if actual.shape != expected.shape:
+        return [f"contract: shape {actual.shape}, expected {expected.shape}"]
+    return []
+
+
+def compare_bits(args, actual, expected) -> list[str]:
+    """Contract first (type, dtype, shape), then every bit: a take moves values, never rounds."""
+    return contract_problems(actual, expected) or compare_outputs(
+        as_bits(actual), as_bits(expected)
+    )
+
+
+# ---------------------------------------------------------------------------
+# Correctness cases
+# ---------------------------------------------------------------------------
+
+
+def _pin_ends(idx: np.ndarray, n: int, distribution: str) -> None:
+    """Random and clustered indices reach both ends of the column (sorted ones stay sorted)."""
+    if len(idx) >= 2 and distribution != "sorted":
+        idx[0], idx[-1] = n - 1, 0
+
+
+def _indices(rng, count, n, distribution, dtype) -> np.ndarray:
+    if distribution == "full sorted with repeats":
+        # n sorted indices from 0 to n - 1 that are not every row once: looks like the identity
+        # from its length and ends only.
+        idx = np.sort(rng.integers(count, n))
+        idx[0], idx[-1] = 0, n - 1
+        idx[count // 2] = idx[count // 2 - 1]  # at least one repeat
+        return idx.astype(dtype)
+    if distribution == "descending":
+        return make_indices(rng, count, n, "sorted", dtype)[::-1].copy()
+    if distribution == "one row repeated":
+        return np.full(count, rng.integers(1, n)[0], dtype=dtype)
+    idx = make_indices(rng, count, n, distribution, dtype)
+    _pin_ends(idx, n, distribution)
+    return idx
+
+
+def _strided(rng: SplitMix64, idx: np.ndarray, n: int) -> np.ndarray:
+    """The same indices as every other element of a larger array (a non-contiguous view)."""
+    wide = make_indices(rng, 2 * len(idx), n, "random", idx.dtype)
+    wide[::2] = idx
+    return wide[::2]
+
+
+def _take_case(
+    label, shape, distribution, count, n=CASE_VALUES, held_out=False, view=None, special=False
+) -> Case:
+    value_type, index_dtype = shape
+
+    def make(rng):
+        pad = 3 if view == "offset values" else 0
+        if view == "strided values":
+            values = make_values(rng, value_type, 2 * n)[::2]
+        elif view == "unaligned rows":  # rows starting 9 bytes into their buffer
+            raw = rng.u64(2 * n + 2).view(np.uint8)
+            values = raw[9 : 9 + n * VALUE_WIDTH].reshape(n, VALUE_WIDTH)
+        else:
+            values = make_values(rng, value_type, n + pad)[pad:]
+        idx = _indices(rng, count, n, distribution, index_dtype)
+        if special:  # every special float pattern gets taken
+            bits = np.array(SPECIAL_FLOAT_BITS, dtype=np.uint64)
+            values.view(np.uint64)[: len(bits)] = bits
+            idx[1 : 1 + len(bits)] = np.arange(len(bits))
+        if view == "strided indices":
+            idx = _strided(rng, idx, n)
+        return (values, idx)
+
+    return Case(f"take {label}", "take", make, compare=compare_bits, held_out=held_out)
+
+
+def _binary_case(
+    label,
+    shape,
+    distribution,
+    count,
+    n=CASE_VALUES,
+    held_out=False,
+    view=None,
+    mean_length=BINARY_MEAN_LENGTH,
+) -> Case:
+    value_type, index_dtype = shape
+
+    def make(rng):
+        skip = 5 if view == "sliced offsets" else 0  # Arrow's sliced arrays: offsets not from 0
+        total = (n + skip) * mean_length
+        offsets, data = make_strings(rng, n + skip, total, OFFSET_DTYPES[value_type])
+        offsets = offsets[skip:]
+        if view == "offset data":  # data starting 3 bytes into a larger buffer
+            padded = np.zeros(len(data) + 3, dtype=np.uint8)
+            padded[3:] = data
+            data = padded[3:]
+        idx = _indices(rng, count, n, distribution, index_dtype)
+        if view == "strided indices":
+            idx = _strided(rng, idx, n)
+        return (offsets, data, idx)
+
+    return Case(
+        f"take_binary {label}", "take_binary", make, compare=compare_bits, held_out=held_out
+    )
+
+
+def correctness_cases() -> list[Case]:
+    cases = []
+    for shape in SHAPES:
+        for dist in DISTRIBUTIONS:
+            for sel in SELECTIVITIES:
+                count = round(sel * CASE_VALUES)
+                cases.append(_take_case(f"{shape} {dist} {sel}", shape, dist, count))
+    for shape in BINARY_SHAPES:
+        for dist in BINARY_DISTRIBUTIONS:
+            for sel in BINARY_SELECTIVITIES:
+                count = round(sel * CASE_VALUES)
+                cases.append(_binary_case(f"{shape} {dist} {sel}", shape, dist, count))
+
+    def held(label, shape, dist, count, **kw):
+        return _take_case(label, shape, dist, count, held_out=True, **kw)
+
+    full = CASE_VALUES
+    repeats = "full sorted with repeats"
+    cases += [
+        held("int32 values", ("int32", "uint32"), "random", 5001),
+        held("int64 values, uint32 indices", ("int64", "uint32"), "clustered", 4999),
+        held("NaN payloads, -0.0, inf", ("float64", "uint64"), "random", 3000, special=True),
+        held("float specials, clustered", ("float64", "uint32"), "clustered", 777, special=True),
+        held("16-byte rows", ("bytes16", "uint32"), "random", 5003),
+        held("16-byte rows, every row in order", ("bytes16", "uint64"), "sorted", full),
+        held("16-byte rows, clustered", ("bytes16", "uint32"), "clustered", 2049),
+        held("full length sorted with repeats", ("int64", "uint64"), repeats, full),
+        held("full length 16-byte sorted with repeats", ("bytes16", "uint64"), repeats, full),
+        held("descending", ("int64", "uint64"), "descending", 1000),
+        held("one row repeated", ("float64", "uint64"), "one row repeated", 999),
+        held("more indices than rows", ("int32", "uint64"), "random", 3 * full),
+        held("n=0", ("int64", "uint64"), "random", 0),
+        held("n=0 16-byte rows", ("bytes16", "uint32"), "random", 0),
+        held("n=1", ("int32", "uint32"), "random", 1),
+        held("one-row column", ("int64", "uint32"), "random", 17, n=1),
+        held("strided indices", ("int64", "uint64"), "random", 3001, view="strided indices"),
+        held("offset values", ("float64", "uint32"), "random", 2000, view="offset values"),
+        held("strided values", ("int32", "uint64"), "clustered", 2000, view="strided values"),
+        held(
+            "unaligned 16-byte rows", ("bytes16", "uint64"), "random", 3000, view="unaligned rows"
+        ),
+        held("offset 16-byte rows", ("bytes16", "uint32"), "random", 1001, view="offset values"),
+    ]
+
+    def held_binary(label, shape, dist, count, **kw):
+        return _binary_case(label, shape, dist, count, held_out=True, **kw)
+
+    small, large = "binary", "large_binary"
+    cases += [
+        held_binary("sorted", (small, "uint64"), "sorted", 5000),
+        held_binary("clustered", (large, "uint32"), "clustered", 5000),
+        held_binary("every string in order", (small, "uint32"), "sorted", full),
+        held_binary("full length sorted with repeats", (large, "uint64"), repeats, full),
+        held_binary("all strings empty", (small, "uint64"), "random", 1000, mean_length=0),
+        held_binary("long strings", (large, "uint32"), "random", 300, n=10, mean_length=3000),
+        held_binary("n=0", (small, "uint32"), "random", 0),
+        held_binary("n=1", (large, "uint64"), "random", 1),
+        held_binary("one-string column", (small, "uint64"), "random", 33, n=1),
+        held_binary("sliced offsets", (small, "uint32"), "random", 3000, view="sliced offsets"),
+        held_binary(
+            "sliced large offsets", (large, "uint64"), "clustered", 3000, view="sliced offsets"
+        ),
+        held_binary("offset data", (small, "uint64"), "random", 3000, view="offset data"),
+        held_binary("strided indices", (large, "uint32"), "random", 2001, view="strided indices"),
+    ]
+    return cases

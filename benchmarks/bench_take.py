@@ -1,0 +1,170 @@
+"""take: one timed call = arrow-style take of a 10M-row column (one take, or several small ones)."""
+
+import functools
+
+import numpy as np
+
+from autoresearch import abtest, oracle
+from autoresearch.take import inputs, kernels, reference
+
+PEER_CHUNK = 1 << 18  # indices per numpy string-gather chunk: bounds its byte-index temporaries
+
+
+class Take:
+    params = [
+        inputs.SHAPES,  # (value type, index dtype)
+        inputs.DISTRIBUTIONS,  # how the row indices are drawn
+        inputs.SELECTIVITIES,  # indices per take as a fraction of the column's rows
+    ]
+    param_names = ["shape", "distribution", "selectivity"]
+    timeout = 180
+
+    def setup(self, shape, distribution, selectivity):
+        # Cached per process: cheap even when asv_runner >= 0.3 calls setup before every sample.
+        self.w = inputs.workload(shape, distribution, selectivity)
+        inputs.search(kernels, self.w)  # compile (or load from cache) outside the timed body
+
+    def time_take(self, shape, distribution, selectivity):
+        inputs.search(kernels, self.w)
+
+    def track_mismatches(self, shape, distribution, selectivity):
+        return oracle.workload_mismatches(
+            lambda impl: inputs.outputs(impl, self.w), kernels, reference
+        )
+
+    track_mismatches.unit = "mismatches"
+
+    def track_ab_ratio(self, shape, distribution, selectivity):
+        return abtest.paired_samples("take", lambda impl: inputs.search(impl, self.w))
+
+    track_ab_ratio.unit = "ratio"
+
+
+class TakeBinary:
+    params = [
+        inputs.BINARY_SHAPES,  # (string type, index dtype)
+        inputs.BINARY_DISTRIBUTIONS,  # how the row indices are drawn
+        inputs.BINARY_SELECTIVITIES,  # indices per take as a fraction of the column's rows
+    ]
+    param_names = ["shape", "distribution", "selectivity"]
+    timeout = 180
+
+    def setup(self, shape, distribution, selectivity):
+        self.w = inputs.workload(shape, distribution, selectivity)
+        inputs.search(kernels, self.w)
+
+    def time_take_binary(self, shape, distribution, selectivity):
+        inputs.search(kernels, self.w)
+
+    def track_mismatches(self, shape, distribution, selectivity):
+        return oracle.workload_mismatches(
+            lambda impl: inputs.outputs(impl, self.w), kernels, reference
+        )
+
+    track_mismatches.unit = "mismatches"
+
+    def track_ab_ratio(self, shape, distribution, selectivity):
+        return abtest.paired_samples("take", lambda impl: inputs.search(impl, self.w))
+
+    track_ab_ratio.unit = "ratio"
+
+
+class TakePeers:
+    """numpy and pyarrow on the same takes, and a plain copy of the output (the bandwidth roof)."""
+
+    params = [
+        inputs.SHAPES,
+        inputs.DISTRIBUTIONS,
+        inputs.SELECTIVITIES,
+        ["numpy fancy index", "numpy take", "pyarrow take", "numpy copy"],
+    ]
+    param_names = ["shape", "distribution", "selectivity", "peer"]
+    timeout = 180
+
+    def setup(self, shape, distribution, selectivity, peer):
+        w = inputs.workload(shape, distribution, selectivity)
+        if peer == "numpy fancy index":
+            self.run = lambda: [w.values[indices] for indices in w.batches]
+        elif peer == "numpy take":
+            self.run = lambda: [np.take(w.values, indices, axis=0) for indices in w.batches]
+        elif peer == "pyarrow take":
+            self.run = _pyarrow_taker(w)
+        elif peer == "numpy copy":
+            # Every byte the timed call writes, copied once into a new array.
+            self.run = _taken(shape, distribution, selectivity).copy
+        self.run()
+
+    def time_take(self, shape, distribution, selectivity, peer):
+        self.run()
+
+
+class TakeBinaryPeers:
+    """The same for string columns."""
+
+    params = [
+        inputs.BINARY_SHAPES,
+        inputs.BINARY_DISTRIBUTIONS,
+        inputs.BINARY_SELECTIVITIES,
+        ["numpy", "pyarrow take", "numpy copy"],
+    ]
+    param_names = ["shape", "distribution", "selectivity", "peer"]
+    timeout = 180
+
+    def setup(self, shape, distribution, selectivity, peer):
+        w = inputs.workload(shape, distribution, selectivity)
+        if peer == "numpy":
+            self.run = lambda: [numpy_gather_strings(w.offsets, w.data, i) for i in w.batches]
+        elif peer == "pyarrow take":
+            self.run = _pyarrow_taker(w)
+        elif peer == "numpy copy":
+            offsets, data = _taken(shape, distribution, selectivity)
+            self.run = lambda: (offsets.copy(), data.copy())
+        self.run()
+
+    def time_take_binary(self, shape, distribution, selectivity, peer):
+        self.run()
+
+
+@functools.lru_cache(maxsize=1)
+def _taken(shape, distribution, selectivity):
+    """Every output of one timed call, concatenated (computed once per process)."""
+    outs = inputs.outputs(reference, inputs.workload(shape, distribution, selectivity))
+    if isinstance(outs[0], tuple):
+        return (np.concatenate([o for o, _ in outs]), np.concatenate([d for _, d in outs]))
+    return np.concatenate(outs)
+
+
+def numpy_gather_strings(offsets, data, indices):
+    """(offsets, data) of the selected strings with numpy: lengths, cumsum, one byte gather."""
+    lengths = np.diff(offsets)[indices]
+    out_offsets = np.zeros(len(indices) + 1, dtype=offsets.dtype)
+    np.cumsum(lengths, out=out_offsets[1:])
+    out = np.empty(int(out_offsets[-1]), dtype=np.uint8)
+    starts = offsets[:-1][indices]
+    for lo in range(0, len(indices), PEER_CHUNK):
+        hi = min(lo + PEER_CHUNK, len(indices))
+        first, last = int(out_offsets[lo]), int(out_offsets[hi])
+        shift = np.repeat(starts[lo:hi] - out_offsets[lo:hi], lengths[lo:hi])
+        out[first:last] = data[shift + np.arange(first, last)]
+    return out_offsets, out
+
+
+def _pyarrow_taker(w):
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:
+        raise NotImplementedError("pyarrow not installed (pip install '.[peers]')") from None
+    pa.set_cpu_count(1)
+    if isinstance(w, inputs.BinaryWorkload):
+        kind = pa.binary() if w.offsets.dtype == np.int32 else pa.large_binary()
+        buffers = [None, pa.py_buffer(w.offsets), pa.py_buffer(w.data)]
+        values = pa.Array.from_buffers(kind, len(w.offsets) - 1, buffers)
+    elif w.values.ndim == 2:
+        rows = np.ascontiguousarray(w.values)
+        buffers = [None, pa.py_buffer(rows)]
+        values = pa.FixedSizeBinaryArray.from_buffers(pa.binary(rows.shape[1]), len(rows), buffers)
+    else:
+        values = pa.array(w.values)
+    batches = [pa.array(indices) for indices in w.batches]
+    return lambda: [pc.take(values, indices) for indices in batches]
