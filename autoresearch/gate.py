@@ -1,0 +1,846 @@
+"""The keep gate: decides from asv results whether a candidate commit's kernel is kept.
+
+    python -m autoresearch.gate [--target NAME|all] [--candidate REV] [--baseline REV] [--json]
+
+Inputs (docs/gate.md): the candidate's asv result file, whose `track_ab_ratio` samples are per-pair
+candidate/baseline time ratios measured interleaved in one process (autoresearch.abtest), and
+whose `track_mismatches` say whether the candidate was correct on the speed workload; the pairing
+record in results/<machine>/ab_pairs.jsonl saying which baseline those ratios were taken against;
+and the baseline's own result file, for the checks that both sides ran the same benchmarks in the
+same environment on the same machine.
+
+Per combination the ratio is the median of its pair ratios with a bootstrap interval; overall, the
+geometric mean of those medians with a bootstrap interval that resamples pairs within every
+combination. The rules are listed under the thresholds banner below. Every problem with the inputs
+gives "cannot decide"; the gate never keeps on doubt.
+
+Exit codes: 0 keep, 1 discard, 2 correctness failure, 3 cannot decide (including bad usage and
+--help: only a keep ever exits 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import dataclasses
+import json
+import math
+import re
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autoresearch.common import SplitMix64
+
+# ---------------------------------------------------------------------------
+# Thresholds (fixed: every decision in the project's history was made with these)
+# ---------------------------------------------------------------------------
+
+# Two-sided confidence of every interval. Paired ratios are tight (A/A intervals are under 1% wide,
+# toolchain-notes.md), so 99% costs little power, while the loop makes hundreds of decisions and
+# each false keep ratchets noise into the baseline for good. Same level as asv's stats_ci_99.
+CI_LEVEL = 0.99
+
+# Bootstrap resamples: the 0.5% tails of a 99% interval rest on 20 resamples each, enough for the
+# interval's ends to move by far less than the 1% minimum gain when the seed changes.
+BOOTSTRAP_RESAMPLES = 4000
+
+# Fixed seed: the same files always give the same decision. Each combination draws from its own
+# stream (spawned from its name), so adding a combination leaves the others' intervals unchanged.
+BOOTSTRAP_SEED = 0x6A7E_5EED
+
+# Keep only if the geomean ratio is at most 1 - MIN_GAIN. Pairing removes the VM's drift but not
+# per-process effects (code and data placement) that shift a ratio by a few tenths of a percent
+# with identical code (A/A medians 0.998-1.006, toolchain-notes.md); a 1% floor stays above them,
+# and a sub-percent "win" is not worth a commit whose cost is more code for the next edit to read.
+MIN_GAIN = 0.01
+
+# Worst-case guard: discard if any combination is significantly slower (interval above 1) by at
+# least this much (point ratio >= 1 + WORST_SLOWDOWN). An average must not hide one shape getting
+# worse for Lance's users; 5% is asv's default regression threshold (regressions_thresholds).
+WORST_SLOWDOWN = 0.05
+
+# Trade-off rule (the Rust harness's): the summed log-improvement of the significantly faster
+# combinations must be at least this many times the summed log-regression of the significantly
+# slower ones. Small regressions are tolerated only when they buy much larger gains.
+TRADE_OFF_FACTOR = 10.0
+
+# Plausibility ceiling: a geomean speed-up, or a speed-up of any one combination, above this factor
+# in one step is "suspect" (exit 3) unless --confirmed. KernelBench flags 10x; a jump that large in
+# one edit is more often a measurement or correctness hole than a kernel (Sakana's 150x was 3x
+# slower). The experiment re-measures and passes --confirmed only if the two runs agree.
+SUSPECT_SPEEDUP = 10.0
+
+# Noise guard: the spread of a combination's pair ratios, (q75 - q25) / median, is 1-2% on a quiet
+# machine and 6-28% with the 2 cores oversubscribed (load 5-8): then a pair's two samples no longer
+# see the same machine, the intervals stop covering the truth (a +-3% injection measured as 0.77-
+# 1.23) and A/A runs reach 0.91. If the median spread over the combinations exceeds this, the
+# gate keeps nothing and answers "cannot decide" (re-measure); a clear slowdown is still discarded.
+MAX_PAIR_SPREAD = 0.05
+
+# Fewest pair ratios a combination may have: with n pairs the widest interval for a median from
+# order statistics covers 1 - 2**(1 - n), which first exceeds 99% at n = 8. abtest always records
+# at least 12; fewer means the results were not made by it (asv --quick records one).
+MIN_PAIRS = 8
+
+# Fewest samples of a time_* result: one sample means `asv run --quick` overwrote the run.
+MIN_TIME_SAMPLES = 2
+
+# A pairing record must be written after the A/B benchmark started (its row is appended when the
+# run ends); this slack covers the record's one-second resolution.
+PAIRING_CLOCK_SLACK_SECS = 1.0
+
+# ---------------------------------------------------------------------------
+# Exit codes and decisions
+# ---------------------------------------------------------------------------
+
+KEEP, DISCARD, INCORRECT, UNDECIDED = 0, 1, 2, 3
+DECISION_NAMES = {KEEP: "keep", DISCARD: "discard", INCORRECT: "incorrect", UNDECIDED: "undecided"}
+
+AB_METHOD = "track_ab_ratio"
+MISMATCH_METHOD = "track_mismatches"
+REQUIRED_COLUMNS = ("result", "params", "version", "started_at", "samples")
+BENCH_COMMAND = "python -m autoresearch.bench"
+
+
+class CannotDecide(Exception):
+    """An input the gate cannot trust (exit 3)."""
+
+
+@dataclass
+class Reason:
+    rule: str  # input, pairing, correctness, significance, min_gain, worst_case, trade_off, ...
+    ok: bool  # True: the rule held (and so helped decide a keep); False: it failed
+    text: str
+
+    def line(self) -> str:
+        return f"{self.rule}={'pass' if self.ok else 'fail'} {self.text}"
+
+
+@dataclass
+class Combo:
+    label: str  # Class/param/param, e.g. PqL2/(128,16,256)/clustered
+    ratio: float  # median candidate/baseline time ratio of the pairs
+    ci_lo: float
+    ci_hi: float
+    pairs: int
+    verdict: str  # faster / slower / same (interval excludes 1 or not)
+    spread: float  # (q75 - q25) / median of the pair ratios: how disturbed the pairing was
+    time_s: float | None = None  # the candidate's median time_* (informational)
+
+
+@dataclass
+class Decision:
+    decision: str
+    exit_code: int
+    target: str
+    candidate: str
+    baseline: str
+    geomean_ratio: float | None = None
+    geomean_ci_lo: float | None = None
+    geomean_ci_hi: float | None = None
+    combos: list[Combo] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+    targets: list[Decision] = field(default_factory=list)  # per target, for --target all
+    measured: list[Measured] = field(default_factory=list, repr=False)  # bootstrap draws
+
+    @property
+    def worst(self) -> Combo | None:
+        return max(self.combos, key=lambda c: c.ratio) if self.combos else None
+
+    @property
+    def best(self) -> Combo | None:
+        return min(self.combos, key=lambda c: c.ratio) if self.combos else None
+
+
+def undecided(target: str, candidate: str, baseline: str, rule: str, text: str) -> Decision:
+    return Decision(
+        DECISION_NAMES[UNDECIDED], UNDECIDED, target, candidate, baseline,
+        reasons=[Reason(rule, False, text)],
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# Reading asv results (by result_columns name, never by position)
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    """One benchmark's row of a result file, per parameter combination."""
+
+    name: str
+    params: list  # [[repr, ...], ...] per parameter
+    version: str
+    started_at: float | None  # JS milliseconds
+    results: list  # per combination: number, None (failed) or NaN (skipped)
+    samples: list | None  # per combination: list of numbers or None; None: not recorded
+
+    @property
+    def combos(self) -> list[tuple]:
+        return list(_product(self.params))
+
+
+def _product(params: list) -> list[tuple]:
+    # asv's order: itertools.product over the parameters, the last varying fastest.
+    out = [()]
+    for values in params:
+        out = [(*prefix, v) for prefix in out for v in values]
+    return out
+
+
+def read_bench(name: str, columns: list, row: list) -> Bench:
+    if not isinstance(row, list):
+        raise CannotDecide(f"{name}: result row is not a list")
+    # asv drops trailing empty columns: a missing cell means None.
+    cells = dict(zip(columns, row, strict=False))
+    params = cells.get("params")
+    if not isinstance(params, list) or not all(isinstance(p, list) for p in params):
+        raise CannotDecide(f"{name}: malformed params {params!r}")
+    n = len(_product(params))
+    results, samples = cells.get("result"), cells.get("samples")
+    if not params:  # unparameterized: one combination, stored unwrapped
+        results, samples = [results], None if samples is None else [samples]
+    if results is None:
+        results = [None] * n  # asv collapses all-failed to null
+    if not isinstance(results, list) or len(results) != n:
+        raise CannotDecide(f"{name}: {n} parameter combinations but result is {results!r:.80}")
+    if samples is not None and (not isinstance(samples, list) or len(samples) != n):
+        raise CannotDecide(f"{name}: samples do not match its {n} parameter combinations")
+    version = cells.get("version")
+    if not isinstance(version, str) or not version:
+        raise CannotDecide(f"{name}: no benchmark version")
+    started = cells.get("started_at")
+    return Bench(name, params, version, started if _is_number(started) else None, results, samples)
+
+
+def read_results(data: object, what: str) -> dict[str, Bench]:
+    """Every benchmark of a parsed asv result file (api version 2)."""
+    if not isinstance(data, dict):
+        raise CannotDecide(f"{what}: not an asv result file (top level is not an object)")
+    if data.get("version") != 2:
+        raise CannotDecide(f"{what}: asv result format version {data.get('version')!r}, not 2")
+    columns = data.get("result_columns")
+    if not isinstance(columns, list) or not all(c in columns for c in REQUIRED_COLUMNS):
+        raise CannotDecide(f"{what}: result_columns {columns!r} lack {REQUIRED_COLUMNS}")
+    rows = data.get("results")
+    if not isinstance(rows, dict):
+        raise CannotDecide(f"{what}: no results object")
+    return {name: read_bench(name, columns, row) for name, row in rows.items()}
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _finite(x: object) -> bool:
+    return _is_number(x) and math.isfinite(x)
+
+
+def _state(x: object) -> str:
+    if x is None:
+        return "null (failed)"
+    if _is_number(x) and math.isnan(x):
+        return "NaN (skipped)"
+    return repr(x)
+
+
+def target_benches(benches: dict[str, Bench], target: str) -> dict[str, Bench]:
+    """The target's main benchmarks (bench_T.Class.method); *Peers classes are informational."""
+    prefix = f"bench_{target}."
+    out = {}
+    for name, bench in benches.items():
+        parts = name.split(".")
+        if name.startswith(prefix) and len(parts) == 3 and not parts[1].endswith("Peers"):
+            out[name] = bench
+    return out
+
+
+def targets_in(benches: dict[str, Bench]) -> set[str]:
+    names = set()
+    for name in benches:
+        parts = name.split(".")
+        if len(parts) == 3 and parts[0].startswith("bench_") and not parts[1].endswith("Peers"):
+            names.add(parts[0].removeprefix("bench_"))
+    return names
+
+
+def combo_label(cls: str, combo: tuple) -> str:
+    # Compact and space-free so an agent can grep it: PqL2/(128,16,256)/clustered
+    return "/".join([cls, *(re.sub(r"[\s'\"]", "", v) for v in combo)])
+
+
+# ---------------------------------------------------------------------------
+# Fail-closed checks
+# ---------------------------------------------------------------------------
+
+
+def check_same_environment(cand: dict, base: dict) -> None:
+    for key in ("env_name", "python", "requirements", "env_vars", "params"):
+        if cand.get(key) != base.get(key):
+            what = "machine" if key == "params" else "environment"
+            raise CannotDecide(
+                f"different {what}: candidate {key}={cand.get(key)!r}, "
+                f"baseline {key}={base.get(key)!r}"
+            )
+
+
+def check_same_benchmarks(cand: dict[str, Bench], base: dict[str, Bench], target: str) -> None:
+    """Both sides ran the same benchmark code over the same combinations."""
+    for name in sorted(set(cand) | set(base)):
+        if name not in base:
+            raise CannotDecide(f"{name} has results for the candidate only")
+        if name not in cand:
+            raise CannotDecide(f"{name} has results for the baseline only")
+        c, b = cand[name], base[name]
+        if c.version != b.version:
+            raise CannotDecide(
+                f"{name}: benchmark version differs (candidate {c.version[:12]}, baseline "
+                f"{b.version[:12]}): the benchmark code changed, so the results do not compare"
+            )
+        if c.params != b.params:
+            only_c = sorted(set(c.combos) - set(b.combos))
+            only_b = sorted(set(b.combos) - set(c.combos))
+            raise CannotDecide(
+                f"{name}: parameter combinations differ (candidate only: {only_c}, baseline only: "
+                f"{only_b}; or their order)"
+            )
+
+
+def check_pairing(
+    pairing: list[dict], target: str, cand: dict, baseline: str, ab_started: list[float]
+) -> dict:
+    """The last pairing record of (target, candidate) must be against `baseline`, from this run."""
+    candidate = cand.get("commit_hash")
+    rows = [r for r in pairing if _pairs(r, target, candidate)]
+    fix = f"run `{BENCH_COMMAND} {target} --baseline {baseline}` with {candidate} checked out"
+    if not rows:
+        raise CannotDecide(f"no paired A/B data for {target} at {candidate}: {fix}")
+    last = rows[-1]  # asv keeps only the latest run's ratios, so only the latest record counts
+    if last.get("baseline") != baseline:
+        raise CannotDecide(
+            f"the candidate's A/B ratios for {target} were last paired against "
+            f"{last.get('baseline')}, not {baseline}: {fix}"
+        )
+    if last.get("env_name") != cand.get("env_name"):
+        raise CannotDecide(
+            f"pairing record env {last.get('env_name')!r} is not the results' "
+            f"{cand.get('env_name')!r}"
+        )
+    try:
+        recorded = calendar.timegm(time.strptime(last["recorded_at"], "%Y-%m-%dT%H:%M:%SZ"))
+    except (KeyError, TypeError, ValueError):
+        raise CannotDecide(f"pairing record has no valid recorded_at: {last!r:.200}") from None
+    for started_ms in ab_started:
+        if started_ms / 1000.0 > recorded + PAIRING_CLOCK_SLACK_SECS:
+            raise CannotDecide(
+                f"the A/B results for {target} were written after their last pairing record "
+                f"(a run against an unrecorded baseline?): {fix}"
+            )
+    return last
+
+
+def _pairs(row: object, target: str, candidate: str) -> bool:
+    """Is this ab_pairs.jsonl row a pairing of `candidate` for `target`?"""
+    if not isinstance(row, dict):
+        return False
+    return row.get("target") == target and row.get("candidate") == candidate
+
+
+# ---------------------------------------------------------------------------
+# Statistics
+# ---------------------------------------------------------------------------
+
+
+def bootstrap_medians(samples: np.ndarray, label: str) -> np.ndarray:
+    """BOOTSTRAP_RESAMPLES medians of resamples (with replacement) of `samples`."""
+    n = len(samples)
+    rng = SplitMix64(BOOTSTRAP_SEED).spawn(label)
+    idx = rng.integers(BOOTSTRAP_RESAMPLES * n, n).reshape(BOOTSTRAP_RESAMPLES, n)
+    return np.median(samples[idx], axis=1)
+
+
+def interval(draws: np.ndarray) -> tuple[float, float]:
+    tail = (1.0 - CI_LEVEL) / 2.0
+    lo, hi = np.quantile(draws, [tail, 1.0 - tail])
+    return float(lo), float(hi)
+
+
+@dataclass
+class Measured:
+    combo: Combo
+    log_draws: np.ndarray  # log of the bootstrap medians
+
+
+def measure(label: str, samples: list, time_s: float | None) -> Measured:
+    x = np.asarray(samples, dtype=np.float64)
+    ratio = float(np.median(x))
+    draws = bootstrap_medians(x, label)
+    lo, hi = interval(draws)
+    verdict = "faster" if hi < 1.0 else "slower" if lo > 1.0 else "same"
+    q25, q75 = np.quantile(x, [0.25, 0.75])
+    spread = float((q75 - q25) / ratio)
+    return Measured(Combo(label, ratio, lo, hi, len(x), verdict, spread, time_s), np.log(draws))
+
+
+def geomean_with_interval(measured: list[Measured]) -> tuple[float, float, float]:
+    point = math.exp(sum(math.log(m.combo.ratio) for m in measured) / len(measured))
+    # Resample pairs within every combination at once; the geomean of each joint resample.
+    draws = np.exp(np.mean([m.log_draws for m in measured], axis=0))
+    lo, hi = interval(draws)
+    return point, lo, hi
+
+
+# ---------------------------------------------------------------------------
+# The decision
+# ---------------------------------------------------------------------------
+
+
+def _sha(results: object) -> str:
+    return str(results.get("commit_hash", "?")) if isinstance(results, dict) else "?"
+
+
+def decide(
+    candidate_results: dict,
+    baseline_results: dict,
+    pairing: list[dict],
+    target: str,
+    confirmed: bool = False,
+) -> Decision:
+    """Keep, discard, incorrect or undecided, from parsed asv result files and pairing records.
+
+    `pairing`: the rows of results/<machine>/ab_pairs.jsonl. `target`: a target name or "all"
+    (every target with results in both files; keep only if each one keeps). Pure: reads nothing.
+    """
+    candidate, baseline = _sha(candidate_results), _sha(baseline_results)
+    try:
+        cand = read_results(candidate_results, "candidate results")
+        base = read_results(baseline_results, "baseline results")
+        check_same_environment(candidate_results, baseline_results)
+        if target != "all":
+            return _decide_target(
+                cand, base, candidate_results, baseline, pairing, target, confirmed
+            )
+        common = sorted(targets_in(cand) & targets_in(base))
+        if not common:
+            raise CannotDecide("no target has results in both the candidate's and baseline's files")
+        parts = [
+            _decide_target(cand, base, candidate_results, baseline, pairing, t, confirmed)
+            for t in common
+        ]
+    except CannotDecide as exc:
+        return undecided(target, candidate, baseline, "input", str(exc))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        return undecided(target, candidate, baseline, "input", f"malformed results: {exc!r}")
+    return _combine(parts, candidate, baseline, sorted(targets_in(cand) ^ targets_in(base)))
+
+
+def _combine(parts: list[Decision], candidate: str, baseline: str, one_sided: list) -> Decision:
+    # Undecided outranks incorrect outranks discard outranks keep: the most cautious answer wins.
+    rank = [KEEP, DISCARD, INCORRECT, UNDECIDED]
+    code = max((p.exit_code for p in parts), key=rank.index)
+    out = Decision(DECISION_NAMES[code], code, "all", candidate, baseline, targets=parts)
+    for p in parts:
+        out.combos += p.combos
+        out.reasons += [Reason(r.rule, r.ok, f"{p.target}: {r.text}") for r in p.reasons]
+    if one_sided:
+        out.reasons.append(
+            Reason("targets", True, f"not compared (results on one side only): {one_sided}")
+        )
+    measured = [m for p in parts for m in p.measured]
+    if measured and len(measured) == len(out.combos):
+        out.geomean_ratio, out.geomean_ci_lo, out.geomean_ci_hi = geomean_with_interval(measured)
+    return out
+
+
+def _decide_target(
+    cand: dict[str, Bench],
+    base: dict[str, Bench],
+    candidate_results: dict,
+    baseline: str,
+    pairing: list[dict],
+    target: str,
+    confirmed: bool,
+) -> Decision:
+    candidate = _sha(candidate_results)
+    cand_t, base_t = target_benches(cand, target), target_benches(base, target)
+    if not cand_t:
+        raise CannotDecide(
+            f"the candidate has no results for {target}: run `{BENCH_COMMAND} {target} "
+            f"--baseline {baseline}` with {candidate} checked out"
+        )
+    if not base_t:
+        raise CannotDecide(
+            f"the baseline has no results for {target}: run `{BENCH_COMMAND} {target}` "
+            f"with {baseline} checked out"
+        )
+    check_same_benchmarks(cand_t, base_t, target)
+    classes = sorted({name.split(".")[1] for name in cand_t})
+    ab = {c: cand_t.get(f"bench_{target}.{c}.{AB_METHOD}") for c in classes}
+    mm = {c: cand_t.get(f"bench_{target}.{c}.{MISMATCH_METHOD}") for c in classes}
+    for c in classes:
+        if ab[c] is None or mm[c] is None:
+            raise CannotDecide(f"bench_{target}.{c} lacks {AB_METHOD} or {MISMATCH_METHOD}")
+        if ab[c].started_at is None:
+            raise CannotDecide(f"{ab[c].name} has no started_at: cannot match it to its pairing")
+    check_pairing(pairing, target, candidate_results, baseline, [ab[c].started_at for c in classes])
+
+    measured, mismatched = [], []
+    for c in classes:
+        a, m = ab[c], mm[c]
+        times = [
+            b for n, b in cand_t.items() if n.startswith(f"bench_{target}.{c}.time_")
+        ]  # fmt: skip
+        for bench in [a, m, *times]:
+            if bench.params != a.params:
+                raise CannotDecide(f"{bench.name} and {a.name} have different combinations")
+        for i, combo in enumerate(a.combos):
+            label = combo_label(c, combo)
+            count = m.results[i]
+            if not _finite(count):
+                raise CannotDecide(f"{m.name} {label}: {_state(count)}")
+            if count != 0:
+                mismatched.append(f"{label} {count:.0f}")
+            for t in times:
+                _check_time(t, i, label)
+            measured.append(measure(label, _ab_samples(a, i, label), _time_of(times, i)))
+
+    if mismatched:  # the speed is still shown: "wrong, and this much faster" helps the agent
+        geo, lo, hi = geomean_with_interval(measured)
+        combos = [m.combo for m in measured]
+        d = Decision("", 0, target, candidate, baseline, geo, lo, hi, combos, measured=measured)
+        text = f"{len(mismatched)} of {len(combos)} combinations have mismatches: "
+        d.reasons = [Reason("correctness", False, text + ", ".join(mismatched))]
+        return _finish(d, INCORRECT)
+    return _apply_rules(measured, target, candidate, baseline, pairing, confirmed)
+
+
+def _ab_samples(a: Bench, i: int, label: str) -> list:
+    if not _finite(a.results[i]):
+        raise CannotDecide(
+            f"{a.name} {label}: {_state(a.results[i])} (skipped means it ran without a baseline: "
+            f"use `{BENCH_COMMAND} TARGET --baseline REV`; failed: see asv's output)"
+        )
+    if a.samples is None:
+        raise CannotDecide(
+            f"{a.name}: no samples recorded (asv run without --record-samples); "
+            f"rerun through `{BENCH_COMMAND}`, which always records them"
+        )
+    s = a.samples[i]
+    if not isinstance(s, list) or len(s) < MIN_PAIRS:
+        got = len(s) if isinstance(s, list) else _state(s)
+        raise CannotDecide(f"{a.name} {label}: {got} pair ratios, fewer than {MIN_PAIRS}")
+    if not all(_finite(x) and x > 0 for x in s):
+        raise CannotDecide(f"{a.name} {label}: a pair ratio is not a positive finite number")
+    return s
+
+
+def _check_time(t: Bench, i: int, label: str) -> None:
+    if not _finite(t.results[i]):
+        raise CannotDecide(f"{t.name} {label}: {_state(t.results[i])}")
+    s = None if t.samples is None else t.samples[i]
+    if not isinstance(s, list) or len(s) < MIN_TIME_SAMPLES:
+        got = len(s) if isinstance(s, list) else "no"
+        raise CannotDecide(
+            f"{t.name} {label}: {got} samples (asv --quick, or no --record-samples); "
+            f"rerun through `{BENCH_COMMAND}`"
+        )
+
+
+def _time_of(times: list[Bench], i: int) -> float | None:
+    return float(times[0].results[i]) if times else None
+
+
+def _apply_rules(
+    measured: list[Measured],
+    target: str,
+    candidate: str,
+    baseline: str,
+    pairing: list[dict],
+    confirmed: bool,
+) -> Decision:
+    combos = [m.combo for m in measured]
+    geo, lo, hi = geomean_with_interval(measured)
+    d = Decision("", 0, target, candidate, baseline, geo, lo, hi, combos, measured=measured)
+    rules = [
+        Reason(
+            "significance",
+            hi < 1.0,
+            f"geomean ratio {geo:.4f}, {CI_LEVEL:.0%} interval [{lo:.4f}, {hi:.4f}] "
+            + ("is below 1" if hi < 1.0 else "does not lie below 1"),
+        ),
+        Reason(
+            "min_gain",
+            geo <= 1.0 - MIN_GAIN,
+            f"geomean gain {1 - geo:+.2%} (needs at least {MIN_GAIN:.0%})",
+        ),
+    ]
+    bad = [c for c in combos if c.verdict == "slower" and c.ratio >= 1.0 + WORST_SLOWDOWN]
+    rules.append(
+        Reason(
+            "worst_case",
+            not bad,
+            "; ".join(f"{c.label} is {c.ratio - 1:.1%} slower" for c in bad)
+            or f"no combination significantly slower by {WORST_SLOWDOWN:.0%} or more",
+        )
+    )
+    gain = sum(-math.log(c.ratio) for c in combos if c.verdict == "faster")
+    loss = sum(math.log(c.ratio) for c in combos if c.verdict == "slower")
+    rules.append(
+        Reason(
+            "trade_off",
+            gain >= TRADE_OFF_FACTOR * loss,
+            f"summed log-gain {gain:.4f} vs {TRADE_OFF_FACTOR:g} x summed log-loss {loss:.4f}",
+        )
+    )
+    failed = [r for r in rules if not r.ok]
+
+    noise = pair_spread(combos)
+    if noise > MAX_PAIR_SPREAD:
+        text = (
+            f"median spread of the pair ratios {noise:.1%} exceeds {MAX_PAIR_SPREAD:.0%}: the "
+            "machine was too busy for the pairing; re-measure when it is quieter"
+        )
+        d.reasons = [*failed, Reason("noise", False, text)]
+        return _finish(d, DISCARD if lo > 1.0 else UNDECIDED)  # only a clear slowdown is decided
+    if failed:
+        d.reasons = failed  # a discard lists only what failed
+        return _finish(d, DISCARD)
+
+    d.reasons = rules  # a keep lists every rule it passed
+    fastest = min(c.ratio for c in combos)
+    if geo >= 1.0 / SUSPECT_SPEEDUP and fastest >= 1.0 / SUSPECT_SPEEDUP:
+        return _finish(d, KEEP)
+    text = (
+        f"speed-up {1 / geo:.1f}x (geomean), {1 / fastest:.1f}x (best combination) exceeds "
+        f"{SUSPECT_SPEEDUP:g}x"
+    )
+    if not confirmed:
+        text += ": re-measure, then judge the re-measurement with --confirmed"
+        d.reasons.append(Reason("plausibility", False, text))
+        return _finish(d, UNDECIDED)
+    measured_times = sum(
+        1 for r in pairing if _pairs(r, target, candidate) and r.get("baseline") == baseline
+    )
+    if measured_times < 2:
+        text += (
+            f": --confirmed needs a re-measurement, but ab_pairs.jsonl pairs {candidate} with "
+            f"{baseline} {measured_times} time(s)"
+        )
+        d.reasons.append(Reason("plausibility", False, text))
+        return _finish(d, UNDECIDED)
+    d.reasons.append(Reason("plausibility", True, text + ", confirmed by a re-measurement"))
+    return _finish(d, KEEP)
+
+
+def pair_spread(combos: list[Combo]) -> float:
+    """How disturbed a measurement was: the median over combinations of their pair spread."""
+    return float(np.median([c.spread for c in combos]))
+
+
+def _finish(d: Decision, code: int) -> Decision:
+    d.exit_code, d.decision = code, DECISION_NAMES[code]
+    return d
+
+
+# ---------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------
+
+
+def _f(x: float | None) -> str:
+    return "none" if x is None else f"{x:.4f}"
+
+
+def format_block(d: Decision) -> str:
+    lines = [
+        f"decision: {d.decision}",
+        f"exit_code: {d.exit_code}",
+        f"target: {d.target}",
+        f"candidate: {d.candidate}",
+        f"baseline: {d.baseline}",
+        f"geomean_ratio: {_f(d.geomean_ratio)}",
+        f"geomean_ci_lo: {_f(d.geomean_ci_lo)}",
+        f"geomean_ci_hi: {_f(d.geomean_ci_hi)}",
+    ]
+    for key, c in (("worst", d.worst), ("best", d.best)):
+        lines += [
+            f"{key}_combo: {c.label if c else 'none'}",
+            f"{key}_ratio: {_f(c and c.ratio)}",
+            f"{key}_ci_lo: {_f(c and c.ci_lo)}",
+            f"{key}_ci_hi: {_f(c and c.ci_hi)}",
+        ]
+    lines.append(f"pair_spread: {_f(pair_spread(d.combos) if d.combos else None)}")
+    for p in d.targets:
+        lines.append(
+            f"target_result: {p.target} decision={p.decision} exit_code={p.exit_code} "
+            f"geomean_ratio={_f(p.geomean_ratio)}"
+        )
+    for c in d.combos:
+        t = "none" if c.time_s is None else f"{c.time_s * 1e3:.3f}"
+        lines.append(
+            f"combo: {c.label} ratio={c.ratio:.4f} ci_lo={c.ci_lo:.4f} ci_hi={c.ci_hi:.4f} "
+            f"pairs={c.pairs} spread={c.spread:.4f} verdict={c.verdict} time_ms={t}"
+        )
+    lines += [f"reason: {r.line()}" for r in d.reasons]
+    return "\n".join(lines)
+
+
+def to_json(d: Decision) -> dict:
+    keys = ("decision", "exit_code", "target", "candidate", "baseline")
+    keys += ("geomean_ratio", "geomean_ci_lo", "geomean_ci_hi")
+    out = {k: getattr(d, k) for k in keys}
+    out["pair_spread"] = pair_spread(d.combos) if d.combos else None
+    out["worst"] = dataclasses.asdict(d.worst) if d.worst else None
+    out["best"] = dataclasses.asdict(d.best) if d.best else None
+    out["combos"] = [dataclasses.asdict(c) for c in d.combos]
+    out["reasons"] = [dataclasses.asdict(r) for r in d.reasons]
+    out["targets"] = [to_json(p) for p in d.targets]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Command line: load the files, decide, print
+# ---------------------------------------------------------------------------
+
+
+def resolve(rev: str, repo: Path) -> str:
+    """A full commit id. A 40-hex id is taken as is (results name it; git need not know it)."""
+    if re.fullmatch(r"[0-9a-f]{40}", rev):
+        return rev
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    sha = proc.stdout.strip()
+    if proc.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40}", sha):
+        raise CannotDecide(f"missing commit: {rev!r} is not a commit in {repo}")
+    return sha
+
+
+def load_json(path: Path, what: str, fix: str) -> dict:
+    if not path.is_file():
+        raise CannotDecide(f"no results for the {what} ({path} is missing): {fix}")
+    try:
+        return json.loads(path.read_text())  # json reads asv's bare NaN
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CannotDecide(
+            f"the {what} results {path} are unreadable (truncated or corrupt?): {exc}"
+        ) from None
+
+
+def load_pairing(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except ValueError as exc:
+                raise CannotDecide(f"{path}:{n} is corrupt: {exc}") from None
+    return rows
+
+
+def result_file(results_dir: Path, machine: str, commit: str) -> Path:
+    from autoresearch.bench import env_name
+
+    return results_dir / machine / f"{commit[:8]}-{env_name()}.json"
+
+
+def run(args: argparse.Namespace) -> Decision:
+    from autoresearch.bench import REPO, RESULTS, machine_name
+
+    repo = Path(args.repo) if args.repo else REPO
+    results_dir = Path(args.results) if args.results else RESULTS
+    machine = args.machine or machine_name()
+    target = args.target
+    try:
+        candidate = resolve(args.candidate, repo)
+        baseline = resolve(args.baseline or f"{candidate}^", repo)
+    except CannotDecide as exc:
+        return undecided(target, args.candidate, args.baseline or "?", "input", str(exc))
+    shown = target if target != "all" else "TARGET"
+    try:
+        cand = load_json(
+            result_file(results_dir, machine, candidate),
+            "candidate",
+            f"run `{BENCH_COMMAND} {shown} --baseline {baseline}` with {candidate} checked out",
+        )
+        base = load_json(
+            result_file(results_dir, machine, baseline),
+            "baseline",
+            f"run `{BENCH_COMMAND} {shown}` with {baseline} checked out",
+        )
+        pairing = load_pairing(results_dir / machine / "ab_pairs.jsonl")
+        for sha, data, what in ((candidate, cand, "candidate"), (baseline, base, "baseline")):
+            if not isinstance(data, dict) or data.get("commit_hash") != sha:
+                got = data.get("commit_hash") if isinstance(data, dict) else None
+                raise CannotDecide(f"the {what} result file is for commit {got}, not {sha}")
+            recorded_on = (data.get("params") or {}).get("machine")
+            if recorded_on != machine:
+                raise CannotDecide(
+                    f"the {what} results were recorded on machine {recorded_on!r}, not {machine!r}"
+                )
+    except CannotDecide as exc:
+        return undecided(target, candidate, baseline, "input", str(exc))
+    return decide(cand, base, pairing, target, confirmed=args.confirmed)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would exit 2, which reads as "incorrect"
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message} (exit {UNDECIDED}: cannot decide)", file=sys.stderr)
+        sys.exit(UNDECIDED)
+
+
+def parser() -> argparse.ArgumentParser:
+    from autoresearch import TARGETS
+
+    p = _Parser(
+        prog="python -m autoresearch.gate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+        add_help=False,
+    )
+    p.add_argument("-h", "--help", action="store_true", help="show this help and exit 3")
+    p.add_argument("--target", default="all", choices=[*TARGETS, "all"], help="default: all")
+    p.add_argument("--candidate", default="HEAD", help="commit to judge (default HEAD)")
+    p.add_argument("--baseline", help="commit it was paired against (default: candidate^)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of key: value lines")
+    p.add_argument(
+        "--confirmed",
+        action="store_true",
+        help=f"accept a speed-up above {SUSPECT_SPEEDUP:g}x: only after a re-measurement agreed",
+    )
+    p.add_argument("--results", help="asv results directory (default: the repo's results/)")
+    p.add_argument("--machine", help="asv machine name (default: this machine's, as bench.py)")
+    p.add_argument("--repo", help="git repository to resolve revisions in (default: this one)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    if args.help:
+        p.print_help()
+        return UNDECIDED
+    try:
+        d = run(args)
+    except Exception:  # a bug in the gate must never read as keep (0) or discard (1)
+        traceback.print_exc()
+        d = undecided(args.target, args.candidate, args.baseline or "?", "gate", "internal error")
+    print(json.dumps(to_json(d), indent=1) if args.json else format_block(d))
+    return d.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

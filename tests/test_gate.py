@@ -1,0 +1,565 @@
+"""The keep gate on real asv results (tests/data/gate/pq_l2, made by real bench runs; see
+docs/gate.md, "Test fixtures"): exact decisions and exit codes, and every bad input failing closed.
+
+Bad inputs are derived from the real files by small edits, in memory or under tmp_path.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autoresearch import gate
+
+DATA = Path(__file__).parent / "data" / "gate" / "pq_l2"
+MANIFEST = json.loads((DATA / "scenarios.json").read_text())
+MACHINE = MANIFEST["machine"]
+SCENARIOS = MANIFEST["scenarios"]
+MACHINE_DIR = DATA / "results" / MACHINE
+ENV_SUFFIX = "-existing-py_tmp_lance-autoresearch_bin_python.json"
+AB = "bench_pq_l2.PqL2.track_ab_ratio"
+MISMATCHES = "bench_pq_l2.PqL2.track_mismatches"
+TIME = "bench_pq_l2.PqL2.time_search"
+
+
+def load(sha: str) -> dict:
+    return json.loads((MACHINE_DIR / f"{sha[:8]}{ENV_SUFFIX}").read_text())
+
+
+PAIRING = [json.loads(line) for line in (MACHINE_DIR / "ab_pairs.jsonl").read_text().splitlines()]
+_FILES = {sha: load(sha) for s in SCENARIOS.values() for sha in (s["candidate"], s["baseline"])}
+
+
+def files(name: str) -> tuple[dict, dict, list]:
+    """Fresh copies of a scenario's candidate results, baseline results and pairing rows."""
+    s = SCENARIOS[name]
+    return (
+        copy.deepcopy(_FILES[s["candidate"]]),
+        copy.deepcopy(_FILES[s["baseline"]]),
+        copy.deepcopy(PAIRING),
+    )
+
+
+def cell(results: dict, bench: str, column: str):
+    return dict(zip(results["result_columns"], results["results"][bench], strict=False)).get(column)
+
+
+def set_cell(results: dict, bench: str, column: str, value) -> None:
+    cols = results["result_columns"]
+    row = results["results"][bench]
+    row += [None] * (len(cols) - len(row))
+    row[cols.index(column)] = value
+
+
+def decide(name: str, cand=None, base=None, pairing=None, **kw) -> gate.Decision:
+    c, b, p = files(name)
+    return gate.decide(
+        c if cand is None else cand,
+        b if base is None else base,
+        p if pairing is None else pairing,
+        "pq_l2",
+        **kw,
+    )
+
+
+def cli(name: str, *extra: str, results: Path = DATA / "results", capsys=None) -> tuple[int, str]:
+    s = SCENARIOS[name]
+    argv = [
+        "--target", "pq_l2", "--candidate", s["candidate"], "--baseline", s["baseline"],
+        "--results", str(results), "--machine", MACHINE, *extra,
+    ]  # fmt: skip
+    code = gate.main(argv)
+    return code, capsys.readouterr().out if capsys else ""
+
+
+def reasons(d: gate.Decision, failed_only: bool = True) -> dict[str, str]:
+    return {r.rule: r.text for r in d.reasons if not (failed_only and r.ok)}
+
+
+def undecided_because(d: gate.Decision, *words: str) -> None:
+    assert (d.exit_code, d.decision) == (3, "undecided")
+    text = " ".join(r.text for r in d.reasons)
+    for word in words:
+        assert word in text, text
+
+
+# ---------------------------------------------------------------------------
+# Real scenarios: exact decisions
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "failed_rules"),
+    [
+        ("faster", 0, set()),
+        ("fastmath", 0, set()),
+        ("slower", 1, {"significance", "min_gain", "trade_off"}),
+        ("mixed", 1, {"worst_case", "trade_off"}),
+        ("same", 1, {"significance", "min_gain"}),
+        ("base", 1, {"significance", "min_gain"}),
+        ("wrong", 2, {"correctness"}),
+        ("restored", 3, {"plausibility"}),
+    ],
+)
+def test_real_scenarios_through_the_command_line(name, code, failed_rules, capsys):
+    exit_code, out = cli(name, capsys=capsys)
+    assert exit_code == code
+    lines = out.splitlines()
+    assert lines[0] == f"decision: {gate.DECISION_NAMES[code]}"
+    assert lines[1] == f"exit_code: {code}"
+    rules = [line.split()[1] for line in lines if line.startswith("reason: ")]
+    failed = {rule.removesuffix("=fail") for rule in rules if rule.endswith("=fail")}
+    assert failed == failed_rules
+    assert sum(line.startswith("combo: ") for line in lines) == 9
+
+
+def test_keep_block_has_the_fixed_keys_in_order(capsys):
+    code, out = cli("faster", capsys=capsys)
+    keys = [line.split(":", 1)[0] for line in out.splitlines()]
+    head = ["decision", "exit_code", "target", "candidate", "baseline"]
+    head += ["geomean_ratio", "geomean_ci_lo", "geomean_ci_hi"]
+    for side in ("worst", "best"):
+        head += [f"{side}_combo", f"{side}_ratio", f"{side}_ci_lo", f"{side}_ci_hi"]
+    head += ["pair_spread"]
+    assert keys[: len(head)] == head
+    assert keys[len(head) :] == ["combo"] * 9 + ["reason"] * 4  # a keep lists every rule it passed
+    values = dict(line.split(": ", 1) for line in out.splitlines()[: len(head)])
+    geo, lo, hi = (float(values[k]) for k in ("geomean_ratio", "geomean_ci_lo", "geomean_ci_hi"))
+    assert 0.70 < lo <= geo <= hi < 0.80  # the two-per-pass scan: about 24% faster
+    assert float(values["best_ratio"]) <= float(values["worst_ratio"])
+
+
+def test_json_output_matches_the_block(capsys):
+    code, out = cli("mixed", "--json", capsys=capsys)
+    d = json.loads(out)
+    assert code == d["exit_code"] == 1 and d["decision"] == "discard"
+    assert d["worst"]["label"].startswith("PqL2/(768,96,256)/")
+    assert d["worst"]["ratio"] > 1.05 and d["worst"]["verdict"] == "slower"
+    assert d["best"]["label"].startswith("PqL2/(128,16,256)/")
+    assert len(d["combos"]) == 9
+    assert {r["rule"] for r in d["reasons"]} == {"worst_case", "trade_off"}
+
+
+def test_mixed_names_every_regressed_combination():
+    d = decide("mixed")
+    text = reasons(d)["worst_case"]
+    for dist in ("clustered", "uniform", "sparse"):
+        assert f"PqL2/(768,96,256)/{dist}" in text
+    assert "(128,16,256)" not in text
+
+
+def test_wrong_kernel_is_a_correctness_failure_even_though_it_is_faster():
+    d = decide("wrong")
+    assert (d.exit_code, d.decision) == (2, "incorrect")
+    assert d.geomean_ratio < 1.0  # dropping a sub-vector is faster: the speed must not matter
+    assert "9 of 9 combinations have mismatches" in reasons(d)["correctness"]
+
+
+def test_decisions_are_reproducible_from_the_same_files():
+    a, b = decide("fastmath"), decide("fastmath")
+    assert (a.geomean_ratio, a.geomean_ci_lo, a.geomean_ci_hi) == (
+        b.geomean_ratio,
+        b.geomean_ci_lo,
+        b.geomean_ci_hi,
+    )
+    assert [c.ci_lo for c in a.combos] == [c.ci_lo for c in b.combos]
+
+
+def test_columns_are_read_by_name_not_position():
+    cand, base, pairing = files("faster")
+    for results in (cand, base):
+        cols = results["result_columns"]
+        order = list(reversed(cols))
+        for name, row in results["results"].items():
+            cells = dict(zip(cols, row, strict=False))
+            results["results"][name] = [cells.get(c) for c in order]
+        results["result_columns"] = order
+    d = gate.decide(cand, base, pairing, "pq_l2")
+    assert d.exit_code == 0
+    assert d.geomean_ratio == decide("faster").geomean_ratio
+
+
+def test_peers_classes_are_ignored():
+    cand, base, pairing = files("faster")
+    cols = cand["result_columns"]
+    peers = {"result": None, "params": [["'numpy'"]], "version": "x", "started_at": 0}
+    cand["results"]["bench_pq_l2.PqL2Peers.time_search"] = [peers.get(c) for c in cols]
+    assert decide("faster", cand=cand, base=base, pairing=pairing).exit_code == 0
+
+
+# ---------------------------------------------------------------------------
+# Each rule alone, on real ratios edited in one place
+# ---------------------------------------------------------------------------
+
+
+def scale_combo(results: dict, index: int, factor: float) -> None:
+    samples = cell(results, AB, "samples")
+    samples[index] = [x * factor for x in samples[index]]
+    cell(results, AB, "result")[index] *= factor
+
+
+def test_worst_case_guard_alone_discards_one_combination_6pct_slower():
+    cand, base, pairing = files("faster")
+    ratio = decide("faster").combos[8].ratio  # (768,96,256)/sparse
+    scale_combo(cand, 8, 1.06 / ratio)
+    d = gate.decide(cand, base, pairing, "pq_l2")
+    assert d.exit_code == 1
+    assert set(reasons(d)) == {"worst_case"}  # the gains elsewhere are more than 10x the loss
+    assert "PqL2/(768,96,256)/sparse is 6.0% slower" in reasons(d)["worst_case"]
+
+
+def test_trade_off_rule_alone_discards_small_regressions_that_buy_little():
+    cand, base, pairing = files("fastmath")
+    before = decide("fastmath").combos
+    for i in (0, 1, 2):  # three combinations 4% slower: under the 5% guard, yet significant
+        scale_combo(cand, i, 1.04 / before[i].ratio)
+    d = gate.decide(cand, base, pairing, "pq_l2")
+    assert d.exit_code == 1
+    assert set(reasons(d)) == {"trade_off"}
+    assert d.geomean_ratio < 0.97  # still a clear average gain
+
+
+def test_min_gain_alone_discards_a_significant_but_tiny_gain():
+    cand, base, pairing = files("same")
+    for i in range(9):
+        scale_combo(cand, i, 0.995)
+    d = gate.decide(cand, base, pairing, "pq_l2")
+    assert d.exit_code == 1
+    assert d.geomean_ci_hi < 1.0
+    assert set(reasons(d)) == {"min_gain"}
+
+
+def disturb(results: dict, amount: float) -> None:
+    """Spread every combination's pair ratios as a busy machine does, keeping their median."""
+    for samples in cell(results, AB, "samples"):
+        for i in range(len(samples)):
+            samples[i] *= (1 + amount) if i % 4 == 1 else (1 - amount) if i % 4 == 2 else 1
+
+
+def test_a_measurement_too_noisy_keeps_nothing():
+    cand, _, _ = files("faster")
+    disturb(cand, 0.08)
+    d = decide("faster", cand=cand)
+    assert d.geomean_ci_hi < 0.80  # every keep rule still passes on its own
+    assert (d.exit_code, d.decision) == (3, "undecided")
+    assert set(reasons(d)) == {"noise"}
+    assert "re-measure" in reasons(d)["noise"]
+
+
+def test_a_clear_slowdown_is_discarded_however_noisy():
+    cand, _, _ = files("same")
+    for i in range(9):
+        scale_combo(cand, i, 1.2)
+    disturb(cand, 0.08)
+    d = decide("same", cand=cand)
+    assert d.geomean_ci_lo > 1.0
+    assert d.exit_code == 1 and "noise" in reasons(d)
+
+
+def test_real_quiet_runs_are_under_the_noise_limit():
+    for name in SCENARIOS:
+        d = decide(name)
+        assert gate.pair_spread(d.combos) < gate.MAX_PAIR_SPREAD / 2, name
+
+
+def test_a_single_implausible_combination_is_suspect():
+    cand, base, pairing = files("faster")
+    scale_combo(cand, 4, 0.05)
+    d = gate.decide(cand, base, pairing, "pq_l2")
+    assert d.exit_code == 3 and "plausibility" in reasons(d)
+
+
+def test_confirmed_needs_a_recorded_re_measurement():
+    d = decide("restored", confirmed=True)
+    undecided_because(d, "--confirmed needs a re-measurement", "1 time(s)")
+    cand, base, pairing = files("restored")
+    row = next(r for r in pairing if r["candidate"] == SCENARIOS["restored"]["candidate"])
+    d = gate.decide(cand, base, [*pairing, dict(row)], "pq_l2", confirmed=True)
+    assert (d.exit_code, d.decision) == (0, "keep")
+    assert reasons(d, failed_only=False)["plausibility"].endswith("confirmed by a re-measurement")
+
+
+def test_target_all_combines_every_target_in_both_files(capsys):
+    code, out = cli("faster", "--target", "all", capsys=capsys)  # the last --target wins
+    assert code == 0
+    assert "target: all" in out and "target_result: pq_l2 decision=keep exit_code=0" in out
+    cand, base, pairing = files("faster")
+    cols = cand["result_columns"]
+    row = {"result": None, "params": [], "version": "v", "started_at": 0}
+    cand["results"]["bench_bm25.Bm25.track_ab_ratio"] = [row.get(c) for c in cols]
+    d = gate.decide(cand, base, pairing, "all")
+    assert d.exit_code == 0  # bm25 has no baseline results: not compared, reported
+    assert "not compared" in reasons(d, failed_only=False)["targets"]
+    w = files("wrong")
+    assert gate.decide(*w, "all").exit_code == 2
+
+
+def test_combine_takes_the_most_cautious_answer():
+    parts = [decide(n) for n in ("faster", "slower", "wrong")]
+    assert gate._combine(parts, "c", "b", []).exit_code == 2
+    parts.append(gate.undecided("x", "c", "b", "input", "broken"))
+    assert gate._combine(parts, "c", "b", []).exit_code == 3
+    assert gate._combine([decide("faster"), decide("fastmath")], "c", "b", []).exit_code == 0
+
+
+# ---------------------------------------------------------------------------
+# Bad inputs: every one exits 3 (or 2 for mismatches), never 0
+# ---------------------------------------------------------------------------
+
+
+def test_missing_commit(capsys):
+    code = gate.main(["--target", "pq_l2", "--candidate", "no-such-rev", "--results", "x"])
+    assert code == 3
+    assert "missing commit" in capsys.readouterr().out
+    sha = SCENARIOS["faster"]["candidate"]  # a full id git does not know: its parent is missing
+    code = gate.main(["--target", "pq_l2", "--candidate", sha, "--results", str(DATA / "results")])
+    assert code == 3 and "missing commit" in capsys.readouterr().out
+
+
+@pytest.fixture
+def results_copy(tmp_path) -> Path:
+    shutil.copytree(DATA / "results", tmp_path / "results")
+    return tmp_path / "results"
+
+
+def result_path(results: Path, name: str, side: str) -> Path:
+    return results / MACHINE / f"{SCENARIOS[name][side][:8]}{ENV_SUFFIX}"
+
+
+@pytest.mark.parametrize("side", ["candidate", "baseline"])
+def test_missing_results_file_names_the_command(results_copy, side, capsys):
+    result_path(results_copy, "faster", side).unlink()
+    code, out = cli("faster", results=results_copy, capsys=capsys)
+    assert code == 3
+    assert f"no results for the {side}" in out and "python -m autoresearch.bench pq_l2" in out
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text[: len(text) // 2],  # truncated mid-write
+        lambda text: "",
+        lambda text: "\x00\x01garbage",
+        lambda text: "[1, 2, 3]",  # valid JSON, not a result file
+        lambda text: text.replace('"result_columns"', '"columns"'),
+    ],
+    ids=["truncated", "empty", "garbage", "not-an-object", "no-result-columns"],
+)
+@pytest.mark.parametrize("side", ["candidate", "baseline"])
+def test_corrupt_results_file(results_copy, damage, side, capsys):
+    path = result_path(results_copy, "faster", side)
+    path.write_text(damage(path.read_text()))
+    code, out = cli("faster", results=results_copy, capsys=capsys)
+    assert code == 3, out
+
+
+def test_result_file_of_another_commit_with_the_same_prefix(results_copy, capsys):
+    path = result_path(results_copy, "faster", "candidate")
+    data = json.loads(path.read_text())
+    data["commit_hash"] = data["commit_hash"][:8] + "0" * 32
+    path.write_text(json.dumps(data))
+    code, out = cli("faster", results=results_copy, capsys=capsys)
+    assert code == 3 and "is for commit" in out
+
+
+def test_results_recorded_on_another_machine_directory(results_copy, capsys):
+    path = result_path(results_copy, "faster", "candidate")
+    data = json.loads(path.read_text())
+    data["params"]["machine"] = "other-2cpu"
+    path.write_text(json.dumps(data))
+    code, out = cli("faster", results=results_copy, capsys=capsys)
+    assert code == 3 and "recorded on machine 'other-2cpu'" in out
+
+
+@pytest.mark.parametrize("bench", [AB, MISMATCHES, TIME])
+@pytest.mark.parametrize(("value", "word"), [(None, "null (failed)"), (math.nan, "NaN (skipped)")])
+def test_failed_or_skipped_result(bench, value, word):
+    cand, base, pairing = files("faster")
+    cell(cand, bench, "result")[4] = value
+    d = decide("faster", cand=cand, base=base, pairing=pairing)
+    undecided_because(d, bench, word, "PqL2/(256,16,256)/uniform")
+
+
+def test_whole_benchmark_failed_collapses_to_null():
+    cand, base, pairing = files("faster")
+    set_cell(cand, AB, "result", None)
+    set_cell(cand, AB, "samples", None)
+    undecided_because(decide("faster", cand=cand), "null (failed)")
+
+
+def test_mismatches_on_one_combination_are_a_correctness_failure():
+    cand, _, _ = files("faster")
+    cell(cand, MISMATCHES, "result")[7] = 3
+    d = decide("faster", cand=cand)
+    assert (d.exit_code, d.decision) == (2, "incorrect")
+    assert (
+        "1 of 9 combinations have mismatches: PqL2/(768,96,256)/uniform 3"
+        in reasons(d)["correctness"]
+    )
+
+
+def drop_last_distribution(results: dict) -> None:
+    for name in results["results"]:
+        if not name.startswith("bench_pq_l2.PqL2."):
+            continue
+        params = cell(results, name, "params")
+        keep = [i for i, combo in enumerate(gate._product(params)) if combo[1] != "'sparse'"]
+        params[1] = params[1][:2]
+        for column in ("result", "samples", "stats_ci_99_a", "stats_ci_99_b", "stats_repeat"):
+            values = cell(results, name, column)
+            if isinstance(values, list):
+                set_cell(results, name, column, [values[i] for i in keep])
+
+
+@pytest.mark.parametrize("side", ["candidate", "baseline"])
+def test_combination_on_one_side_only(side):
+    cand, base, pairing = files("faster")
+    drop_last_distribution(cand if side == "candidate" else base)
+    d = gate.decide(cand, base, pairing, "pq_l2")
+    undecided_because(d, "parameter combinations differ", "'sparse'")
+
+
+def test_benchmark_on_one_side_only():
+    cand, base, pairing = files("faster")
+    del base["results"][TIME]
+    undecided_because(decide("faster", base=base), TIME, "candidate only")
+
+
+@pytest.mark.parametrize("bench", [AB, MISMATCHES, TIME])
+def test_benchmark_version_differs(bench):
+    cand, _, _ = files("faster")
+    set_cell(cand, bench, "version", "0" * 64)
+    undecided_because(decide("faster", cand=cand), bench, "version differs")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "word"),
+    [
+        ("params", {"machine": "other-2cpu", "python": "/tmp/x"}, "different machine"),
+        ("env_name", "existing-py_usr_bin_python3", "different environment"),
+        ("python", "/usr/bin/python3", "different environment"),
+        ("requirements", {"numba": "0.60"}, "different environment"),
+    ],
+)
+def test_different_machine_or_environment(key, value, word):
+    _, base, _ = files("faster")
+    base[key] = value
+    undecided_because(decide("faster", base=base), word)
+
+
+def test_single_sample_time_results_as_quick_makes_them():
+    cand, _, _ = files("faster")
+    samples = cell(cand, TIME, "samples")
+    set_cell(cand, TIME, "samples", [s[:1] for s in samples])
+    undecided_because(decide("faster", cand=cand), "1 samples", "--quick")
+
+
+def test_too_few_pair_ratios():
+    cand, _, _ = files("faster")
+    cell(cand, AB, "samples")[0] = cell(cand, AB, "samples")[0][: gate.MIN_PAIRS - 1]
+    undecided_because(decide("faster", cand=cand), f"fewer than {gate.MIN_PAIRS}")
+
+
+@pytest.mark.parametrize("bench", [AB, TIME])
+def test_samples_not_recorded(bench):
+    cand, _, _ = files("faster")
+    set_cell(cand, bench, "samples", None)
+    while cand["results"][bench][-1] is None:  # as asv writes it: trailing empty cells dropped
+        cand["results"][bench].pop()
+    d = decide("faster", cand=cand)
+    undecided_because(d, "--record-samples" if bench == AB else "no samples")
+
+
+def test_bad_pair_ratio_value():
+    cand, _, _ = files("faster")
+    cell(cand, AB, "samples")[2][5] = -1.0
+    undecided_because(decide("faster", cand=cand), "not a positive finite number")
+
+
+def test_no_pairing_record(results_copy, capsys):
+    (results_copy / MACHINE / "ab_pairs.jsonl").unlink()
+    code, out = cli("faster", results=results_copy, capsys=capsys)
+    assert code == 3
+    assert "no paired A/B data" in out
+    assert f"python -m autoresearch.bench pq_l2 --baseline {SCENARIOS['faster']['baseline']}" in out
+
+
+def test_last_pairing_was_against_another_baseline():
+    _, _, pairing = files("faster")
+    row = next(r for r in pairing if r["candidate"] == SCENARIOS["faster"]["candidate"])
+    pairing.append({**row, "baseline": "1" * 40})
+    undecided_because(decide("faster", pairing=pairing), "last paired against 1111")
+
+
+def test_results_written_after_their_pairing_record():
+    _, _, pairing = files("faster")
+    row = next(r for r in pairing if r["candidate"] == SCENARIOS["faster"]["candidate"])
+    row["recorded_at"] = "2026-11-26T08:00:00Z"  # before the A/B benchmark started
+    undecided_because(decide("faster", pairing=pairing), "written after their last pairing")
+
+
+def test_pairing_record_from_another_environment():
+    _, _, pairing = files("faster")
+    row = next(r for r in pairing if r["candidate"] == SCENARIOS["faster"]["candidate"])
+    row["env_name"] = "existing-py_usr_bin_python3"
+    undecided_because(decide("faster", pairing=pairing), "pairing record env")
+
+
+def test_corrupt_pairing_file(results_copy, capsys):
+    path = results_copy / MACHINE / "ab_pairs.jsonl"
+    path.write_text(path.read_text() + '{"target": "pq_l2", "cand')
+    code, out = cli("faster", results=results_copy, capsys=capsys)
+    assert code == 3 and "ab_pairs.jsonl:" in out
+
+
+def test_baseline_without_results_for_the_target():
+    _, base, _ = files("faster")
+    base["results"] = {k: v for k, v in base["results"].items() if "pq_l2" not in k}
+    undecided_because(decide("faster", base=base), "baseline has no results for pq_l2")
+
+
+def test_malformed_structures_never_raise():
+    for damage in (
+        lambda c: c["results"].__setitem__(AB, "not a row"),
+        lambda c: set_cell(c, AB, "params", "shape"),
+        lambda c: set_cell(c, AB, "result", [1.0]),  # fewer values than combinations
+        lambda c: c.__setitem__("version", 1),
+        lambda c: c.__setitem__("results", []),
+        lambda c: cell(c, AB, "samples").__setitem__(0, "x"),
+        lambda c: set_cell(c, AB, "started_at", None),
+    ):
+        cand, _, _ = files("faster")
+        damage(cand)
+        assert decide("faster", cand=cand).exit_code == 3
+
+
+# ---------------------------------------------------------------------------
+# The command line never reads as keep by accident
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--no-such-flag"], ["--target", "nope"], ["--help"], ["-h"], ["--tar", "pq_l2"]],
+    ids=["unknown-flag", "unknown-target", "help", "h", "abbreviation"],
+)
+def test_usage_errors_and_help_exit_3(argv, capsys):
+    try:
+        code = gate.main(argv)  # --help returns
+    except SystemExit as exc:  # argparse errors exit
+        code = exc.code
+    assert code == 3
+
+
+def test_an_internal_error_exits_3(monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(gate, "decide", broken)
+    code, out = cli("faster", capsys=capsys)
+    assert code == 3 and "decision: undecided" in out
