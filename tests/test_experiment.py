@@ -1,0 +1,373 @@
+"""One experiment (autoresearch.experiment): refusals, outcomes and faults, end to end in clones.
+
+Every test runs the real command in a disposable clone (tests/agents/fixtures.py). Benchmarks,
+where a test needs them, are restricted to one combination (AUTORESEARCH_BENCH_REGEX), which
+only shortens the asv run: the keep path with the full suite is tests/test_loop.py's.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+from agents.fixtures import (
+    KERNELS,
+    LOCK,
+    LOG,
+    ONE_COMBO,
+    TARGET,
+    Run,
+    apply_patch,
+    environ,
+    experiment,
+    git,
+    journal,
+    log_rows,
+    make_clone,
+    state,
+    tiny_tmpfs,
+)
+
+from autoresearch.experiment import (
+    EXIT_CRASH,
+    EXIT_ERROR,
+    EXIT_FAIL,
+    EXIT_REFUSED,
+    LOG_COLUMNS,
+    HarnessError,
+    append_row,
+    read_log,
+)
+
+FAST = {"AUTORESEARCH_BENCH_REGEX": ONE_COMBO}
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return make_clone(tmp_path / "repo")
+
+
+def unchanged(before: dict, after: dict) -> None:
+    """A refusal changes nothing: not even the agent's own edit, which stays as it was."""
+    assert after == before
+
+
+def gone(pid: int, seconds: float = 10) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def restored(before: dict, after: dict) -> None:
+    """Back where the experiment started: same HEAD, clean tree, same log, no worktree, no lock."""
+    assert after["head"] == before["head"]
+    assert after["status"] == ""
+    assert after["log"] == before["log"]
+    assert after["worktrees"] == 1
+    assert after["results"] == before["results"]
+    assert not after["lock"]
+
+
+# ---------------------------------------------------------------------------
+# The results log
+# ---------------------------------------------------------------------------
+
+
+def row(n: int) -> dict:
+    return {c: f"{c}{n}" for c in LOG_COLUMNS} | {"description": f"tab\there {n}\nnewline"}
+
+
+def test_log_header_once_append_only_one_line_per_row(tmp_path):
+    path = tmp_path / "results" / "experiments" / "t.tsv"
+    append_row(path, row(1))
+    append_row(path, row(2))
+    lines = path.read_text().splitlines()
+    assert lines[0].split("\t") == list(LOG_COLUMNS)
+    assert len(lines) == 3
+    rows = read_log(path)
+    assert [r["commit"] for r in rows] == ["commit1", "commit2"]
+    assert rows[1]["description"] == "tab here 2 newline"
+
+
+def test_log_with_other_columns_is_never_rewritten(tmp_path):
+    path = tmp_path / "t.tsv"
+    path.write_text("commit\tdecision\nabc\tkeep\n")
+    with pytest.raises(HarnessError, match="never rewritten"):
+        append_row(path, row(1))
+    assert path.read_text() == "commit\tdecision\nabc\tkeep\n"
+
+
+def test_full_disk_leaves_no_half_row(tmp_path):
+    try:
+        mount = tiny_tmpfs(tmp_path / "disk", kib=8)
+        disk = mount.__enter__()
+    except PermissionError as exc:
+        pytest.skip(f"cannot mount a tmpfs: {exc}")
+    try:
+        path = disk / "t.tsv"
+        append_row(path, row(1))
+        before = path.read_bytes()
+        with open(disk / "filler", "wb", buffering=0) as f, pytest.raises(OSError):
+            while True:
+                f.write(b"x" * 512)
+                f.flush()
+        big = row(2) | {"description": "y" * 20000}  # more than the free space, not just a page
+        with pytest.raises(OSError) as info:
+            append_row(path, big)
+        assert info.value.errno == errno.ENOSPC
+        assert path.read_bytes() == before
+    finally:
+        mount.__exit__(None, None, None)
+
+
+# ---------------------------------------------------------------------------
+# Refusals: nothing changes
+# ---------------------------------------------------------------------------
+
+
+def test_unchanged_kernel_is_refused(repo):
+    before = state(repo)
+    r = experiment(repo, "nothing")
+    assert r.proc.returncode == EXIT_REFUSED, r.text()
+    assert r.block()["decision"] == "refused"
+    assert "kernels.py is unchanged" in r.text()
+    unchanged(before, state(repo))
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["untracked", "staged", "deleted", "reference", "benchmark", "results", "symlink"],
+)
+def test_changes_outside_the_kernel_are_refused(repo, change):
+    apply_patch(repo, "faster")
+    if change == "untracked":
+        (repo / "autoresearch" / TARGET / "helper.py").write_text("x = 1\n")
+    elif change == "staged":
+        (repo / "README.md").write_text("changed\n")
+        git(repo, "add", "README.md")
+    elif change == "deleted":
+        (repo / "autoresearch" / TARGET / "program.md").unlink()
+    elif change == "reference":
+        with open(repo / "autoresearch" / TARGET / "reference.py", "a") as f:
+            f.write("\n# loosened\n")
+    elif change == "benchmark":
+        with open(repo / "benchmarks" / f"bench_{TARGET}.py", "a") as f:
+            f.write("\nPqL2.time_search = lambda *a: None\n")
+    elif change == "results":
+        (repo / "results" / "fake.json").write_text("{}\n")
+    elif change == "symlink":
+        (repo / KERNELS).unlink()
+        (repo / KERNELS).symlink_to("reference.py")
+    before = state(repo)
+    r = experiment(repo, f"with a {change} change")
+    assert r.proc.returncode == EXIT_REFUSED, r.text()
+    reasons = [ln for ln in r.text().splitlines() if ln.startswith("reason: ")]
+    assert reasons and all("kernels.py" in ln for ln in reasons), reasons
+    unchanged(before, state(repo))
+
+
+def test_head_moved_by_hand_is_refused(repo):
+    apply_patch(repo, "segfault")  # a cheap experiment makes the log
+    assert experiment(repo, "crash").proc.returncode == EXIT_CRASH
+    (repo / "README.md").write_text("edited and committed by hand\n")
+    git(repo, "commit", "-qam", "by hand")
+    apply_patch(repo, "faster")
+    before = state(repo)
+    r = experiment(repo, "after a hand commit")
+    assert r.proc.returncode == EXIT_REFUSED, r.text()
+    assert "HEAD is not where the last experiment" in r.text()
+    assert "README.md" in r.text()
+    unchanged(before, state(repo))
+
+
+# ---------------------------------------------------------------------------
+# Outcomes without a benchmark: fail, crash, timeout
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("patch", "code", "decision", "evidence", "limit"),
+    [
+        ("wrong", EXIT_FAIL, "fail", "failure: wrong: pq_distances", "180"),
+        ("segfault", EXIT_CRASH, "crash", "killed by SIGSEGV", "180"),
+        ("hang", EXIT_CRASH, "timeout", "still running after", "6"),
+    ],
+)
+def test_bad_kernel_is_recorded_and_reverted(repo, patch, code, decision, evidence, limit):
+    before = state(repo)
+    apply_patch(repo, patch)
+    r = experiment(repo, f"{patch} kernel", environ(AUTORESEARCH_CHECK_TIMEOUT_SECS=limit))
+    assert r.proc.returncode == code, r.text()
+    block = r.block()
+    assert block["decision"] == decision
+    assert evidence in r.text()
+    # One commit on top of the start: the log row, nothing else; the code is the baseline's.
+    after = state(repo)
+    assert git(repo, "rev-parse", "HEAD^") == before["head"]
+    assert git(repo, "diff", "--name-only", before["head"], "HEAD") == LOG
+    assert after["status"] == "" and not after["lock"] and after["worktrees"] == 1
+    rows = log_rows(repo)
+    assert len(rows) == 1
+    assert rows[0]["decision"] == decision and rows[0]["commit"] == block["commit"]
+    assert rows[0]["baseline"] == before["head"]
+    # The candidate is kept off-branch, never lost.
+    ref = f"refs/autoresearch/{TARGET}/{block['commit']}"
+    assert git(repo, "rev-parse", ref) == block["commit"]
+    patched = (repo / "tests" / "agents" / "patches" / f"{patch}.py").read_text()
+    assert git(repo, "show", f"{ref}:{KERNELS}") == patched.strip()
+
+
+def test_time_budget_turns_a_long_experiment_into_a_timeout(repo):
+    apply_patch(repo, "faster")
+    before = state(repo)
+    env = environ(AUTORESEARCH_TIME_BUDGET_SECS="12", **FAST)
+    r = experiment(repo, "correct but the budget is short", env)
+    assert r.proc.returncode == EXIT_CRASH, r.text()
+    assert r.block()["decision"] == "timeout"
+    assert float(r.block()["seconds"]) < 12 + 10  # killed at the budget, not at the end
+    assert git(repo, "rev-parse", "HEAD^") == before["head"]
+    assert log_rows(repo)[-1]["decision"] == "timeout"
+
+
+# ---------------------------------------------------------------------------
+# Faults: interrupts, a killed process, a second run, a full disk
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared_repo(tmp_path_factory):
+    """One clone for the interrupt tests, run in order: each must leave it as it found it."""
+    return make_clone(tmp_path_factory.mktemp("interrupts") / "repo")
+
+
+@pytest.mark.parametrize(
+    ("phase", "sig"),
+    [
+        ("correctness", signal.SIGINT),
+        ("bench-baseline", signal.SIGINT),
+        ("bench (", signal.SIGTERM),
+        ("gate", signal.SIGINT),
+    ],
+)
+def test_interrupt_at_a_phase_restores_everything(shared_repo, phase, sig):
+    repo = shared_repo
+    git(repo, "checkout", "-q", "--", ".")  # a previous test's leftover edit, if it failed
+    before = state(repo)
+    apply_patch(repo, "faster")
+    r = Run(repo, ["autoresearch.experiment", TARGET, "-m", "interrupted"], environ(**FAST))
+    r.wait_for(f"phase: {phase}")
+    r.signal(sig)
+    code = r.finish()
+    assert code == 128 + sig, r.text()
+    block = r.block()
+    assert block["decision"] == "interrupted"
+    assert "nothing recorded" in r.text()
+    restored(before, state(repo))
+    assert (repo / KERNELS).read_bytes() == before["kernels"]  # the edit went with the reset
+    candidate = next(ln for ln in r.lines if "candidate: " in ln).split("candidate: ")[1].strip()
+    assert git(repo, "cat-file", "-t", f"refs/autoresearch/{TARGET}/{candidate}") == "commit"
+
+
+def test_interrupt_while_recording_finishes_the_record(repo):
+    apply_patch(repo, "segfault")
+    before = state(repo)
+    r = Run(repo, ["autoresearch.experiment", TARGET, "-m", "crash, interrupted late"])
+    r.wait_for("phase: record")
+    r.signal(signal.SIGINT)
+    assert r.finish() == EXIT_CRASH, r.text()  # the verdict was in: it is recorded, not lost
+    assert r.block()["decision"] == "crash"
+    after = state(repo)
+    assert git(repo, "rev-parse", "HEAD^") == before["head"] and after["status"] == ""
+    assert log_rows(repo)[-1]["decision"] == "crash"
+
+
+def test_second_experiment_is_refused_while_one_runs(repo):
+    apply_patch(repo, "hang")
+    before = state(repo)
+    env = environ(AUTORESEARCH_CHECK_TIMEOUT_SECS="120")
+    first = Run(repo, ["autoresearch.experiment", TARGET, "-m", "first"], env)
+    first.wait_for("phase: correctness")
+    second = experiment(repo, "second")
+    assert second.proc.returncode == EXIT_REFUSED, second.text()
+    assert "holds" in second.text() and str(first.proc.pid) in second.text()
+    first.signal(signal.SIGINT)
+    assert first.finish() == 130, first.text()
+    restored(before, state(repo))
+
+
+def test_killed_experiment_is_recovered_by_the_next_run(repo):
+    apply_patch(repo, "faster")
+    before = state(repo)
+    r = Run(repo, ["autoresearch.experiment", TARGET, "-m", "killed"], environ(**FAST))
+    r.wait_for("phase: bench-baseline")
+    r.wait_for("bench| ")  # asv is running in its own session
+    held = journal(repo)
+    assert held["step"]["phase"] == "bench-baseline"
+    child = held["step"]["child"]
+    r.proc.kill()
+    r.finish()
+    assert psutil.pid_exists(child["pid"])  # the orphaned benchmark still runs
+    dirty = state(repo)
+    assert dirty["lock"] and dirty["head"] != before["head"]
+
+    nxt = experiment(repo, "next run")
+    text = nxt.text()
+    assert "stale lock" in text and "recovered: reset to" in text, text
+    assert nxt.proc.returncode == EXIT_REFUSED  # the kill's candidate is gone from the tree
+    restored(before, state(repo))
+    assert gone(child["pid"])  # the recovery killed the orphaned benchmark tree
+
+
+def test_full_disk_for_the_log_restores_and_records_nothing(repo):
+    log_dir = (repo / LOG).parent
+    exclude = repo / ".git" / "info" / "exclude"
+    with open(exclude, "a") as f:
+        f.write("results/experiments/filler\n")
+    try:
+        mount = tiny_tmpfs(log_dir, kib=8)
+        mount.__enter__()
+    except PermissionError as exc:
+        pytest.skip(f"cannot mount a tmpfs: {exc}")
+    try:
+        with open(log_dir / "filler", "wb", buffering=0) as f, pytest.raises(OSError):
+            while True:
+                f.write(b"x" * 512)
+                f.flush()
+        before = state(repo)
+        apply_patch(repo, "segfault")
+        r = experiment(repo, "crash on a full disk")
+        assert r.proc.returncode == EXIT_ERROR, r.text()
+        assert "No space left on device" in r.text()
+        restored(before, state(repo))  # HEAD, tree and log as before the edit
+
+        (log_dir / "filler").unlink()
+        apply_patch(repo, "segfault")
+        assert experiment(repo, "crash, disk freed").proc.returncode == EXIT_CRASH
+        assert [r["decision"] for r in log_rows(repo)] == ["crash"]
+    finally:
+        mount.__exit__(None, None, None)
+    assert not (repo / LOCK).exists()
+    assert os.path.isdir(log_dir)
+
+
+def test_usage_errors_exit_64(repo):
+    proc = subprocess.run(
+        [sys.executable, "-m", "autoresearch.experiment", "nope", "-m", "x"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=environ(),
+    )
+    assert proc.returncode == 64
