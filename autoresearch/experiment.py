@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -363,8 +364,6 @@ def run_tree(
         start_new_session=True,
     )
     identity = process_identity(proc.pid) or {"pid": proc.pid, "create_time": 0.0}
-    if on_start:
-        on_start(identity)
     lines: list[str] = []
 
     def pump() -> None:
@@ -384,6 +383,8 @@ def run_tree(
     deadline = start + max(0.0, timeout)
     timed_out, status, rusage = False, None, None
     try:
+        if on_start:
+            on_start(identity)  # may fail (a full disk): the child is killed below
         while True:
             pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -405,7 +406,8 @@ def run_tree(
             os.killpg(proc.pid, signal.SIGKILL)
         reader.join(timeout=5)
         if on_start:
-            on_start(None)
+            with contextlib.suppress(OSError):
+                on_start(None)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return Finished(
         None if timed_out else proc.returncode,
@@ -490,7 +492,7 @@ class Lock:
 
     def journal(self, **step) -> None:
         """Record the current step (write-ahead: before doing what it describes)."""
-        if step.get("phase") is None:
+        if "phase" in step and step["phase"] is None:  # the step is over
             self.data["step"] = None
         else:
             self.data["step"] = {**(self.data.get("step") or {}), **step}
@@ -694,6 +696,7 @@ def append_row(path: Path, row: dict) -> str:
     read_log(path)  # refuses a log with other columns
     line = "\t".join(clean_field(row.get(c, "")) for c in LOG_COLUMNS) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         size = os.fstat(fd).st_size
@@ -706,6 +709,8 @@ def append_row(path: Path, row: dict) -> str:
         except OSError:
             os.ftruncate(fd, size)
             os.fsync(fd)
+            if not existed:
+                path.unlink(missing_ok=True)
             raise
     finally:
         os.close(fd)
@@ -1003,8 +1008,10 @@ class Experiment:
         rel = self.result_relpath(self.baseline)
         if (cand_wt / rel).exists():
             return None  # committed: the baseline was kept by an earlier experiment
-        cache = state_dir(self.repo) / BASELINE_CACHE / rel
-        if self.bench_regex is None and cache.exists():
+        # Cached per selection: a restricted run (tests) must never stand in for a full one.
+        selection = hashlib.sha256((self.bench_regex or "").encode()).hexdigest()[:12]
+        cache = state_dir(self.repo) / BASELINE_CACHE / selection / rel
+        if cache.exists():
             self.progress.say(f"baseline results: {cache.relative_to(self.repo)} (cached)")
         else:
             self.progress.phase("bench-baseline", f"{self.baseline[:12]} has no results yet")
@@ -1021,10 +1028,8 @@ class Experiment:
                     f"benchmarking the baseline {self.baseline[:12]} failed (exit "
                     f"{done.returncode}): " + " | ".join(done.tail(5))
                 )
-            if self.bench_regex is None:  # a restricted run must never stand in for a full one
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(base_wt / rel, cache)
-            cache = base_wt / rel
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            _copy_atomic(base_wt / rel, cache)
         (cand_wt / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cache, cand_wt / rel)
         return None
@@ -1237,6 +1242,8 @@ def run_experiment(
             ("log_row", line),
         ]
         extra = [f"reason: {r}" for r in out.reasons]
+        if signals.pending:
+            extra.append("reason: interrupted while recording: the record was completed first")
         for gl in out.gate_lines:
             k, _, v = gl.partition(": ")
             if k not in _GATE_SKIPPED:
@@ -1250,10 +1257,11 @@ def run_experiment(
         extra = [f"reason: {p}" for p in exc.problems]
         return Result(EXIT_REFUSED, "refused", format_block(keys, extra), reasons=exc.problems)
     except Interrupted as exc:
+        phase = _phase(lock)
         done = _restore_after(exp, lock, signals, progress)
         code = 128 + exc.signum
         keys = [("decision", "interrupted"), ("exit_code", code), ("target", target)]
-        extra = [f"reason: {exc} during {_phase(lock)}: {done}; nothing recorded"]
+        extra = [f"reason: {exc} during {phase}: {done}; nothing recorded"]
         return Result(code, "interrupted", format_block(keys, extra), candidate=_cand(exp))
     except (HarnessError, OSError) as exc:
         phase = _phase(lock)
