@@ -192,6 +192,21 @@ def test_head_moved_by_hand_is_refused(repo):
     unchanged(before, state(repo))
 
 
+def test_other_targets_may_take_turns(repo):
+    apply_patch(repo, "segfault")
+    assert experiment(repo, "crash").proc.returncode == EXIT_CRASH
+    other = next(
+        p
+        for p in sorted((repo / "autoresearch").glob("*/kernels.py"))
+        if p.parent.name != TARGET and git(repo, "ls-files", str(p.relative_to(repo)))
+    )
+    with open(other, "a") as f:
+        f.write("\n# another target's kept experiment\n")
+    git(repo, "commit", "-qam", f"experiment({other.parent.name}): elsewhere")
+    apply_patch(repo, "segfault")
+    assert experiment(repo, "crash again").proc.returncode == EXIT_CRASH
+
+
 # ---------------------------------------------------------------------------
 # Outcomes without a benchmark: fail, crash, timeout
 # ---------------------------------------------------------------------------
