@@ -571,12 +571,11 @@ def snapshot(git: Git, target: str, message: str, base: str) -> str | None:
 
 
 def undo_agent(git: Git, target: str, pre_head: str, why: str) -> tuple[str, str | None]:
-    """Back to `pre_head` with a clean tree, keeping the agent's changes off-branch first."""
-    head = git.head()
-    if head != pre_head:
-        anc = git.run("merge-base", "--is-ancestor", pre_head, head, check=False)
-        if anc.returncode != 0:
-            raise HarnessError(f"HEAD moved to {head}, which does not descend from {pre_head}")
+    """Back to `pre_head` with a clean tree, keeping the agent's changes off-branch first.
+
+    Whatever the agent did to the branch (commits, even a reset) is kept under a ref first, so
+    resetting to `pre_head` loses nothing.
+    """
     kept = snapshot(git, target, f"{why}({target}): the agent's changes", pre_head)
     git.run("reset", "-q", "--hard", pre_head)
     git.run("clean", "-q", "-f", "-d")  # untracked files the agent made (ignored ones stay)
