@@ -34,6 +34,11 @@ MINIBLOCK_SHAPES = [("uint32", 13), ("uint64", 45)]  # (word type, widest chunk)
 DISTRIBUTIONS = ["uniform", "skewed"]  # values uniform within the width; per-chunk widths vary
 NUM_VALUES = 2_000_000  # values per timed call; 2e6 % 1024 = 128, so every page has a tail
 SPEED_SEED = 0xB17BAC  # the speed workload's seed (correctness uses fresh ones too)
+SPEED_COMBINATIONS = [("unpack", shape, "uniform") for shape in UNPACK_SHAPES] + [
+    ("decode_miniblock", shape, distribution)
+    for shape in MINIBLOCK_SHAPES
+    for distribution in DISTRIBUTIONS
+]  # the `workload` arguments of every timed combination (the asv classes' params)
 
 BLOCK = 1024  # values per FastLanes block
 FL_ORDER = (0, 4, 2, 6, 1, 5, 3, 7)
@@ -230,6 +235,24 @@ def workload(function: str, shape: tuple, distribution: str) -> Workload:
     return Workload(function, arrays["buffer"], shape[1], NUM_VALUES, dtype, arrays["values"])
 
 
+def perturbable(w: Workload) -> list[np.ndarray]:
+    """Views of the page the oracle may change one byte of and still have a valid page: any byte
+    of an out-of-line page; in a miniblock page, the packed words of the first non-empty chunk
+    (a chunk's width word describes the bytes after it, so it is never offered)."""
+    if w.function == "unpack":
+        return [w.buffer]
+    size = np.dtype(w.dtype).itemsize
+    words = w.buffer.view(np.dtype(w.dtype).newbyteorder("<"))
+    position = 0
+    while position < words.size:
+        width = int(words[position])
+        packed = BLOCK * width // (size * 8)
+        if packed:
+            return [w.buffer[(position + 1) * size : (position + 1 + packed) * size]]
+        position += 1 + packed
+    return []
+
+
 def search(impl, w: Workload) -> np.ndarray:
     """What one timed call does: decode the whole buffer."""
     if w.function == "unpack":
@@ -280,7 +303,14 @@ def _miniblock_case(label, dtype, widths, n, view=None, held_out=True):
             buf = wider[3:]
         return (buf, n, t.type)
 
-    return Case(f"decode_miniblock {label}", "decode_miniblock", make, held_out=held_out)
+    # Width words describe the bytes after them: a byte copied into one can make the page invalid.
+    return Case(
+        f"decode_miniblock {label}",
+        "decode_miniblock",
+        make,
+        held_out=held_out,
+        partial_change=False,
+    )
 
 
 def _fixed_skewed_widths(label: str, chunks: int, max_width: int) -> list:

@@ -33,6 +33,7 @@ from autoresearch.oracle import Case
 CORPORA = ["words", "urls", "emails", "hex_ids", "numbers"]  # what the strings look like
 SIZES = [1 << 20, 16 << 20]  # uncompressed bytes per page: 1 MiB (cache-resident), 16 MiB
 SPEED_SEED = 0xF5577  # the speed workload's seed (correctness uses fresh ones too)
+SPEED_PARAMS = [CORPORA, SIZES]  # the `workload` arguments of every timed combination
 
 # FSST constants (rust/compression/fsst/src/fsst.rs)
 SYMBOL_TABLE_SIZE = 8 + 256 * 8 + 256
@@ -449,6 +450,13 @@ def workload(kind: str, size: int) -> Workload:
     return Workload(**cached_arrays(__file__, key, make))
 
 
+def perturbable(w: Workload) -> list[np.ndarray]:
+    """Arrays the oracle may change one element of and still have a valid page: offsets (a copied
+    neighbour keeps them non-decreasing) and codes; never the table, whose header and length
+    bytes describe the rest of it."""
+    return [w.offsets, w.codes]
+
+
 def search(impl, w: Workload):
     """What one timed call does: decode the whole page."""
     return impl.fsst_decode(w.symbol_table, w.offsets, w.codes)
@@ -560,7 +568,10 @@ def _decode_case(label, kind, offset_type=np.int32, view=None, held_out=True) ->
             codes = wider[1:]
         return (base["table"].copy(), offsets, codes)
 
-    return Case(f"fsst_decode {label}", "fsst_decode", make, held_out=held_out)
+    # The table's header and length bytes describe the rest: one copied byte can break the page.
+    return Case(
+        f"fsst_decode {label}", "fsst_decode", make, held_out=held_out, partial_change=False
+    )
 
 
 def _stream_case(label, n_symbols, code_high, escape_rate, string_bytes) -> Case:
@@ -571,7 +582,7 @@ def _stream_case(label, n_symbols, code_high, escape_rate, string_bytes) -> Case
         offsets, codes = random_stream(rng, np.asarray(string_bytes), code_high, escape_rate)
         return (serialize(table), offsets.astype(np.int32), codes)
 
-    return Case(f"fsst_decode {label}", "fsst_decode", make, held_out=True)
+    return Case(f"fsst_decode {label}", "fsst_decode", make, held_out=True, partial_change=False)
 
 
 def _parse_case(label, n_symbols, encoder_switch=True, held_out=True) -> Case:
