@@ -1,8 +1,9 @@
-"""expect: stale
+"""expect: static
 
 Caches each decoded page under the buffer's id, size, length and dtype and returns a copy of the
 cached values on later calls: the timing loop passes the same buffer again and again, so this
-looks ~free there. Right on first calls and repeats; stale once the same buffer holds new bytes.
+looks ~free there. The static check refuses it before it runs (`id`, a module-level dict used as
+state); if it ran, the oracle's "same arrays, new contents" call would catch it as stale.
 """
 
 import numpy as np
