@@ -187,9 +187,14 @@ def _integer_avgdl_kernels():
 
 
 def test_integer_avgdl_is_rejected():
-    report = oracle.check_target("bm25", kernels=_integer_avgdl_kernels(), seeds=[11])
-    assert not report.passed
-    assert any(f.kind == "wrong" for f in report.failures)
+    shortcut = _integer_avgdl_kernels()
+    kinds = set()
+    for case in inputs.correctness_cases():
+        if "N=1000000" in case.label:
+            continue  # the smaller cases suffice and keep the test quick
+        rng = SplitMix64(11).spawn(case.label)
+        kinds |= {f.kind for f in oracle.check_case(case, shortcut, reference, rng, False)}
+    assert kinds == {"wrong"}
 
 
 def test_search_and_outputs_agree():
