@@ -33,8 +33,17 @@ LOCK = ".autoresearch/lock.json"
 ONE_COMBO = r"^bench_pq_l2\.PqL2\.\w+\(\(128, 16, 256\), 'uniform'\)"
 
 
+# Commits in the clones need an identity; CI machines may have none configured.
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "autoresearch tests", "GIT_AUTHOR_EMAIL": "tests@autoresearch.invalid",
+    "GIT_COMMITTER_NAME": "autoresearch tests", "GIT_COMMITTER_EMAIL": "tests@autoresearch.invalid",
+}  # fmt: skip
+
+
 def git(repo: Path, *args: str, check: bool = True) -> str:
-    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+    proc = subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, env={**os.environ, **IDENTITY}
+    )
     if check and proc.returncode:
         raise AssertionError(f"git {' '.join(args)}: {proc.stderr}")
     return proc.stdout.strip()
@@ -86,6 +95,7 @@ def environ(**extra: str) -> dict:
         for k, v in os.environ.items()
         if not k.startswith("AUTORESEARCH_") or k == "AUTORESEARCH_MACHINE"
     }
+    out.update(IDENTITY)
     out.update(extra)
     return out
 
