@@ -55,4 +55,12 @@ def _key_numba_cache() -> None:
         config.CACHE_DIR = cache_dir
 
 
+def _single_threaded_blas() -> None:
+    # Input generation (k-means, matmuls) on a shared 2-core VM: multithreaded OpenBLAS makes it
+    # 10x slower under load, and kernels are measured single-threaded anyway.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
 _key_numba_cache()
+_single_threaded_blas()
