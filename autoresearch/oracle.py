@@ -67,6 +67,7 @@ FRESH_SEEDS = 2  # plus this many drawn from os.urandom on every run: no tuning 
 REPEAT_CALLS = 5  # same inputs again and again, as a timing loop does, then re-check
 MAX_FAILED_CASES = 3  # the verdict is in after this many failing cases: stop (quick rejections)
 SEEN_ANSWERS = 32  # right answers remembered per function, to name a wrong answer "stale"
+DISGUISE_JITTER = 1e-5  # relative jitter of a disguised workload's floats (~80 float32 ulps)
 DEFAULT_ALLOWED_IMPORTS = ("numpy", "numba", "math")
 MAX_REPORTED = 5  # mismatching elements shown per failure
 KINDS = ("wrong", "contract", "mutated", "aliased", "stale", "repeat", "raised", "static")
@@ -739,6 +740,34 @@ def workload_arrays(w: Any) -> list[np.ndarray]:
     if dataclasses.is_dataclass(w) and not isinstance(w, type):
         return _arrays([getattr(w, f.name) for f in dataclasses.fields(w)])
     return _arrays(w)
+
+
+def disguised(w: Any, rng: SplitMix64 | None = None, jitter: float = DISGUISE_JITTER) -> Any:
+    """A copy of a workload whose float values moved by a secret relative jitter (fresh per call).
+
+    For timing: a kernel holding answers precomputed for the public speed workload (regenerated
+    from its seed) can match neither these inputs nor their outputs, while sizes, distributions,
+    zeros and signs (everything speed depends on) stay as they were. Integer arrays are copied
+    unchanged: a target whose data is all integers needs its own disguise (a permutation).
+    """
+    rng = rng or SplitMix64(int.from_bytes(os.urandom(8), "little"))
+
+    def move(a: Any) -> Any:
+        if not isinstance(a, np.ndarray):
+            return a
+        if a.dtype.kind != "f":
+            return a.copy()
+        factor = 1.0 + jitter * rng.normal(a.size).reshape(a.shape)
+        return (a * factor).astype(a.dtype)
+
+    if dataclasses.is_dataclass(w) and not isinstance(w, type):
+        moved = {f.name: move(getattr(w, f.name)) for f in dataclasses.fields(w)}
+        return dataclasses.replace(w, **moved)
+    if isinstance(w, dict):
+        return {k: move(v) for k, v in w.items()}
+    if isinstance(w, (tuple, list)):
+        return type(w)(move(v) for v in w)
+    return move(w)
 
 
 def speed_combinations(inputs: ModuleType) -> list[tuple]:

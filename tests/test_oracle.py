@@ -700,3 +700,25 @@ def test_cli_failure_exits_2_with_a_report(tmp_path):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "correctness: fail" in result.stdout
     assert "failure: raised: kernels.py: IndexError" in result.stdout
+
+
+def test_disguised_workload_moves_every_float_and_keeps_what_speed_depends_on():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class W:
+        x: np.ndarray
+        codes: np.ndarray
+
+    rng = SplitMix64(4)
+    x = np.where(rng.uniform(1000) < 0.5, 0.0, rng.normal(1000)).astype(np.float32)
+    w = W(x, np.arange(1000, dtype=np.uint8).reshape(10, 100))
+    a, b = oracle.disguised(w), oracle.disguised(w)
+    nonzero = x != 0
+    for d in (a, b):
+        assert type(d) is W and d.x.dtype == x.dtype and d.x.shape == x.shape
+        assert np.array_equal(d.x == 0, x == 0) and np.array_equal(np.sign(d.x), np.sign(x))
+        assert np.mean(d.x[nonzero] != x[nonzero]) > 0.95  # a full-content lookup cannot match
+        assert np.abs(d.x[nonzero] / x[nonzero] - 1).max() < 1e-3  # the data is still the data
+        assert np.array_equal(d.codes, w.codes) and d.codes is not w.codes
+    assert not np.array_equal(a.x, b.x)  # a fresh secret every time
