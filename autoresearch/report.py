@@ -48,6 +48,9 @@ REQUIRED_COLUMNS = ("decision", "geomean_ratio", "description")  # of the result
 README_BEGIN = "<!-- targets:begin -->"
 README_END = "<!-- targets:end -->"
 PEERS_SUFFIX = "Peers"  # asv classes named *Peers time the peer libraries (informational)
+# Rows of a *Peers class that time a bandwidth roof (a plain copy of the output), not a library
+# that does the kernel's job: never "the best peer".
+ROOF_PEERS = frozenset({"numpy copy"})
 
 # Chart layout.
 LABEL_CHARS = 42  # longer descriptions are cut at a word boundary
@@ -578,8 +581,13 @@ def peer_comparison(result: ResultFile, target: str) -> PeerComparison | None:
         best: dict[tuple[str, ...], tuple[float, str]] = {}
         for combo, t in _combinations(row):
             key = combo[:axis] + combo[axis + 1 :]
-            if not math.isnan(t) and t < best.get(key, (math.inf, ""))[0]:
-                best[key] = (t, _param_value(combo[axis]))
+            peer = _param_value(combo[axis])
+            if (
+                peer not in ROOF_PEERS
+                and not math.isnan(t)
+                and t < best.get(key, (math.inf, ""))[0]
+            ):
+                best[key] = (t, peer)
         for combo, t in _combinations(kernel_row):
             if combo in best and not math.isnan(t):
                 peer_time, peer = best[combo]

@@ -124,6 +124,14 @@ def _slow_faiss_on_small_shapes(data: dict) -> None:
         values[i] *= 3
 
 
+def _faiss_as_a_fast_copy_roof(data: dict) -> None:
+    """faiss renamed to the copy roof and made 10x faster: a roof is never the best peer."""
+    params = _column(data, "bench_pq_l2.PqL2Peers.time_search", "params")
+    params[-1] = [p if p != "'faiss'" else "'numpy copy'" for p in params[-1]]
+    values = _column(data, "bench_pq_l2.PqL2Peers.time_search", "result")
+    values[1::2] = [v / 10 for v in values[1::2]]
+
+
 def _ten_times_faster_peers(data: dict) -> None:
     values = _column(data, "bench_pq_l2.PqL2Peers.time_search", "result")
     values[:] = [v / 10 for v in values]
@@ -385,6 +393,12 @@ def test_best_peer_is_taken_per_combination(repo):
     _place_result(root, REAL["with_peers"], repo["latest"], _slow_faiss_on_small_shapes)
     # numpy is fastest in six combinations, faiss in three: both named, most often first.
     assert _rows(root)["pq_l2"].vs_peer == f"{MIXED_RATIO} vs numpy/faiss @ {repo['latest'][:8]}"
+
+
+def test_a_bandwidth_roof_is_not_a_peer(repo):
+    root = repo["root"]
+    _place_result(root, REAL["with_peers"], repo["latest"], _faiss_as_a_fast_copy_roof)
+    assert _rows(root)["pq_l2"].vs_peer == f"{NUMPY_ONLY_RATIO} vs numpy @ {repo['latest'][:8]}"
 
 
 def test_no_peer_results_give_na(repo):
