@@ -48,11 +48,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-# Generating the cases trains small k-means codebooks with numpy's BLAS; on this shared 2-core VM a
-# threaded OpenBLAS spin-waits against the other engineers' jobs and runs 10x slower. Only takes
-# effect when numpy is not imported yet (the command line).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 import numpy as np
 
 from autoresearch import PACKAGE_DIR, TARGETS
