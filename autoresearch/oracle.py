@@ -368,20 +368,29 @@ def _rehome(a: np.ndarray, rng: SplitMix64) -> np.ndarray:
     return out
 
 
-def _present(args: Any, rng: SplitMix64) -> Any:
+def _present(args: Any, rng: SplitMix64, keep: list[np.ndarray] | None = None) -> Any:
     """Inputs as the speed workload might hold them: owned arrays or views into a bigger buffer.
 
-    Only C-contiguous numeric arrays move (non-contiguous views keep their own base); the choice
-    is random per array, so neither ownership nor alignment tells the oracle from a benchmark.
+    Only C-contiguous numeric arrays move (non-contiguous views keep their own base), and only
+    those sharing memory with no other input (a case passing one buffer twice means it). The
+    choice is random per array, so neither ownership nor alignment tells the oracle apart.
     """
+    if keep is None:
+        arrays = _arrays(args)
+        keep = [
+            a
+            for i, a in enumerate(arrays)
+            if any(j != i and np.shares_memory(a, b) for j, b in enumerate(arrays))
+        ]
     if isinstance(args, tuple):
-        return tuple(_present(x, rng) for x in args)
+        return tuple(_present(x, rng, keep) for x in args)
     if isinstance(args, list):
-        return [_present(x, rng) for x in args]
+        return [_present(x, rng, keep) for x in args]
     if (
         type(args) is np.ndarray
         and args.flags.c_contiguous
         and args.dtype.kind in "biufc"
+        and not any(args is k for k in keep)
         and rng.u64(1)[0] & np.uint64(1)
     ):
         return _rehome(args, rng)

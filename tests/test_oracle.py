@@ -282,6 +282,13 @@ def test_inputs_look_like_the_workload_s_sometimes_owned_sometimes_views():
         assert a.flags.c_contiguous and a.flags.aligned and a.flags.writeable
 
 
+def test_inputs_sharing_memory_keep_sharing_it():
+    x = np.arange(64, dtype=np.float32)
+    for seed in range(20):
+        a, b, c = oracle._present((x, x, x[:8]), SplitMix64(seed))
+        assert a is x and b is x and c.base is x
+
+
 def test_kernel_correct_only_on_the_fixed_seeds_fails_on_fresh_ones():
     case = _case()
     tested = set()
