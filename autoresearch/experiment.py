@@ -746,10 +746,12 @@ def kernels_relpath(target: str) -> str:
 def check_head(git: Git, target: str) -> str:
     """The baseline commit, after checking HEAD is where the last experiment of `target` left it.
 
-    Between the baseline (last kept commit, or HEAD when the log is new) and HEAD only results/
-    (the experiments' record commits) and other targets' kernels.py may change, and the log only
-    grows. So the harness, inputs, benchmarks and reference the candidate is measured with are
-    the baseline's.
+    Between the baseline (last kept commit, or HEAD when the log is new) and HEAD, nothing that
+    defines what `target` computes and how it is timed may change: its package (reference,
+    inputs, program.md; its kernels.py is the baseline's by construction) and its asv suite. The
+    log only grows. Harness fixes, docs and other targets may land between experiments: the
+    paired A/B run times both kernels with the same current harness, and the gate fails closed if
+    the benchmark's asv version differs from the baseline's.
     """
     head = git.head()
     rows = committed_log(git, head, target)
@@ -767,12 +769,13 @@ def check_head(git: Git, target: str) -> str:
         moved = [
             p
             for p in git.out("diff", "--name-only", base, head).splitlines()
-            if not p.startswith("results/") and not _other_kernel(p, target)
+            if _defines_target(p, target)
         ]
         if moved:
             problems.append(
                 f"HEAD is not where the last experiment of {target} left it: since the baseline "
-                f"{base[:12]} these changed outside results/: {', '.join(moved[:10])}"
+                f"{base[:12]} these files that define {target}'s workload changed: "
+                f"{', '.join(moved[:10])}"
             )
         stat = git.out("diff", "--numstat", base, head, "--", log_relpath(target))
         if any(line.split("\t")[1] not in ("0", "-") for line in stat.splitlines()):
@@ -784,11 +787,13 @@ def check_head(git: Git, target: str) -> str:
     return base
 
 
-def _other_kernel(path: str, target: str) -> bool:
-    # Another target's experiments change only its kernels.py, which this target never imports:
-    # targets may take turns in one repository.
-    m = re.fullmatch(r"autoresearch/(\w+)/kernels\.py", path)
-    return bool(m) and m.group(1) != target
+def _defines_target(path: str, target: str) -> bool:
+    # What the target computes (its package) and how it is timed (its asv suite, the suites'
+    # shared __init__). Other targets' experiments, harness fixes and docs may land in between.
+    return path.startswith(f"autoresearch/{target}/") or path in (
+        f"benchmarks/bench_{target}.py",
+        "benchmarks/__init__.py",
+    )
 
 
 def check_tree(git: Git, target: str) -> None:

@@ -181,15 +181,28 @@ def test_changes_outside_the_kernel_are_refused(repo, change):
 def test_head_moved_by_hand_is_refused(repo):
     apply_patch(repo, "segfault")  # a cheap experiment makes the log
     assert experiment(repo, "crash").proc.returncode == EXIT_CRASH
-    (repo / "README.md").write_text("edited and committed by hand\n")
+    inputs = repo / "autoresearch" / TARGET / "inputs.py"
+    inputs.write_text(inputs.read_text() + "\n# the workload edited and committed by hand\n")
     git(repo, "commit", "-qam", "by hand")
     apply_patch(repo, "faster")
     before = state(repo)
     r = experiment(repo, "after a hand commit")
     assert r.proc.returncode == EXIT_REFUSED, r.text()
     assert "HEAD is not where the last experiment" in r.text()
-    assert "README.md" in r.text()
+    assert f"autoresearch/{TARGET}/inputs.py" in r.text()
     unchanged(before, state(repo))
+
+
+def test_harness_fixes_and_docs_may_land_between_experiments(repo):
+    apply_patch(repo, "segfault")
+    assert experiment(repo, "crash").proc.returncode == EXIT_CRASH
+    (repo / "README.md").write_text("a doc fix committed between experiments\n")
+    oracle = repo / "autoresearch" / "oracle.py"
+    oracle.write_text(oracle.read_text() + "\n# a harness fix\n")
+    git(repo, "commit", "-qam", "harness fix")
+    apply_patch(repo, "segfault")
+    r = experiment(repo, "after a harness fix")
+    assert r.proc.returncode == EXIT_CRASH, r.text()
 
 
 def test_other_targets_may_take_turns(repo):
