@@ -40,6 +40,7 @@ import itertools
 import os
 import re
 import sys
+import tempfile
 import types
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -1370,8 +1371,24 @@ def static_check(target: str, kernels_path: Path | None = None) -> list[Failure]
 
 
 def load_module_from(path: Path, name: str) -> ModuleType:
-    """Import a kernels file from an arbitrary path (a baseline, a red-team kernel)."""
-    spec = importlib.util.spec_from_file_location(name, path)
+    """Import a kernels file from an arbitrary path (a baseline, a red-team kernel).
+
+    numba's on-disk cache is keyed by the source file's path and records the module name the code
+    was compiled under: the same file imported under a second name would load machine code that
+    refers to the first (ModuleNotFoundError) once that name is gone. So the file is imported from a
+    copy whose path is unique to (name, content).
+    """
+    source = Path(path).read_bytes()
+    digest = hashlib.sha256(name.encode() + b"\0" + source).hexdigest()[:16]
+    copy_path = (
+        Path(tempfile.gettempdir()) / "lance-autoresearch-modules" / digest / Path(path).name
+    )
+    if not copy_path.exists() or copy_path.read_bytes() != source:
+        copy_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = copy_path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(source)
+        tmp.replace(copy_path)  # atomic: a concurrent loader sees the whole file or none
+    spec = importlib.util.spec_from_file_location(name, copy_path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)

@@ -74,3 +74,27 @@ def test_importing_autoresearch_keys_the_cache_on_its_source():
     code = "import autoresearch, os; print(os.environ['NUMBA_CACHE_DIR'])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == numba_cache_dir(autoresearch.PACKAGE_DIR)
+
+
+LOAD = """
+import sys
+from autoresearch import oracle
+module = oracle.load_module_from(sys.argv[1], sys.argv[2])
+print(module.double(2.0))
+"""
+
+
+def test_one_file_loaded_under_two_module_names_in_turn(tmp_path):
+    """numba's cache records the module name: a red-team file tested in-process under one name and
+    then checked by the oracle under another must not load the first name's machine code."""
+    kernel = tmp_path / "kernel.py"
+    kernel.write_text(
+        "from numba import njit\n\n@njit(cache=True)\ndef double(x):\n    return 2 * x\n"
+    )
+    env = {**os.environ, "AUTORESEARCH_NUMBA_CACHE_KEYED": "0", "NUMBA_CACHE_DIR": str(tmp_path)}
+    for name in ("first_name", "autoresearch.pq_l2.kernels", "first_name"):
+        out = subprocess.run(
+            [sys.executable, "-c", LOAD, str(kernel), name], env=env, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "4.0"
