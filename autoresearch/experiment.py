@@ -1147,12 +1147,13 @@ class Experiment:
 
     def record(self, out: Outcome, row: dict) -> str:
         """Step 5 and 6: keep (results + row committed) or revert and commit the row."""
-        self.progress.phase("record", out.decision)
         log = log_relpath(self.target)
         cand_wt = state_dir(self.repo) / WORKTREES / "candidate"
         # Shielded: a signal arriving now waits (Signals.pending) until the record is complete,
-        # so the outcome printed is the one recorded.
+        # so the outcome printed is the one recorded. The phase line is printed inside the shield:
+        # whoever reacts to it (a user's Ctrl-C, a test) can no longer interrupt the record.
         with self.signals.shielded():
+            self.progress.phase("record", out.decision)
             if out.decision == "keep":
                 publish = [p for _, p in self.git.status(cand_wt, "results")]
                 created = [p for p in publish if not self.git.tracked("HEAD", p)]
