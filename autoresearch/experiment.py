@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import io
 import json
 import os
 import re
@@ -1173,10 +1174,25 @@ class Experiment:
                     f"results({self.target}): {out.decision} {self.candidate[:12]}: "
                     f"{self.hypothesis}"
                 )
+            self.refresh_readme()
             self.git.run("commit", "-q", "--no-verify", "-m", message)
             self.journal(phase=None)
             remove_worktrees(self.git)
         return line
+
+    def refresh_readme(self) -> None:
+        """The README target table is generated from results: regenerate it in the same commit, so
+        the repository's own check (`report --readme --check`) holds after every experiment."""
+        from autoresearch import report
+
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                report.update_readme(self.repo, check=False)
+        except report.ReportError as exc:  # no README or no generated block: nothing to update
+            self.progress.say(f"README table not refreshed: {exc}")
+            return
+        if self.git.status(self.repo, "README.md"):
+            self.git.run("add", "--", "README.md")
 
     def archive_results(self, cand_wt: Path) -> None:
         """The discarded candidate's asv results, kept locally, never in results/."""

@@ -193,6 +193,20 @@ def test_head_moved_by_hand_is_refused(repo):
     unchanged(before, state(repo))
 
 
+def test_every_record_keeps_the_readme_table_current(repo):
+    apply_patch(repo, "segfault")
+    assert experiment(repo, "crash").proc.returncode == EXIT_CRASH
+    check = subprocess.run(
+        [sys.executable, "-m", "autoresearch.report", "--readme", "--check"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "(0 kept / 1 experiments)" in (repo / "README.md").read_text()
+    assert git(repo, "status", "--porcelain") == ""
+
+
 def test_harness_fixes_and_docs_may_land_between_experiments(repo):
     apply_patch(repo, "segfault")
     assert experiment(repo, "crash").proc.returncode == EXIT_CRASH
