@@ -1350,6 +1350,18 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
+def ensure_git_identity(repo: Path) -> None:
+    """Experiments commit; on a fresh machine with no git identity, commit as the harness."""
+    probe = subprocess.run(
+        ["git", "config", "user.email"], cwd=repo, capture_output=True, text=True
+    )
+    if probe.stdout.strip():
+        return
+    for role in ("AUTHOR", "COMMITTER"):
+        os.environ.setdefault(f"GIT_{role}_NAME", "lance-autoresearch")
+        os.environ.setdefault(f"GIT_{role}_EMAIL", "autoresearch@localhost")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _Parser(
         prog="python -m autoresearch.experiment",
@@ -1361,6 +1373,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.target not in TARGETS or not (PACKAGE_DIR / args.target / "kernels.py").exists():
         parser.error(f"unknown target {args.target!r}")
+    ensure_git_identity(PACKAGE_DIR.parent)
     result = run_experiment(PACKAGE_DIR.parent, args.target, args.message)
     print(result.block, flush=True)
     return result.exit_code

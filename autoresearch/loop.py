@@ -55,6 +55,7 @@ from autoresearch.experiment import (
     append_row,
     check_head,
     clean_field,
+    ensure_git_identity,
     format_block,
     log_relpath,
     restore,
@@ -325,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown target {args.target!r}")
     if args.iterations is not None and args.iterations < 1:
         parser.error("--iterations must be at least 1")
+    ensure_git_identity(PACKAGE_DIR.parent)
     progress = Progress()
     signals = Signals().install()
     loop = Loop(PACKAGE_DIR.parent, args.target, args.agent, progress, signals)
