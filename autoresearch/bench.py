@@ -177,6 +177,11 @@ def run(
     ensure_machine(machine)
     env = dict(os.environ)
     env.pop("AUTORESEARCH_AB_BASELINE", None)
+    # asv_runner imports numpy (through pympler) before benchmarks/__init__.py runs, so thread
+    # limits must already be in the environment: a two-thread BLAS peer on a loaded 2-core VM
+    # measured 0.25 s instead of 0.9 ms.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        env.setdefault(var, "1")
     # This clone's package, whatever else is installed in the interpreter (asv drops PYTHONPATH
     # and passes ASV_PYTHONPATH on instead).
     env["ASV_PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))

@@ -986,7 +986,10 @@ class Experiment:
                 "timeout", "timeout", peak_mem_mb=peak,
                 reasons=[f"correctness check still running after {done.seconds:.0f}s: killed"],
             )  # fmt: skip
-        if done.returncode == 0:
+        # Pass means exit 0 AND the oracle's own verdict line: a kernel that ends the process
+        # early with status 0 (os._exit, a half-written harness) has not passed anything.
+        passed = "correctness: pass" in done.output.splitlines()
+        if done.returncode == 0 and passed:
             self.peak = peak
             return None
         if done.returncode == 2 and failures:

@@ -615,7 +615,7 @@ class _CaseRun:
         except Exception:  # the change made the input invalid: nothing to judge
             return []
         if err:
-            return [Failure(self.case.label, "stale", f"{what}: {err}")]
+            return [Failure(self.case.label, "raised", f"{what}: {err}")]
         fails = [Failure(self.case.label, "mutated", f"{what}: {m}") for m in guard.problems()]
         for p in _judge(self.case, pristine, actual, expected):
             kind = self.stale_or(pristine, actual, _kind(p), olds)

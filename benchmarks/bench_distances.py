@@ -1,0 +1,169 @@
+"""distances: one timed call = every query of every distribution against its batch."""
+
+import numpy as np
+
+from autoresearch import abtest, oracle
+from autoresearch.distances import inputs, kernels, reference
+
+
+class Distances:
+    params = [
+        inputs.FLOAT_FUNCTIONS,  # l2_batch, dot_batch, cosine_batch
+        inputs.DIMS,  # vector dimension D (N = 4 MiB / (4 D) vectors per distribution)
+    ]
+    param_names = ["function", "dim"]
+    timeout = 180
+
+    def setup(self, function, dim):
+        # Cached per process: cheap even when asv_runner >= 0.3 calls setup before every sample.
+        self.w = inputs.workload(function, dim)
+        inputs.search(kernels, self.w)  # compile (or load from cache) outside the timed body
+
+    def time_search(self, function, dim):
+        inputs.search(kernels, self.w)
+
+    def track_mismatches(self, function, dim):
+        return oracle.workload_mismatches(
+            lambda impl: inputs.outputs(impl, self.w), kernels, reference
+        )
+
+    track_mismatches.unit = "mismatches"
+
+    def track_ab_ratio(self, function, dim):
+        return abtest.paired_samples("distances", lambda impl: inputs.search(impl, self.w))
+
+    track_ab_ratio.unit = "ratio"
+
+
+class Hamming:
+    params = [
+        inputs.HAMMING_BYTES,  # code length B in bytes (65,536 codes per distribution)
+    ]
+    param_names = ["nbytes"]
+    timeout = 180
+
+    def setup(self, nbytes):
+        self.w = inputs.workload("hamming_batch", nbytes)
+        inputs.search(kernels, self.w)
+
+    def time_search(self, nbytes):
+        inputs.search(kernels, self.w)
+
+    def track_mismatches(self, nbytes):
+        return oracle.workload_mismatches(
+            lambda impl: inputs.outputs(impl, self.w), kernels, reference
+        )
+
+    track_mismatches.unit = "mismatches"
+
+    def track_ab_ratio(self, nbytes):
+        return abtest.paired_samples("distances", lambda impl: inputs.search(impl, self.w))
+
+    track_ab_ratio.unit = "ratio"
+
+
+class DistancesPeers:
+    """The best public implementations on the same data and calls: how far the kernel is from them.
+
+    numpy gets the vectors' norms precomputed (outside the timed call), its usual trick; Lance has
+    no stored norms, so the kernel computes them per call.
+    """
+
+    params = [inputs.FLOAT_FUNCTIONS, inputs.DIMS, ["numpy", "simsimd"]]
+    param_names = ["function", "dim", "peer"]
+    timeout = 180
+
+    def setup(self, function, dim, peer):
+        w = inputs.workload(function, dim)
+        self.run = _numpy_float(w) if peer == "numpy" else _simsimd_float(w)
+        self.run()
+
+    def time_search(self, function, dim, peer):
+        self.run()
+
+
+class HammingPeers:
+    params = [inputs.HAMMING_BYTES, ["numpy", "simsimd"]]
+    param_names = ["nbytes", "peer"]
+    timeout = 180
+
+    def setup(self, nbytes, peer):
+        w = inputs.workload("hamming_batch", nbytes)
+        self.run = _numpy_hamming(w) if peer == "numpy" else _simsimd_hamming(w)
+        self.run()
+
+    def time_search(self, nbytes, peer):
+        self.run()
+
+
+def _calls(w):
+    return [
+        (q, vectors) for vectors, queries in zip(w.vectors, w.queries, strict=True) for q in queries
+    ]
+
+
+def _numpy_float(w):
+    calls = _calls(w)
+    sq_norms = {id(x): np.einsum("ij,ij->i", x, x) for _, x in calls}
+    norms = {key: np.sqrt(v) for key, v in sq_norms.items()}
+
+    def l2():
+        for q, x in calls:
+            out = sq_norms[id(x)] - 2.0 * (x @ q) + q @ q
+        return out
+
+    def dot():
+        for q, x in calls:
+            out = 1.0 - x @ q
+        return out
+
+    def cosine():
+        for q, x in calls:
+            out = 1.0 - (x @ q) / (norms[id(x)] * np.sqrt(q @ q))
+        return out
+
+    return {"l2_batch": l2, "dot_batch": dot, "cosine_batch": cosine}[w.function]
+
+
+def _simsimd():
+    try:
+        import simsimd
+    except ImportError:
+        raise NotImplementedError("simsimd not installed (pip install '.[peers]')") from None
+    return simsimd
+
+
+def _simsimd_float(w):
+    simsimd = _simsimd()
+    calls = [(q[None, :], x) for q, x in _calls(w)]
+    metric = {"l2_batch": "sqeuclidean", "dot_batch": "dot", "cosine_batch": "cosine"}[w.function]
+
+    def run():
+        for q, x in calls:
+            out = simsimd.cdist(q, x, metric=metric, out_dtype="float32", threads=1)
+        return out  # dot: simsimd gives q.x; 1 - q.x would add a pass over N outputs only
+
+    return run
+
+
+def _numpy_hamming(w):
+    calls = _calls(w)
+
+    def run():
+        for q, codes in calls:
+            out = np.bitwise_count(codes ^ q).sum(axis=1, dtype=np.uint32).astype(np.float32)
+        return out
+
+    return run
+
+
+def _simsimd_hamming(w):
+    simsimd = _simsimd()
+    calls = [(q[None, :], codes) for q, codes in _calls(w)]
+
+    def run():
+        for q, codes in calls:
+            out = simsimd.cdist(q, codes, metric="hamming", dtype="bin8", threads=1)
+        return out
+
+    return run

@@ -1,0 +1,89 @@
+"""expect: wrong
+
+Cosine that guards the division and returns 1 for a zero query or zero vector, as simsimd and
+several libraries do, and a tidy-minded optimizer might add. Lance divides 0 by 0 and returns NaN,
+so the zero-query and zero-vector cases must reject it.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+# ---------------------------------------------------------------------------
+# numba flags (edit freely)
+# ---------------------------------------------------------------------------
+
+# error_model "numpy": a zero vector's cosine is 0 / 0 = NaN, as in Lance (the default "python"
+# model would raise ZeroDivisionError instead).
+JIT = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
+
+
+@njit(**JIT)
+def l2_batch(query, vectors):
+    n, dim = vectors.shape
+    out = np.empty(n, dtype=np.float32)
+    for i in range(n):
+        total = np.float32(0.0)
+        for d in range(dim):
+            diff = query[d] - vectors[i, d]
+            total += diff * diff
+        out[i] = total
+    return out
+
+
+@njit(**JIT)
+def dot_batch(query, vectors):
+    n, dim = vectors.shape
+    out = np.empty(n, dtype=np.float32)
+    for i in range(n):
+        total = np.float32(0.0)
+        for d in range(dim):
+            total += query[d] * vectors[i, d]
+        out[i] = np.float32(1.0) - total
+    return out
+
+
+@njit(**JIT)
+def cosine_batch(query, vectors):
+    n, dim = vectors.shape
+    query_sq = np.float32(0.0)
+    for d in range(dim):
+        query_sq += query[d] * query[d]
+    query_norm = np.float32(math.sqrt(query_sq))
+    out = np.empty(n, dtype=np.float32)
+    for i in range(n):
+        dot = np.float32(0.0)
+        vector_sq = np.float32(0.0)
+        for d in range(dim):
+            x = vectors[i, d]
+            dot += query[d] * x
+            vector_sq += x * x
+        denominator = query_norm * np.float32(math.sqrt(vector_sq))
+        # "Safe" division, as simsimd and scipy do: a zero vector is at distance 1.
+        if denominator == 0.0:
+            out[i] = np.float32(1.0)
+        else:
+            out[i] = np.float32(1.0) - dot / denominator
+    return out
+
+
+@njit(**JIT)
+def popcount8(byte):
+    """Set bits of one byte (Rust's u8::count_ones), by adding bit-pairs, then nibbles."""
+    x = np.int64(byte)
+    x = x - ((x >> 1) & 0x55)
+    x = (x & 0x33) + ((x >> 2) & 0x33)
+    return (x + (x >> 4)) & 0x0F
+
+
+@njit(**JIT)
+def hamming_batch(query, codes):
+    n, nbytes = codes.shape
+    out = np.empty(n, dtype=np.float32)
+    for i in range(n):
+        count = 0
+        for b in range(nbytes):
+            count += popcount8(query[b] ^ codes[i, b])
+        out[i] = count
+    return out

@@ -1,0 +1,128 @@
+"""Calibration's pieces that decide what it reports (the timed runs themselves are a benchmark:
+`python -m autoresearch.calibrate pq_l2`, never run by the tests)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from autoresearch import calibrate, gate
+from autoresearch.common import SplitMix64
+
+CLASSES = {"PqL2": [[(128, 16, 256), (768, 96, 256)], ["clustered", "uniform", "sparse"]]}
+PARAMS = calibrate.as_stored(CLASSES)
+
+
+def aa_ratios(seed: int, jitter: float = 0.004, pairs: int = 60) -> dict[str, list]:
+    """Ratios around 1, spread like a real A/A run (docs/gate.md): 6 combinations."""
+    rng = SplitMix64(seed)
+    return {"PqL2": [list(1.0 + jitter * rng.normal(pairs)) for _ in range(6)]}
+
+
+def test_injected_slowdown_makes_the_candidate_do_the_extra_work():
+    asked = []
+    run_c, run_b = calibrate.inject(
+        lambda: "c", lambda: "b", 0.03, t_c=0.010, t_b=0.020, spin=asked.append
+    )
+    run_b()
+    assert asked == []
+    run_c()
+    assert asked == [pytest.approx(0.03 * 0.010)]
+
+
+def test_injected_speedup_slows_the_baseline_so_the_ratio_is_1_minus_x():
+    asked = []
+    t = 0.020
+    run_c, run_b = calibrate.inject(lambda: None, lambda: None, -0.03, t, t, spin=asked.append)
+    run_c()
+    assert asked == []
+    run_b()
+    (extra,) = asked
+    assert t / (t + extra) == pytest.approx(0.97)
+
+
+def test_aa_injects_nothing():
+    asked = []
+    c, b = (lambda: 1), (lambda: 2)
+    assert calibrate.inject(c, b, 0.0, 1.0, 1.0, spin=asked.append) == (c, b)
+
+
+def test_conditions_cover_aa_and_both_directions_of_each_injection():
+    names = [calibrate.condition_name(c) for c in calibrate.conditions()]
+    assert names == ["aa", "slower_3pct", "faster_3pct", "slower_10pct", "faster_10pct"]
+
+
+def test_synthesized_results_are_judged_like_real_ones():
+    ratios = aa_ratios(1)
+    assert calibrate.judge("pq_l2", PARAMS, ratios).exit_code == gate.DISCARD
+    d = calibrate.judge("pq_l2", PARAMS, calibrate.scaled(ratios, 0.95))
+    assert d.exit_code == gate.KEEP
+    assert d.geomean_ratio == pytest.approx(0.95, abs=0.003)
+    d = calibrate.judge("pq_l2", PARAMS, calibrate.scaled(ratios, 1.10))
+    assert d.exit_code == gate.DISCARD and calibrate.resolved_slower(d)
+    assert "worst_case" in {r.rule for r in d.reasons}
+
+
+def test_smallest_resolved_change_is_the_keep_threshold():
+    ratios = aa_ratios(2)
+    s = calibrate.smallest_resolved("pq_l2", PARAMS, ratios, calibrate.kept, -1)
+    geo = calibrate.judge("pq_l2", PARAMS, ratios).geomean_ratio
+    assert s == pytest.approx(1 - (1 - gate.MIN_GAIN) / geo, abs=3e-4)  # quiet: the floor decides
+    assert calibrate.kept(calibrate.judge("pq_l2", PARAMS, calibrate.scaled(ratios, 1 - s)))
+    below = calibrate.scaled(ratios, 1 - 0.98 * s)
+    assert not calibrate.kept(calibrate.judge("pq_l2", PARAMS, below))
+    slow = calibrate.smallest_resolved("pq_l2", PARAMS, ratios, calibrate.resolved_slower, +1)
+    assert 0 < slow < gate.MIN_GAIN  # a slowdown needs only significance, no floor
+
+
+def test_a_noisy_measurement_is_kept_only_once_its_interval_clears_1():
+    ratios = aa_ratios(3, 0.03, pairs=12)  # spread about 3.5%: inside the noise limit
+    d = calibrate.judge("pq_l2", PARAMS, ratios)
+    s = calibrate.smallest_resolved("pq_l2", PARAMS, ratios, calibrate.kept, -1)
+    assert s >= 1 - 1 / d.geomean_ci_hi - 1e-3
+    assert s >= 1 - (1 - gate.MIN_GAIN) / d.geomean_ratio - 1e-3
+    noisy = aa_ratios(3, 0.2)  # beyond the noise limit nothing is ever kept
+    assert math.isinf(calibrate.smallest_resolved("pq_l2", PARAMS, noisy, calibrate.kept, -1))
+
+
+def test_main_classes_are_the_suite_without_peers():
+    import benchmarks.bench_pq_l2  # noqa: F401  (imports from the repository root)
+
+    classes = calibrate.main_classes("pq_l2")
+    assert list(classes) == ["PqL2"]
+    assert len(classes["PqL2"]) == 2
+
+
+def test_a_shorter_pairing_keeps_the_first_pairs_but_never_fewer_than_the_minimum():
+    ratios = {"PqL2": [list(range(1, 201)), list(range(1, 21))]}
+    half = calibrate.first_part(ratios, 0.5)["PqL2"]
+    assert half[0] == list(range(1, 101))
+    assert half[1] == list(range(1, 13))  # abtest.AB_MIN_PAIRS
+
+
+def test_saved_measurements_are_judged_again(tmp_path):
+    records = [
+        {"round": 0, "change": c, "load": 1.0, "secs": 1.0, "ratios": calibrate.scaled(r, 1 + c)}
+        for c, r in zip(calibrate.conditions(), [aa_ratios(s) for s in range(5)], strict=True)
+    ]
+    data = {"target": "pq_l2", "ab_seconds": 1.5, "params": PARAMS, "records": records}
+    lines, ok = calibrate.analyze(data)
+    out = dict(line.split(": ", 1) for line in lines)
+    assert out["aa_false_keeps"] == "0/1"
+    assert out["faster_3pct_caught"].startswith("1/1")
+    assert out["slower_10pct_caught"].startswith("1/1")
+    assert ok
+
+
+def test_the_clock_experiment_restores_abtests_clock():
+    import time
+
+    from autoresearch import abtest
+
+    original = abtest._clock
+    with calibrate.clock("process"):
+        assert abtest._clock is time.process_time
+    assert abtest._clock is original
+    with calibrate.clock("abtest"):
+        assert abtest._clock is original
