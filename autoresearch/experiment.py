@@ -79,15 +79,15 @@ LOG_COLUMNS = (
     "description",
 )  # fmt: skip
 # `refused` rows are written by the loop only (an agent's edit outside the CAN table).
-DECISIONS = ("keep", "discard", "fail", "crash", "timeout", "refused")
+DECISIONS = ("keep", "discard", "undecided", "fail", "crash", "timeout", "refused")
 
 UNCHANGED = "is unchanged: nothing to test"  # the refusal of an edit that changed nothing
 
 EXIT_KEEP, EXIT_DISCARD, EXIT_FAIL, EXIT_CRASH, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2, 3, 4, 5
 EXIT_USAGE = 64
 EXIT_FOR_DECISION = {
-    "keep": EXIT_KEEP, "discard": EXIT_DISCARD, "fail": EXIT_FAIL, "crash": EXIT_CRASH,
-    "timeout": EXIT_CRASH,
+    "keep": EXIT_KEEP, "discard": EXIT_DISCARD, "undecided": EXIT_DISCARD, "fail": EXIT_FAIL,
+    "crash": EXIT_CRASH, "timeout": EXIT_CRASH,
 }  # fmt: skip
 
 # Progress markers, printed as `phase: NAME` (the fault tests interrupt at each).
@@ -1100,10 +1100,15 @@ class Experiment:
         if decision is None:
             if code != 3 or not values:
                 raise HarnessError(f"the gate exited {code}: " + " | ".join(text.splitlines()[-5:]))
-            decision = "discard"  # cannot decide twice: never keep on doubt
+            # Cannot decide twice: never keep on doubt, but say so. A discard is evidence against
+            # the idea; "undecided" (a noisy machine, an unconfirmed huge speed-up) is not, and
+            # only it is worth running again as it is.
+            decision = "undecided"
         why = {
             "keep": "the gate kept it",
-            "discard": "the gate discarded it" if code == 1 else "the gate could not decide",
+            "discard": "the gate discarded it",
+            "undecided": "the gate could not decide twice (see its reasons): not kept; the idea "
+            "may be re-run unchanged when the machine is quieter",
             "fail": "the gate found mismatches on the speed workload",
         }[decision]
         return Outcome(decision, "pass" if decision != "fail" else "fail", **gate, reasons=[why])

@@ -42,7 +42,7 @@ EXIT_NO_MATPLOTLIB = 3
 # Constants (fixed: the README table and its --check depend on them)
 # ---------------------------------------------------------------------------
 
-DECISIONS = ("keep", "discard", "crash", "timeout", "fail", "refused")
+DECISIONS = ("keep", "discard", "undecided", "crash", "timeout", "fail", "refused")
 FAILED = ("crash", "timeout", "fail", "refused")  # no timing: drawn as red crosses
 REQUIRED_COLUMNS = ("decision", "geomean_ratio", "description")  # of the results log
 README_BEGIN = "<!-- targets:begin -->"
@@ -62,6 +62,8 @@ GREEN, GREY, RED = "#1b7f3b", "#b0b0b0", "#d62728"
 STYLES = {  # scatter styles by decision
     "keep": {"s": 46, "color": GREEN, "edgecolor": "white", "linewidth": 0.8, "zorder": 5},
     "discard": {"s": 22, "color": GREY, "zorder": 2},
+    # the gate could not decide (noisy machine): a ratio was measured but is not trusted
+    "undecided": {"s": 22, "facecolor": "none", "edgecolor": GREY, "linewidth": 1.0, "zorder": 2},
     "failed": {"s": 34, "marker": "x", "color": RED, "linewidth": 1.6, "zorder": 4},
 }
 UNTIMED_ROW = 0.03  # height (fraction of the axes) of the row of experiments that have no timing

@@ -6,6 +6,7 @@ The table is built from a scratch git repository holding copies of real asv resu
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -541,3 +542,18 @@ def test_usage_errors():
     with pytest.raises(SystemExit) as exc:
         report.main(["pq_l2", "--check"])
     assert exc.value.code == 2
+
+
+def test_undecided_rows_are_read_and_drawn_but_move_nothing(tmp_path):
+    header, *rows = LOG.read_text().splitlines()
+    i = next(n for n, r in enumerate(rows) if "\tdiscard\t" in r)
+    undecided = [*rows[:i], rows[i].replace("\tdiscard\t", "\tundecided\t"), *rows[i + 1 :]]
+    path = tmp_path / "pq_l2.tsv"
+    path.write_text("\n".join([header, *undecided]) + "\n")
+    before = [p.frontier for p in report.progress(report.read_log(LOG))]
+    after = report.progress(report.read_log(path))
+    assert [p.frontier for p in after] == before
+    assert after[i].decision == "undecided"
+    if importlib.util.find_spec("matplotlib"):
+        for chart in _chart(tmp_path, path.read_text()):
+            assert chart.stat().st_size > 0
