@@ -258,7 +258,8 @@ def test_bad_kernel_is_recorded_and_reverted(repo, patch, code, decision, eviden
     # One commit on top of the start: the log row, nothing else; the code is the baseline's.
     after = state(repo)
     assert git(repo, "rev-parse", "HEAD^") == before["head"]
-    assert git(repo, "diff", "--name-only", before["head"], "HEAD") == LOG
+    # One record commit: the log row, and the README table generated from it.
+    assert git(repo, "diff", "--name-only", before["head"], "HEAD").split() == ["README.md", LOG]
     assert after["status"] == "" and not after["lock"] and after["worktrees"] == 1
     rows = log_rows(repo)
     assert len(rows) == 1

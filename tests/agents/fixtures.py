@@ -63,6 +63,14 @@ def make_clone(dest: Path) -> Path:
     git(dest, "add", "-A")
     if git(dest, "status", "--porcelain"):
         git(dest, "commit", "-q", "-m", "test: the source repository's working tree")
+    # The scenarios start from the first kernel with no experiment history: the patches are
+    # written against it, and the project's own logs (whatever its loop kept) are not theirs.
+    shutil.copyfile(PATCHES / "base.py", dest / KERNELS)
+    for path in (dest / LOG).parent.glob("*"):
+        path.unlink()
+    git(dest, "add", "-A")
+    if git(dest, "status", "--porcelain"):
+        git(dest, "commit", "-q", "-m", "test: the scripted agent's base kernel, a fresh log")
     return dest
 
 
