@@ -278,6 +278,41 @@ def compare_outputs(actual: Any, expected: Any, scale: Any = None) -> list[str]:
     return []
 
 
+def as_bits(x: Any) -> Any:
+    """Float arrays viewed as unsigned words of their size (tuples element-wise); others as-is."""
+    if isinstance(x, tuple):
+        return tuple(as_bits(v) for v in x)
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return x.view(np.dtype(f"u{x.dtype.itemsize}"))
+    return x
+
+
+def contract_problems(actual: Any, expected: Any) -> list[str]:
+    """Type, dtype and shape problems (the oracle's `contract` kind), values not compared."""
+    if isinstance(expected, tuple):
+        if not isinstance(actual, tuple) or len(actual) != len(expected):
+            return [f"contract: expected a tuple of {len(expected)}, got {type(actual).__name__}"]
+        return [
+            f"[{i}] {p}"
+            for i, (a, e) in enumerate(zip(actual, expected, strict=True))
+            for p in contract_problems(a, e)
+        ]
+    if type(actual) is not np.ndarray:
+        return [f"contract: expected numpy.ndarray, got {type(actual).__name__}"]
+    if actual.dtype != expected.dtype:
+        return [f"contract: dtype {actual.dtype}, expected {expected.dtype}"]
+    if actual.shape != expected.shape:
+        return [f"contract: shape {actual.shape}, expected {expected.shape}"]
+    return []
+
+
+def compare_bits(args: tuple, actual: Any, expected: Any) -> list[str]:
+    """Contract first (type, dtype, shape), then every bit: decoders and gathers never round."""
+    return contract_problems(actual, expected) or compare_outputs(
+        as_bits(actual), as_bits(expected)
+    )
+
+
 def mismatches(actual: np.ndarray, expected: np.ndarray, scale: Any = None) -> np.ndarray:
     """Indices (one row each) where actual and expected disagree under the tolerance rule.
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autoresearch.common import SplitMix64, cached_arrays
-from autoresearch.oracle import Case, compare_outputs
+from autoresearch.oracle import Case, as_bits, compare_bits
 
 # ---------------------------------------------------------------------------
 # Speed workload (fixed; append only: changing it rebases every recorded result)
@@ -219,46 +219,6 @@ def output_bytes(w) -> int:
         return int(lengths[w.batches].sum()) + w.batches.size * w.offsets.itemsize
     width = w.values.itemsize * (VALUE_WIDTH if w.values.ndim == 2 else 1)
     return w.batches.size * width
-
-
-# ---------------------------------------------------------------------------
-# Bit-exact comparison
-# ---------------------------------------------------------------------------
-
-
-def as_bits(x):
-    """Float arrays viewed as unsigned words of their size (tuples element-wise); others as-is."""
-    if isinstance(x, tuple):
-        return tuple(as_bits(v) for v in x)
-    if type(x) is np.ndarray and x.dtype.kind == "f":
-        return x.view(np.dtype(f"u{x.dtype.itemsize}"))
-    return x
-
-
-def contract_problems(actual, expected) -> list[str]:
-    """Type, dtype and shape problems (the oracle's `contract` kind), values not compared."""
-    if isinstance(expected, tuple):
-        if not isinstance(actual, tuple) or len(actual) != len(expected):
-            return [f"contract: expected a tuple of {len(expected)}, got {type(actual).__name__}"]
-        return [
-            f"[{i}] {p}"
-            for i, (a, e) in enumerate(zip(actual, expected, strict=True))
-            for p in contract_problems(a, e)
-        ]
-    if type(actual) is not np.ndarray:
-        return [f"contract: expected numpy.ndarray, got {type(actual).__name__}"]
-    if actual.dtype != expected.dtype:
-        return [f"contract: dtype {actual.dtype}, expected {expected.dtype}"]
-    if actual.shape != expected.shape:
-        return [f"contract: shape {actual.shape}, expected {expected.shape}"]
-    return []
-
-
-def compare_bits(args, actual, expected) -> list[str]:
-    """Contract first (type, dtype, shape), then every bit: a take moves values, never rounds."""
-    return contract_problems(actual, expected) or compare_outputs(
-        as_bits(actual), as_bits(expected)
-    )
 
 
 # ---------------------------------------------------------------------------
