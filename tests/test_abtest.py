@@ -1,6 +1,14 @@
 """The paired A/B timing: alternation, calibration and the direction of the ratio."""
 
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from autoresearch import abtest
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _work(n):
@@ -30,3 +38,53 @@ def test_both_sides_run_untimed_first_then_pairs_alternate_which_goes_first():
 def test_no_baseline_skips(monkeypatch):
     monkeypatch.delenv(abtest.ENV_BASELINE, raising=False)
     assert abtest.load_baseline("pq_l2") is None
+
+
+# ---------------------------------------------------------------------------
+# `python -m autoresearch.abtest`: the quick look (real suite, one small combination)
+# ---------------------------------------------------------------------------
+
+QUICK = ["ivf_select", "--match", r"/\(256,128\)/20$", "--seconds", "0.02"]
+
+
+def _quick(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "autoresearch.abtest", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_quick_look_times_the_working_tree_against_head():
+    proc = _quick(*QUICK)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    combo = [line for line in lines if line.startswith("IvfSelect/")]
+    assert len(combo) == 1 and "(256,128)/20" in combo[0]
+    geomean = float(lines[-1].split()[1])
+    assert lines[-1].endswith("over 1 combinations") and 0.5 < geomean < 2.0
+
+
+def test_quick_look_names_the_combination_where_a_kernel_raised(tmp_path):
+    kernels = tmp_path / "kernels.py"
+    source = (REPO / "autoresearch/ivf_select/kernels.py").read_text()
+    kernels.write_text(source + "\n\ndef find_partitions(*args):\n    raise ValueError('boom')\n")
+    proc = _quick(*QUICK, "--kernels", str(kernels))
+    assert proc.returncode == 2
+    assert "IvfSelect/(256,128)/20: ValueError: boom" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["no_such_target"], "unknown target"),
+        (["ivf_select", "--baseline", "no-such-rev"], "no kernels.py at"),
+        (["ivf_select", "--kernels", "/no/such/file.py"], "no such file"),
+        (["ivf_select", "--match", "nothing matches this"], "no combination matched"),
+    ],
+)
+def test_quick_look_bad_usage_exits_1(args, message):
+    proc = _quick(*args)
+    assert proc.returncode == 1 and message in proc.stderr
