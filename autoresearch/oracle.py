@@ -706,6 +706,11 @@ def fresh_seeds(n: int = FRESH_SEEDS) -> list[int]:
 # ---------------------------------------------------------------------------
 
 
+# Set by numba on a dispatcher the first time it is passed to another jitted function as an
+# argument (its type is memoized for pickling): a first-class function, not state a kernel keeps.
+NUMBA_LAZY_ATTRIBUTES = {"_MemoMixin__uuid"}
+
+
 def _fingerprint(value: Any, depth: int = 0) -> Any:
     """What a module-level value holds, deep enough to see a cache fill or a counter move."""
     if isinstance(value, (int, float, complex, str, bytes, bool, type(None))):
@@ -733,7 +738,8 @@ def _fingerprint(value: Any, depth: int = 0) -> Any:
         held = (vars(value), value.__defaults__, value.__kwdefaults__, cells)
         return ("function", id(value), _fingerprint(held, depth + 1))
     if hasattr(value, "py_func") and hasattr(value, "overloads"):  # a numba dispatcher
-        keys = tuple(sorted(vars(value)))  # numba's own attributes keep their names
+        # numba's own attributes keep their names, except the ones it adds lazily itself
+        keys = tuple(sorted(set(vars(value)) - NUMBA_LAZY_ATTRIBUTES))
         return ("dispatcher", id(value), keys, _fingerprint(value.py_func, depth + 1))
     return ("object", id(value))
 

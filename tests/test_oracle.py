@@ -362,6 +362,26 @@ def test_module_state_ignores_numba_compiling_another_specialization():
     assert oracle.state_changes(before, oracle.module_state(module)) == []
 
 
+def test_module_state_ignores_a_jitted_function_passed_as_an_argument():
+    from numba import njit
+
+    @njit
+    def key(x):
+        return x + 1
+
+    @njit
+    def apply(f, x):
+        return f(x)
+
+    module = SimpleNamespace(key=key, apply=apply)
+    key(1)
+    before = oracle.module_state(module)
+    assert apply(key, 1) == 2  # numba memoizes key's type on the dispatcher object
+    assert oracle.state_changes(before, oracle.module_state(module)) == []
+    key.stash = {}  # an attribute a kernel adds itself is still seen
+    assert oracle.state_changes(before, oracle.module_state(module)) == ["key"]
+
+
 def test_numpy_process_wide_state_is_watched():
     before = oracle.library_state()
     old = np.get_printoptions()
