@@ -907,7 +907,41 @@ def check_cases(
             report.notes.append(f"stopped after {failed} failing cases")
             break
     report.failures += state_failures(kernels, state, library)
+    report.failures += cache_failures(kernels)
     return report
+
+
+def cache_failures(kernels: ModuleType) -> list[Failure]:
+    """`contract` failures for compiled signatures numba's on-disk cache cannot carry over.
+
+    A jitted function passed to a cached one as an argument works in the process that compiled
+    it, but another process cannot match or re-save that cache entry: asv's benchmark processes
+    failed with "ReferenceError: underlying object has vanished" (predicate, experiment of
+    2026-11-26), intermittently, after this oracle had passed the kernel in one process.
+    """
+    from numba.core import types as nbtypes
+
+    fails = []
+    for name, value in vars(kernels).items():
+        if not (hasattr(value, "py_func") and hasattr(value, "overloads")):
+            continue
+        if type(getattr(value, "_cache", None)).__name__ == "NullCache":
+            continue  # not cached: nothing to carry over
+        for sig in list(value.overloads):
+            passed = [t for t in sig if isinstance(t, (nbtypes.Dispatcher, nbtypes.FunctionType))]
+            if passed:
+                fails.append(
+                    Failure(
+                        f"{name}",
+                        "contract",
+                        f"cached jitted function {name} takes a jitted function as an argument "
+                        f"({passed[0]}): numba's on-disk cache breaks on such signatures across "
+                        "processes (ReferenceError in the benchmark). Pass an integer code and "
+                        'branch on it, or call the function directly (`inline="always"`)',
+                    )
+                )
+                break
+    return fails
 
 
 def state_failures(
