@@ -56,6 +56,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -100,6 +101,7 @@ LOCK_FILE = "lock.json"  # the repository lock, which is also the journal of the
 WORKTREES = "worktrees"
 RUNS = "runs"  # per candidate: oracle and gate output, and a discarded one's asv results
 BASELINE_CACHE = "baseline-results"  # a baseline's asv results until a keep publishes them
+BASELINE_VERDICTS = "baseline-oracle"  # the current oracle's verdict on a baseline kernel
 REF_PREFIX = "refs/autoresearch"  # refs/autoresearch/<target>/<sha>: every candidate, kept or not
 LOG_DIR = "results/experiments"
 GATE_MODULE = "autoresearch.gate"
@@ -992,6 +994,7 @@ class Experiment:
         passed = "correctness: pass" in done.output.splitlines()
         if done.returncode == 0 and passed:
             self.peak = peak
+            self.repair = self.baseline_failures()
             return None
         if done.returncode == 2 and failures:
             raised = any(f.startswith("failure: raised:") for f in failures)
@@ -1010,6 +1013,44 @@ class Experiment:
             "crash", "crash", peak_mem_mb=peak,
             reasons=[why, *(f"output: {ln}" for ln in done.tail())],
         )  # fmt: skip
+
+    def baseline_failures(self) -> list[str]:
+        """The current oracle's failure lines for the baseline's kernel (empty: it passes).
+
+        The oracle grows stricter (a red-team kernel, a trap the loop hit): a kept kernel can fail
+        a check that did not exist when it was kept. Then the candidate is a repair, kept when
+        correct and not slower (gate --repair): the faster-only rule would keep the flawed
+        baseline forever. Cached per (baseline kernel, oracle, target definition).
+        """
+        rel = kernels_relpath(self.target)
+        source = self.git.out("show", f"{self.baseline}:{rel}").encode()
+        if source == (self.repo / rel).read_bytes():
+            return []  # the candidate's own kernel: it just passed
+        root = self.repo / "autoresearch"  # the oracle the child below runs: this repository's
+        pkg = root / self.target
+        parts = [source, (root / "oracle.py").read_bytes()]
+        parts += [(pkg / f).read_bytes() for f in ("inputs.py", "reference.py")]
+        key = hashlib.sha256(b"\0".join(parts)).hexdigest()[:24]
+        cache = state_dir(self.repo) / BASELINE_VERDICTS / self.target / f"{key}.txt"
+        if cache.exists():
+            return [ln for ln in cache.read_text().splitlines() if ln]
+        self.progress.phase("correctness", f"the baseline {self.baseline[:12]} under this oracle")
+        with tempfile.TemporaryDirectory(prefix="baseline-") as tmp:
+            path = Path(tmp) / "kernels.py"
+            path.write_bytes(source)
+            done = self.run_child(
+                "oracle",
+                ["-m", "autoresearch.oracle", self.target, "--kernels", str(path)],
+                self.repo,
+                _check_timeout(),
+            )
+        if done.timed_out or done.returncode not in (0, 2):
+            return []  # no verdict: judge the candidate by the normal rules
+        failures = [ln for ln in done.output.splitlines() if ln.startswith("failure: ")]
+        failures = failures[:MAX_FAILURE_LINES] if done.returncode == 2 else []
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text("".join(f"{ln}\n" for ln in failures))
+        return failures
 
     def bench_args(self, baseline: str | None) -> list[str]:
         args = ["-m", "autoresearch.bench", self.target]
@@ -1074,6 +1115,7 @@ class Experiment:
         self.journal(phase="gate")
         args = ["-m", GATE_MODULE, "--target", self.target, "--candidate", self.candidate]
         args += ["--baseline", self.baseline] + (["--confirmed"] if confirmed else [])
+        args += ["--repair"] if self.repair else []
         done = self.run_child("gate", args, cand_wt, self.remaining())
         self.save_output("gate-confirmed.txt" if confirmed else "gate.txt", done.output)
         return (None if done.timed_out else done.returncode), done.output
@@ -1111,7 +1153,13 @@ class Experiment:
             "may be re-run unchanged when the machine is quieter",
             "fail": "the gate found mismatches on the speed workload",
         }[decision]
-        return Outcome(decision, "pass" if decision != "fail" else "fail", **gate, reasons=[why])
+        reasons = [why]
+        if self.repair:
+            reasons.append(
+                "repair: the baseline fails the current oracle, so not slower is enough: "
+                + self.repair[0].removeprefix("failure: ")
+            )
+        return Outcome(decision, "pass" if decision != "fail" else "fail", **gate, reasons=reasons)
 
     def save_output(self, name: str, text: str) -> None:
         """Keep subprocess outputs of this candidate locally (ignored dir), for post-mortems."""
@@ -1211,6 +1259,7 @@ class Experiment:
 
     def evaluate(self) -> Outcome:
         self.peak = 0.0
+        self.repair: list[str] = []  # the baseline's failures under the current oracle
         out = self.correctness()
         if out:
             return out

@@ -413,11 +413,14 @@ def decide(
     pairing: list[dict],
     target: str,
     confirmed: bool = False,
+    repair: bool = False,
 ) -> Decision:
     """Keep, discard, incorrect or undecided, from parsed asv result files and pairing records.
 
     `pairing`: the rows of results/<machine>/ab_pairs.jsonl. `target`: a target name or "all"
-    (every target with results in both files; keep only if each one keeps). Pure: reads nothing.
+    (every target with results in both files; keep only if each one keeps). `repair`: the
+    baseline fails the current oracle, so a correct candidate that is not slower is kept (the
+    caller, the experiment, establishes that). Pure: reads nothing.
     """
     candidate, baseline = _sha(candidate_results), _sha(baseline_results)
     try:
@@ -426,13 +429,13 @@ def decide(
         check_same_environment(candidate_results, baseline_results)
         if target != "all":
             return _decide_target(
-                cand, base, candidate_results, baseline, pairing, target, confirmed
+                cand, base, candidate_results, baseline, pairing, target, confirmed, repair
             )
         common = sorted(targets_in(cand) & targets_in(base))
         if not common:
             raise CannotDecide("no target has results in both the candidate's and baseline's files")
         parts = [
-            _decide_target(cand, base, candidate_results, baseline, pairing, t, confirmed)
+            _decide_target(cand, base, candidate_results, baseline, pairing, t, confirmed, repair)
             for t in common
         ]
     except CannotDecide as exc:
@@ -468,6 +471,7 @@ def _decide_target(
     pairing: list[dict],
     target: str,
     confirmed: bool,
+    repair: bool = False,
 ) -> Decision:
     candidate = _sha(candidate_results)
     cand_t, base_t = target_benches(cand, target), target_benches(base, target)
@@ -519,7 +523,10 @@ def _decide_target(
         text = f"{len(mismatched)} of {len(combos)} combinations have mismatches: "
         d.reasons = [Reason("correctness", False, text + ", ".join(mismatched))]
         return _finish(d, INCORRECT)
-    return _apply_rules(measured, target, candidate, baseline, pairing, confirmed)
+    normal = _apply_rules(measured, target, candidate, baseline, pairing, confirmed)
+    if repair and normal.exit_code == DISCARD:  # repair relaxes "faster", nothing else
+        return _apply_repair_rules(measured, target, candidate, baseline)
+    return normal
 
 
 def _ab_samples(a: Bench, i: int, label: str) -> list:
@@ -638,6 +645,44 @@ def _apply_rules(
         return _finish(d, UNDECIDED)
     d.reasons.append(Reason("plausibility", True, text + ", confirmed by a re-measurement"))
     return _finish(d, KEEP)
+
+
+def _apply_repair_rules(
+    measured: list[Measured], target: str, candidate: str, baseline: str
+) -> Decision:
+    """A repair replaces a baseline the current oracle rejects: it must be correct (checked
+    before this) and not slower, not faster: geomean interval at most 1 + MIN_GAIN, and no
+    combination significantly slower by WORST_SLOWDOWN."""
+    combos = [m.combo for m in measured]
+    geo, lo, hi = geomean_with_interval(measured)
+    d = Decision("", 0, target, candidate, baseline, geo, lo, hi, combos, measured=measured)
+    bad = [c for c in combos if c.verdict == "slower" and c.ratio >= 1.0 + WORST_SLOWDOWN]
+    rules = [
+        Reason(
+            "not_slower",
+            hi <= 1.0 + MIN_GAIN,
+            f"repair: geomean ratio {geo:.4f}, {CI_LEVEL:.0%} interval [{lo:.4f}, {hi:.4f}] "
+            + ("is" if hi <= 1.0 + MIN_GAIN else "is not")
+            + f" within {1.0 + MIN_GAIN:.2f}",
+        ),
+        Reason(
+            "worst_case",
+            not bad,
+            "; ".join(f"{c.label} is {c.ratio - 1:.1%} slower" for c in bad)
+            or f"no combination significantly slower by {WORST_SLOWDOWN:.0%} or more",
+        ),
+    ]
+    failed = [r for r in rules if not r.ok]
+    noise = pair_spread(combos)
+    if noise > MAX_PAIR_SPREAD:
+        text = (
+            f"median spread of the pair ratios {noise:.1%} exceeds {MAX_PAIR_SPREAD:.0%}: the "
+            "machine was too busy for the pairing; re-measure when it is quieter"
+        )
+        d.reasons = [*failed, Reason("noise", False, text)]
+        return _finish(d, DISCARD if lo > 1.0 + MIN_GAIN else UNDECIDED)
+    d.reasons = failed or rules
+    return _finish(d, DISCARD if failed else KEEP)
 
 
 def pair_spread(combos: list[Combo]) -> float:
@@ -793,7 +838,7 @@ def run(args: argparse.Namespace) -> Decision:
                 )
     except CannotDecide as exc:
         return undecided(target, candidate, baseline, "input", str(exc))
-    return decide(cand, base, pairing, target, confirmed=args.confirmed)
+    return decide(cand, base, pairing, target, confirmed=args.confirmed, repair=args.repair)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -822,6 +867,11 @@ def parser() -> argparse.ArgumentParser:
         "--confirmed",
         action="store_true",
         help=f"accept a speed-up above {SUSPECT_SPEEDUP:g}x: only after a re-measurement agreed",
+    )
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="the baseline fails the current oracle: keep a correct candidate that is not slower",
     )
     p.add_argument("--results", help="asv results directory (default: the repo's results/)")
     p.add_argument("--machine", help="asv machine name (default: this machine's, as bench.py)")

@@ -272,6 +272,37 @@ def test_bad_kernel_is_recorded_and_reverted(repo, patch, code, decision, eviden
     assert git(repo, "show", f"{ref}:{KERNELS}") == patched.strip()
 
 
+FLAWED_BASELINE = """
+# A flaw the oracle rejects at no cost in speed: the wrapper counts calls (state across calls).
+_scan_codes = pq_distances
+_CALLS = np.zeros(1, dtype=np.int64)
+
+
+def pq_distances(table, codes):
+    _CALLS[0] += 1
+    return _scan_codes(table, codes)
+"""
+
+
+def test_a_baseline_the_oracle_now_rejects_is_repaired_by_a_not_slower_candidate(repo):
+    # Kept before the oracle learned to reject it (committed by hand here: the log is empty, so
+    # HEAD is the baseline). The clean kernel is no faster, and is kept as a repair.
+    with open(repo / KERNELS, "a") as f:
+        f.write(FLAWED_BASELINE)
+    git(repo, "commit", "-qam", "a kept kernel the current oracle rejects")
+    apply_patch(repo, "base")
+    r = experiment(repo, "repair: no call counter", environ(**FAST))
+    text = r.text()
+    assert "repair: the baseline fails the current oracle" in text, text
+    assert "not_slower=" in text  # the gate judged it with --repair
+    block = r.block()
+    if block["decision"] == "undecided":  # a busy machine: only noise may stop the keep
+        assert "noise=fail" in text, text
+    else:
+        assert (r.proc.returncode, block["decision"]) == (0, "keep"), text
+        assert log_rows(repo)[-1]["decision"] == "keep"
+
+
 def test_time_budget_turns_a_long_experiment_into_a_timeout(repo):
     apply_patch(repo, "faster")
     before = state(repo)

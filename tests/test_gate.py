@@ -118,6 +118,30 @@ def test_real_scenarios_through_the_command_line(name, code, failed_rules, capsy
     assert sum(line.startswith("combo: ") for line in lines) == 9
 
 
+@pytest.mark.parametrize(
+    ("name", "decision", "failed_rules"),
+    [
+        ("same", "keep", set()),  # an A/A: equal speed is what a repair must show
+        ("base", "keep", set()),
+        ("faster", "keep", set()),  # faster: judged by the normal rules
+        ("slower", "discard", {"not_slower"}),  # 2.6% slower
+        ("slow20", "discard", {"not_slower"}),  # one combination 20% slower: the interval says so
+        ("mixed", "discard", {"worst_case"}),
+        ("wrong", "incorrect", {"correctness"}),
+        ("restored", "undecided", {"plausibility"}),  # a suspect speed-up stays suspect
+    ],
+)
+def test_repair_keeps_a_correct_candidate_that_is_not_slower(name, decision, failed_rules):
+    d = decide(name, repair=True)
+    assert d.decision == decision and set(reasons(d)) == failed_rules
+
+
+def test_repair_through_the_command_line(capsys):
+    assert cli("same", capsys=capsys)[0] == 1  # equal speed is no keep normally
+    code, out = cli("same", "--repair", capsys=capsys)
+    assert code == 0 and "reason: not_slower=pass repair:" in out
+
+
 def test_keep_block_has_the_fixed_keys_in_order(capsys):
     code, out = cli("faster", capsys=capsys)
     keys = [line.split(":", 1)[0] for line in out.splitlines()]
