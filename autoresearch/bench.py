@@ -12,7 +12,11 @@ It handles the traps of asv on these machines (docs/design.md, "asv"):
 - the machine is registered first (`asv machine --yes`), under a name derived from the hardware;
 - with `--baseline REV`, that commit's kernels.py is written out and the suite's `track_ab_ratio`
   times it against the working tree's kernel, interleaved (autoresearch.abtest); the pairing is
-  appended to results/<machine>/ab_pairs.jsonl so the gate can tell what was paired with what.
+  appended to results/<machine>/ab_pairs.jsonl so the gate can tell what was paired with what;
+- with `--baseline REV`, every speed workload is also drawn from a secret seed (a fresh salt in
+  asv's environment, common.ENV_SPEED_SALT; removed with its cached workloads after the run), so a
+  kernel holding answers for the public workload gains nothing where it is timed. Plain and
+  `--peers` runs time the public workload, comparable across commits.
 
 Exit codes: 0 ran (individual benchmarks may still have failed: the gate reads that from the JSON),
 1 bad usage or a dirty tree, 2 asv itself failed.
@@ -25,17 +29,19 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from autoresearch import PACKAGE_DIR, TARGETS
+from autoresearch import PACKAGE_DIR, TARGETS, common
 
 REPO = PACKAGE_DIR.parent
 RESULTS = REPO / "results"
 PYTHON_WRAPPER = Path("/tmp/lance-autoresearch/bin/python")
 ENV_MACHINE = "AUTORESEARCH_MACHINE"
+SALT_BYTES = 8  # a SplitMix64 seed's worth of secret: far beyond regenerating every candidate
 
 
 class BenchError(Exception):
@@ -141,13 +147,16 @@ def write_baseline(target: str, baseline: str) -> Path:
     return path
 
 
-def record_pair(target: str, commit: str, baseline: str, kernels_file: Path, machine: str) -> None:
+def record_pair(
+    target: str, commit: str, baseline: str, kernels_file: Path, machine: str, salted: bool
+) -> None:
     row = {
         "target": target,
         "candidate": commit,
         "baseline": baseline,
         "baseline_kernels_sha256": hashlib.sha256(kernels_file.read_bytes()).hexdigest(),
         "env_name": env_name(),
+        "salted": salted,  # timed on a secret workload (the salt itself is never written down)
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     path = RESULTS / machine / "ab_pairs.jsonl"
@@ -177,6 +186,7 @@ def run(
     ensure_machine(machine)
     env = dict(os.environ)
     env.pop("AUTORESEARCH_AB_BASELINE", None)
+    env.pop(common.ENV_SPEED_SALT, None)
     # asv_runner imports numpy (through pympler) before benchmarks/__init__.py runs, so thread
     # limits must already be in the environment: a two-thread BLAS peer on a loaded 2-core VM
     # measured 0.25 s instead of 0.9 ms.
@@ -185,33 +195,42 @@ def run(
     # This clone's package, whatever else is installed in the interpreter (asv drops PYTHONPATH
     # and passes ASV_PYTHONPATH on instead).
     env["ASV_PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    kernels_file = None
+    kernels_file = salt = None
     if baseline is not None:
         baseline = git("rev-parse", "--verify", f"{baseline}^{{commit}}")
         kernels_file = write_baseline(target, baseline)
         env["AUTORESEARCH_AB_BASELINE"] = str(kernels_file)
-    asv(
-        "run",
-        "-E",
-        f"existing:{python}",
-        "--set-commit-hash",
-        commit,
-        "--machine",
-        machine,
-        "--record-samples",
-        "--launch-method",
-        "spawn",
-        "--show-stderr",
-        "-b",
-        bench or bench_regex(target, peers),
-        env=env,
-        stream=stream,
-    )
+        # A secret workload for the decision: fresh per run (the re-measurement too), the same in
+        # every asv process of this run, out of the kernel's reach (no os, no environment).
+        common.prune_salted_caches()
+        salt = os.urandom(SALT_BYTES).hex()
+        env[common.ENV_SPEED_SALT] = salt
+    try:
+        asv(
+            "run",
+            "-E",
+            f"existing:{python}",
+            "--set-commit-hash",
+            commit,
+            "--machine",
+            machine,
+            "--record-samples",
+            "--launch-method",
+            "spawn",
+            "--show-stderr",
+            "-b",
+            bench or bench_regex(target, peers),
+            env=env,
+            stream=stream,
+        )
+    finally:
+        if salt is not None:  # never reused, and large: predicate's alone is ~500 MB
+            shutil.rmtree(common.salted_cache_dir(int(salt, 16)), ignore_errors=True)
     path = result_path(commit, machine)
     if not path.exists():
         raise RuntimeError(f"asv wrote no results at {path}")
     if baseline is not None:
-        record_pair(target, commit, baseline, kernels_file, machine)
+        record_pair(target, commit, baseline, kernels_file, machine, salted=salt is not None)
     return path
 
 

@@ -10,8 +10,10 @@ import hashlib
 import math
 import os
 import resource
+import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -39,6 +41,21 @@ TIME_BUDGET_SECS = 600
 # a `crash`/`timeout`, never a harness failure.
 CHECK_TIMEOUT_SECS = 180
 
+# The secret salt (hex) of one experiment's timed run. bench.py puts a fresh one (os.urandom) in
+# asv's environment for the paired A/B run only; every speed workload is then drawn from seeds
+# mixed with it (same shapes and distributions, other values), so answers a kernel precomputed
+# from the public seeds never match what is timed. Unset (tests, the oracle, plain and peers
+# runs): the public workloads, comparable across commits.
+ENV_SPEED_SALT = "AUTORESEARCH_SPEED_SALT"
+
+# Generated workloads are cached under the temp dir in INPUTS_DIR; a salted run's in its own
+# subfolder SALTED_PREFIX + a digest of the salt (never the salt), which bench.py removes after the
+# run (predicate's alone is ~500 MB). One untouched for several experiment budgets was left by a
+# run killed before its cleanup (the experiment SIGKILLs a bench that runs out of time).
+INPUTS_DIR = "lance-autoresearch-inputs"
+SALTED_PREFIX = "salted-"
+SALTED_CACHE_MAX_AGE_SECS = 6 * TIME_BUDGET_SECS
+
 # ---------------------------------------------------------------------------
 # SplitMix64 (Steele, Lea, Flood 2014): seeded, portable, identical in every language
 # ---------------------------------------------------------------------------
@@ -56,6 +73,40 @@ def _mix(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+def _mix64(z: int) -> int:
+    """The SplitMix64 output function on one Python int."""
+    z = ((z ^ (z >> 30)) * _MIX1) & _MASK64
+    z = ((z ^ (z >> 27)) * _MIX2) & _MASK64
+    return z ^ (z >> 31)
+
+
+def salted_seed(seed: int, salt: int) -> int:
+    """`seed` mixed with a secret `salt` by SplitMix64 output rounds: same salt, same seed."""
+    mixed_salt = _mix64((salt + GOLDEN_GAMMA) & _MASK64)
+    return _mix64(((mixed_salt ^ seed) + GOLDEN_GAMMA) & _MASK64)
+
+
+def speed_salt() -> int | None:
+    """The secret salt of this process's timed run (ENV_SPEED_SALT), or None: public workloads."""
+    value = os.environ.get(ENV_SPEED_SALT, "").strip()
+    if not value:
+        return None
+    try:
+        return int(value, 16) & _MASK64
+    except ValueError:  # never fall back to the public workload silently
+        raise ValueError(f"{ENV_SPEED_SALT} must be hexadecimal") from None
+
+
+def speed_seed(seed: int) -> int:
+    """The seed a speed workload is drawn from: `seed` itself, or mixed with the run's salt."""
+    salt = speed_salt()
+    return seed if salt is None else salted_seed(seed, salt)
+
+
+# The salt of the workload cached_arrays is building right now (None: public, or not building).
+_build_salt: int | None = None
+
+
 class SplitMix64:
     """The standard SplitMix64 stream, with vectorized bulk draws that continue the same stream.
 
@@ -64,14 +115,23 @@ class SplitMix64:
     """
 
     def __init__(self, seed: int):
+        # While cached_arrays builds a workload under a salt, a generator seeded by the caller (the
+        # inputs.py files' `SplitMix64(SPEED_SEED)`) starts from the salted seed instead: every
+        # draw of the speed workload changes, with no change to the generators that make it.
+        if _build_salt is not None:
+            seed = salted_seed(seed, _build_salt)
         self.state = seed & _MASK64
+
+    @classmethod
+    def _at(cls, state: int) -> SplitMix64:
+        """A stream at `state` as is (spawned streams: their parent was already salted)."""
+        rng = cls.__new__(cls)
+        rng.state = state & _MASK64
+        return rng
 
     def next_u64(self) -> int:
         self.state = (self.state + GOLDEN_GAMMA) & _MASK64
-        z = self.state
-        z = ((z ^ (z >> 30)) * _MIX1) & _MASK64
-        z = ((z ^ (z >> 27)) * _MIX2) & _MASK64
-        return z ^ (z >> 31)
+        return _mix64(self.state)
 
     def u64(self, n: int) -> np.ndarray:
         """The next n outputs as uint64."""
@@ -111,7 +171,7 @@ class SplitMix64:
         h = 0
         for ch in label.encode():
             h = (h * 0x100000001B3 ^ ch) & _MASK64
-        return SplitMix64(self.next_u64() ^ h)
+        return SplitMix64._at(self.next_u64() ^ h)
 
 
 # ---------------------------------------------------------------------------
@@ -147,6 +207,35 @@ def rss_mb(pid: int | None = None) -> float:
     return psutil.Process(pid).memory_info().rss / (1024 * 1024)
 
 
+def inputs_cache_dir() -> Path:
+    """Where generated public workloads are kept between processes (read at call time)."""
+    return Path(tempfile.gettempdir()) / INPUTS_DIR
+
+
+def salted_cache_dir(salt: int) -> Path:
+    """Where one salt's workloads are kept: named by a digest, so the name does not give it away."""
+    digest = hashlib.sha256(salt.to_bytes(8, "little")).hexdigest()[:16]
+    return inputs_cache_dir() / f"{SALTED_PREFIX}{digest}"
+
+
+def prune_salted_caches(max_age: float = SALTED_CACHE_MAX_AGE_SECS) -> list[Path]:
+    """Remove salted workload folders untouched for max_age seconds (runs killed before cleanup).
+
+    Younger ones may belong to a run in progress in another clone (the temp dir is shared).
+    """
+    removed = []
+    now = time.time()
+    for folder in inputs_cache_dir().glob(SALTED_PREFIX + "*"):
+        try:
+            newest = max([folder.stat().st_mtime, *(f.stat().st_mtime for f in folder.iterdir())])
+        except OSError:
+            continue  # removed meanwhile
+        if now - newest > max_age:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 def cached_arrays(
     source: str | Path, key: str, build: Callable[[], dict[str, np.ndarray]]
 ) -> dict[str, np.ndarray]:
@@ -155,15 +244,25 @@ def cached_arrays(
     asv runs every combination in a fresh process; regenerating a 20k-vector workload (with its
     k-means codebook) each time would cost more than timing it. The key includes the SHA-256 of
     `source` (the target's inputs.py) and of this file, so a changed generator never reuses data.
+    Under a speed salt (ENV_SPEED_SALT) `build()` runs salted (see SplitMix64) and the arrays are
+    keyed on the salt too and kept in that salt's own folder.
     """
-    h = hashlib.sha256(Path(source).read_bytes() + Path(__file__).read_bytes() + key.encode())
-    path = Path(tempfile.gettempdir()) / "lance-autoresearch-inputs" / f"{h.hexdigest()[:24]}.npz"
+    global _build_salt
+    salt = speed_salt()
+    tag = b"" if salt is None else salt.to_bytes(8, "little")
+    h = hashlib.sha256(Path(source).read_bytes() + Path(__file__).read_bytes() + key.encode() + tag)
+    folder = inputs_cache_dir() if salt is None else salted_cache_dir(salt)
+    path = folder / f"{h.hexdigest()[:24]}.npz"
     try:
         with np.load(path) as data:
             return {name: data[name] for name in data.files}
     except (OSError, ValueError, EOFError):
         pass  # missing or half-written by a killed process: build it again
-    arrays = build()
+    saved, _build_salt = _build_salt, salt
+    try:
+        arrays = build()
+    finally:
+        _build_salt = saved
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez(tmp, **arrays)

@@ -870,6 +870,7 @@ def _check_timeout() -> float:
 def _child_env() -> dict:
     env = dict(os.environ)
     env.pop("AUTORESEARCH_AB_BASELINE", None)  # bench.py sets it for the paired run only
+    env.pop("AUTORESEARCH_SPEED_SALT", None)  # likewise its secret workload salt
     env["PYTHONUNBUFFERED"] = "1"  # live progress
     # numpy's OpenBLAS spins a thread per core while generating inputs (k-means codebooks); on a
     # loaded 2-core VM that made the oracle 14x slower (97 s against 7 s). Kernels do not use it.

@@ -104,6 +104,9 @@ FORBIDDEN_ATTRS = {
     # process-wide state of numpy and numba a kernel could keep a counter or a cache in
     "set_printoptions", "seterr", "seterrcall", "setbufsize", "set_display", "seed", "set_state",
     "targetctx", "typingctx", "overloads", "targetoptions", "locals",
+    # C functions called by symbol from jitted code: all of libc (getenv reads the speed salt,
+    # fopen the workload files, clock_gettime the clock, system anything)
+    "ExternalFunction", "ExternalFunctionPointer", "WrapperAddressProtocol",
 }  # fmt: skip
 # Frames and code objects: a kernel walking up to the oracle's frame could read its answers.
 FRAME_ATTR = re.compile(r"^(f|tb|gi|cr|ag|co|func)_\w+$")
@@ -151,6 +154,8 @@ DENIED_OBJECTS = (
     "numpy.show_runtime", "numpy.get_include", "numba.objmode", "numba.gdb", "numba.gdb_init",
     "numba.gdb_breakpoint", "numba.set_num_threads", "numba.set_parallel_chunksize", "numba.test",
     "numba.carray", "numba.farray", "numba.cfunc", "numba.jit_module",
+    "numba.types.ExternalFunction", "numba.types.ExternalFunctionPointer",
+    "numba.types.WrapperAddressProtocol",
 )  # fmt: skip
 
 
