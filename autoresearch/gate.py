@@ -589,15 +589,7 @@ def _apply_rules(
             f"geomean gain {1 - geo:+.2%} (needs at least {MIN_GAIN:.0%})",
         ),
     ]
-    bad = [c for c in combos if c.verdict == "slower" and c.ratio >= 1.0 + WORST_SLOWDOWN]
-    rules.append(
-        Reason(
-            "worst_case",
-            not bad,
-            "; ".join(f"{c.label} is {c.ratio - 1:.1%} slower" for c in bad)
-            or f"no combination significantly slower by {WORST_SLOWDOWN:.0%} or more",
-        )
-    )
+    rules.append(_worst_case(combos))
     gain = sum(-math.log(c.ratio) for c in combos if c.verdict == "faster")
     loss = sum(math.log(c.ratio) for c in combos if c.verdict == "slower")
     rules.append(
@@ -609,13 +601,8 @@ def _apply_rules(
     )
     failed = [r for r in rules if not r.ok]
 
-    noise = pair_spread(combos)
-    if noise > MAX_PAIR_SPREAD:
-        text = (
-            f"median spread of the pair ratios {noise:.1%} exceeds {MAX_PAIR_SPREAD:.0%}: the "
-            "machine was too busy for the pairing; re-measure when it is quieter"
-        )
-        d.reasons = [*failed, Reason("noise", False, text)]
+    if noise := _noise(combos):
+        d.reasons = [*failed, noise]
         return _finish(d, DISCARD if lo > 1.0 else UNDECIDED)  # only a clear slowdown is decided
     if failed:
         d.reasons = failed  # a discard lists only what failed
@@ -656,7 +643,6 @@ def _apply_repair_rules(
     combos = [m.combo for m in measured]
     geo, lo, hi = geomean_with_interval(measured)
     d = Decision("", 0, target, candidate, baseline, geo, lo, hi, combos, measured=measured)
-    bad = [c for c in combos if c.verdict == "slower" and c.ratio >= 1.0 + WORST_SLOWDOWN]
     rules = [
         Reason(
             "not_slower",
@@ -665,24 +651,36 @@ def _apply_repair_rules(
             + ("is" if hi <= 1.0 + MIN_GAIN else "is not")
             + f" within {1.0 + MIN_GAIN:.2f}",
         ),
-        Reason(
-            "worst_case",
-            not bad,
-            "; ".join(f"{c.label} is {c.ratio - 1:.1%} slower" for c in bad)
-            or f"no combination significantly slower by {WORST_SLOWDOWN:.0%} or more",
-        ),
+        _worst_case(combos),
     ]
     failed = [r for r in rules if not r.ok]
-    noise = pair_spread(combos)
-    if noise > MAX_PAIR_SPREAD:
-        text = (
-            f"median spread of the pair ratios {noise:.1%} exceeds {MAX_PAIR_SPREAD:.0%}: the "
-            "machine was too busy for the pairing; re-measure when it is quieter"
-        )
-        d.reasons = [*failed, Reason("noise", False, text)]
+    if noise := _noise(combos):
+        d.reasons = [*failed, noise]
         return _finish(d, DISCARD if lo > 1.0 + MIN_GAIN else UNDECIDED)
     d.reasons = failed or rules
     return _finish(d, DISCARD if failed else KEEP)
+
+
+def _worst_case(combos: list[Combo]) -> Reason:
+    bad = [c for c in combos if c.verdict == "slower" and c.ratio >= 1.0 + WORST_SLOWDOWN]
+    return Reason(
+        "worst_case",
+        not bad,
+        "; ".join(f"{c.label} is {c.ratio - 1:.1%} slower" for c in bad)
+        or f"no combination significantly slower by {WORST_SLOWDOWN:.0%} or more",
+    )
+
+
+def _noise(combos: list[Combo]) -> Reason | None:
+    """The failed `noise` rule when the pairs spread too much to trust an interval, else None."""
+    noise = pair_spread(combos)
+    if noise <= MAX_PAIR_SPREAD:
+        return None
+    text = (
+        f"median spread of the pair ratios {noise:.1%} exceeds {MAX_PAIR_SPREAD:.0%}: the "
+        "machine was too busy for the pairing; re-measure when it is quieter"
+    )
+    return Reason("noise", False, text)
 
 
 def pair_spread(combos: list[Combo]) -> float:
