@@ -859,6 +859,37 @@ def parse_block(text: str) -> tuple[dict, list[str]]:
     return values, lines
 
 
+def failed_benchmarks(results: Path, target: str) -> list[str]:
+    """The candidate-only benchmarks (not the paired A/B) asv recorded as failed (null)."""
+    from autoresearch import gate
+
+    try:
+        benches = gate.read_results(json.loads(results.read_text()), "candidate results")
+    except (OSError, ValueError, gate.CannotDecide):
+        return []  # unreadable: the gate says why
+    failed = []
+    for name, bench in gate.target_benches(benches, target).items():
+        if name.endswith(f".{gate.AB_METHOD}"):
+            continue  # the baseline's kernel runs there too: the gate handles its failures
+        cls, method = name.split(".")[1:]
+        failed += [
+            f"{gate.combo_label(cls, combo)} {method}"
+            for combo, result in zip(bench.combos, bench.results, strict=False)
+            if result is None
+        ]
+    return failed
+
+
+def asv_errors(output: str, most: int = 3) -> list[str]:
+    """asv's exception lines (`SomeError: message`), one per exception type, first seen first."""
+    seen: dict[str, str] = {}
+    for line in output.splitlines():
+        text = re.sub(r"^(\[\s*[\d.]+s\]\s*)+(bench\|\s*)?(\[\s*[\d.]+s\]\s*)*", "", line).strip()
+        if m := re.match(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit)):", text):
+            seen.setdefault(m.group(1), text[:200])
+    return list(seen.values())[:most]
+
+
 def _budget() -> float:
     return float(os.environ.get(ENV_TIME_BUDGET, TIME_BUDGET_SECS))
 
@@ -1108,6 +1139,14 @@ class Experiment:
                 "crash", "pass", peak_mem_mb=self.peak,
                 reasons=[f"benchmark run failed (exit {done.returncode})",
                          *(f"output: {ln}" for ln in done.tail())],
+            )  # fmt: skip
+        if failed := failed_benchmarks(cand_wt / self.result_relpath(self.candidate), self.target):
+            # asv records a benchmark that raised or ran out of time as null and exits 0. In
+            # time_* and track_mismatches only the candidate's kernel runs: its crash, not noise.
+            return Outcome(
+                "crash", "pass", peak_mem_mb=self.peak,
+                reasons=[f"benchmark failed in asv: {', '.join(failed[:4])}",
+                         *(f"output: {ln}" for ln in asv_errors(done.output))],
             )  # fmt: skip
         return None
 

@@ -8,11 +8,13 @@ only shortens the asv run: the keep path with the full suite is tests/test_loop.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -42,6 +44,8 @@ from autoresearch.experiment import (
     LOG_COLUMNS,
     HarnessError,
     append_row,
+    asv_errors,
+    failed_benchmarks,
     read_log,
 )
 
@@ -232,6 +236,44 @@ def test_other_targets_may_take_turns(repo):
     git(repo, "commit", "-qam", f"experiment({other.parent.name}): elsewhere")
     apply_patch(repo, "segfault")
     assert experiment(repo, "crash again").proc.returncode == EXIT_CRASH
+
+
+# ---------------------------------------------------------------------------
+# A benchmark that failed inside asv (asv exits 0 and records null)
+# ---------------------------------------------------------------------------
+
+REAL_RESULTS = (
+    Path(__file__).parent / "data" / "gate" / "pq_l2" / "results" / "amd-epyc-2cpu"
+    / "643552c5-existing-py_tmp_lance-autoresearch_bin_python.json"
+)  # fmt: skip
+
+
+def test_failed_candidate_benchmarks_are_named_but_not_the_paired_one(tmp_path):
+    data = json.loads(REAL_RESULTS.read_text())
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data))
+    assert failed_benchmarks(path, "pq_l2") == []
+    columns = data["result_columns"]
+    for method, index in (("time_search", 0), ("track_ab_ratio", 1)):
+        data["results"][f"bench_pq_l2.PqL2.{method}"][columns.index("result")][index] = None
+    path.write_text(json.dumps(data))
+    # time_search runs the candidate alone: its failure is the candidate's crash. The paired
+    # benchmark also runs the baseline's kernel: the gate judges that one (undecided).
+    assert failed_benchmarks(path, "pq_l2") == ["PqL2/(128,16,256)/clustered time_search"]
+
+
+def test_asv_errors_keeps_one_line_per_exception_type():
+    output = "\n".join([
+        "[  10.0s] bench| [  2.0s]              Traceback (most recent call last):",
+        "[  10.0s] bench| [  2.0s]              KeyError: ((Array(int64, 1, 'C'), 0x7fa4)",
+        "[  10.0s] bench| [  2.0s]              ReferenceError: underlying object has vanished",
+        "[  10.0s] bench| [  2.0s]              KeyError: ((Array(int32, 1, 'C'), 0x7f48)",
+        "[  10.0s] bench| [  2.0s]              For parameters: 'float32', 'random'",
+    ])  # fmt: skip
+    assert asv_errors(output) == [
+        "KeyError: ((Array(int64, 1, 'C'), 0x7fa4)",
+        "ReferenceError: underlying object has vanished",
+    ]
 
 
 # ---------------------------------------------------------------------------
