@@ -560,7 +560,8 @@ def peer_comparison(result: ResultFile, target: str) -> PeerComparison | None:
     """Best peer time / kernel time per workload combination, geomean, from one asv run.
 
     The kernel is the main class matching the Peers class (`XPeers` -> `X`, same method, the same
-    params minus the peer axis), timed in the same run. None when no peer produced a time.
+    params minus the peer axis), timed in the same run. None when no peer produced a time. A Peers
+    class whose main class does not exist is information only (posting_intersect's simsimd count).
     """
     module = f"bench_{target}"
     ratios = []
@@ -574,6 +575,10 @@ def peer_comparison(result: ResultFile, target: str) -> PeerComparison | None:
             continue
         main_cls = cls[: -len(PEERS_SUFFIX)]
         kernel_row = result.results.get(f"{module}.{main_cls}.{parts[2]}")
+        if kernel_row is None and not any(
+            n.startswith(f"{module}.{main_cls}.") for n in result.results
+        ):
+            continue  # a Peers class with no main class at all is information only, by design
         axis = None
         if kernel_row is not None:
             axis = _peer_axis(row.get("params") or [], kernel_row.get("params") or [])

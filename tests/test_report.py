@@ -557,3 +557,29 @@ def test_undecided_rows_are_read_and_drawn_but_move_nothing(tmp_path):
     if importlib.util.find_spec("matplotlib"):
         for chart in _chart(tmp_path, path.read_text()):
             assert chart.stat().st_size > 0
+
+
+def _row(params: list, result: list) -> dict:
+    return {"params": params, "result": result}
+
+
+def test_peer_ratio_skips_an_information_only_peers_class_silently(capsys):
+    combos = [["2"], ["'balanced'"]]
+    results = {
+        "bench_t.Main.time_search": _row(combos, [2.0]),
+        "bench_t.MainPeers.time_search": _row([*combos, ["'numpy'"]], [4.0]),
+        # no bench_t.CountOnly.*: an information-only Peers class (posting_intersect's simsimd)
+        "bench_t.CountOnlyPeers.time_search": _row([*combos, ["'simsimd'"]], [0.1]),
+    }
+    cmp = report.peer_comparison(report.ResultFile(Path("r.json"), "m", "c", results), "t")
+    assert cmp is not None and cmp.ratio == pytest.approx(2.0)
+    assert "matches no" not in capsys.readouterr().err
+
+
+def test_peer_ratio_warns_when_a_main_class_does_not_match_its_peers(capsys):
+    results = {
+        "bench_t.Main.time_search": _row([["2"], ["'a'"]], [2.0]),
+        "bench_t.MainPeers.time_search": _row([["3"], ["'b'"], ["'numpy'"]], [4.0]),
+    }
+    report.peer_comparison(report.ResultFile(Path("r.json"), "m", "c", results), "t")
+    assert "matches no bench_t.Main.time_search" in capsys.readouterr().err
