@@ -1060,8 +1060,8 @@ class Experiment:
             return []  # the candidate's own kernel: it just passed
         root = self.repo / "autoresearch"  # the oracle the child below runs: this repository's
         pkg = root / self.target
-        parts = [source, (root / "oracle.py").read_bytes()]
-        parts += [(pkg / f).read_bytes() for f in ("inputs.py", "reference.py")]
+        parts = [source, *((root / f).read_bytes() for f in ("oracle.py", "common.py"))]
+        parts += [(pkg / f).read_bytes() for f in ("inputs.py", "reference.py", "program.md")]
         key = hashlib.sha256(b"\0".join(parts)).hexdigest()[:24]
         cache = state_dir(self.repo) / BASELINE_VERDICTS / self.target / f"{key}.txt"
         if cache.exists():
