@@ -12,11 +12,13 @@ Run it after editing autoresearch/TARGET/kernels.py, the only file an experiment
 2. Commit the candidate: "experiment(TARGET): hypothesis".
 3. Correctness: `python -m autoresearch.oracle TARGET` (fixed and fresh seeds, held-out cases) in a
    subprocess with a time limit. A kernel that raises, dies on a signal or hangs is a crash or a
-   timeout, never a harness failure.
+   timeout, never a harness failure. The baseline's kernel is checked too (once, cached): if the
+   current oracle rejects it, the candidate is a repair (gate --repair: not slower is enough).
 4. Speed: `python -m autoresearch.bench TARGET --baseline BASELINE` in a temporary git worktree of
    the candidate (the baseline too, once, when it has no results yet), then
    `python -m autoresearch.gate`. A "cannot decide" (exit 3, e.g. a suspect speed-up) is measured
-   once more and judged again with --confirmed; only a keep then keeps.
+   once more and judged again with --confirmed; only a keep then keeps. A candidate benchmark
+   that raised inside asv (recorded null) is a crash.
 5. Keep: the candidate commit stays and a second commit adds its asv results and its log row
    (results/ is committed history; the results cannot go into the candidate's own commit because
    they are filed under its hash). Anything else: `git reset --hard` to where the experiment
