@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
@@ -29,6 +28,7 @@ from agents.fixtures import (
     environ,
     experiment,
     git,
+    gone,
     journal,
     log_rows,
     make_clone,
@@ -60,18 +60,6 @@ def repo(tmp_path):
 def unchanged(before: dict, after: dict) -> None:
     """A refusal changes nothing: not even the agent's own edit, which stays as it was."""
     assert after == before
-
-
-def gone(pid: int, seconds: float = 10) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def restored(before: dict, after: dict) -> None:

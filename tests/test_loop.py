@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import sys
-import time
 
 import psutil
 import pytest
@@ -27,6 +26,7 @@ from agents.fixtures import (
     Run,
     environ,
     git,
+    gone,
     log_rows,
     make_clone,
     state,
@@ -54,18 +54,6 @@ def clean(repo, head: str) -> None:
     assert (
         git(repo, "diff", "--name-only", head, "HEAD", "--", ".", ":!results", ":!README.md") == ""
     )
-
-
-def gone(pid: int, seconds: float = 10) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_loop_records_every_bad_outcome_and_stays_clean(repo, tmp_path):

@@ -20,6 +20,8 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
+
 SOURCE = Path(__file__).resolve().parents[2]
 AGENTS = Path(__file__).resolve().parent
 PATCHES = AGENTS / "patches"
@@ -175,6 +177,19 @@ class Run:
             if sep:
                 out.setdefault(key, value)
         return out
+
+
+def gone(pid: int, seconds: float = 10) -> bool:
+    """The process exited (or is a zombie) within `seconds`."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def run(repo: Path, args: list[str], env: dict | None = None, timeout: float = 600) -> Run:
