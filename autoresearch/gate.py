@@ -525,7 +525,7 @@ def _decide_target(
         return _finish(d, INCORRECT)
     normal = _apply_rules(measured, target, candidate, baseline, pairing, confirmed)
     if repair and normal.exit_code == DISCARD:  # repair relaxes "faster", nothing else
-        return _apply_repair_rules(measured, target, candidate, baseline)
+        return _apply_repair_rules(normal)
     return normal
 
 
@@ -634,15 +634,12 @@ def _apply_rules(
     return _finish(d, KEEP)
 
 
-def _apply_repair_rules(
-    measured: list[Measured], target: str, candidate: str, baseline: str
-) -> Decision:
-    """A repair replaces a baseline the current oracle rejects: it must be correct (checked
-    before this) and not slower, not faster: geomean interval at most 1 + MIN_GAIN, and no
-    combination significantly slower by WORST_SLOWDOWN."""
-    combos = [m.combo for m in measured]
-    geo, lo, hi = geomean_with_interval(measured)
-    d = Decision("", 0, target, candidate, baseline, geo, lo, hi, combos, measured=measured)
+def _apply_repair_rules(d: Decision) -> Decision:
+    """Re-judge `d`, a discard by the normal rules, as a repair: the baseline fails the current
+    oracle, so the candidate (correct: checked before this) need not be faster, only not slower:
+    geomean interval at most 1 + MIN_GAIN, and no combination significantly slower by
+    WORST_SLOWDOWN."""
+    geo, lo, hi = d.geomean_ratio, d.geomean_ci_lo, d.geomean_ci_hi
     rules = [
         Reason(
             "not_slower",
@@ -651,10 +648,10 @@ def _apply_repair_rules(
             + ("is" if hi <= 1.0 + MIN_GAIN else "is not")
             + f" within {1.0 + MIN_GAIN:.2f}",
         ),
-        _worst_case(combos),
+        _worst_case(d.combos),
     ]
     failed = [r for r in rules if not r.ok]
-    if noise := _noise(combos):
+    if noise := _noise(d.combos):
         d.reasons = [*failed, noise]
         return _finish(d, DISCARD if lo > 1.0 + MIN_GAIN else UNDECIDED)
     d.reasons = failed or rules
