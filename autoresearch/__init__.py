@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -29,19 +28,44 @@ TARGETS = (
 )
 
 
+ENV_STATE_DIR = "AUTORESEARCH_STATE_DIR"  # overrides state_root() (tests)
+
+
+def state_root() -> Path:
+    """Where this installation keeps caches (numba's, generated workloads, module copies).
+
+    Inside the interpreter's own environment when it is one (a clone's .venv, asv's environment
+    under the clone's .asv/env): never a fixed path in the temporary folder, which every clone on
+    the machine would share (one clone's cache or wrapper silently serving another's run). A
+    plain interpreter falls back to the checkout's ignored .autoresearch/ folder.
+    """
+    if os.environ.get(ENV_STATE_DIR):
+        return Path(os.environ[ENV_STATE_DIR])
+    if sys.prefix != sys.base_prefix:  # a virtual environment: per clone, and per asv env
+        return Path(sys.prefix) / "var" / "lance-autoresearch"
+    return PACKAGE_DIR.parent / ".autoresearch" / "cache"
+
+
 def source_digest(package_dir: Path) -> str:
-    """SHA-256 over every .py file of a package (paths and bytes), in a stable order."""
+    """SHA-256 over the package's .py files (paths and bytes), in a stable order.
+
+    The targets' kernels.py files are left out: they may import only numpy, numba and math (the
+    oracle's static check), so numba's own stamp of the file covers them, and a commit that
+    changes one target's kernel leaves every other target's compiled code valid.
+    """
     h = hashlib.sha256()
     for path in sorted(package_dir.rglob("*.py")):
-        h.update(str(path.relative_to(package_dir)).encode())
+        rel = path.relative_to(package_dir)
+        if rel.name == "kernels.py" and rel.parts[0] in TARGETS:
+            continue
+        h.update(str(rel).encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 
 
 def numba_cache_dir(package_dir: Path) -> str:
-    """A numba cache directory private to this exact package source."""
-    root = Path(tempfile.gettempdir()) / "lance-autoresearch-numba"
-    return str(root / source_digest(package_dir)[:16])
+    """A numba cache directory private to this environment and this harness source."""
+    return str(state_root() / "numba" / source_digest(package_dir)[:16])
 
 
 def _key_numba_cache() -> None:

@@ -1,14 +1,21 @@
-"""Paired A/B timing: candidate and baseline kernels timed alternately in one process.
+"""Paired A/B timing: a commit's kernel and its first parent's, timed alternately in one process.
 
 On a shared 2-core VM the same code measured minutes apart differs by 1.1-1.8x, while two kernels
 timed alternately in one process agree within about 0.5% (docs/design.md, "Measurement"). So the
-gate never compares two separate runs: the asv suites call `paired_samples`, which loads the
-baseline's kernels.py next to the candidate's, alternates them (A B, then B A) and returns one
-candidate/baseline time ratio per pair. asv stores those ratios as ordinary samples
+gate never compares two separate runs: every main suite class has a `track_ab_ratio` that loads the
+kernels.py of the commit's first parent next to the commit's own, alternates them (A B, then B A)
+and returns one candidate/baseline time ratio per pair. asv stores those ratios as ordinary samples
 (`{"samples": [...], "number": 1}` from a `track_` benchmark), with its usual statistics.
 
-The experiment sets AUTORESEARCH_AB_BASELINE to the baseline's kernels.py (written out from git);
-without it the A/B benchmarks skip (asv records NaN), so plain `asv run` stays cheap.
+So a plain `asv run HEAD^..HEAD` records HEAD's ratios against HEAD^, and `python -m
+autoresearch.gate` decides from them. Experiments commit the candidate on top of the last kept
+kernel's line, so its first parent carries the baseline's kernel. When the kernel equals its first
+parent's (a commit that changed something else), the A/B benchmark skips (asv records NaN).
+AUTORESEARCH_AB_BASELINE names another kernels.py to pair against (the quick look, calibration).
+
+The paired workload is drawn under a secret salt, fresh per asv run (written by the suites'
+`setup_cache` into asv's temporary folder for that run, which asv removes), so answers a kernel
+holds for the public workload never match what is timed.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ import gc
 import hashlib
 import importlib
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,15 +47,91 @@ AB_MAX_PAIRS = 200  # at most this many, however fast
 AB_MIN_SAMPLE_SECS = 0.002  # one sample runs the workload often enough to last this long
 
 
-def load_baseline(target: str) -> ModuleType | None:
-    """The baseline kernels module named by the environment, or None when not pairing."""
-    path = os.environ.get(ENV_BASELINE)
-    if not path:
+SALT_FILE = "autoresearch-speed-salt"  # in asv's setup_cache folder: the run's secret salt
+SALT_BYTES = 8  # a SplitMix64 seed's worth of secret: far beyond regenerating every candidate
+
+
+def first_parent_kernels(target: str) -> bytes | None:
+    """The kernels.py of the first parent of the commit this package was checked out at (asv's
+    checkout of it: ASV_COMMIT), or None when there is none (a root commit, no git)."""
+    from autoresearch import PACKAGE_DIR
+
+    rev = os.environ.get("ASV_COMMIT") or "HEAD"
+    try:
+        proc = subprocess.run(
+            ["git", "show", f"{rev}^:autoresearch/{target}/kernels.py"],
+            cwd=PACKAGE_DIR.parent,
+            capture_output=True,
+        )
+    except OSError:
         return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def load_baseline(target: str) -> ModuleType:
+    """The kernels module to pair against; raises SkipNotImplemented when there is nothing to pair.
+
+    AUTORESEARCH_AB_BASELINE when set; otherwise the first parent's kernels.py, skipped when it is
+    byte for byte the commit's own (that commit did not change this target's kernel).
+    """
+    from autoresearch import PACKAGE_DIR, state_root
     from autoresearch.oracle import load_module_from
 
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
-    return load_module_from(Path(path), f"autoresearch_baseline_{target}_{digest}")
+    path = os.environ.get(ENV_BASELINE)
+    if path:
+        source = Path(path).read_bytes()
+    else:
+        source = first_parent_kernels(target)
+        if source is None:
+            raise SkipNotImplemented(f"no first parent's kernels.py to pair {target} against")
+        if source == (PACKAGE_DIR / target / "kernels.py").read_bytes():
+            raise SkipNotImplemented(f"{target}'s kernel is its first parent's: nothing to pair")
+    digest = hashlib.sha256(source).hexdigest()[:12]
+    copy = state_root() / "baselines" / digest / "kernels.py"
+    if not copy.exists():
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        tmp = copy.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(source)
+        tmp.replace(copy)
+    return load_module_from(copy, f"autoresearch_baseline_{target}_{digest}")
+
+
+def write_run_salt() -> None:
+    """asv `setup_cache`: one secret salt for this asv run's paired workloads, in asv's own
+    temporary folder for the run (the working directory here and in every benchmark process that
+    shares it), which asv deletes afterwards. Returns None, so no benchmark gets an argument."""
+    Path(SALT_FILE).write_text(os.urandom(SALT_BYTES).hex())
+
+
+def run_salt() -> tuple[int, Path | None]:
+    """The run's salt and the folder to cache its workloads in; outside an asv run (the quick look,
+    calibration) a fresh salt for this process alone, cached nowhere."""
+    path = Path.cwd() / SALT_FILE
+    try:
+        return int(path.read_text().strip(), 16), Path.cwd()
+    except (OSError, ValueError):
+        return int.from_bytes(os.urandom(SALT_BYTES), "little"), None
+
+
+def _clear_memos(module: ModuleType) -> None:
+    # inputs.py memoizes workloads per process (functools.lru_cache) keyed on the arguments only:
+    # a salted build must neither reuse the public arrays nor leave salted ones behind.
+    for value in vars(module).values():
+        if callable(getattr(value, "cache_clear", None)):
+            value.cache_clear()
+
+
+def salted_workload(make: Callable[..., object], args: tuple, salt: int, cache: Path | None):
+    """`make(*args)` drawn under `salt` (same shapes and distributions, other values)."""
+    from autoresearch import common
+
+    module = sys.modules[make.__module__]
+    _clear_memos(module)
+    try:
+        with common.salted(salt, cache):
+            return make(*args)
+    finally:
+        _clear_memos(module)
 
 
 # The process's CPU time, not the wall clock: on a shared 2-core VM a pair's two samples are
@@ -99,16 +184,21 @@ def paired_ratios(
     return ratios
 
 
-def paired_samples(target: str, run: Callable[[ModuleType], object]) -> dict:
-    """asv track_ result: candidate/baseline ratios for one combination (`run(impl)` = workload).
+def paired_samples(
+    target: str,
+    make: Callable[..., object],
+    args: tuple,
+    run: Callable[[ModuleType, object], object],
+) -> dict:
+    """asv track_ result: candidate/baseline ratios for one combination, `run(impl, w)` timed on
+    the workload `make(*args)` drawn under the run's secret salt.
 
-    Raises SkipNotImplemented (asv: skipped, NaN) when no baseline is given.
+    Raises SkipNotImplemented (asv: skipped, NaN) when there is no baseline to pair against.
     """
     baseline = load_baseline(target)
-    if baseline is None:
-        raise SkipNotImplemented(f"no baseline: set {ENV_BASELINE} to pair against one")
     candidate = importlib.import_module(f"autoresearch.{target}.kernels")
-    ratios = paired_ratios(lambda: run(candidate), lambda: run(baseline))
+    w = salted_workload(make, args, *run_salt())
+    ratios = paired_ratios(lambda: run(candidate, w), lambda: run(baseline, w))
     return {"samples": ratios, "number": 1}
 
 
@@ -132,7 +222,10 @@ def _suite_classes(module: ModuleType) -> list[type]:
     return [
         cls
         for name, cls in vars(module).items()
-        if isinstance(cls, type) and hasattr(cls, "track_ab_ratio") and not name.endswith("Peers")
+        if isinstance(cls, type)
+        and hasattr(cls, "track_ab_ratio")
+        and not name.endswith("Peers")
+        and not name.startswith("_")  # asv skips these too: the shared base
     ]
 
 

@@ -1,55 +1,50 @@
-"""Run a target's asv suite the way this project needs, recording ordinary asv results.
+"""Run a target's asv suite for the checked-out commit: plain `asv run HEAD^!`, flags included.
 
-    python -m autoresearch.bench TARGET [--baseline REV] [--peers]
+    python -m autoresearch.bench TARGET [--peers] [--bench REGEX] [--baseline REV]
 
-It handles the traps of asv on these machines (docs/design.md, "asv"):
-- benchmarks run in this interpreter (`existing`), reached through a wrapper at a fixed path, so the
-  environment name, and so the result file names, are the same in every clone;
-- results are saved under the commit being measured (`--set-commit-hash`), only from a clean tree
-  (otherwise they would be filed under a commit that is not what ran);
+It is exactly what a user types (docs/design.md, "asv"), with the flags this project depends on:
+- asv's own environment (asv.conf.json: virtualenv, numpy and numba pinned by its matrix), under
+  this clone's .asv/env (a linked git worktree shares its main clone's): per-clone, nothing in
+  the temporary folder, the same environment name (so result file names) on every machine;
+- results are recorded for the commit benchmarked, only from a clean tree;
 - samples are always recorded (`--record-samples`): the gate's statistics need them;
 - `--quick` is never used (it overwrites saved results with single cold samples);
-- the machine is registered first (`asv machine --yes`), under a name derived from the hardware;
-- with `--baseline REV`, that commit's kernels.py is written out and the suite's `track_ab_ratio`
-  times it against the working tree's kernel, interleaved (autoresearch.abtest); the pairing is
-  appended to results/<machine>/ab_pairs.jsonl so the gate can tell what was paired with what;
-- with `--baseline REV`, every speed workload is also drawn from a secret seed (a fresh salt in
-  asv's environment, common.ENV_SPEED_SALT; removed with its cached workloads after the run), so a
-  kernel holding answers for the public workload gains nothing where it is timed. Plain and
-  `--peers` runs time the public workload, comparable across commits.
+- the machine is registered first (`asv machine --yes`: CPU, cores, RAM, OS, arch), under a name
+  derived from the hardware, so every clone on this kind of machine files results together.
+The suites' `track_ab_ratio` pairs the commit's kernel with its first parent's (autoresearch.abtest)
+on a workload drawn from a secret salt, fresh per run. `--baseline REV` only checks that REV's
+kernel is that first parent's (the experiment's last kept commit), failing otherwise.
 
 Exit codes: 0 ran (individual benchmarks may still have failed: the gate reads that from the JSON),
-1 bad usage or a dirty tree, 2 asv itself failed.
+1 bad usage, a dirty tree or a baseline that is not the pairing's, 2 asv itself failed.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from autoresearch import PACKAGE_DIR, TARGETS, common
+from autoresearch import PACKAGE_DIR, TARGETS
 
 REPO = PACKAGE_DIR.parent
 RESULTS = REPO / "results"
-PYTHON_WRAPPER = Path("/tmp/lance-autoresearch/bin/python")
+ASV_CONF = "asv.conf.json"
 ENV_MACHINE = "AUTORESEARCH_MACHINE"
-SALT_BYTES = 8  # a SplitMix64 seed's worth of secret: far beyond regenerating every candidate
+MACHINE_FIELDS = ("arch", "cpu", "machine", "num_cpu", "os", "ram")  # what `asv machine` fills
 
 
 class BenchError(Exception):
     """A problem the user must fix (exit 1)."""
 
 
-def git(*args: str, check: bool = True) -> str:
-    proc = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+def git(*args: str, check: bool = True, cwd: Path = REPO) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise BenchError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
     return proc.stdout.strip()
@@ -72,36 +67,90 @@ def machine_name() -> str:
     return f"{slug}-{os.cpu_count()}cpu"
 
 
-def ensure_python_wrapper() -> Path:
-    """A fixed path that runs this interpreter, so asv's `existing` env name never varies."""
-    PYTHON_WRAPPER.parent.mkdir(parents=True, exist_ok=True)
-    script = f'#!/bin/sh\nexec "{sys.executable}" "$@"\n'
-    if not PYTHON_WRAPPER.exists() or PYTHON_WRAPPER.read_text() != script:
-        tmp = PYTHON_WRAPPER.with_suffix(f".{os.getpid()}")
-        tmp.write_text(script)
-        tmp.chmod(0o755)
-        tmp.replace(PYTHON_WRAPPER)  # atomic: a concurrent run never sees half a script
-    return PYTHON_WRAPPER
-
-
 def ensure_machine(name: str) -> None:
-    """Register the machine with asv once (a non-interactive `asv run` fails without it)."""
-    path = Path.home() / ".asv-machine.json"
+    """Register the machine with asv as `asv machine --yes` would, every field filled (CPU, cores,
+    RAM, OS, arch) but the name, which comes from the hardware (hostnames change per VM). A
+    non-interactive `asv run` fails without it; with one machine registered, plain asv commands
+    use it."""
+    from asv.machine import Machine, MachineCollection
+
     try:
-        known = json.loads(path.read_text())
+        known = json.loads(Path(MachineCollection.get_machine_file_path()).read_text())
     except (OSError, ValueError):
         known = {}
-    if name not in known:
-        asv("machine", "--machine", name, "--yes", capture=True)
+    entry = known.get(name)
+    if isinstance(entry, dict) and all(entry.get(k) for k in MACHINE_FIELDS):
+        return
+    MachineCollection.save(name, {**Machine.get_defaults(), "machine": name})
 
 
-def env_name() -> str:
-    return "existing-py" + str(PYTHON_WRAPPER).replace(os.sep, "_")
+def load_conf(repo: Path = REPO) -> dict:
+    """asv.conf.json (asv allows // comment lines; this project's has no other extension)."""
+    path = repo / ASV_CONF
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise BenchError(f"cannot read {path}: {exc}") from None
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("//")]
+    try:
+        return json.loads("\n".join(lines))
+    except ValueError as exc:
+        raise BenchError(f"{path} is not valid JSON (comments aside): {exc}") from None
 
 
-def result_path(commit: str, machine: str | None = None) -> Path:
+def env_name(conf: dict | None = None) -> str:
+    """The name asv gives this project's environment (asv.environment.get_env_name): its tool,
+    Python and pinned requirements, sorted, e.g. virtualenv-py3.11-numba0.68.1-numpy2.4.6-...."""
+    conf = load_conf() if conf is None else conf
+    (python,) = conf["pythons"]
+    reqs = {}
+    for key, values in (conf.get("matrix", {}).get("req") or {}).items():
+        (reqs[key],) = values if isinstance(values, list) else [values]
+    parts = [conf["environment_type"], f"py{python}"]
+    parts += [f"{k}{v}" if v else k for k, v in sorted(reqs.items())]
+    return re.sub(r"[^\w.-]", "_", "-".join(parts))  # asv's sanitize_filename, for these names
+
+
+def result_path(commit: str, machine: str | None = None, results: Path = RESULTS) -> Path:
     """Where asv writes the results of `commit` in this project's environment."""
-    return RESULTS / (machine or machine_name()) / f"{commit[:8]}-{env_name()}.json"
+    return results / (machine or machine_name()) / f"{commit[:8]}-{env_name()}.json"
+
+
+def other_machines(commit: str | None = None, results: Path = RESULTS) -> list[str]:
+    """Machines (other than this one) with results in `results`, for `commit` if given."""
+    mine = machine_name()
+    found = []
+    for folder in sorted(p for p in results.glob("*") if (p / "machine.json").is_file()):
+        if folder.name == mine:
+            continue
+        pattern = f"{commit[:8]}-*.json" if commit else "*-*.json"
+        if any(folder.glob(pattern)):
+            found.append(folder.name)
+    return found
+
+
+def machine_hint(commit: str | None = None, results: Path = RESULTS) -> str:
+    """What to say when this machine has no results: who has them, and how to make ours."""
+    others = other_machines(commit, results)
+    if not others:
+        return ""
+    return (
+        f"; this machine is {machine_name()!r}, the repository's results are under "
+        f"{', '.join(repr(m) for m in others)} (benchmark this one with "
+        f"`python -m autoresearch.bench TARGET` or `asv run HEAD^!`)"
+    )
+
+
+def share_env_dir(repo: Path) -> None:
+    """In a linked git worktree, use the main clone's .asv (environments are per clone, and take
+    a download and 15 s to make): a symlink, removed with the worktree."""
+    common = Path(git("rev-parse", "--path-format=absolute", "--git-common-dir", cwd=repo))
+    main = common.parent
+    link = repo / ".asv"
+    if main.resolve() == repo.resolve() or link.exists() or link.is_symlink():
+        return
+    (main / ".asv").mkdir(exist_ok=True)
+    link.symlink_to(main / ".asv", target_is_directory=True)
 
 
 def asv(*args: str, capture: bool = False, env: dict | None = None, stream=None) -> str:
@@ -138,32 +187,20 @@ def bench_regex(target: str, peers: bool) -> str:
     return rf"^bench_{target}\." if peers else rf"^bench_{target}\.(?!\w*Peers\.)"
 
 
-def write_baseline(target: str, baseline: str) -> Path:
-    """The baseline commit's kernels.py, where the A/B benchmark can import it from."""
-    source = git("show", f"{baseline}:autoresearch/{target}/kernels.py")
-    path = REPO / ".asv" / "ab" / baseline[:12] / f"{target}_kernels.py"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(source + "\n")
-    return path
-
-
-def record_pair(
-    target: str, commit: str, baseline: str, kernels_file: Path, machine: str, salted: bool
-) -> None:
-    row = {
-        "target": target,
-        "candidate": commit,
-        "baseline": baseline,
-        "baseline_kernels_sha256": hashlib.sha256(kernels_file.read_bytes()).hexdigest(),
-        "env_name": env_name(),
-        "salted": salted,  # timed on a secret workload (the salt itself is never written down)
-        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    path = RESULTS / machine / "ab_pairs.jsonl"
-    with path.open("a") as f:
-        f.write(json.dumps(row) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+def check_baseline(target: str, commit: str, baseline: str) -> None:
+    """The suite pairs `commit`'s kernel with its first parent's: `baseline` must carry that one."""
+    path = f"autoresearch/{target}/kernels.py"
+    parent = git("rev-parse", "--verify", "--quiet", f"{commit}^", check=False)
+    base = git("rev-parse", "--verify", "--quiet", f"{baseline}^{{commit}}", check=False)
+    if not base:
+        raise BenchError(f"--baseline {baseline!r} is not a commit")
+    if not parent:
+        raise BenchError(f"{commit[:12]} has no parent to pair its kernel against")
+    if git("rev-parse", f"{parent}:{path}") != git("rev-parse", f"{base}:{path}", check=False):
+        raise BenchError(
+            f"the A/B benchmark pairs {commit[:12]} with its first parent {parent[:12]}, whose "
+            f"{path} is not {baseline}'s: commit the candidate on top of the baseline's kernel"
+        )
 
 
 def run(
@@ -174,63 +211,43 @@ def run(
     allow_dirty: bool = False,
     stream=None,
 ) -> Path:
-    """Benchmark HEAD's working tree for `target`; returns the result file written."""
+    """Benchmark HEAD for `target` (`asv run HEAD^!`); returns the result file written."""
     if target not in TARGETS or not (PACKAGE_DIR / target / "inputs.py").exists():
         raise BenchError(f"unknown target {target!r}")
     dirty = dirty_paths()
     if dirty and not allow_dirty:
         raise BenchError("uncommitted changes would be recorded under HEAD: " + ", ".join(dirty))
     commit = git("rev-parse", "HEAD")
+    if baseline is not None:
+        check_baseline(target, commit, baseline)
     machine = machine_name()
-    python = ensure_python_wrapper()
     ensure_machine(machine)
+    share_env_dir(REPO)
     env = dict(os.environ)
-    env.pop("AUTORESEARCH_AB_BASELINE", None)
-    env.pop(common.ENV_SPEED_SALT, None)
+    env.pop("AUTORESEARCH_AB_BASELINE", None)  # pair with the first parent, as plain asv does
+    env.pop("AUTORESEARCH_SPEED_SALT", None)  # the suites draw the run's salt themselves
     # asv_runner imports numpy (through pympler) before benchmarks/__init__.py runs, so thread
     # limits must already be in the environment: a two-thread BLAS peer on a loaded 2-core VM
     # measured 0.25 s instead of 0.9 ms.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env.setdefault(var, "1")
-    # This clone's package, whatever else is installed in the interpreter (asv drops PYTHONPATH
-    # and passes ASV_PYTHONPATH on instead).
-    env["ASV_PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    kernels_file = salt = None
-    if baseline is not None:
-        baseline = git("rev-parse", "--verify", f"{baseline}^{{commit}}")
-        kernels_file = write_baseline(target, baseline)
-        env["AUTORESEARCH_AB_BASELINE"] = str(kernels_file)
-        # A secret workload for the decision: fresh per run (the re-measurement too), the same in
-        # every asv process of this run, out of the kernel's reach (no os, no environment).
-        common.prune_salted_caches()
-        salt = os.urandom(SALT_BYTES).hex()
-        env[common.ENV_SPEED_SALT] = salt
-    try:
-        asv(
-            "run",
-            "-E",
-            f"existing:{python}",
-            "--set-commit-hash",
-            commit,
-            "--machine",
-            machine,
-            "--record-samples",
-            "--launch-method",
-            "spawn",
-            "--show-stderr",
-            "-b",
-            bench or bench_regex(target, peers),
-            env=env,
-            stream=stream,
-        )
-    finally:
-        if salt is not None:  # never reused, and large: predicate's alone is ~500 MB
-            shutil.rmtree(common.salted_cache_dir(int(salt, 16)), ignore_errors=True)
+    asv(
+        "run",
+        f"{commit}^!",
+        "--machine",
+        machine,
+        "--record-samples",
+        "--launch-method",
+        "spawn",
+        "--show-stderr",
+        "-b",
+        bench or bench_regex(target, peers),
+        env=env,
+        stream=stream,
+    )
     path = result_path(commit, machine)
     if not path.exists():
         raise RuntimeError(f"asv wrote no results at {path}")
-    if baseline is not None:
-        record_pair(target, commit, baseline, kernels_file, machine, salted=salt is not None)
     return path
 
 
@@ -241,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("target", help=f"one of: {', '.join(TARGETS)}")
-    parser.add_argument("--baseline", help="pair the kernel against this commit's (A/B timing)")
+    parser.add_argument(
+        "--baseline", help="check that the A/B pairing's side (the first parent) has REV's kernel"
+    )
     parser.add_argument("--peers", action="store_true", help="also time the peer libraries")
     parser.add_argument("--bench", help="asv -b regex overriding the target's default selection")
     args = parser.parse_args(argv)

@@ -16,7 +16,7 @@ each round, so every condition sees the same machine over time.
 
 Full decision: a throwaway clone of the repository, the baseline's results made once (as when it
 was kept), then a new candidate commit (same kernel, a comment changed) benchmarked through the
-real `python -m autoresearch.bench TARGET --baseline REV` and judged by `python -m
+real `python -m autoresearch.bench TARGET` (asv run HEAD^!) and judged by `python -m
 autoresearch.gate`; the wall time of those two commands is the decision time.
 
 Exit code: 0 if every target below is met, 1 if one is not, 3 on bad usage.
@@ -143,7 +143,10 @@ def main_classes(target: str) -> dict[str, list]:
     return {
         name: cls.params
         for name, cls in vars(module).items()
-        if isinstance(cls, type) and hasattr(cls, "track_ab_ratio") and not name.endswith("Peers")
+        if isinstance(cls, type)
+        and hasattr(cls, "track_ab_ratio")
+        and not name.endswith("Peers")
+        and not name.startswith("_")  # the shared base, which asv skips too
     }
 
 
@@ -184,16 +187,10 @@ def synthesized(target: str, params: dict[str, list], ratios: dict | None, commi
     }
 
 
-def pairing_rows(target: str) -> list[dict]:
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 1))
-    row = {"target": target, "candidate": CANDIDATE, "baseline": BASELINE}
-    return [{**row, "env_name": ENV_NAME, "recorded_at": stamp}]
-
-
 def judge(target: str, params: dict[str, list], ratios: dict[str, list]) -> gate.Decision:
     cand = synthesized(target, params, ratios, CANDIDATE)
     base = synthesized(target, params, None, BASELINE)
-    return gate.decide(cand, base, pairing_rows(target), target)
+    return gate.decide(cand, base, target)
 
 
 def scaled(ratios: dict[str, list], factor: float) -> dict[str, list]:
@@ -332,10 +329,12 @@ def full_decision(target: str, log=sys.stderr) -> dict:
 
     try:
         sh("git", "clone", "--quiet", str(repo), str(clone), cwd=tmp)
+        (repo / ".asv").mkdir(exist_ok=True)  # asv's environment: this clone's, made once
+        (clone / ".asv").symlink_to(repo / ".asv", target_is_directory=True)
         base = sh("git", "rev-parse", "HEAD").stdout.strip()
         print(f"full decision: baseline results for {base[:12]} (setup)", file=log, flush=True)
         start = time.monotonic()
-        sh(py, "-m", "autoresearch.bench", target, "--baseline", base)
+        sh(py, "-m", "autoresearch.bench", target)
         setup_secs = time.monotonic() - start
         kernels = clone / "autoresearch" / target / "kernels.py"
         kernels.write_text(kernels.read_text() + "\n# calibrate: the same kernel, a new commit\n")

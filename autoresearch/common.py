@@ -10,11 +10,9 @@ import hashlib
 import math
 import os
 import resource
-import shutil
 import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -41,20 +39,18 @@ TIME_BUDGET_SECS = 600
 # a `crash`/`timeout`, never a harness failure.
 CHECK_TIMEOUT_SECS = 180
 
-# The secret salt (hex) of one experiment's timed run. bench.py puts a fresh one (os.urandom) in
-# asv's environment for the paired A/B run only; every speed workload is then drawn from seeds
-# mixed with it (same shapes and distributions, other values), so answers a kernel precomputed
-# from the public seeds never match what is timed. Unset (tests, the oracle, plain and peers
-# runs): the public workloads, comparable across commits.
+# The secret salt of a paired timing run. The suites' track_ab_ratio draws its workload under one
+# (abtest.run_salt: a fresh one per asv run, from os.urandom, out of the kernel's reach): same
+# shapes, sizes and distributions, other values, so answers a kernel precomputed from the public
+# seeds never match what is timed. time_*, track_mismatches, the oracle and the peers use the
+# public workloads, comparable across commits. ENV_SPEED_SALT salts a whole process (tests).
 ENV_SPEED_SALT = "AUTORESEARCH_SPEED_SALT"
 
-# Generated workloads are cached under the temp dir in INPUTS_DIR; a salted run's in its own
-# subfolder SALTED_PREFIX + a digest of the salt (never the salt), which bench.py removes after the
-# run (predicate's alone is ~500 MB). One untouched for several experiment budgets was left by a
-# run killed before its cleanup (the experiment SIGKILLs a bench that runs out of time).
-INPUTS_DIR = "lance-autoresearch-inputs"
+# Generated public workloads are cached under state_root()/INPUTS_DIR, keyed on the generator's
+# source. A salted build is cached only where its run says (the asv run's own temporary folder,
+# which asv removes), in a subfolder SALTED_PREFIX + a digest of the salt (never the salt).
+INPUTS_DIR = "inputs"
 SALTED_PREFIX = "salted-"
-SALTED_CACHE_MAX_AGE_SECS = 6 * TIME_BUDGET_SECS
 
 # ---------------------------------------------------------------------------
 # SplitMix64 (Steele, Lea, Flood 2014): seeded, portable, identical in every language
@@ -86,8 +82,15 @@ def salted_seed(seed: int, salt: int) -> int:
     return _mix64(((mixed_salt ^ seed) + GOLDEN_GAMMA) & _MASK64)
 
 
+# The salt and cache folder of the salted build in progress in this process (see `salted`).
+_context_salt: int | None = None
+_context_cache: Path | None = None
+
+
 def speed_salt() -> int | None:
-    """The secret salt of this process's timed run (ENV_SPEED_SALT), or None: public workloads."""
+    """The secret salt of the workload being drawn now, or None: public workloads."""
+    if _context_salt is not None:
+        return _context_salt
     value = os.environ.get(ENV_SPEED_SALT, "").strip()
     if not value:
         return None
@@ -95,6 +98,19 @@ def speed_salt() -> int | None:
         return int(value, 16) & _MASK64
     except ValueError:  # never fall back to the public workload silently
         raise ValueError(f"{ENV_SPEED_SALT} must be hexadecimal") from None
+
+
+@contextmanager
+def salted(salt: int, cache_dir: Path | None = None) -> Iterator[None]:
+    """Draw workloads from seeds mixed with `salt` inside the block; cache them in `cache_dir`
+    (None: not on disk, the build stays in this process)."""
+    global _context_salt, _context_cache
+    saved = _context_salt, _context_cache
+    _context_salt, _context_cache = salt & _MASK64, cache_dir
+    try:
+        yield
+    finally:
+        _context_salt, _context_cache = saved
 
 
 def speed_seed(seed: int) -> int:
@@ -209,31 +225,18 @@ def rss_mb(pid: int | None = None) -> float:
 
 def inputs_cache_dir() -> Path:
     """Where generated public workloads are kept between processes (read at call time)."""
-    return Path(tempfile.gettempdir()) / INPUTS_DIR
+    from autoresearch import state_root
+
+    return state_root() / INPUTS_DIR
 
 
-def salted_cache_dir(salt: int) -> Path:
-    """Where one salt's workloads are kept: named by a digest, so the name does not give it away."""
+def salted_cache_dir(salt: int) -> Path | None:
+    """Where one salt's workloads are kept (None: nowhere), named by a digest of the salt."""
+    if _context_salt is not None and _context_cache is None:
+        return None
     digest = hashlib.sha256(salt.to_bytes(8, "little")).hexdigest()[:16]
-    return inputs_cache_dir() / f"{SALTED_PREFIX}{digest}"
-
-
-def prune_salted_caches(max_age: float = SALTED_CACHE_MAX_AGE_SECS) -> list[Path]:
-    """Remove salted workload folders untouched for max_age seconds (runs killed before cleanup).
-
-    Younger ones may belong to a run in progress in another clone (the temp dir is shared).
-    """
-    removed = []
-    now = time.time()
-    for folder in inputs_cache_dir().glob(SALTED_PREFIX + "*"):
-        try:
-            newest = max([folder.stat().st_mtime, *(f.stat().st_mtime for f in folder.iterdir())])
-        except OSError:
-            continue  # removed meanwhile
-        if now - newest > max_age:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-    return removed
+    root = _context_cache if _context_salt is not None else inputs_cache_dir()
+    return root / f"{SALTED_PREFIX}{digest}"
 
 
 def cached_arrays(
@@ -252,10 +255,11 @@ def cached_arrays(
     tag = b"" if salt is None else salt.to_bytes(8, "little")
     h = hashlib.sha256(Path(source).read_bytes() + Path(__file__).read_bytes() + key.encode() + tag)
     folder = inputs_cache_dir() if salt is None else salted_cache_dir(salt)
-    path = folder / f"{h.hexdigest()[:24]}.npz"
+    path = None if folder is None else folder / f"{h.hexdigest()[:24]}.npz"
     try:
-        with np.load(path) as data:
-            return {name: data[name] for name in data.files}
+        if path is not None:
+            with np.load(path) as data:
+                return {name: data[name] for name in data.files}
     except (OSError, ValueError, EOFError):
         pass  # missing or half-written by a killed process: build it again
     saved, _build_salt = _build_salt, salt
@@ -263,6 +267,8 @@ def cached_arrays(
         arrays = build()
     finally:
         _build_salt = saved
+    if path is None:
+        return arrays
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez(tmp, **arrays)

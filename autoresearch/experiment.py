@@ -14,8 +14,9 @@ Run it after editing autoresearch/TARGET/kernels.py, the only file an experiment
    subprocess with a time limit. A kernel that raises, dies on a signal or hangs is a crash or a
    timeout, never a harness failure. The baseline's kernel is checked too (once, cached): if the
    current oracle rejects it, the candidate is a repair (gate --repair: not slower is enough).
-4. Speed: `python -m autoresearch.bench TARGET --baseline BASELINE` in a temporary git worktree of
-   the candidate (the baseline too, once, when it has no results yet), then
+4. Speed: `python -m autoresearch.bench TARGET --baseline BASELINE` (a plain `asv run CANDIDATE^!`,
+   whose A/B benchmark pairs the candidate's kernel with its first parent's, the baseline's) in a
+   temporary git worktree of the candidate sharing this clone's asv environment, then
    `python -m autoresearch.gate`. A "cannot decide" (exit 3, e.g. a suspect speed-up) is measured
    once more and judged again with --confirmed; only a keep then keeps. A candidate benchmark
    that raised inside asv (recorded null) is a crash.
@@ -95,14 +96,13 @@ EXIT_FOR_DECISION = {
 
 # Progress markers, printed as `phase: NAME` (the fault tests interrupt at each).
 PHASES = (
-    "checks", "commit", "correctness", "bench-baseline", "bench", "gate", "remeasure", "record",
+    "checks", "commit", "correctness", "bench", "gate", "remeasure", "record",
 )  # fmt: skip
 
 STATE_DIR = ".autoresearch"  # git-ignored: lock, journal, worktrees, local archives
 LOCK_FILE = "lock.json"  # the repository lock, which is also the journal of the running step
 WORKTREES = "worktrees"
 RUNS = "runs"  # per candidate: oracle and gate output, and a discarded one's asv results
-BASELINE_CACHE = "baseline-results"  # a baseline's asv results until a keep publishes them
 BASELINE_VERDICTS = "baseline-oracle"  # the current oracle's verdict on a baseline kernel
 REF_PREFIX = "refs/autoresearch"  # refs/autoresearch/<target>/<sha>: every candidate, kept or not
 LOG_DIR = "results/experiments"
@@ -801,6 +801,15 @@ def _defines_target(path: str, target: str) -> bool:
     )
 
 
+def _asv_output(path: str, xy: str) -> bool:
+    """What a plain `asv run` leaves in the tree: result files and its machine file (untracked or
+    rewritten), and its rewritten benchmark list."""
+    parts = path.split("/")
+    if xy not in ("??", " M") or parts[0] != "results" or not path.endswith(".json"):
+        return False
+    return path == "results/benchmarks.json" or len(parts) == 3
+
+
 def check_tree(git: Git, target: str) -> None:
     """Only kernels.py may differ from HEAD, and it must (the CAN / CANNOT table)."""
     kernels = kernels_relpath(target)
@@ -810,6 +819,8 @@ def check_tree(git: Git, target: str) -> None:
         if path == kernels and xy in (" M", "M ", "MM"):
             changed = True
             continue
+        if _asv_output(path, xy):
+            continue  # a plain `asv run` wrote it: results, not code (the record never takes it)
         what = {"??": "untracked", " D": "deleted", "D ": "deleted (staged)"}.get(xy)
         if what is None:
             what = "changed (staged)" if xy[1] == " " else "changed"
@@ -990,6 +1001,13 @@ class Experiment:
         if problems:
             raise Refused(problems)
         self.pre_head = self.git.head()
+        from autoresearch import bench
+
+        if not (self.repo / "results" / self.machine).is_dir():
+            # Not a problem: the paired ratios need no earlier results. Said so that nobody
+            # compares this machine's times with another's.
+            hint = bench.machine_hint(results=self.repo / "results")
+            self.progress.say(f"note: no results from this machine yet{hint}")
 
     def commit(self) -> None:
         self.progress.phase("commit", f"baseline {self.baseline[:12]}")
@@ -1092,37 +1110,6 @@ class Experiment:
             args += ["--bench", self.bench_regex]
         return args
 
-    def baseline_results(self, cand_wt: Path) -> Outcome | None:
-        """Make sure the candidate's worktree has the baseline's asv results (bench them once)."""
-        rel = self.result_relpath(self.baseline)
-        if (cand_wt / rel).exists():
-            return None  # committed: the baseline was kept by an earlier experiment
-        # Cached per selection: a restricted run (tests) must never stand in for a full one.
-        selection = hashlib.sha256((self.bench_regex or "").encode()).hexdigest()[:12]
-        cache = state_dir(self.repo) / BASELINE_CACHE / selection / rel
-        if cache.exists():
-            self.progress.say(f"baseline results: {cache.relative_to(self.repo)} (cached)")
-        else:
-            self.progress.phase("bench-baseline", f"{self.baseline[:12]} has no results yet")
-            self.journal(phase="bench-baseline")
-            base_wt = self.worktree("baseline", self.baseline)
-            done = self.run_child("bench", self.bench_args(None), base_wt, self.remaining())
-            if done.timed_out:
-                return Outcome(
-                    "timeout", "pass", peak_mem_mb=self.peak,
-                    reasons=[f"the time budget ({_budget():.0f}s) ran out on the baseline"],
-                )  # fmt: skip
-            if done.returncode != 0 or not (base_wt / rel).exists():
-                raise HarnessError(
-                    f"benchmarking the baseline {self.baseline[:12]} failed (exit "
-                    f"{done.returncode}): " + " | ".join(done.tail(5))
-                )
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            _copy_atomic(base_wt / rel, cache)
-        (cand_wt / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(cache, cand_wt / rel)
-        return None
-
     def bench_candidate(self, cand_wt: Path, phase: str) -> Outcome | None:
         self.progress.phase(phase, f"{self.candidate[:12]} paired against {self.baseline[:12]}")
         self.journal(phase=phase)
@@ -1162,7 +1149,7 @@ class Experiment:
 
     def speed(self) -> Outcome:
         cand_wt = self.worktree("candidate", self.candidate)
-        out = self.baseline_results(cand_wt) or self.bench_candidate(cand_wt, "bench")
+        out = self.bench_candidate(cand_wt, "bench")
         if out:
             return out
         code, text = self.run_gate(cand_wt, confirmed=False)

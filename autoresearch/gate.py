@@ -2,12 +2,14 @@
 
     python -m autoresearch.gate [--target NAME|all] [--candidate REV] [--baseline REV] [--json]
 
-Inputs (docs/gate.md): the candidate's asv result file, whose `track_ab_ratio` samples are per-pair
-candidate/baseline time ratios measured interleaved in one process (autoresearch.abtest), and
-whose `track_mismatches` say whether the candidate was correct on the speed workload; the pairing
-record in results/<machine>/ab_pairs.jsonl saying which baseline those ratios were taken against;
-and the baseline's own result file, for the checks that both sides ran the same benchmarks in the
-same environment on the same machine.
+With no arguments it decides HEAD against HEAD^ for every target whose kernel changed, right
+after a plain `asv run HEAD^..HEAD` (docs/gate.md). Inputs: the candidate's asv result file,
+whose `track_ab_ratio` samples are per-pair candidate/baseline time ratios measured interleaved in
+one process against the kernel of the candidate's first parent (autoresearch.abtest), and whose
+`track_mismatches` say whether the candidate was correct on the speed workload; and, when it has
+results in this environment, the baseline's own result file, for the checks that both sides ran
+the same benchmarks in the same environment. `--baseline REV` (the experiment's last kept commit)
+must carry the first parent's kernel, which is what the ratios were taken against.
 
 Per combination the ratio is the median of its pair ratios with a bootstrap interval; overall, the
 geometric mean of those medians with a bootstrap interval that resamples pairs within every
@@ -21,14 +23,12 @@ Exit codes: 0 keep, 1 discard, 2 correctness failure, 3 cannot decide (including
 from __future__ import annotations
 
 import argparse
-import calendar
 import dataclasses
 import json
 import math
 import re
 import subprocess
 import sys
-import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +74,7 @@ TRADE_OFF_FACTOR = 10.0
 # in one step is "suspect" (exit 3) unless --confirmed. KernelBench flags 10x; a jump that large in
 # one edit is more often a measurement or correctness hole than a kernel (Sakana's 150x was 3x
 # slower). The experiment then re-measures; with --confirmed the gate judges that re-measurement
-# by every rule and requires ab_pairs.jsonl to show it (a second pairing of the same commits).
+# by every rule (the caller, the experiment, re-measured before passing it).
 SUSPECT_SPEEDUP = 10.0
 
 # Noise guard: the spread of a combination's pair ratios, (q75 - q25) / median, is 1-2% on a quiet
@@ -93,10 +93,6 @@ MIN_PAIRS = 8
 # Fewest samples of a time_* result: one sample means `asv run --quick` overwrote the run.
 MIN_TIME_SAMPLES = 2
 
-# A pairing record must be written after the A/B benchmark started (its row is appended when the
-# run ends); this slack covers the record's one-second resolution.
-PAIRING_CLOCK_SLACK_SECS = 1.0
-
 # ---------------------------------------------------------------------------
 # Exit codes and decisions
 # ---------------------------------------------------------------------------
@@ -108,6 +104,7 @@ AB_METHOD = "track_ab_ratio"
 MISMATCH_METHOD = "track_mismatches"
 REQUIRED_COLUMNS = ("result", "params", "version", "started_at", "samples")
 BENCH_COMMAND = "python -m autoresearch.bench"
+ASV_COMMAND = "asv run"
 
 
 class CannotDecide(Exception):
@@ -314,46 +311,6 @@ def check_same_benchmarks(cand: dict[str, Bench], base: dict[str, Bench], target
             )
 
 
-def check_pairing(
-    pairing: list[dict], target: str, cand: dict, baseline: str, ab_started: list[float]
-) -> dict:
-    """The last pairing record of (target, candidate) must be against `baseline`, from this run."""
-    candidate = cand.get("commit_hash")
-    rows = [r for r in pairing if _pairs(r, target, candidate)]
-    fix = f"run `{BENCH_COMMAND} {target} --baseline {baseline}` with {candidate} checked out"
-    if not rows:
-        raise CannotDecide(f"no paired A/B data for {target} at {candidate}: {fix}")
-    last = rows[-1]  # asv keeps only the latest run's ratios, so only the latest record counts
-    if last.get("baseline") != baseline:
-        raise CannotDecide(
-            f"the candidate's A/B ratios for {target} were last paired against "
-            f"{last.get('baseline')}, not {baseline}: {fix}"
-        )
-    if last.get("env_name") != cand.get("env_name"):
-        raise CannotDecide(
-            f"pairing record env {last.get('env_name')!r} is not the results' "
-            f"{cand.get('env_name')!r}"
-        )
-    try:
-        recorded = calendar.timegm(time.strptime(last["recorded_at"], "%Y-%m-%dT%H:%M:%SZ"))
-    except (KeyError, TypeError, ValueError):
-        raise CannotDecide(f"pairing record has no valid recorded_at: {last!r:.200}") from None
-    for started_ms in ab_started:
-        if started_ms / 1000.0 > recorded + PAIRING_CLOCK_SLACK_SECS:
-            raise CannotDecide(
-                f"the A/B results for {target} were written after their last pairing record "
-                f"(a run against an unrecorded baseline?): {fix}"
-            )
-    return last
-
-
-def _pairs(row: object, target: str, candidate: str) -> bool:
-    """Is this ab_pairs.jsonl row a pairing of `candidate` for `target`?"""
-    if not isinstance(row, dict):
-        return False
-    return row.get("target") == target and row.get("candidate") == candidate
-
-
 # ---------------------------------------------------------------------------
 # Statistics
 # ---------------------------------------------------------------------------
@@ -409,40 +366,54 @@ def _sha(results: object) -> str:
 
 def decide(
     candidate_results: dict,
-    baseline_results: dict,
-    pairing: list[dict],
+    baseline_results: dict | None,
     target: str,
     confirmed: bool = False,
     repair: bool = False,
 ) -> Decision:
-    """Keep, discard, incorrect or undecided, from parsed asv result files and pairing records.
+    """Keep, discard, incorrect or undecided, from parsed asv result files.
 
-    `pairing`: the rows of results/<machine>/ab_pairs.jsonl. `target`: a target name or "all"
-    (every target with results in both files; keep only if each one keeps). `repair`: the
-    baseline fails the current oracle, so a correct candidate that is not slower is kept (the
-    caller, the experiment, establishes that). Pure: reads nothing.
+    `baseline_results`: the baseline's file, or None when it has none in this environment (the
+    ratios need none: both kernels ran in the candidate's process). `target`: a target name or
+    "all" (every target whose A/B benchmarks ran, i.e. whose kernel differs from the first
+    parent's; keep only if each one keeps). `confirmed`: the caller re-measured after a suspect
+    speed-up. `repair`: the baseline fails the current oracle, so a correct candidate that is not
+    slower is kept (the caller, the experiment, establishes that). Pure: reads nothing.
     """
-    candidate, baseline = _sha(candidate_results), _sha(baseline_results)
+    candidate = _sha(candidate_results)
+    baseline = "none" if baseline_results is None else _sha(baseline_results)
     try:
         cand = read_results(candidate_results, "candidate results")
-        base = read_results(baseline_results, "baseline results")
-        check_same_environment(candidate_results, baseline_results)
+        base = None
+        if baseline_results is not None:
+            base = read_results(baseline_results, "baseline results")
+            check_same_environment(candidate_results, baseline_results)
         if target != "all":
-            return _decide_target(
-                cand, base, candidate_results, baseline, pairing, target, confirmed, repair
+            return _decide_target(cand, base, candidate, baseline, target, confirmed, repair)
+        paired = sorted(t for t in targets_in(cand) if _was_paired(cand, t))
+        if not paired:
+            raise CannotDecide(
+                "no target's A/B benchmark ran in the candidate's results (every kernel equals "
+                "its first parent's, or the run selected none): nothing to decide"
             )
-        common = sorted(targets_in(cand) & targets_in(base))
-        if not common:
-            raise CannotDecide("no target has results in both the candidate's and baseline's files")
         parts = [
-            _decide_target(cand, base, candidate_results, baseline, pairing, t, confirmed, repair)
-            for t in common
+            _decide_target(cand, base, candidate, baseline, t, confirmed, repair) for t in paired
         ]
     except CannotDecide as exc:
         return undecided(target, candidate, baseline, "input", str(exc))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         return undecided(target, candidate, baseline, "input", f"malformed results: {exc!r}")
-    return _combine(parts, candidate, baseline, sorted(targets_in(cand) ^ targets_in(base)))
+    return _combine(parts, candidate, baseline, [])
+
+
+def _was_paired(benches: dict[str, Bench], target: str) -> bool:
+    """Did any combination of the target's A/B benchmarks run (NaN: skipped, kernel unchanged)?"""
+    return any(
+        not (_is_number(r) and math.isnan(r))
+        for name, b in target_benches(benches, target).items()
+        if name.endswith(f".{AB_METHOD}")
+        for r in b.results
+    )
 
 
 def _combine(parts: list[Decision], candidate: str, baseline: str, one_sided: list) -> Decision:
@@ -465,36 +436,28 @@ def _combine(parts: list[Decision], candidate: str, baseline: str, one_sided: li
 
 def _decide_target(
     cand: dict[str, Bench],
-    base: dict[str, Bench],
-    candidate_results: dict,
+    base: dict[str, Bench] | None,
+    candidate: str,
     baseline: str,
-    pairing: list[dict],
     target: str,
     confirmed: bool,
     repair: bool = False,
 ) -> Decision:
-    candidate = _sha(candidate_results)
-    cand_t, base_t = target_benches(cand, target), target_benches(base, target)
+    cand_t = target_benches(cand, target)
     if not cand_t:
         raise CannotDecide(
-            f"the candidate has no results for {target}: run `{BENCH_COMMAND} {target} "
-            f"--baseline {baseline}` with {candidate} checked out"
+            f"the candidate has no results for {target}: run `{ASV_COMMAND} {candidate[:12]}^! "
+            f"-b bench_{target}` (or `{BENCH_COMMAND} {target}` with it checked out)"
         )
-    if not base_t:
-        raise CannotDecide(
-            f"the baseline has no results for {target}: run `{BENCH_COMMAND} {target}` "
-            f"with {baseline} checked out"
-        )
-    check_same_benchmarks(cand_t, base_t, target)
+    base_t = None if base is None else target_benches(base, target)
+    if base_t:
+        check_same_benchmarks(cand_t, base_t, target)
     classes = sorted({name.split(".")[1] for name in cand_t})
     ab = {c: cand_t.get(f"bench_{target}.{c}.{AB_METHOD}") for c in classes}
     mm = {c: cand_t.get(f"bench_{target}.{c}.{MISMATCH_METHOD}") for c in classes}
     for c in classes:
         if ab[c] is None or mm[c] is None:
             raise CannotDecide(f"bench_{target}.{c} lacks {AB_METHOD} or {MISMATCH_METHOD}")
-        if ab[c].started_at is None:
-            raise CannotDecide(f"{ab[c].name} has no started_at: cannot match it to its pairing")
-    check_pairing(pairing, target, candidate_results, baseline, [ab[c].started_at for c in classes])
 
     measured, mismatched = [], []
     for c in classes:
@@ -523,7 +486,7 @@ def _decide_target(
         text = f"{len(mismatched)} of {len(combos)} combinations have mismatches: "
         d.reasons = [Reason("correctness", False, text + ", ".join(mismatched))]
         return _finish(d, INCORRECT)
-    normal = _apply_rules(measured, target, candidate, baseline, pairing, confirmed)
+    normal = _apply_rules(measured, target, candidate, baseline, confirmed)
     if repair and normal.exit_code == DISCARD:  # repair relaxes "faster", nothing else
         return _apply_repair_rules(normal)
     return normal
@@ -532,8 +495,8 @@ def _decide_target(
 def _ab_samples(a: Bench, i: int, label: str) -> list:
     if not _finite(a.results[i]):
         raise CannotDecide(
-            f"{a.name} {label}: {_state(a.results[i])} (skipped means it ran without a baseline: "
-            f"use `{BENCH_COMMAND} TARGET --baseline REV`; failed: see asv's output)"
+            f"{a.name} {label}: {_state(a.results[i])} (skipped: the kernel equals its first "
+            f"parent's, so there was nothing to pair; failed: see asv's output)"
         )
     if a.samples is None:
         raise CannotDecide(
@@ -570,7 +533,6 @@ def _apply_rules(
     target: str,
     candidate: str,
     baseline: str,
-    pairing: list[dict],
     confirmed: bool,
 ) -> Decision:
     combos = [m.combo for m in measured]
@@ -618,16 +580,6 @@ def _apply_rules(
     )
     if not confirmed:
         text += ": re-measure, then judge the re-measurement with --confirmed"
-        d.reasons.append(Reason("plausibility", False, text))
-        return _finish(d, UNDECIDED)
-    measured_times = sum(
-        1 for r in pairing if _pairs(r, target, candidate) and r.get("baseline") == baseline
-    )
-    if measured_times < 2:
-        text += (
-            f": --confirmed needs a re-measurement, but ab_pairs.jsonl pairs {candidate} with "
-            f"{baseline} {measured_times} time(s)"
-        )
         d.reasons.append(Reason("plausibility", False, text))
         return _finish(d, UNDECIDED)
     d.reasons.append(Reason("plausibility", True, text + ", confirmed by a re-measurement"))
@@ -778,23 +730,70 @@ def load_json(path: Path, what: str, fix: str) -> dict:
         ) from None
 
 
-def load_pairing(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    rows = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except ValueError as exc:
-                raise CannotDecide(f"{path}:{n} is corrupt: {exc}") from None
-    return rows
-
-
 def result_file(results_dir: Path, machine: str, commit: str) -> Path:
-    from autoresearch.bench import env_name
+    from autoresearch.bench import result_path
 
-    return results_dir / machine / f"{commit[:8]}-{env_name()}.json"
+    return result_path(commit, machine, results_dir)
+
+
+def _git(repo: Path, *args: str) -> str | None:
+    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def check_baseline_is_paired_side(repo: Path, candidate: str, baseline: str, target: str) -> str:
+    """The candidate's first parent, after checking `baseline` carries the same kernel(s): the
+    A/B ratios were taken against the first parent's kernel."""
+    from autoresearch import TARGETS
+
+    parent = _git(repo, "rev-parse", "--verify", "--quiet", f"{candidate}^")
+    if parent is None:
+        raise CannotDecide(f"{candidate} has no parent: its kernel was paired with nothing")
+    for t in TARGETS if target == "all" else [target]:
+        path = f"autoresearch/{t}/kernels.py"
+        if _git(repo, "rev-parse", f"{parent}:{path}") != _git(
+            repo, "rev-parse", f"{baseline}:{path}"
+        ):
+            raise CannotDecide(
+                f"the candidate's A/B ratios are against its first parent {parent[:12]}, whose "
+                f"{path} is not the baseline {baseline[:12]}'s: decide against {parent[:12]}"
+            )
+    return parent
+
+
+def load_results(
+    results_dir: Path, machine: str, commit: str, what: str, fix: str, required: bool
+) -> dict | None:
+    """A commit's result file in this project's environment; if it has results only in other
+    environments (another numpy or numba) or on other machines, say which."""
+    from autoresearch.bench import env_name, machine_hint
+
+    path = result_file(results_dir, machine, commit)
+    if path.is_file():
+        data = load_json(path, what, fix)
+        if not isinstance(data, dict) or data.get("commit_hash") != commit:
+            got = data.get("commit_hash") if isinstance(data, dict) else None
+            raise CannotDecide(f"the {what} result file is for commit {got}, not {commit}")
+        recorded_on = (data.get("params") or {}).get("machine")
+        if recorded_on != machine:
+            raise CannotDecide(
+                f"the {what} results were recorded on machine {recorded_on!r}, not {machine!r}"
+            )
+        return data
+    others = sorted(p.name for p in path.parent.glob(f"{commit[:8]}-*.json"))
+    if others:
+        raise CannotDecide(
+            f"the {what} {commit[:12]} has results only in other environments ({', '.join(others)})"
+            f", not in this project's {env_name()}: the pinned numpy/numba changed; re-baseline "
+            f"(python -m autoresearch.rebaseline TARGET -m why) or run `{ASV_COMMAND} "
+            f"{commit[:12]}^!`"
+        )
+    if required:
+        raise CannotDecide(
+            f"no results for the {what} ({path} is missing): {fix}"
+            + machine_hint(commit, results_dir)
+        )
+    return None
 
 
 def run(args: argparse.Namespace) -> Decision:
@@ -809,31 +808,20 @@ def run(args: argparse.Namespace) -> Decision:
         baseline = resolve(args.baseline or f"{candidate}^", repo)
     except CannotDecide as exc:
         return undecided(target, args.candidate, args.baseline or "?", "input", str(exc))
-    shown = target if target != "all" else "TARGET"
+    shown = f" -b bench_{target}" if target != "all" else ""
     try:
-        cand = load_json(
-            result_file(results_dir, machine, candidate),
-            "candidate",
-            f"run `{BENCH_COMMAND} {shown} --baseline {baseline}` with {candidate} checked out",
-        )
-        base = load_json(
-            result_file(results_dir, machine, baseline),
-            "baseline",
-            f"run `{BENCH_COMMAND} {shown}` with {baseline} checked out",
-        )
-        pairing = load_pairing(results_dir / machine / "ab_pairs.jsonl")
-        for sha, data, what in ((candidate, cand, "candidate"), (baseline, base, "baseline")):
-            if not isinstance(data, dict) or data.get("commit_hash") != sha:
-                got = data.get("commit_hash") if isinstance(data, dict) else None
-                raise CannotDecide(f"the {what} result file is for commit {got}, not {sha}")
-            recorded_on = (data.get("params") or {}).get("machine")
-            if recorded_on != machine:
-                raise CannotDecide(
-                    f"the {what} results were recorded on machine {recorded_on!r}, not {machine!r}"
-                )
+        check_baseline_is_paired_side(repo, candidate, baseline, target)
+        cand = load_results(
+            results_dir, machine, candidate, "candidate",
+            f"run `{ASV_COMMAND} {candidate[:12]}^!{shown}`", required=True,
+        )  # fmt: skip
+        base = load_results(results_dir, machine, baseline, "baseline", "", required=False)
     except CannotDecide as exc:
         return undecided(target, candidate, baseline, "input", str(exc))
-    return decide(cand, base, pairing, target, confirmed=args.confirmed, repair=args.repair)
+    d = decide(cand, base, target, confirmed=args.confirmed, repair=args.repair)
+    for part in [d, *d.targets]:
+        part.baseline = baseline  # named even when it has no result file of its own
+    return d
 
 
 class _Parser(argparse.ArgumentParser):
@@ -856,7 +844,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-h", "--help", action="store_true", help="show this help and exit 3")
     p.add_argument("--target", default="all", choices=[*TARGETS, "all"], help="default: all")
     p.add_argument("--candidate", default="HEAD", help="commit to judge (default HEAD)")
-    p.add_argument("--baseline", help="commit it was paired against (default: candidate^)")
+    p.add_argument(
+        "--baseline",
+        help="the last kept commit (default: candidate^); must carry candidate^'s kernel",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of key: value lines")
     p.add_argument(
         "--confirmed",

@@ -40,7 +40,6 @@ import itertools
 import os
 import re
 import sys
-import tempfile
 import types
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -1460,9 +1459,9 @@ def load_module_from(path: Path, name: str) -> ModuleType:
     """
     source = Path(path).read_bytes()
     digest = hashlib.sha256(name.encode() + b"\0" + source).hexdigest()[:16]
-    copy_path = (
-        Path(tempfile.gettempdir()) / "lance-autoresearch-modules" / digest / Path(path).name
-    )
+    from autoresearch import state_root
+
+    copy_path = state_root() / "modules" / digest / Path(path).name
     if not copy_path.exists() or copy_path.read_bytes() != source:
         copy_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = copy_path.with_suffix(f".{os.getpid()}.tmp")

@@ -1,13 +1,63 @@
-"""asv suites, one per target (bench_<target>.py). Run them through `python -m autoresearch.bench`.
+"""asv suites, one per target (bench_<target>.py): plain `asv run`, or `autoresearch.bench`.
 
 Importing `autoresearch` first keys numba's on-disk cache on the package source (the stale-cache
 trap, docs/design.md). Kernels are timed single-threaded, as one Lance query thread runs them.
 """
 
+import importlib
 import os
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import autoresearch  # noqa: E402, F401  (sets NUMBA_CACHE_DIR before numba is imported)
+from autoresearch import abtest, oracle  # noqa: E402  (sets NUMBA_CACHE_DIR before numba loads)
+
+
+class _KernelSuite:
+    """What every main suite class shares (asv skips names starting with `_`).
+
+    A subclass sets `target`, `params`, `param_names` and one `time_*` method whose body is
+    `self.run()`. Its workload is `inputs.<workload_function>(*workload_args(*params))`.
+    - `setup_cache`: once per commit of an asv run, the run's secret salt for the paired workload.
+    - `track_mismatches`: the kernel against the reference on the speed workload (correctness where
+      speed is measured; the gate fails a candidate with any).
+    - `track_ab_ratio`: the kernel timed against its commit's first parent's, interleaved in this
+      process (autoresearch.abtest), on a salted draw of the same workload.
+    """
+
+    target = ""
+    workload_function = "workload"
+    timeout = 180
+
+    def workload_args(self, *params):
+        return params
+
+    def setup_cache(self):
+        abtest.write_run_salt()
+
+    def setup(self, *params):
+        package = f"autoresearch.{self.target}"
+        self.inputs = importlib.import_module(f"{package}.inputs")
+        self.kernels = importlib.import_module(f"{package}.kernels")
+        self.reference = importlib.import_module(f"{package}.reference")
+        self.args = self.workload_args(*params)
+        # Cached per process: cheap even when asv_runner >= 0.3 calls setup before every sample.
+        self.w = getattr(self.inputs, self.workload_function)(*self.args)
+        self.run()  # compile (or load from cache) outside the timed body
+
+    def run(self):
+        self.inputs.search(self.kernels, self.w)
+
+    def track_mismatches(self, *params):
+        return oracle.workload_mismatches(
+            lambda impl: self.inputs.outputs(impl, self.w), self.kernels, self.reference
+        )
+
+    track_mismatches.unit = "mismatches"
+
+    def track_ab_ratio(self, *params):
+        make = getattr(self.inputs, self.workload_function)
+        return abtest.paired_samples(self.target, make, self.args, self.inputs.search)
+
+    track_ab_ratio.unit = "ratio"

@@ -2,64 +2,37 @@
 
 import numpy as np
 
-from autoresearch import abtest, oracle
-from autoresearch.bitpack import inputs, kernels, reference
+from autoresearch.bitpack import inputs
+from benchmarks import _KernelSuite
 
 PEER_GROUP_BLOCKS = 64  # blocks per numpy batch: bounds the bit-per-byte temporaries (~4 MB)
 
 
-class Unpack:
+class Unpack(_KernelSuite):
+    target = "bitpack"
     params = [inputs.UNPACK_SHAPES]  # (word type, bit width) of an out-of-line page
     param_names = ["shape"]
-    timeout = 180
 
-    def setup(self, shape):
-        # Cached per process: cheap even when asv_runner >= 0.3 calls setup before every sample.
-        self.w = inputs.workload("unpack", shape, "uniform")
-        inputs.search(kernels, self.w)  # compile (or load from cache) outside the timed body
+    def workload_args(self, shape):
+        return ("unpack", shape, "uniform")
 
     def time_unpack(self, shape):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, shape):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, shape):
-        return abtest.paired_samples("bitpack", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
-class DecodeMiniblock:
+class DecodeMiniblock(_KernelSuite):
+    target = "bitpack"
     params = [
         inputs.MINIBLOCK_SHAPES,  # (word type, widest chunk's bit width)
         inputs.DISTRIBUTIONS,  # uniform: every chunk at full width; skewed: per-chunk widths vary
     ]
     param_names = ["shape", "distribution"]
-    timeout = 180
 
-    def setup(self, shape, distribution):
-        self.w = inputs.workload("decode_miniblock", shape, distribution)
-        inputs.search(kernels, self.w)
+    def workload_args(self, shape, distribution):
+        return ("decode_miniblock", shape, distribution)
 
     def time_decode_miniblock(self, shape, distribution):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, shape, distribution):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, shape, distribution):
-        return abtest.paired_samples("bitpack", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
 class UnpackPeers:

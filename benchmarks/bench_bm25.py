@@ -2,38 +2,21 @@
 
 import numpy as np
 
-from autoresearch import abtest, oracle
-from autoresearch.bm25 import inputs, kernels, reference
+from autoresearch.bm25 import inputs
+from benchmarks import _KernelSuite
 
 
-class Bm25:
+class Bm25(_KernelSuite):
+    target = "bm25"
     params = [
         inputs.NUM_DOCS,  # documents in the partition (N)
         inputs.NUM_TERMS,  # posting lists per query (T)
         inputs.TOP_K,  # the query's limit (k)
     ]
     param_names = ["num_docs", "num_terms", "k"]
-    timeout = 180
-
-    def setup(self, num_docs, num_terms, k):
-        # Cached per process: cheap even when asv_runner >= 0.3 calls setup before every sample.
-        self.w = inputs.workload(num_docs, num_terms, k)
-        inputs.search(kernels, self.w)  # compile (or load from cache) outside the timed body
 
     def time_search(self, num_docs, num_terms, k):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, num_docs, num_terms, k):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, num_docs, num_terms, k):
-        return abtest.paired_samples("bm25", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
 class Bm25Peers:

@@ -4,67 +4,34 @@ import functools
 
 import numpy as np
 
-from autoresearch import abtest, oracle
-from autoresearch.dictionary import inputs, kernels, reference
+from autoresearch.dictionary import inputs, reference
+from benchmarks import _KernelSuite
 
 PEER_CHUNK = 1 << 18  # indices per numpy string-gather chunk: bounds its byte-index temporaries
 
 
-class DictDecode:
+class DictDecode(_KernelSuite):
+    target = "dictionary"
     params = [
         inputs.SHAPES,  # (index dtype, value type, dictionary size)
         inputs.DISTRIBUTIONS,  # how the indices are drawn
     ]
     param_names = ["shape", "distribution"]
-    timeout = 180
-
-    def setup(self, shape, distribution):
-        # Cached per process: cheap even when asv_runner >= 0.3 calls setup before every sample.
-        self.w = inputs.workload(shape, distribution)
-        inputs.search(kernels, self.w)  # compile (or load from cache) outside the timed body
 
     def time_dict_decode(self, shape, distribution):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, shape, distribution):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, shape, distribution):
-        return abtest.paired_samples("dictionary", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
-class DictDecodeBinary:
+class DictDecodeBinary(_KernelSuite):
+    target = "dictionary"
     params = [
         inputs.BINARY_SHAPES,  # (index dtype, string type, dictionary size)
         inputs.BINARY_DISTRIBUTIONS,  # how the indices are drawn
     ]
     param_names = ["shape", "distribution"]
-    timeout = 180
-
-    def setup(self, shape, distribution):
-        self.w = inputs.workload(shape, distribution)
-        inputs.search(kernels, self.w)
 
     def time_dict_decode_binary(self, shape, distribution):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, shape, distribution):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, shape, distribution):
-        return abtest.paired_samples("dictionary", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
 class DictDecodePeers:

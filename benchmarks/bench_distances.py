@@ -2,64 +2,34 @@
 
 import numpy as np
 
-from autoresearch import abtest, oracle
-from autoresearch.distances import inputs, kernels, reference
+from autoresearch.distances import inputs
+from benchmarks import _KernelSuite
 
 
-class Distances:
+class Distances(_KernelSuite):
+    target = "distances"
     params = [
         inputs.FLOAT_FUNCTIONS,  # l2_batch, dot_batch, cosine_batch
         inputs.DIMS,  # vector dimension D (N = 4 MiB / (4 D) vectors per distribution)
     ]
     param_names = ["function", "dim"]
-    timeout = 180
-
-    def setup(self, function, dim):
-        # Cached per process: cheap even when asv_runner >= 0.3 calls setup before every sample.
-        self.w = inputs.workload(function, dim)
-        inputs.search(kernels, self.w)  # compile (or load from cache) outside the timed body
 
     def time_search(self, function, dim):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, function, dim):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, function, dim):
-        return abtest.paired_samples("distances", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
-class Hamming:
+class Hamming(_KernelSuite):
+    target = "distances"
     params = [
         inputs.HAMMING_BYTES,  # code length B in bytes (65,536 codes per distribution)
     ]
     param_names = ["nbytes"]
-    timeout = 180
 
-    def setup(self, nbytes):
-        self.w = inputs.workload("hamming_batch", nbytes)
-        inputs.search(kernels, self.w)
+    def workload_args(self, nbytes):
+        return ("hamming_batch", nbytes)
 
     def time_search(self, nbytes):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, nbytes):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, nbytes):
-        return abtest.paired_samples("distances", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
 class DistancesPeers:

@@ -2,40 +2,22 @@
 
 import numpy as np
 
-from autoresearch import abtest, oracle
-from autoresearch.fsst import inputs, kernels, reference
+from autoresearch.fsst import inputs
+from benchmarks import _KernelSuite
 
 PEER_GROUP_BYTES = 1 << 20  # code bytes per numpy batch: bounds the int64 temporaries
 
 
-class FsstDecode:
+class FsstDecode(_KernelSuite):
+    target = "fsst"
     params = [
         inputs.CORPORA,  # what the strings look like (words, urls, emails, hex ids, numbers)
         inputs.SIZES,  # uncompressed bytes of the page: 1 MiB (cache-resident) and 16 MiB
     ]
     param_names = ["corpus", "size"]
-    timeout = 180
-
-    def setup(self, corpus, size):
-        # Cached per process (and on disk): cheap even when asv_runner >= 0.3 calls setup before
-        # every sample.
-        self.w = inputs.workload(corpus, size)
-        inputs.search(kernels, self.w)  # compile (or load from cache) outside the timed body
 
     def time_fsst_decode(self, corpus, size):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, corpus, size):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, corpus, size):
-        return abtest.paired_samples("fsst", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
 class FsstDecodePeers:

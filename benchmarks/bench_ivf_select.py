@@ -2,37 +2,20 @@
 
 import numpy as np
 
-from autoresearch import abtest, oracle
-from autoresearch.ivf_select import inputs, kernels, reference
+from autoresearch.ivf_select import inputs
+from benchmarks import _KernelSuite
 
 
-class IvfSelect:
+class IvfSelect(_KernelSuite):
+    target = "ivf_select"
     params = [
         inputs.SHAPES,  # (P partitions, D dimension)
         inputs.NPROBES,  # partitions probed per query
     ]
     param_names = ["shape", "nprobes"]
-    timeout = 180
-
-    def setup(self, shape, nprobes):
-        # Cached per process: cheap even when asv_runner >= 0.3 calls setup before every sample.
-        self.w = inputs.workload(shape, nprobes)
-        inputs.search(kernels, self.w)  # compile (or load from cache) outside the timed body
 
     def time_search(self, shape, nprobes):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, shape, nprobes):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, shape, nprobes):
-        return abtest.paired_samples("ivf_select", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
 class IvfSelectPeers:

@@ -5,37 +5,20 @@ import functools
 
 import numpy as np
 
-from autoresearch import abtest, oracle
-from autoresearch.posting_intersect import inputs, kernels, reference
+from autoresearch.posting_intersect import inputs
+from benchmarks import _KernelSuite
 
 
-class PostingIntersect:
+class PostingIntersect(_KernelSuite):
+    target = "posting_intersect"
     params = [
         inputs.NUM_LISTS,  # K posting lists per query
         inputs.DISTRIBUTIONS,  # list lengths and id density (inputs.SHAPES)
     ]
     param_names = ["k", "shape"]
-    timeout = 180
-
-    def setup(self, k, shape):
-        # Cached per process: cheap even when asv_runner >= 0.3 calls setup before every sample.
-        self.w = inputs.workload(k, shape)
-        inputs.search(kernels, self.w)  # compile (or load from cache) outside the timed body
 
     def time_search(self, k, shape):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, k, shape):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, k, shape):
-        return abtest.paired_samples("posting_intersect", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
 class PostingIntersectPeers:

@@ -2,37 +2,20 @@
 
 import numpy as np
 
-from autoresearch import abtest, oracle
-from autoresearch.pq_l2 import inputs, kernels, reference
+from autoresearch.pq_l2 import inputs
+from benchmarks import _KernelSuite
 
 
-class PqL2:
+class PqL2(_KernelSuite):
+    target = "pq_l2"
     params = [
         inputs.SHAPES,  # (dim, M sub-vectors, K centroids)
         inputs.DISTRIBUTIONS,  # what the vectors and queries look like
     ]
     param_names = ["shape", "distribution"]
-    timeout = 180
-
-    def setup(self, shape, distribution):
-        # Cached per process: cheap even when asv_runner >= 0.3 calls setup before every sample.
-        self.w = inputs.workload(shape, distribution)
-        inputs.search(kernels, self.w)  # compile (or load from cache) outside the timed body
 
     def time_search(self, shape, distribution):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, shape, distribution):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, shape, distribution):
-        return abtest.paired_samples("pq_l2", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
 class PqL2Peers:

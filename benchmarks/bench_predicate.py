@@ -2,37 +2,20 @@
 
 import numpy as np
 
-from autoresearch import abtest, oracle
-from autoresearch.predicate import inputs, kernels, reference
+from autoresearch.predicate import inputs
+from benchmarks import _KernelSuite
 
 
-class Predicate:
+class Predicate(_KernelSuite):
+    target = "predicate"
     params = [
         inputs.DTYPES,  # the column's type
         inputs.ORDERS,  # random or sorted values (the same selectivities either way)
     ]
     param_names = ["dtype", "order"]
-    timeout = 180
-
-    def setup(self, dtype, order):
-        # Cached per process: cheap even when asv_runner >= 0.3 calls setup before every sample.
-        self.w = inputs.workload(dtype, order)
-        inputs.search(kernels, self.w)  # compile (or load from cache) outside the timed body
 
     def time_search(self, dtype, order):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, dtype, order):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, dtype, order):
-        return abtest.paired_samples("predicate", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
 class PredicatePeers:

@@ -4,69 +4,36 @@ import functools
 
 import numpy as np
 
-from autoresearch import abtest, oracle
-from autoresearch.take import inputs, kernels, reference
+from autoresearch.take import inputs, reference
+from benchmarks import _KernelSuite
 
 PEER_CHUNK = 1 << 18  # indices per numpy string-gather chunk: bounds its byte-index temporaries
 
 
-class Take:
+class Take(_KernelSuite):
+    target = "take"
     params = [
         inputs.SHAPES,  # (value type, index dtype)
         inputs.DISTRIBUTIONS,  # how the row indices are drawn
         inputs.SELECTIVITIES,  # indices per take as a fraction of the column's rows
     ]
     param_names = ["shape", "distribution", "selectivity"]
-    timeout = 180
-
-    def setup(self, shape, distribution, selectivity):
-        # Cached per process: cheap even when asv_runner >= 0.3 calls setup before every sample.
-        self.w = inputs.workload(shape, distribution, selectivity)
-        inputs.search(kernels, self.w)  # compile (or load from cache) outside the timed body
 
     def time_take(self, shape, distribution, selectivity):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, shape, distribution, selectivity):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, shape, distribution, selectivity):
-        return abtest.paired_samples("take", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
-class TakeBinary:
+class TakeBinary(_KernelSuite):
+    target = "take"
     params = [
         inputs.BINARY_SHAPES,  # (string type, index dtype)
         inputs.BINARY_DISTRIBUTIONS,  # how the row indices are drawn
         inputs.BINARY_SELECTIVITIES,  # indices per take as a fraction of the column's rows
     ]
     param_names = ["shape", "distribution", "selectivity"]
-    timeout = 180
-
-    def setup(self, shape, distribution, selectivity):
-        self.w = inputs.workload(shape, distribution, selectivity)
-        inputs.search(kernels, self.w)
 
     def time_take_binary(self, shape, distribution, selectivity):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, shape, distribution, selectivity):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, shape, distribution, selectivity):
-        return abtest.paired_samples("take", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
 class TakePeers:

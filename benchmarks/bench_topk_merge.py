@@ -6,64 +6,33 @@ import itertools
 
 import numpy as np
 
-from autoresearch import abtest, oracle
-from autoresearch.topk_merge import inputs, kernels, reference
+from autoresearch.topk_merge import inputs
+from benchmarks import _KernelSuite
 
 
-class TopkMerge:
+class TopkMerge(_KernelSuite):
+    target = "topk_merge"
     params = [
         inputs.NUM_LISTS,  # L: sorted result lists merged
         inputs.KS,  # k: entries per list and in the result
     ]
     param_names = ["lists", "k"]
-    timeout = 180
-
-    def setup(self, lists, k):
-        # Cached per process: cheap even when asv_runner >= 0.3 calls setup before every sample.
-        self.w = inputs.workload(lists, k)
-        inputs.search(kernels, self.w)  # compile (or load from cache) outside the timing
 
     def time_search(self, lists, k):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, lists, k):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, lists, k):
-        return abtest.paired_samples("topk_merge", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
-class Topk:
+class Topk(_KernelSuite):
+    target = "topk_merge"
     params = [
         inputs.KS,  # k kept from each partition of TOPK_ROWS unsorted rows
     ]
     param_names = ["k"]
-    timeout = 180
 
-    def setup(self, k):
-        self.w = inputs.topk_workload(k)
-        inputs.search(kernels, self.w)
+    workload_function = "topk_workload"
 
     def time_search(self, k):
-        inputs.search(kernels, self.w)
-
-    def track_mismatches(self, k):
-        return oracle.workload_mismatches(
-            lambda impl: inputs.outputs(impl, self.w), kernels, reference
-        )
-
-    track_mismatches.unit = "mismatches"
-
-    def track_ab_ratio(self, k):
-        return abtest.paired_samples("topk_merge", lambda impl: inputs.search(impl, self.w))
-
-    track_ab_ratio.unit = "ratio"
+        self.run()
 
 
 class TopkMergePeers:

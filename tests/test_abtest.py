@@ -35,9 +35,30 @@ def test_both_sides_run_untimed_first_then_pairs_alternate_which_goes_first():
     assert len(timed) == 2 * n * abtest.AB_MIN_PAIRS
 
 
-def test_no_baseline_skips(monkeypatch):
+def test_the_baseline_is_the_first_parents_kernel_and_skips_when_unchanged(monkeypatch, tmp_path):
     monkeypatch.delenv(abtest.ENV_BASELINE, raising=False)
-    assert abtest.load_baseline("pq_l2") is None
+    monkeypatch.setenv("AUTORESEARCH_STATE_DIR", str(tmp_path))
+    own = (REPO / "autoresearch/pq_l2/kernels.py").read_bytes()
+    for parent, why in ((own, "its first parent's"), (None, "no first parent")):
+        monkeypatch.setattr(abtest, "first_parent_kernels", lambda target, p=parent: p)
+        with pytest.raises(abtest.SkipNotImplemented, match=why):
+            abtest.load_baseline("pq_l2")
+    other = own + b"\nMARK = 'the parent'\n"
+    monkeypatch.setattr(abtest, "first_parent_kernels", lambda target: other)
+    assert abtest.load_baseline("pq_l2").MARK == "the parent"
+    named = tmp_path / "named.py"
+    named.write_bytes(own)  # named explicitly (calibration: a kernel against itself): no skip
+    monkeypatch.setenv(abtest.ENV_BASELINE, str(named))
+    assert abtest.load_baseline("pq_l2").__name__.startswith("autoresearch_baseline_pq_l2")
+
+
+def test_first_parent_kernels_reads_the_checked_out_commits_parent(monkeypatch):
+    git = lambda *a: subprocess.run(["git", *a], cwd=REPO, capture_output=True).stdout  # noqa: E731
+    head = git("rev-parse", "HEAD").decode().strip()
+    monkeypatch.setenv("ASV_COMMIT", head)  # what asv sets in its benchmark processes
+    assert abtest.first_parent_kernels("bm25") == git("show", "HEAD^:autoresearch/bm25/kernels.py")
+    monkeypatch.setenv("ASV_COMMIT", "0" * 40)
+    assert abtest.first_parent_kernels("bm25") is None
 
 
 # ---------------------------------------------------------------------------

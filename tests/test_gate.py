@@ -56,15 +56,22 @@ def set_cell(results: dict, bench: str, column: str, value) -> None:
     row[cols.index(column)] = value
 
 
-def decide(name: str, cand=None, base=None, pairing=None, **kw) -> gate.Decision:
-    c, b, p = files(name)
-    return gate.decide(
-        c if cand is None else cand,
-        b if base is None else base,
-        p if pairing is None else pairing,
-        "pq_l2",
-        **kw,
-    )
+def decide(name: str, cand=None, base=None, **kw) -> gate.Decision:
+    c, b, _ = files(name)
+    return gate.decide(c if cand is None else cand, b if base is None else base, "pq_l2", **kw)
+
+
+@pytest.fixture(autouse=True)
+def fixture_environment(monkeypatch):
+    """The fixture files were recorded in another environment, in commits of another repository:
+    file names use theirs, and which kernel their ratios were paired against is taken as given
+    (check_baseline_is_paired_side is tested on a real repository below)."""
+    from autoresearch import bench
+
+    monkeypatch.setattr(bench, "env_name", lambda conf=None: ENV_SUFFIX[1:-5])
+    real = gate.check_baseline_is_paired_side
+    monkeypatch.setattr(gate, "_real_check_paired", real, raising=False)
+    monkeypatch.setattr(gate, "check_baseline_is_paired_side", lambda repo, c, b, t: b)
 
 
 def cli(name: str, *extra: str, results: Path = DATA / "results", capsys=None) -> tuple[int, str]:
@@ -203,7 +210,7 @@ def test_columns_are_read_by_name_not_position():
             cells = dict(zip(cols, row, strict=False))
             results["results"][name] = [cells.get(c) for c in order]
         results["result_columns"] = order
-    d = gate.decide(cand, base, pairing, "pq_l2")
+    d = gate.decide(cand, base, "pq_l2")
     assert d.exit_code == 0
     assert d.geomean_ratio == decide("faster").geomean_ratio
 
@@ -213,7 +220,7 @@ def test_peers_classes_are_ignored():
     cols = cand["result_columns"]
     peers = {"result": None, "params": [["'numpy'"]], "version": "x", "started_at": 0}
     cand["results"]["bench_pq_l2.PqL2Peers.time_search"] = [peers.get(c) for c in cols]
-    assert decide("faster", cand=cand, base=base, pairing=pairing).exit_code == 0
+    assert decide("faster", cand=cand, base=base).exit_code == 0
 
 
 # ---------------------------------------------------------------------------
@@ -231,7 +238,7 @@ def test_worst_case_guard_alone_discards_one_combination_6pct_slower():
     cand, base, pairing = files("faster")
     ratio = decide("faster").combos[8].ratio  # (768,96,256)/sparse
     scale_combo(cand, 8, 1.06 / ratio)
-    d = gate.decide(cand, base, pairing, "pq_l2")
+    d = gate.decide(cand, base, "pq_l2")
     assert d.exit_code == 1
     assert set(reasons(d)) == {"worst_case"}  # the gains elsewhere are more than 10x the loss
     assert "PqL2/(768,96,256)/sparse is 6.0% slower" in reasons(d)["worst_case"]
@@ -242,7 +249,7 @@ def test_trade_off_rule_alone_discards_small_regressions_that_buy_little():
     before = decide("fastmath").combos
     for i in (0, 1, 2):  # three combinations 4% slower: under the 5% guard, yet significant
         scale_combo(cand, i, 1.04 / before[i].ratio)
-    d = gate.decide(cand, base, pairing, "pq_l2")
+    d = gate.decide(cand, base, "pq_l2")
     assert d.exit_code == 1
     assert set(reasons(d)) == {"trade_off"}
     assert d.geomean_ratio < 0.97  # still a clear average gain
@@ -252,7 +259,7 @@ def test_min_gain_alone_discards_a_significant_but_tiny_gain():
     cand, base, pairing = files("same")
     for i in range(9):
         scale_combo(cand, i, 0.995)
-    d = gate.decide(cand, base, pairing, "pq_l2")
+    d = gate.decide(cand, base, "pq_l2")
     assert d.exit_code == 1
     assert d.geomean_ci_hi < 1.0
     assert set(reasons(d)) == {"min_gain"}
@@ -294,16 +301,13 @@ def test_real_quiet_runs_are_under_the_noise_limit():
 def test_a_single_implausible_combination_is_suspect():
     cand, base, pairing = files("faster")
     scale_combo(cand, 4, 0.05)
-    d = gate.decide(cand, base, pairing, "pq_l2")
+    d = gate.decide(cand, base, "pq_l2")
     assert d.exit_code == 3 and "plausibility" in reasons(d)
 
 
-def test_confirmed_needs_a_recorded_re_measurement():
+def test_confirmed_accepts_a_re_measured_suspect_speed_up():
+    assert decide("restored").exit_code == 3
     d = decide("restored", confirmed=True)
-    undecided_because(d, "--confirmed needs a re-measurement", "1 time(s)")
-    cand, base, pairing = files("restored")
-    row = next(r for r in pairing if r["candidate"] == SCENARIOS["restored"]["candidate"])
-    d = gate.decide(cand, base, [*pairing, dict(row)], "pq_l2", confirmed=True)
     assert (d.exit_code, d.decision) == (0, "keep")
     assert reasons(d, failed_only=False)["plausibility"].endswith("confirmed by a re-measurement")
 
@@ -314,13 +318,15 @@ def test_target_all_combines_every_target_in_both_files(capsys):
     assert "target: all" in out and "target_result: pq_l2 decision=keep exit_code=0" in out
     cand, base, pairing = files("faster")
     cols = cand["result_columns"]
-    row = {"result": None, "params": [], "version": "v", "started_at": 0}
+    row = {"result": math.nan, "params": [], "version": "v", "started_at": 0}  # skipped
     cand["results"]["bench_bm25.Bm25.track_ab_ratio"] = [row.get(c) for c in cols]
-    d = gate.decide(cand, base, pairing, "all")
-    assert d.exit_code == 0  # bm25 has no baseline results: not compared, reported
-    assert "not compared" in reasons(d, failed_only=False)["targets"]
-    w = files("wrong")
-    assert gate.decide(*w, "all").exit_code == 2
+    d = gate.decide(cand, base, "all")
+    assert d.exit_code == 0  # bm25's A/B did not run (its kernel unchanged): not decided
+    assert [t.target for t in d.targets] == ["pq_l2"]
+    c, b, _ = files("wrong")
+    assert gate.decide(c, b, "all").exit_code == 2
+    set_cell(cand, AB, "result", [math.nan] * len(cell(cand, AB, "result")))  # unchanged too
+    undecided_because(gate.decide(cand, base, "all"), "nothing to decide")
 
 
 def test_combine_takes_the_most_cautious_answer():
@@ -359,8 +365,10 @@ def result_path(results: Path, name: str, side: str) -> Path:
 def test_missing_results_file_names_the_command(results_copy, side, capsys):
     result_path(results_copy, "faster", side).unlink()
     code, out = cli("faster", results=results_copy, capsys=capsys)
-    assert code == 3
-    assert f"no results for the {side}" in out and "python -m autoresearch.bench pq_l2" in out
+    if side == "candidate":
+        assert "no results for the candidate" in out and "asv run" in out
+    else:  # the ratios need no baseline file: decided from the candidate's alone
+        assert code == 0 and "decision: keep" in out
 
 
 @pytest.mark.parametrize(
@@ -405,7 +413,7 @@ def test_results_recorded_on_another_machine_directory(results_copy, capsys):
 def test_failed_or_skipped_result(bench, value, word):
     cand, base, pairing = files("faster")
     cell(cand, bench, "result")[4] = value
-    d = decide("faster", cand=cand, base=base, pairing=pairing)
+    d = decide("faster", cand=cand, base=base)
     undecided_because(d, bench, word, "PqL2/(256,16,256)/uniform")
 
 
@@ -444,7 +452,7 @@ def drop_last_distribution(results: dict) -> None:
 def test_combination_on_one_side_only(side):
     cand, base, pairing = files("faster")
     drop_last_distribution(cand if side == "candidate" else base)
-    d = gate.decide(cand, base, pairing, "pq_l2")
+    d = gate.decide(cand, base, "pq_l2")
     undecided_because(d, "parameter combinations differ", "'sparse'")
 
 
@@ -505,46 +513,10 @@ def test_bad_pair_ratio_value():
     undecided_because(decide("faster", cand=cand), "not a positive finite number")
 
 
-def test_no_pairing_record(results_copy, capsys):
-    (results_copy / MACHINE / "ab_pairs.jsonl").unlink()
-    code, out = cli("faster", results=results_copy, capsys=capsys)
-    assert code == 3
-    assert "no paired A/B data" in out
-    assert f"python -m autoresearch.bench pq_l2 --baseline {SCENARIOS['faster']['baseline']}" in out
-
-
-def test_last_pairing_was_against_another_baseline():
-    _, _, pairing = files("faster")
-    row = next(r for r in pairing if r["candidate"] == SCENARIOS["faster"]["candidate"])
-    pairing.append({**row, "baseline": "1" * 40})
-    undecided_because(decide("faster", pairing=pairing), "last paired against 1111")
-
-
-def test_results_written_after_their_pairing_record():
-    _, _, pairing = files("faster")
-    row = next(r for r in pairing if r["candidate"] == SCENARIOS["faster"]["candidate"])
-    row["recorded_at"] = "2026-11-26T08:00:00Z"  # before the A/B benchmark started
-    undecided_because(decide("faster", pairing=pairing), "written after their last pairing")
-
-
-def test_pairing_record_from_another_environment():
-    _, _, pairing = files("faster")
-    row = next(r for r in pairing if r["candidate"] == SCENARIOS["faster"]["candidate"])
-    row["env_name"] = "existing-py_usr_bin_python3"
-    undecided_because(decide("faster", pairing=pairing), "pairing record env")
-
-
-def test_corrupt_pairing_file(results_copy, capsys):
-    path = results_copy / MACHINE / "ab_pairs.jsonl"
-    path.write_text(path.read_text() + '{"target": "pq_l2", "cand')
-    code, out = cli("faster", results=results_copy, capsys=capsys)
-    assert code == 3 and "ab_pairs.jsonl:" in out
-
-
 def test_baseline_without_results_for_the_target():
     _, base, _ = files("faster")
     base["results"] = {k: v for k, v in base["results"].items() if "pq_l2" not in k}
-    undecided_because(decide("faster", base=base), "baseline has no results for pq_l2")
+    assert decide("faster", base=base).exit_code == 0  # the candidate's ratios suffice
 
 
 def test_malformed_structures_never_raise():
@@ -555,7 +527,6 @@ def test_malformed_structures_never_raise():
         lambda c: c.__setitem__("version", 1),
         lambda c: c.__setitem__("results", []),
         lambda c: cell(c, AB, "samples").__setitem__(0, "x"),
-        lambda c: set_cell(c, AB, "started_at", None),
     ):
         cand, _, _ = files("faster")
         damage(cand)
@@ -587,3 +558,84 @@ def test_an_internal_error_exits_3(monkeypatch, capsys):
     monkeypatch.setattr(gate, "decide", broken)
     code, out = cli("faster", capsys=capsys)
     assert code == 3 and "decision: undecided" in out
+
+
+# ---------------------------------------------------------------------------
+# The command on a real repository: which kernel the ratios were paired against, where results are
+# ---------------------------------------------------------------------------
+
+
+def _commit(repo: Path, files: dict[str, str], message: str) -> str:
+    import subprocess
+
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    run = lambda *a: subprocess.run(  # noqa: E731
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *a],
+        cwd=repo, check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    run("add", "-A")
+    run("commit", "-q", "-m", message)
+    return run("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def history(tmp_path):
+    """kept (kernel A) -> log row (kernel A) -> candidate (kernel B); `other` has kernel C."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    kernels = "autoresearch/pq_l2/kernels.py"
+    shas = {"kept": _commit(repo, {kernels: "A", "log.tsv": "1"}, "kept")}
+    shas["row"] = _commit(repo, {"log.tsv": "2"}, "row")
+    shas["candidate"] = _commit(repo, {kernels: "B"}, "candidate")
+    shas["other"] = _commit(repo, {kernels: "C"}, "other")
+    return repo, shas
+
+
+def test_the_baseline_must_carry_the_first_parents_kernel(history):
+    repo, shas = history
+    check = gate._real_check_paired
+    assert check(repo, shas["candidate"], shas["row"], "pq_l2") == shas["row"]
+    assert check(repo, shas["candidate"], shas["kept"], "pq_l2") == shas["row"]  # same kernel
+    with pytest.raises(gate.CannotDecide, match="first parent"):
+        check(repo, shas["candidate"], shas["candidate"], "pq_l2")
+    with pytest.raises(gate.CannotDecide, match="first parent"):
+        check(repo, shas["other"], shas["kept"], "all")
+
+
+def test_results_only_in_another_environment_or_machine_are_named(history, tmp_path, capsys):
+    from autoresearch import bench
+
+    repo, shas = history
+    results = tmp_path / "results"
+    cand = shas["candidate"]
+    here = results / "here-2cpu"
+    here.mkdir(parents=True)
+    (here / "machine.json").write_text("{}")
+    (here / f"{cand[:8]}-virtualenv-py3.11-numba0.1-numpy1.0.json").write_text("{}")
+    argv = [
+        "--target",
+        "pq_l2",
+        "--candidate",
+        cand,
+        "--repo",
+        str(repo),
+        "--results",
+        str(results),
+    ]
+    code = gate.main([*argv, "--machine", "here-2cpu"])
+    out = capsys.readouterr().out
+    assert code == 3 and "only in other environments" in out and "numba0.1" in out
+    assert bench.env_name() in out  # this project's, named too
+
+    there = results / "there-2cpu"
+    there.mkdir()
+    (there / "machine.json").write_text("{}")
+    (there / f"{cand[:8]}-{bench.env_name()}.json").write_text("{}")
+    code = gate.main([*argv, "--machine", "elsewhere-2cpu"])
+    out = capsys.readouterr().out
+    assert code == 3 and "'there-2cpu'" in out and "asv run" in out

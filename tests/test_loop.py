@@ -176,14 +176,11 @@ def test_loop_keeps_faster_and_discards_slower(repo):
     assert log[1].startswith(f"results({TARGET}): keep {keep['commit'][:12]}")
     assert (repo / KERNELS).read_text() == (PATCHES / "faster.py").read_text()
 
-    # Published asv history: the kept commit and its baseline, never the discarded candidate.
+    # Published asv history: the kept commit, never the discarded candidate (nor the baseline:
+    # its ratios live in the kept commit's file; a chain's start is benchmarked by its epoch).
     results = git(repo, "ls-files", "results").splitlines()
-    for sha, published in ((start, True), (keep["commit"], True), (discard["commit"], False)):
+    for sha, published in ((start, False), (keep["commit"], True), (discard["commit"], False)):
         assert any(f"/{sha[:8]}-" in p for p in results) is published, (sha, results)
-    pairs = [json.loads(ln) for p in results if p.endswith("ab_pairs.jsonl")
-             for ln in (repo / p).read_text().splitlines()]  # fmt: skip
-    assert any(p["candidate"] == keep["commit"] and p["baseline"] == start for p in pairs)
-    assert not any(p["candidate"] == discard["commit"] for p in pairs)
     # The discarded candidate's results are archived locally, outside results/.
     archived = repo / ".autoresearch" / "runs" / TARGET / discard["commit"][:12] / "results"
     assert any(p.name.startswith(discard["commit"][:8]) for p in archived.rglob("*.json"))

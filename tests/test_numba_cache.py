@@ -1,8 +1,10 @@
 """The stale numba cache trap: numba stamps a cached function by its own file's hash only.
 
 A kernel whose helper module changed would run stale machine code, and a keep gate would time the
-wrong kernel. autoresearch keys NUMBA_CACHE_DIR on the whole package source; these tests show the
-trap with numba's default keying and its absence with ours.
+wrong kernel. autoresearch keys NUMBA_CACHE_DIR on the package source (the targets' kernels.py
+aside: they import no package module, and numba's own stamp covers a function's own file); these
+tests show the trap with numba's default keying, its absence with ours, and the stamp that covers
+a kernel's own edits.
 """
 
 import os
@@ -61,6 +63,16 @@ def test_source_keyed_cache_dir_sees_the_change(tmp_path):
     assert _run(tmp_path, numba_cache_dir(pkg)) == 2.0
     _make_pkg(tmp_path, 3.0)
     assert _run(tmp_path, numba_cache_dir(pkg)) == 3.0
+
+
+def test_numba_stamps_a_functions_own_file(tmp_path):
+    """Why a kernels.py can stay out of the digest: an edit of the cached function's own file is
+    seen with the same cache directory."""
+    pkg = _make_pkg(tmp_path, 2.0)
+    cache = tmp_path / "cache"
+    assert _run(tmp_path, cache) == 2.0
+    (pkg / "kern.py").write_text(textwrap.dedent(KERN).replace("helper(x)", "helper(x) + 1.0"))
+    assert _run(tmp_path, cache) == 3.0
 
 
 def test_digest_follows_every_source_file(tmp_path):

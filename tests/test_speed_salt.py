@@ -1,16 +1,13 @@
-"""The experiment's secret workload: speed workloads drawn from a salted seed under
-AUTORESEARCH_SPEED_SALT (common.speed_seed, cached_arrays), set by bench.py for paired runs only.
+"""The paired timing's secret workload: speed workloads drawn from a salted seed (common.salted,
+common.speed_seed, cached_arrays) under a salt the suites' setup_cache draws once per asv run
+(abtest.write_run_salt); AUTORESEARCH_SPEED_SALT salts a whole process.
 
 Small workloads only, and no asv: bench.run's call to asv is replaced by a recorder.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +25,7 @@ PQ_COMBO = ((128, 16, 256), "uniform")  # the combination the pq_l2 seed-answer 
 def private_tmp(tmp_path, monkeypatch):
     """Workload caches (and module copies) in a fresh temp dir, no salt until a test sets one."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("AUTORESEARCH_STATE_DIR", str(tmp_path))
     monkeypatch.delenv(ENV_SPEED_SALT, raising=False)
     return tmp_path
 
@@ -90,22 +88,6 @@ def test_cached_arrays_keys_on_the_salt_in_its_own_folder(private_tmp, monkeypat
     assert len(list(folder.glob("*.npz"))) == 1 and folder.parent == common.inputs_cache_dir()
     names = [str(p) for p in common.inputs_cache_dir().rglob("*")]
     assert not any(salt in n for n in names for salt in (SALT_A, SALT_B))  # never the salt itself
-
-
-def test_prune_removes_only_abandoned_salted_folders(private_tmp):
-    old = common.salted_cache_dir(1)
-    young = common.salted_cache_dir(2)
-    for folder in (old, young):
-        folder.mkdir(parents=True)
-        (folder / "w.npz").write_bytes(b"x")
-    long_ago = time.time() - common.SALTED_CACHE_MAX_AGE_SECS - 60
-    for p in (old, old / "w.npz"):
-        os.utime(p, (long_ago, long_ago))
-    public = common.inputs_cache_dir() / "public.npz"
-    public.write_bytes(b"x")
-    os.utime(public, (long_ago, long_ago))
-    assert common.prune_salted_caches() == [old]
-    assert not old.exists() and young.exists() and public.exists()
 
 
 def _same_layout_other_values(public, salted) -> None:
@@ -209,67 +191,55 @@ def test_reading_the_salt_through_libc_is_what_the_static_check_rejects(private_
 
 
 # ---------------------------------------------------------------------------
-# bench.run: a salt for the paired run only, cleaned up, recorded as a flag
+# The run's salt: drawn by asv's setup_cache, read by every paired benchmark of the run
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fake_bench(private_tmp, monkeypatch):
-    """bench.run with asv replaced by a recorder that creates the salted cache folder, as the
-    benchmark processes would; results and the baseline's kernels.py in the temp dir."""
+def test_bench_never_passes_a_salt_or_a_baseline_to_asv(private_tmp, monkeypatch):
+    """bench.run is a plain `asv run COMMIT^!`: the suites draw the run's salt themselves."""
     calls = []
+    monkeypatch.setenv(ENV_SPEED_SALT, SALT_A)  # inherited: must not leak into asv's processes
+    monkeypatch.setenv("AUTORESEARCH_AB_BASELINE", "/elsewhere/kernels.py")
+    monkeypatch.setenv(bench.ENV_MACHINE, "test-machine")
+    monkeypatch.setattr(bench, "asv", lambda *a, env=None, **k: calls.append((a, env)) or "")
+    monkeypatch.setattr(bench, "dirty_paths", lambda: [])
+    monkeypatch.setattr(bench, "ensure_machine", lambda name: None)
     result = private_tmp / "result.json"
     result.write_text("{}")
-    baseline_kernels = private_tmp / "baseline_kernels.py"
-    baseline_kernels.write_text("# baseline\n")
-
-    def fake_asv(*args, env=None, **kwargs):
-        salt = env.get(ENV_SPEED_SALT)
-        folder = common.salted_cache_dir(int(salt, 16)) if salt else None
-        if folder is not None:
-            folder.mkdir(parents=True)
-            (folder / "w.npz").write_bytes(b"x")
-        calls.append({"args": args, "env": env, "folder": folder})
-        if fake_asv.fail:
-            raise RuntimeError("asv run exited 1")
-        return ""
-
-    fake_asv.fail = False
-    monkeypatch.setenv(bench.ENV_MACHINE, "test-machine")
-    monkeypatch.setattr(bench, "RESULTS", private_tmp / "results")
-    (private_tmp / "results" / "test-machine").mkdir(parents=True)
-    monkeypatch.setattr(bench, "asv", fake_asv)
-    monkeypatch.setattr(bench, "dirty_paths", lambda: [])
-    monkeypatch.setattr(bench, "ensure_python_wrapper", lambda: Path(sys.executable))
-    monkeypatch.setattr(bench, "ensure_machine", lambda name: None)
-    monkeypatch.setattr(bench, "write_baseline", lambda target, rev: baseline_kernels)
     monkeypatch.setattr(bench, "result_path", lambda commit, machine=None: result)
-    return calls, fake_asv, private_tmp / "results" / "test-machine" / "ab_pairs.jsonl"
+    assert bench.run("pq_l2") == result
+    (args, env), head = calls[0], bench.git("rev-parse", "HEAD")
+    assert args[:2] == ("run", f"{head}^!") and "--record-samples" in args
+    assert ENV_SPEED_SALT not in env and "AUTORESEARCH_AB_BASELINE" not in env
 
 
-def test_bench_salts_the_paired_run_only(fake_bench, monkeypatch):
-    calls, _, pairs = fake_bench
-    monkeypatch.setenv(ENV_SPEED_SALT, SALT_A)  # inherited: must not leak into a plain run
-    bench.run("pq_l2")
-    bench.run("pq_l2", peers=True)
-    assert [ENV_SPEED_SALT in c["env"] for c in calls] == [False, False]
-    assert not pairs.exists()
+def test_each_run_draws_a_fresh_salt_shared_by_its_processes(private_tmp, monkeypatch):
+    from autoresearch import abtest
 
-    bench.run("pq_l2", baseline="HEAD")
-    bench.run("pq_l2", baseline="HEAD")
-    salts = [c["env"][ENV_SPEED_SALT] for c in calls[2:]]
-    assert len(set(salts)) == 2 and SALT_A not in salts  # fresh every paired run
-    assert all(len(bytes.fromhex(s)) == bench.SALT_BYTES for s in salts)
-    assert all(not c["folder"].exists() for c in calls[2:])  # the salted workloads are gone
-    rows = [json.loads(line) for line in pairs.read_text().splitlines()]
-    assert [r["salted"] for r in rows] == [True, True]
-    assert not any(s in pairs.read_text() for s in salts)  # a flag, never the salt
+    monkeypatch.chdir(private_tmp)  # asv's setup_cache folder for the run
+    abtest.write_run_salt()
+    first = abtest.run_salt()
+    assert first == abtest.run_salt() and first[1] == private_tmp  # every process of the run
+    abtest.write_run_salt()
+    assert abtest.run_salt()[0] != first[0]  # the next run's
+    assert len(bytes.fromhex((private_tmp / abtest.SALT_FILE).read_text())) == abtest.SALT_BYTES
+    monkeypatch.chdir(private_tmp / "..")  # outside asv: one salt per process, cached nowhere
+    salt, cache = abtest.run_salt()
+    assert cache is None and salt != first[0]
 
 
-def test_bench_removes_the_salted_workloads_when_asv_fails(fake_bench):
-    calls, fake_asv, pairs = fake_bench
-    fake_asv.fail = True
-    with pytest.raises(RuntimeError):
-        bench.run("pq_l2", baseline="HEAD")
-    assert calls[0]["folder"] is not None and not calls[0]["folder"].exists()
-    assert not pairs.exists()
+def test_the_paired_workload_is_salted_and_leaves_the_public_one_alone(private_tmp, monkeypatch):
+    from autoresearch import abtest
+    from autoresearch.pq_l2 import inputs
+
+    shape = ((16, 4, 16), "uniform")
+    public = inputs.workload(*shape)
+    salted = abtest.salted_workload(inputs.workload, shape, int(SALT_A, 16), private_tmp)
+    again = abtest.salted_workload(inputs.workload, shape, int(SALT_A, 16), private_tmp)
+    assert not np.array_equal(public.codes, salted.codes)  # other values ...
+    assert public.codes.shape == salted.codes.shape  # ... same shapes
+    assert np.array_equal(salted.codes, again.codes)  # the same in every process of the run
+    assert any(p.name.startswith(common.SALTED_PREFIX) for p in private_tmp.iterdir())
+    assert np.array_equal(inputs.workload(*shape).codes, public.codes)  # memo not poisoned
+    in_memory = abtest.salted_workload(inputs.workload, shape, int(SALT_B, 16), None)
+    assert not np.array_equal(in_memory.codes, salted.codes)

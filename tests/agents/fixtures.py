@@ -53,6 +53,11 @@ def git(repo: Path, *args: str, check: bool = True) -> str:
 
 def make_clone(dest: Path) -> Path:
     git(dest.parent, "clone", "-q", str(SOURCE), str(dest))
+    # asv's environment (a virtualenv with numpy and numba: a download and ~15 s to make) is
+    # shared with the source clone, as a linked worktree shares its main clone's; asv re-clones
+    # its checkout when a test clone's commits are not in it.
+    (SOURCE / ".asv").mkdir(exist_ok=True)
+    (dest / ".asv").symlink_to(SOURCE / ".asv", target_is_directory=True)
     listed = git(SOURCE, "ls-files", "-z", "-m", "-o", "--exclude-standard").split("\0")
     deleted = set(git(SOURCE, "ls-files", "-z", "-d").split("\0"))
     for rel in filter(None, listed):

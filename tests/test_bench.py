@@ -1,0 +1,166 @@
+"""bench.py and asv.conf.json: asv's own environment, named as asv names it, per clone; the
+machine registered as `asv machine` registers it; two clones benchmarking at once stay apart."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from autoresearch import bench
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_env_name_is_asvs_own():
+    from asv import config, environment
+
+    conf = config.Config.load(str(REPO / "asv.conf.json"))
+    (env,) = list(environment.get_environments(conf, None))
+    assert bench.env_name() == env.name
+    assert bench.result_path("0123456789abcdef").name == f"01234567-{env.name}.json"
+
+
+def test_environment_pins_what_the_kernels_speed_depends_on():
+    conf = bench.load_conf()
+    assert conf["environment_type"] == "virtualenv"
+    assert {"numpy", "numba"} <= set(conf["matrix"]["req"])
+    assert all(len(v) == 1 for v in conf["matrix"]["req"].values())  # one environment, pinned
+    assert conf["env_dir"] == ".asv/env"  # inside the clone: nothing shared through /tmp
+    assert "existing" not in json.dumps(conf)
+
+
+def test_machine_is_registered_with_every_field(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(Path, "home", lambda: tmp_path)
+    bench.ensure_machine("some-cpu-2cpu")
+    entry = json.loads((tmp_path / ".asv-machine.json").read_text())["some-cpu-2cpu"]
+    assert all(entry.get(k) for k in bench.MACHINE_FIELDS), entry
+    assert entry["machine"] == "some-cpu-2cpu" and entry["num_cpu"] == str(os.cpu_count())
+
+
+def test_state_lives_in_the_environment_not_the_temp_folder():
+    import tempfile
+
+    import autoresearch
+    from autoresearch import common
+
+    for path in (autoresearch.state_root(), common.inputs_cache_dir()):
+        assert not str(path).startswith(tempfile.gettempdir()), path
+    assert str(autoresearch.state_root()).startswith(sys.prefix) or "AUTORESEARCH_STATE_DIR" in (
+        os.environ
+    )
+
+
+def test_a_kernel_edit_leaves_the_harness_digest_alone(tmp_path):
+    """numba's cache is keyed on the harness source, not on kernels.py (numba stamps that file
+    itself): a commit that changes one target's kernel keeps every other target's cache."""
+    import shutil
+
+    import autoresearch
+
+    pkg = tmp_path / "autoresearch"
+    shutil.copytree(autoresearch.PACKAGE_DIR, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    before = autoresearch.source_digest(pkg)
+    (pkg / "pq_l2" / "kernels.py").write_text("# another kernel\n")
+    assert autoresearch.source_digest(pkg) == before
+    (pkg / "pq_l2" / "inputs.py").write_text("# another workload\n")
+    assert autoresearch.source_digest(pkg) != before
+
+
+# ---------------------------------------------------------------------------
+# Real asv runs (slow): two clones at once, each timing its own kernel in its own environment
+# ---------------------------------------------------------------------------
+
+ONE = r"bench_pq_l2\.PqL2\.track_mismatches\(\(128, 16, 256\), 'uniform'\)"
+
+
+def _clone(dest: Path, broken: bool) -> Path:
+    subprocess.run(["git", "clone", "-q", str(REPO), str(dest)], check=True)
+    if broken:  # a kernel that is wrong by a constant: track_mismatches counts every output
+        kernels = dest / "autoresearch" / "pq_l2" / "kernels.py"
+        text = kernels.read_text()
+        text += (
+            "\n\n_pq_distances_orig = pq_distances\n\n\n"
+            "def pq_distances(table, codes):\n    return _pq_distances_orig(table, codes) + 1.0\n"
+        )
+        kernels.write_text(text)
+        git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "broken"]
+        subprocess.run(git, cwd=dest, check=True)
+    return dest
+
+
+@pytest.mark.slow
+def test_two_clones_benchmarking_at_once_do_not_affect_each_other(tmp_path):
+    clones = {"good": _clone(tmp_path / "good", False), "broken": _clone(tmp_path / "broken", True)}
+    outputs = {}
+
+    def run(name: str, clone: Path) -> None:
+        env = {**os.environ, "AUTORESEARCH_MACHINE": "test-2cpu"}
+        env.pop("AUTORESEARCH_STATE_DIR", None)
+        cmd = [sys.executable, "-m", "autoresearch.bench", "pq_l2", "--bench", ONE]
+        outputs[name] = subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True)
+
+    threads = [threading.Thread(target=run, args=item) for item in clones.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    mismatches = {}
+    for name, clone in clones.items():
+        proc = outputs[name]
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        (path,) = (clone / "results" / "test-2cpu").glob(f"*-{bench.env_name()}.json")
+        data = json.loads(path.read_text())
+        cells = data["results"]["bench_pq_l2.PqL2.track_mismatches"]
+        row = dict(zip(data["result_columns"], cells, strict=False))
+        mismatches[name] = [x for x in row["result"] if x == x]  # the one combination run
+        assert data["requirements"] == bench.load_conf()["matrix"]["req"] | data["requirements"]
+        # each clone's environment, under the clone
+        pth = list(
+            (clone / ".asv" / "env").glob("*/lib/python*/site-packages/lance_autoresearch.pth")
+        )
+        assert len(pth) == 1 and pth[0].read_text().strip().startswith(str(clone / ".asv"))
+    assert mismatches["good"] == [0] and mismatches["broken"][0] > 0, mismatches
+
+
+@pytest.mark.slow
+def test_the_plain_asv_workflow_then_the_gate_then_an_experiment(tmp_path):
+    """README's workflow in a fresh clone: commit a kernel edit, `asv run HEAD^..HEAD`, the gate
+    decides HEAD against HEAD^; what asv left behind does not block the next experiment."""
+    clone = _clone(tmp_path / "clone", False)
+    env = {**os.environ, "AUTORESEARCH_MACHINE": "test-2cpu"}
+    env.pop("AUTORESEARCH_STATE_DIR", None)
+    kernels = clone / "autoresearch" / "pq_l2" / "kernels.py"
+
+    def sh(*cmd: str) -> subprocess.CompletedProcess:
+        return subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True)
+
+    bench.ensure_machine("test-2cpu")
+    kernels.write_text(kernels.read_text() + "\n# A/A: a comment only\n")
+    sh("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "A/A")
+    head = sh("git", "rev-parse", "HEAD").stdout.strip()
+    parent = sh("git", "rev-parse", "HEAD^").stdout.strip()
+    asv = [sys.executable, "-m", "asv", "run", "HEAD^..HEAD", "--machine", "test-2cpu"]
+    run = sh(*asv, "--record-samples", "-b", r"^bench_pq_l2\.PqL2\.")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    gate = sh(sys.executable, "-m", "autoresearch.gate", "--machine", "test-2cpu")
+    block = dict(ln.split(": ", 1) for ln in gate.stdout.splitlines() if ": " in ln)
+    assert (block["candidate"], block["baseline"]) == (head, parent), gate.stdout
+    assert block["target"] == "all" and "target_result: pq_l2" in gate.stdout, gate.stdout
+    assert block["decision"] in ("discard", "undecided") and gate.returncode in (1, 3)
+
+    # What asv left (its result file, machine file, benchmark list) never blocks an experiment:
+    # only kernels.py may differ from HEAD, and results are not code.
+    from autoresearch import experiment
+
+    sh("git", "reset", "-q", "--hard", "HEAD^")  # experiments chain on kept commits, not ours
+    left = sh("git", "status", "--porcelain", "--untracked-files=all", "results").stdout
+    assert "test-2cpu" in left, left
+    kernels.write_text(kernels.read_text() + "# the next idea\n")
+    experiment.check_tree(experiment.Git(clone), "pq_l2")  # raises Refused if anything blocks
