@@ -45,6 +45,9 @@ EXIT_NO_MATPLOTLIB = 3
 DECISIONS = ("keep", "discard", "undecided", "crash", "timeout", "fail", "refused")
 FAILED = ("crash", "timeout", "fail", "refused")  # no timing: drawn as red crosses
 REQUIRED_COLUMNS = ("decision", "geomean_ratio", "description")  # of the results log
+# asv's results, then the runs of its former `existing` environment (legacy-results/README.md),
+# still read for the peer columns until a newer run has peers.
+RESULT_ROOTS = ("results", "legacy-results")
 README_BEGIN = "<!-- targets:begin -->"
 README_END = "<!-- targets:end -->"
 PEERS_SUFFIX = "Peers"  # asv classes named *Peers time the peer libraries (informational)
@@ -694,7 +697,9 @@ def target_rows(repo: Path, targets: Iterable[str] = TARGETS) -> list[TargetRow]
     """The table's rows, from the files git tracks only: untracked work in progress (a target
     package, a result file) never shows, so --check in a fresh clone sees what --readme saw."""
     tracked = tracked_files(repo)
-    files = load_result_files(repo / "results", tracked.__contains__)
+    files = [
+        f for root in RESULT_ROOTS for f in load_result_files(repo / root, tracked.__contains__)
+    ]
     commits = branch_commits(repo)
     return [target_row(repo, t, files, commits, tracked) for t in targets]
 
@@ -748,6 +753,11 @@ def update_readme(repo: Path, check: bool, targets: Iterable[str] = TARGETS) -> 
     text = readme.read_text(encoding="utf-8")
     head, current, tail = _split_readme(text, readme)
     wanted = render_table(target_rows(repo, targets))
+    from autoresearch import bench
+
+    if hint := bench.machine_hint(results=repo / "results"):
+        if not (repo / "results" / bench.machine_name()).is_dir():
+            _warn("no results from this machine" + hint)
     if current == wanted:
         print(f"{readme.name}: target table is current")
         return EXIT_OK
