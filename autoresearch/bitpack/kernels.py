@@ -47,55 +47,34 @@ def _mask(width, bits):
 
 @njit(**JIT)
 def _unpack_block(packed, start, width, out, out_start):
-    """One block of 1024 values, row by row with the lane loop innermost.
-
-    Lance's `unpack!` walks each lane's rows; every lane has the same (word, shift, spill) per
-    row, so computing them once per row and looping over lanes inside reads LANES consecutive
-    packed words and writes LANES consecutive outputs: a loop LLVM vectorizes.
-    """
+    """One block of 1024 values: Lance's `unpack!` for every lane."""
     bits = np.iinfo(packed.dtype).bits
     lanes = BLOCK // bits
-    if width == 0:
-        for i in range(BLOCK):
-            out[out_start + i] = 0
-        return
-    if width == bits:  # stored transposed, unshifted
-        for row in range(bits):
-            o = out_start + FL_ORDER[row // 8] * 16 + (row % 8) * 128
-            p = start + lanes * row
-            uo = np.uint64(o)
-            up = np.uint64(p)
-            for lane in range(lanes):  # unsigned indices, no slice views per row
-                i = np.uint64(lane)
-                out[uo + i] = packed[up + i]
-        return
-    mask = (np.uint64(1) << np.uint64(width)) - np.uint64(1)
-    for row in range(bits):
-        first_bit = row * width
-        p = start + lanes * (first_bit // bits)
-        shift = np.uint64(first_bit % bits)
-        o = out_start + FL_ORDER[row // 8] * 16 + (row % 8) * 128
-        # Unsigned indices: numba adds no negative-index fix-up, so the lane loop vectorizes
-        # without building a view per row (views cost as much as the unpacking at 32 lanes).
-        uo = np.uint64(o)
-        up = np.uint64(p)
-        ul = np.uint64(lanes)
-        if first_bit % bits + width <= bits:  # the field sits in one word
-            for lane in range(lanes):
-                i = np.uint64(lane)
-                out[uo + i] = (np.uint64(packed[up + i]) >> shift) & mask
-        else:  # it spills into the lane's next word
-            low_bits = np.uint64(bits - first_bit % bits)
-            for lane in range(lanes):
-                i = np.uint64(lane)
-                lo = np.uint64(packed[up + i]) >> shift
-                hi = np.uint64(packed[up + ul + i]) << low_bits
-                out[uo + i] = (lo | hi) & mask
-
-
-# The same block decoder inlined (in numba IR) into the miniblock chunk loop, where it gained 12%
-# on uint32 pages; inlined into the page loop as well it lost 3% on uint32 W 13 and 24.
-_unpack_block_inlined = njit(inline="always", **JIT)(_unpack_block.py_func)
+    for lane in range(lanes):
+        if width == 0:
+            for row in range(bits):
+                out[out_start + FL_ORDER[row // 8] * 16 + (row % 8) * 128 + lane] = 0
+        elif width == bits:
+            for row in range(bits):
+                idx = FL_ORDER[row // 8] * 16 + (row % 8) * 128 + lane
+                out[out_start + idx] = packed[start + lanes * row + lane]
+        else:
+            src = np.uint64(packed[start + lane])
+            for row in range(bits):
+                curr_word = (row * width) // bits
+                next_word = ((row + 1) * width) // bits
+                shift = np.uint64((row * width) % bits)
+                if next_word > curr_word:
+                    remaining_bits = ((row + 1) * width) % bits
+                    current_bits = width - remaining_bits
+                    tmp = (src >> shift) & _mask(current_bits, bits)
+                    if next_word < width:
+                        src = np.uint64(packed[start + lanes * next_word + lane])
+                        tmp |= (src & _mask(remaining_bits, bits)) << np.uint64(current_bits)
+                else:
+                    tmp = (src >> shift) & _mask(width, bits)
+                idx = FL_ORDER[row // 8] * 16 + (row % 8) * 128 + lane
+                out[out_start + idx] = tmp
 
 
 @njit(**JIT)
@@ -131,7 +110,7 @@ def _unchunk_all(words, num_values, out):
     position = 0
     for chunk_start in range(0, num_values, BLOCK):
         width = np.int64(words[position])
-        _unpack_block_inlined(words, position + 1, width, out, chunk_start)
+        _unpack_block(words, position + 1, width, out, chunk_start)
         position += 1 + BLOCK * width // bits
 
 
