@@ -47,34 +47,43 @@ def _mask(width, bits):
 
 @njit(**JIT)
 def _unpack_block(packed, start, width, out, out_start):
-    """One block of 1024 values: Lance's `unpack!` for every lane."""
+    """One block of 1024 values, row by row with the lane loop innermost.
+
+    Lance's `unpack!` walks each lane's rows; every lane has the same (word, shift, spill) per
+    row, so computing them once per row and looping over lanes inside reads LANES consecutive
+    packed words and writes LANES consecutive outputs: a loop LLVM vectorizes.
+    """
     bits = np.iinfo(packed.dtype).bits
     lanes = BLOCK // bits
-    for lane in range(lanes):
-        if width == 0:
-            for row in range(bits):
-                out[out_start + FL_ORDER[row // 8] * 16 + (row % 8) * 128 + lane] = 0
-        elif width == bits:
-            for row in range(bits):
-                idx = FL_ORDER[row // 8] * 16 + (row % 8) * 128 + lane
-                out[out_start + idx] = packed[start + lanes * row + lane]
-        else:
-            src = np.uint64(packed[start + lane])
-            for row in range(bits):
-                curr_word = (row * width) // bits
-                next_word = ((row + 1) * width) // bits
-                shift = np.uint64((row * width) % bits)
-                if next_word > curr_word:
-                    remaining_bits = ((row + 1) * width) % bits
-                    current_bits = width - remaining_bits
-                    tmp = (src >> shift) & _mask(current_bits, bits)
-                    if next_word < width:
-                        src = np.uint64(packed[start + lanes * next_word + lane])
-                        tmp |= (src & _mask(remaining_bits, bits)) << np.uint64(current_bits)
-                else:
-                    tmp = (src >> shift) & _mask(width, bits)
-                idx = FL_ORDER[row // 8] * 16 + (row % 8) * 128 + lane
-                out[out_start + idx] = tmp
+    if width == 0:
+        for i in range(BLOCK):
+            out[out_start + i] = 0
+        return
+    if width == bits:  # stored transposed, unshifted
+        for row in range(bits):
+            o = out_start + FL_ORDER[row // 8] * 16 + (row % 8) * 128
+            p = start + lanes * row
+            out[o : o + lanes] = packed[p : p + lanes]
+        return
+    mask = (np.uint64(1) << np.uint64(width)) - np.uint64(1)
+    for row in range(bits):
+        first_bit = row * width
+        p = start + lanes * (first_bit // bits)
+        shift = np.uint64(first_bit % bits)
+        o = out_start + FL_ORDER[row // 8] * 16 + (row % 8) * 128
+        # Row views: indices from a range over views let numba drop the negative-index checks.
+        dst = out[o : o + lanes]
+        cur = packed[p : p + lanes]
+        if first_bit % bits + width <= bits:  # the field sits in one word
+            for lane in range(lanes):
+                dst[lane] = (np.uint64(cur[lane]) >> shift) & mask
+        else:  # it spills into the lane's next word
+            nxt = packed[p + lanes : p + 2 * lanes]
+            low_bits = np.uint64(bits - first_bit % bits)
+            for lane in range(lanes):
+                lo = np.uint64(cur[lane]) >> shift
+                hi = np.uint64(nxt[lane]) << low_bits
+                dst[lane] = (lo | hi) & mask
 
 
 @njit(**JIT)
