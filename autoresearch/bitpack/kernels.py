@@ -63,7 +63,11 @@ def _unpack_block(packed, start, width, out, out_start):
         for row in range(bits):
             o = out_start + FL_ORDER[row // 8] * 16 + (row % 8) * 128
             p = start + lanes * row
-            out[o : o + lanes] = packed[p : p + lanes]
+            uo = np.uint64(o)
+            up = np.uint64(p)
+            for lane in range(lanes):  # unsigned indices, no slice views per row
+                i = np.uint64(lane)
+                out[uo + i] = packed[up + i]
         return
     mask = (np.uint64(1) << np.uint64(width)) - np.uint64(1)
     for row in range(bits):
