@@ -1,12 +1,12 @@
 """predicate kernels: the only file the optimizing agent edits (see program.md and HARNESS.md).
 
-Starting point: a faithful port of arrow-rs's scalar comparison path as Lance's filter runs it
-(arrow-ord src/cmp.rs `compare_op` -> `apply_op` -> `collect_bool`, arrow-buffer
-`BooleanBuffer::collect_bool`): every op is `is_lt` or `is_eq` with the operands possibly swapped
-and the result possibly negated (le = !(s < x), gt = s < x, ge = !(x < s), ne = !(x == s)); bits
-are packed 64 to a word; floats compare by `total_cmp` (IEEE totalOrder on the bit patterns) and
-are equal only when their bits are. DataFusion then ANDs the null bitmap in (FilterExec: null ->
-false), and BETWEEN is two comparisons ANDed (datafusion physical-expr planner.rs).
+Every comparison is one range test on arrow-rs's total-order key (arrow-ord src/cmp.rs semantics):
+a float's bits with the magnitude flipped when negative order as signed integers exactly as
+`total_cmp` does (so -0.0 < +0.0 and NaNs land outside +-inf), and an integer is its own key.
+`values op s` selects one key interval (lt: [MIN, s-1], le: [MIN, s], gt: [s+1, MAX], ge:
+[s, MAX], eq: [s, s]; ne is eq negated) and BETWEEN selects [lo, hi]. One fused pass compares 64
+keys into a u64 word, negates, ANDs the null bitmap's word and stores it: LLVM vectorizes the
+64-lane compare-and-pack loop.
 """
 
 import numpy as np
@@ -18,101 +18,89 @@ from numba import njit
 
 JIT = {"cache": True, "nogil": True, "fastmath": False}
 
-
-def _plan(op):
-    """(swap operands, negate, use is_eq) for `values op scalar`: arrow-ord cmp.rs `apply`."""
-    if op == "lt":
-        return False, False, False  # x < s
-    if op == "le":
-        return True, True, False  # !(s < x)
-    if op == "gt":
-        return True, False, False  # s < x
-    if op == "ge":
-        return False, True, False  # !(x < s)
-    if op == "eq":
-        return False, False, True  # x == s
-    if op == "ne":
-        return False, True, True  # !(x == s)
-    raise ValueError(f"unknown op {op!r}")
+_EMPTY = (1, 0)  # an interval no key is in
 
 
 @njit(**JIT)
-def _total_order(bits, width):
-    """f32/f64 `total_cmp`: flip the magnitude bits of negative values, then compare as signed."""
-    x = np.int64(bits)
-    return x ^ ((x >> (width - 1)) & ~(np.int64(-1) << (width - 1)))
-
-
-@njit(**JIT)
-def _is_lt(a, b, is_float, width):
-    if is_float:
-        return _total_order(a, width) < _total_order(b, width)
-    return a < b
-
-
-@njit(**JIT)
-def _collect_cmp(data, scalar, swap, neg, use_eq, is_float, width):
-    """BooleanBuffer::collect_bool: 64 results per u64 word, negated per word when `neg`."""
+def _scan(data, mag, lo, hi, flip, validity, has_validity):
+    """Bit i = (lo <= key(data[i]) <= hi) XOR flip, AND validity bit i; padding bits 0."""
     n = data.shape[0]
+    sh = data.itemsize * 8 - 1
+    full = n // 64
     words = np.empty((n + 63) // 64, dtype=np.uint64)
-    for chunk in range(words.shape[0]):
-        packed = np.uint64(0)
-        for bit in range(min(64, n - chunk * 64)):
-            x = data[chunk * 64 + bit]
-            if use_eq:
-                r = x == scalar
-            elif swap:
-                r = _is_lt(scalar, x, is_float, width)
-            else:
-                r = _is_lt(x, scalar, is_float, width)
-            packed |= np.uint64(r) << np.uint64(bit)
-        if neg:
-            packed = ~packed
-        words[chunk] = packed
-    return words.view(np.uint8)[: (n + 7) // 8]
-
-
-@njit(**JIT)
-def _finish(bitmap, other, validity, has_other, has_validity, n):
-    """AND in a second bitmap (BETWEEN) and the null bitmap; zero the bits past n."""
-    out = np.empty(bitmap.shape[0], dtype=np.uint8)
-    for i in range(bitmap.shape[0]):
-        b = bitmap[i]
-        if has_other:
-            b &= other[i]
-        if has_validity:
-            b &= validity[i]
-        out[i] = b
-    if n % 8 != 0:
-        out[out.shape[0] - 1] &= np.uint8((1 << (n % 8)) - 1)
+    for w in range(full):
+        base = w * 64
+        word = np.uint64(0)
+        for j in range(64):
+            x = data[base + j]
+            k = x ^ ((x >> sh) & mag)
+            word |= np.uint64((k >= lo) & (k <= hi)) << np.uint64(j)
+        words[w] = word ^ flip
+    if full < words.shape[0]:
+        base = full * 64
+        word = np.uint64(0)
+        for j in range(n - base):
+            x = data[base + j]
+            k = x ^ ((x >> sh) & mag)
+            word |= np.uint64((k >= lo) & (k <= hi)) << np.uint64(j)
+        words[full] = (word ^ flip) & ((np.uint64(1) << np.uint64(n - base)) - np.uint64(1))
+    out = words.view(np.uint8)[: (n + 7) // 8]
+    if has_validity:
+        for i in range(out.shape[0]):
+            out[i] &= validity[i]
     return out
 
 
-def _data(values, scalar):
-    """The values and scalar as arrow sees them: floats by their bit patterns."""
-    s = np.asarray(scalar, dtype=values.dtype).reshape(1)
+def _keys(values, *scalars):
+    """The column as integers (floats by their bits), its key mask, and the scalars' keys."""
+    width = values.dtype.itemsize * 8
     if values.dtype.kind == "f":
-        as_int = np.int32 if values.dtype.itemsize == 4 else np.int64
-        return values.view(as_int), s.view(as_int)[0], True
-    return values, s[0], False
+        as_int = np.int32 if width == 32 else np.int64
+        data, mag = values.view(as_int), (1 << (width - 1)) - 1
+        keys = []
+        for s in scalars:
+            bits = int(np.asarray(s, dtype=values.dtype).reshape(1).view(as_int)[0])
+            keys.append(bits ^ ((bits >> (width - 1)) & mag))
+    else:
+        data, mag = values, 0
+        keys = [int(s) for s in scalars]
+    return data, data.dtype.type(mag), keys, width
 
 
-def _compare(values, op, scalar):
-    swap, neg, use_eq = _plan(op)
-    data, s, is_float = _data(values, scalar)
-    return _collect_cmp(data, s, swap, neg, use_eq, is_float, values.dtype.itemsize * 8)
+def _interval(op, s, width):
+    """(lo, hi, negate) of `key op s` over signed keys of `width` bits."""
+    lowest, highest = -(1 << (width - 1)), (1 << (width - 1)) - 1
+    if op == "lt":
+        return (lowest, s - 1, False) if s > lowest else (*_EMPTY, False)
+    if op == "le":
+        return lowest, s, False
+    if op == "gt":
+        return (s + 1, highest, False) if s < highest else (*_EMPTY, False)
+    if op == "ge":
+        return s, highest, False
+    if op == "eq":
+        return s, s, False
+    if op == "ne":
+        return s, s, True
+    raise ValueError(f"unknown op {op!r}")
+
+
+def _run(values, mag, lo, hi, negate, validity):
+    t = values.dtype.type
+    has_validity = validity is not None
+    v = validity if has_validity else np.empty(0, dtype=np.uint8)
+    flip = np.uint64(0xFFFFFFFFFFFFFFFF if negate else 0)
+    return _scan(values, mag, t(lo), t(hi), flip, v, has_validity)
 
 
 def compare_scalar(values, op, scalar, validity):
-    bitmap = _compare(values, op, scalar)
-    has_validity = validity is not None
-    v = validity if has_validity else bitmap
-    return _finish(bitmap, bitmap, v, False, has_validity, values.shape[0])
+    data, mag, (s,), width = _keys(values, scalar)
+    lo, hi, negate = _interval(op, s, width)
+    return _run(data, mag, lo, hi, negate, validity)
 
 
 def between(values, lo, hi, validity):
-    ge = _compare(values, "ge", lo)
-    le = _compare(values, "le", hi)
-    has_validity = validity is not None
-    v = validity if has_validity else ge
-    return _finish(ge, le, v, True, has_validity, values.shape[0])
+    data, mag, (lo_key, hi_key), _ = _keys(values, lo, hi)
+    if lo_key > hi_key:
+        lo_key, hi_key = _EMPTY
+    return _run(data, mag, lo_key, hi_key, False, validity)
