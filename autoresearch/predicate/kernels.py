@@ -22,7 +22,22 @@ _EMPTY = (1, 0)  # an interval no key is in
 
 
 @njit(**JIT)
-def _scan(data, mag, lo, hi, flip, validity, has_validity):
+def _below(k, lo, hi):
+    return k <= hi
+
+
+@njit(**JIT)
+def _above(k, lo, hi):
+    return k >= lo
+
+
+@njit(**JIT)
+def _inside(k, lo, hi):
+    return (k >= lo) & (k <= hi)
+
+
+@njit(**JIT)
+def _scan(data, test, mag, lo, hi, flip, validity, has_validity):
     """Bit i = (lo <= key(data[i]) <= hi) XOR flip, AND validity bit i; padding bits 0."""
     n = data.shape[0]
     sh = data.itemsize * 8 - 1
@@ -34,7 +49,7 @@ def _scan(data, mag, lo, hi, flip, validity, has_validity):
         for j in range(64):
             x = data[base + j]
             k = x ^ ((x >> sh) & mag)
-            word |= np.uint64((k >= lo) & (k <= hi)) << np.uint64(j)
+            word |= np.uint64(test(k, lo, hi)) << np.uint64(j)
         words[w] = word ^ flip
     if full < words.shape[0]:
         base = full * 64
@@ -42,7 +57,7 @@ def _scan(data, mag, lo, hi, flip, validity, has_validity):
         for j in range(n - base):
             x = data[base + j]
             k = x ^ ((x >> sh) & mag)
-            word |= np.uint64((k >= lo) & (k <= hi)) << np.uint64(j)
+            word |= np.uint64(test(k, lo, hi)) << np.uint64(j)
         words[full] = (word ^ flip) & ((np.uint64(1) << np.uint64(n - base)) - np.uint64(1))
     out = words.view(np.uint8)[: (n + 7) // 8]
     if has_validity:
@@ -90,7 +105,14 @@ def _run(values, mag, lo, hi, negate, validity):
     has_validity = validity is not None
     v = validity if has_validity else np.empty(0, dtype=np.uint8)
     flip = np.uint64(0xFFFFFFFFFFFFFFFF if negate else 0)
-    return _scan(values, mag, t(lo), t(hi), flip, v, has_validity)
+    width = values.dtype.itemsize * 8
+    if lo == -(1 << (width - 1)):
+        test = _below  # lt, le: the lower bound is the lowest key
+    elif hi == (1 << (width - 1)) - 1:
+        test = _above  # gt, ge
+    else:
+        test = _inside
+    return _scan(values, test, mag, t(lo), t(hi), flip, v, has_validity)
 
 
 def compare_scalar(values, op, scalar, validity):
