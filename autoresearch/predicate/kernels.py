@@ -32,6 +32,11 @@ def _above(k, lo, hi):
 
 
 @njit(**JIT)
+def _equal(k, lo, hi):
+    return k == lo
+
+
+@njit(**JIT)
 def _inside(k, lo, hi):
     return (k >= lo) & (k <= hi)
 
@@ -110,6 +115,8 @@ def _run(values, mag, lo, hi, negate, validity):
         test = _below  # lt, le: the lower bound is the lowest key
     elif hi == (1 << (width - 1)) - 1:
         test = _above  # gt, ge
+    elif lo == hi:
+        test = _equal  # eq, ne: one equality instead of two bounds
     else:
         test = _inside
     return _scan(values, test, mag, t(lo), t(hi), flip, v, has_validity)
