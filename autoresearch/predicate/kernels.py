@@ -21,48 +21,56 @@ JIT = {"cache": True, "nogil": True, "fastmath": False}
 _EMPTY = (1, 0)  # an interval no key is in
 
 
-@njit(**JIT)
-def _below(k, lo, hi):
-    return k <= hi
+# Interval shapes: which bounds a row's key is tested against (one compare where one suffices).
+BELOW, ABOVE, EQUAL, INSIDE = 0, 1, 2, 3
+
+
+@njit(inline="always", **JIT)  # inlined into _scan in numba IR: one loop nest for LLVM
+def _word(data, base, shape, mag, sh, lo, hi):
+    """Bits of rows base .. base + 63, one per row (LSB first).
+
+    The shape is tested once per word, outside the row loop, so each shape's 64-row loop
+    vectorizes on its own. (Passing a test function as a jitted argument did the same, but
+    numba's on-disk cache cannot save an index holding dispatcher-typed signatures written by
+    another process: "ReferenceError: underlying object has vanished" in asv.)
+    """
+    word = np.uint64(0)
+    if shape == BELOW:
+        for j in range(64):  # a constant trip count: LLVM unrolls and vectorizes it
+            x = data[base + j]
+            word |= np.uint64((x ^ ((x >> sh) & mag)) <= hi) << np.uint64(j)
+    elif shape == ABOVE:
+        for j in range(64):
+            x = data[base + j]
+            word |= np.uint64((x ^ ((x >> sh) & mag)) >= lo) << np.uint64(j)
+    elif shape == EQUAL:
+        for j in range(64):
+            x = data[base + j]
+            word |= np.uint64((x ^ ((x >> sh) & mag)) == lo) << np.uint64(j)
+    else:
+        for j in range(64):
+            x = data[base + j]
+            k = x ^ ((x >> sh) & mag)
+            word |= np.uint64((k >= lo) & (k <= hi)) << np.uint64(j)
+    return word
 
 
 @njit(**JIT)
-def _above(k, lo, hi):
-    return k >= lo
-
-
-@njit(**JIT)
-def _equal(k, lo, hi):
-    return k == lo
-
-
-@njit(**JIT)
-def _inside(k, lo, hi):
-    return (k >= lo) & (k <= hi)
-
-
-@njit(**JIT)
-def _scan(data, test, mag, lo, hi, flip, validity, has_validity):
-    """Bit i = (lo <= key(data[i]) <= hi) XOR flip, AND validity bit i; padding bits 0."""
+def _scan(data, shape, mag, lo, hi, flip, validity, has_validity):
+    """Bit i = (key(data[i]) in the interval) XOR flip, AND validity bit i; padding bits 0."""
     n = data.shape[0]
     sh = data.itemsize * 8 - 1
     full = n // 64
     words = np.empty((n + 63) // 64, dtype=np.uint64)
     for w in range(full):
-        base = w * 64
-        word = np.uint64(0)
-        for j in range(64):
-            x = data[base + j]
-            k = x ^ ((x >> sh) & mag)
-            word |= np.uint64(test(k, lo, hi)) << np.uint64(j)
-        words[w] = word ^ flip
-    if full < words.shape[0]:
+        words[w] = _word(data, w * 64, shape, mag, sh, lo, hi) ^ flip
+    if full < words.shape[0]:  # the last n % 64 rows: the two-bound test holds for every shape
         base = full * 64
         word = np.uint64(0)
         for j in range(n - base):
             x = data[base + j]
             k = x ^ ((x >> sh) & mag)
-            word |= np.uint64(test(k, lo, hi)) << np.uint64(j)
+            word |= np.uint64((k >= lo) & (k <= hi)) << np.uint64(j)
         words[full] = (word ^ flip) & ((np.uint64(1) << np.uint64(n - base)) - np.uint64(1))
     out = words.view(np.uint8)[: (n + 7) // 8]
     if has_validity:
@@ -112,14 +120,14 @@ def _run(values, mag, lo, hi, negate, validity):
     flip = np.uint64(0xFFFFFFFFFFFFFFFF if negate else 0)
     width = values.dtype.itemsize * 8
     if lo == -(1 << (width - 1)):
-        test = _below  # lt, le: the lower bound is the lowest key
+        shape = BELOW  # lt, le: the lower bound is the lowest key
     elif hi == (1 << (width - 1)) - 1:
-        test = _above  # gt, ge
+        shape = ABOVE  # gt, ge
     elif lo == hi:
-        test = _equal  # eq, ne: one equality instead of two bounds
+        shape = EQUAL  # eq, ne: one equality instead of two bounds
     else:
-        test = _inside
-    return _scan(values, test, mag, t(lo), t(hi), flip, v, has_validity)
+        shape = INSIDE
+    return _scan(values, shape, mag, t(lo), t(hi), flip, v, has_validity)
 
 
 def compare_scalar(values, op, scalar, validity):
