@@ -61,7 +61,7 @@ def _scan(data, shape, mag, lo, hi, flip, validity, has_validity):
     n = data.shape[0]
     sh = data.itemsize * 8 - 1
     full = n // 64
-    words = np.empty((n + 63) // 64, dtype=np.uint64)
+    words = np.zeros((n + 63) // 64, dtype=np.uint64)  # calloc: fresh pages come zeroed
     for w in range(full):
         words[w] = _word(data, w * 64, shape, mag, sh, lo, hi) ^ flip
     if full < words.shape[0]:  # the last n % 64 rows: the two-bound test holds for every shape
