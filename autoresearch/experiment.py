@@ -82,8 +82,12 @@ LOG_COLUMNS = (
     "worst_ratio", "worst_combo", "best_ratio", "best_combo", "peak_mem_mb", "seconds", "decision",
     "description",
 )  # fmt: skip
-# `refused` rows are written by the loop only (an agent's edit outside the CAN table).
-DECISIONS = ("keep", "discard", "undecided", "fail", "crash", "timeout", "refused")
+# `refused` rows are written by the loop only (an agent's edit outside the CAN table), `epoch`
+# rows by autoresearch.rebaseline only (the chain starts again at that commit). report.DECISIONS
+# is the same set (tests/test_rebaseline.py checks it).
+DECISIONS = ("keep", "discard", "undecided", "fail", "crash", "timeout", "refused", "epoch")
+BASELINE_DECISIONS = ("keep", "epoch")  # a row with one of these makes its commit the baseline
+REBASELINE_COMMAND = 'python -m autoresearch.rebaseline {target} -m "why"'
 
 UNCHANGED = "is unchanged: nothing to test"  # the refusal of an edit that changed nothing
 
@@ -622,7 +626,8 @@ def restore(git: Git, step: dict, progress: Progress) -> str:
 
     An experiment: before its candidate commit nothing was changed (the agent's edit stays);
     after it, `git reset --hard` to the starting HEAD and the removal of files it created. One
-    whose record commit exists had finished and is left alone. Inside a loop (`loop_pre_head`),
+    whose record commit exists had finished and is left alone. A re-baseline likewise
+    (rebaseline.undo_rebaseline). Inside a loop (`loop_pre_head`),
     the agent's changes go too (kept off-branch): the loop never leaves the tree dirty.
     """
     kill_tree(step.get("child"))
@@ -630,6 +635,11 @@ def restore(git: Git, step: dict, progress: Progress) -> str:
     done, finished = [], False
     if step.get("kind") == "experiment":
         text, finished = _undo_experiment(git, step)
+        done.append(text)
+    elif step.get("kind") == "rebaseline":  # its journal's own step: autoresearch/rebaseline.py
+        from autoresearch.rebaseline import undo_rebaseline
+
+        text, finished = undo_rebaseline(git, step)
         done.append(text)
     if step.get("loop_pre_head") and not finished:
         done.append(undo_agent(git, step.get("target", ""), step["loop_pre_head"], "abandoned")[0])
@@ -732,11 +742,13 @@ def committed_log(git: Git, rev: str, target: str) -> list[dict]:
 
 
 def baseline_of(rows: list[dict]) -> str | None:
-    """The commit the next experiment is measured against: the last kept one."""
-    if not rows:
-        return None
-    last = rows[-1]
-    return last["commit"] if last.get("decision") == "keep" else last.get("baseline") or None
+    """The commit the next experiment is measured against: the last `keep` or `epoch` row's
+    commit (an epoch, autoresearch.rebaseline, starts the chain again at its commit). Before any,
+    the chain's start: the commit the rows were measured against (their `baseline` column)."""
+    for row in reversed(rows):
+        if row.get("decision") in BASELINE_DECISIONS:
+            return row.get("commit") or None
+    return (rows[-1].get("baseline") or None) if rows else None
 
 
 # ---------------------------------------------------------------------------
@@ -748,48 +760,72 @@ def kernels_relpath(target: str) -> str:
     return f"autoresearch/{target}/kernels.py"
 
 
+@dataclass
+class Chain:
+    """Where a target's chain of experiments stands at HEAD (check_head, rebaseline.py)."""
+
+    head: str
+    recorded: str | None  # the log's baseline as written; None: no experiment yet
+    base: str | None  # that commit resolved; None: no experiment yet, or not in this repository
+    descends: bool = True  # HEAD descends from base
+    moved: list[str] = field(default_factory=list)  # files defining the target changed since base
+    lost_lines: bool = False  # the log lost lines since base (it is append-only)
+
+
+def chain_of(git: Git, target: str) -> Chain:
+    head = git.head()
+    recorded = baseline_of(committed_log(git, head, target))
+    base = git.rev(recorded) if recorded else None
+    if base is None:
+        return Chain(head, recorded, None)
+    anc = git.run("merge-base", "--is-ancestor", base, head, check=False)
+    moved = [
+        p
+        for p in git.out("diff", "--name-only", base, head).splitlines()
+        if _defines_target(p, target)
+    ]
+    stat = git.out("diff", "--numstat", base, head, "--", log_relpath(target))
+    lost = any(line.split("\t")[1] not in ("0", "-") for line in stat.splitlines())
+    return Chain(head, recorded, base, anc.returncode == 0, moved, lost)
+
+
 def check_head(git: Git, target: str) -> str:
     """The baseline commit, after checking HEAD is where the last experiment of `target` left it.
 
-    Between the baseline (last kept commit, or HEAD when the log is new) and HEAD, nothing that
-    defines what `target` computes and how it is timed may change: its package (reference,
-    inputs, program.md; its kernels.py is the baseline's by construction) and its asv suite. The
-    log only grows. Harness fixes, docs and other targets may land between experiments: the
-    paired A/B run times both kernels with the same current harness, and the gate fails closed if
-    the benchmark's asv version differs from the baseline's.
+    Between the baseline (the last `keep` or `epoch` row's commit, or HEAD when the log is new)
+    and HEAD, nothing that defines what `target` computes and how it is timed may change: its
+    package (reference, inputs, program.md; its kernels.py is the baseline's by construction) and
+    its asv suite. The log only grows. Harness fixes, docs and other targets may land between
+    experiments: the paired A/B run times both kernels with the same current harness, and the gate
+    fails closed if the benchmark's asv version differs from the baseline's. A change that is meant
+    (a fixed suite, workload or oracle rule) is followed by `python -m autoresearch.rebaseline`,
+    which appends an `epoch` row: the chain starts again at its commit.
     """
-    head = git.head()
-    rows = committed_log(git, head, target)
-    recorded = baseline_of(rows)
-    if recorded is None:
-        return head
-    base = git.rev(recorded)
-    if base is None:
-        raise Refused([f"the log's baseline {recorded} is not a commit of this repository"])
+    c = chain_of(git, target)
+    if c.recorded is None:
+        return c.head
+    if c.base is None:
+        raise Refused([f"the log's baseline {c.recorded} is not a commit of this repository"])
     problems = []
-    anc = git.run("merge-base", "--is-ancestor", base, head, check=False)
-    if anc.returncode != 0:
-        problems.append(f"HEAD {head[:12]} does not descend from the baseline {base[:12]}")
-    else:
-        moved = [
-            p
-            for p in git.out("diff", "--name-only", base, head).splitlines()
-            if _defines_target(p, target)
-        ]
-        if moved:
-            problems.append(
-                f"HEAD is not where the last experiment of {target} left it: since the baseline "
-                f"{base[:12]} these files that define {target}'s workload changed: "
-                f"{', '.join(moved[:10])}"
-            )
-        stat = git.out("diff", "--numstat", base, head, "--", log_relpath(target))
-        if any(line.split("\t")[1] not in ("0", "-") for line in stat.splitlines()):
-            problems.append(f"{log_relpath(target)} lost lines since {base[:12]} (append-only)")
-    if problems:
-        raise Refused(
-            [*problems, "experiments chain on the last kept commit: commit nothing by hand"]
+    if not c.descends:
+        problems.append(f"HEAD {c.head[:12]} does not descend from the baseline {c.base[:12]}")
+    if c.moved:
+        problems.append(
+            f"HEAD is not where the last experiment of {target} left it: since the baseline "
+            f"{c.base[:12]} these files that define {target}'s workload changed: "
+            f"{', '.join(c.moved[:10])}"
         )
-    return base
+    if c.lost_lines:
+        problems.append(f"{log_relpath(target)} lost lines since {c.base[:12]} (append-only)")
+    if problems:
+        problems.append("experiments chain on the last kept commit: commit nothing by hand")
+        if not c.lost_lines:
+            problems.append(
+                "if the change was meant (a fixed suite, workload or oracle rule), start the "
+                f"chain again at HEAD: {REBASELINE_COMMAND.format(target=target)}"
+            )
+        raise Refused(problems)
+    return c.base
 
 
 def _defines_target(path: str, target: str) -> bool:

@@ -6,7 +6,8 @@
 
 The chart (PNG and SVG, written beside the log) shows the speed-up over the target's first kernel
 per experiment: kept experiments joined as a frontier and labelled with their descriptions,
-discarded ones grey, failed ones (crash, timeout, fail, refused) as red crosses. It needs
+discarded ones grey, failed ones (crash, timeout, fail, refused) as red crosses, epochs (the
+chain started again by autoresearch.rebaseline, same kernel) as dotted vertical lines. It needs
 matplotlib, the optional extra `plot` (pip install '.[plot]'); the table does not.
 
 The table's numbers and why they are taken the way they are: docs/reports.md.
@@ -42,7 +43,9 @@ EXIT_NO_MATPLOTLIB = 3
 # Constants (fixed: the README table and its --check depend on them)
 # ---------------------------------------------------------------------------
 
-DECISIONS = ("keep", "discard", "undecided", "crash", "timeout", "fail", "refused")
+# experiment.DECISIONS is the same set (the log's writer; tests/test_rebaseline.py checks it).
+DECISIONS = ("keep", "discard", "undecided", "crash", "timeout", "fail", "refused", "epoch")
+EPOCH = DECISIONS[-1]  # not an experiment: the chain starts again at its commit, on the same kernel
 FAILED = ("crash", "timeout", "fail", "refused")  # no timing: drawn as red crosses
 REQUIRED_COLUMNS = ("decision", "geomean_ratio", "description")  # of the results log
 # asv's results, then the runs of its former `existing` environment (legacy-results/README.md),
@@ -61,7 +64,7 @@ LOG_SCALE_SPAN = 4.0  # a log y axis once the largest speed-up shown is this man
 FIG_SIZE = (12.0, 6.5)  # inches
 FIG_DPI = 150
 SVG_HASH_SALT = "lance-autoresearch"  # fixed element ids: the same log gives the same SVG
-GREEN, GREY, RED = "#1b7f3b", "#b0b0b0", "#d62728"
+GREEN, GREY, RED, EPOCH_COLOR = "#1b7f3b", "#b0b0b0", "#d62728", "#5b6b8c"
 STYLES = {  # scatter styles by decision
     "keep": {"s": 46, "color": GREEN, "edgecolor": "white", "linewidth": 0.8, "zorder": 5},
     "discard": {"s": 22, "color": GREY, "zorder": 2},
@@ -91,7 +94,7 @@ def _warn(message: str) -> None:
 
 @dataclass(frozen=True)
 class Experiment:
-    number: int  # 1-based position in the log
+    number: int  # 1-based among the log's experiments; an epoch: the experiments before it
     commit: str
     baseline: str  # the kernel it was timed against ("" when the log does not say)
     decision: str
@@ -155,7 +158,8 @@ def read_log(
             ratio = _parse_ratio(fields[col["geomean_ratio"]])
         except ValueError as exc:
             raise ReportError(f"{path}:{lineno}: bad geomean_ratio: {exc}") from None
-        number = len(experiments) + 1
+        # Epochs are not experiments: no number of their own (they sit after the one before).
+        number = sum(e.decision != EPOCH for e in experiments) + (decision != EPOCH)
         if decision == "keep" and math.isnan(ratio):
             warn(f"{path}:{lineno}: kept experiment without a geomean_ratio, counted as 1.0")
             ratio = 1.0
@@ -188,8 +192,10 @@ def progress(experiments: Iterable[Experiment]) -> list[Point]:
 
     Each experiment was timed against its baseline kernel, so it sits at (its baseline's speed-up)
     / (its own ratio), and a kept one becomes the new frontier. The baseline is the log's
-    `baseline` column where that names the first kernel (the first row's baseline) or a kept
-    experiment, else the previous kept experiment (the order the loop runs in).
+    `baseline` column where that names the first kernel (the first row's baseline), a kept
+    experiment or an epoch, else the previous kept experiment (the order the loop runs in). An
+    epoch restarts the chain on the kernel it found: its commit has the frontier's speed-up, so the
+    product of the kept ratios carries across it.
     """
     frontier = 1.0
     known: dict[str, float] = {}  # commit -> speed-up, for the first kernel and kept experiments
@@ -202,6 +208,8 @@ def progress(experiments: Iterable[Experiment]) -> list[Point]:
         if exp.decision == "keep":
             frontier = speedup
             known[exp.commit] = speedup
+        elif exp.decision == EPOCH and exp.commit:
+            known[exp.commit] = frontier
         points.append(Point(exp.number, exp.decision, speedup, frontier, exp.description))
     return points
 
@@ -244,6 +252,8 @@ def draw_chart(
     from matplotlib.lines import Line2D
 
     points = progress(experiments)
+    epochs = [p for p in points if p.decision == EPOCH]
+    points = [p for p in points if p.decision != EPOCH]
     kept = [p for p in points if p.decision == "keep"]
     timed_rest = [p for p in points if p.decision != "keep" and not math.isnan(p.speedup)]
     untimed = [p for p in points if math.isnan(p.speedup)]  # failed, or discarded untimed
@@ -280,7 +290,7 @@ def draw_chart(
         ax.step(xs, ys, where="post", color=GREEN, linewidth=2.0, zorder=3)
         ax.scatter([0], [1.0], s=40, color="white", edgecolor=GREEN, linewidth=1.5, zorder=4)
         for group in (kept, timed_rest, untimed):
-            for decision in DECISIONS:
+            for decision in DECISIONS[:-1]:  # epochs are lines, below
                 style = STYLES["failed" if decision in FAILED else decision]
                 pts = [p for p in group if p.decision == decision]
                 if not pts:
@@ -296,6 +306,27 @@ def draw_chart(
                 else:
                     ax.scatter([p.number for p in pts], [p.speedup for p in pts], **style)
 
+        # Epochs: a dotted line after the experiment before each, labelled with its reason (the
+        # description up to the versions), running up from above the row of untimed experiments.
+        epoch_labels = []
+        for p in epochs:
+            ax.axvline(p.number + 0.5, color=EPOCH_COLOR, linestyle=":", linewidth=1.3, zorder=1)
+            epoch_labels.append(
+                ax.text(
+                    p.number + 0.5,
+                    2.5 * UNTIMED_ROW,
+                    shorten(p.description.split("; versions changed:")[0]),
+                    transform=ax.get_xaxis_transform(),
+                    rotation=90,
+                    ha="right",
+                    va="bottom",
+                    fontsize=7.5,
+                    color=EPOCH_COLOR,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+                    zorder=2,
+                )
+            )
+
         n_failed = sum(p.decision in FAILED for p in points)
         kinds = sorted({p.decision for p in points if p.decision in FAILED}, key=FAILED.index)
         handles = [
@@ -310,13 +341,16 @@ def draw_chart(
             if n_failed
             else "failed (0)",
         ]
+        if epochs:
+            handles.append(Line2D([], [], color=EPOCH_COLOR, linestyle=":", linewidth=1.3))
+            labels.append(f"epoch ({len(epochs)}): the chain starts again, same kernel")
         ax.legend(handles, labels, loc="upper left", frameon=False, fontsize=9)
 
         ax.set_xlabel("experiment #")
         ax.set_ylabel("speed-up over the first kernel" + (" (log scale)" if log_scale else ""))
         ax.set_title(
             f"{target}: {final:.2f}× over the first kernel after {last} experiments "
-            f"({len(kept)} kept)",
+            f"({len(kept)} kept{_epochs(len(epochs))})",
             loc="left",
             fontsize=13,
             fontweight="bold",
@@ -326,14 +360,20 @@ def draw_chart(
             0.01,
             "speed-up = product of the kept experiments' paired A/B time ratios (each: geomean "
             "over the workload of candidate time / previous kept kernel's time, the two timed "
-            "alternately in one process).\nA discarded experiment sits at its baseline's "
-            f"speed-up / its own ratio. {source}",
+            "alternately in one process).\n"
+            + (
+                "An epoch (dotted) restarts the chain on the same kernel: the product carries "
+                "across it. "
+                if epochs
+                else ""
+            )
+            + f"A discarded experiment sits at its baseline's speed-up / its own ratio. {source}",
             fontsize=7.5,
             color="#666666",
             va="bottom",
         )
         fig.tight_layout(rect=(0, 0.045, 1, 1))
-        _label_kept(fig, ax, kept, points)
+        _label_kept(fig, ax, kept, points, epoch_labels)
 
         paths = []
         for suffix, metadata in ((".png", {"Software": None}), (".svg", {"Date": None})):
@@ -344,12 +384,17 @@ def draw_chart(
     return paths
 
 
-def _label_kept(fig, ax, kept: list[Point], points: list[Point]) -> None:
+def _epochs(n: int) -> str:
+    return f", {n} epoch{'s' if n > 1 else ''}" if n else ""
+
+
+def _label_kept(fig, ax, kept: list[Point], points: list[Point], avoid=()) -> None:
     """Label each kept point with its description, placed greedily where it overlaps least.
 
     Candidate spots step up (then down) from the point, text running right (left in the right
     half of the chart, then the other way); the first spot inside the axes and clear of earlier
-    labels, the legend, the frontier and the plotted points wins, else the least-overlapping one.
+    labels, the legend, the frontier, the plotted points and the `avoid` artists (the epochs'
+    labels) wins, else the least-overlapping one.
     """
     from matplotlib.text import Text
 
@@ -360,6 +405,9 @@ def _label_kept(fig, ax, kept: list[Point], points: list[Point]) -> None:
     if legend is not None:
         lb = legend.get_window_extent(renderer)
         obstacles.append((lb.x0, lb.y0, lb.x1, lb.y1))
+    for artist in avoid:
+        box = artist.get_window_extent(renderer)
+        obstacles.append((box.x0, box.y0, box.x1, box.y1))
     r = 5 * fig.dpi / 72  # a marker's half-width and then some, in pixels
     for p in points:
         if not math.isnan(p.speedup):
@@ -450,7 +498,7 @@ def chart(target: str, log: Path | None = None, repo: Path | None = None) -> lis
             f"{target}), or give --log"
         )
     experiments = read_log(log, target)
-    if not experiments:
+    if all(e.decision == EPOCH for e in experiments):
         raise ReportError(f"{log} holds no experiments yet: nothing to draw")
     try:
         shown = log.resolve().relative_to(repo.resolve())
@@ -666,15 +714,18 @@ def target_row(
     if package / "__init__.py" not in tracked:
         return TargetRow(target, "", "not started", "n/a", "n/a", "n/a")
     log = log_path(repo, target)
-    experiments = read_log(log, target) if log in tracked and log.exists() else []
+    rows = read_log(log, target) if log in tracked and log.exists() else []
+    experiments = [e for e in rows if e.decision != EPOCH]
     kept = [e for e in experiments if e.decision == "keep"]
+    epochs = _epochs(len(rows) - len(experiments))
+    counts = f"{len(kept)} kept / {len(experiments)} experiments{epochs}"
     if kept:
-        status = f"optimized ({len(kept)} kept / {len(experiments)} experiments)"
-    elif experiments:
-        status = f"baseline (0 kept / {len(experiments)} experiments)"
+        status = f"optimized ({counts})"
+    elif rows:
+        status = f"baseline ({counts})"
     else:
         status = "baseline"
-    speedup = progress(experiments)[-1].frontier if experiments else 1.0
+    speedup = progress(rows)[-1].frontier if rows else 1.0  # carried across epochs
     # Where the kept experiments were measured: their asv results (the A/B ratios among them).
     machines = {f.machine for f in files for e in kept if _same_commit(f.commit, e.commit)}
     peers = latest_peer_comparison(files, commits, target)
@@ -725,7 +776,9 @@ def render_table(rows: list[TargetRow]) -> str:
     legend = (
         "*kernel vs first kernel*: speed-up of the latest kept kernel over the target's first, "
         "the product of the kept experiments' paired A/B time ratios "
-        "(`results/experiments/<target>.tsv`). *kernel vs best peer*: geomean over the workload "
+        "(`results/experiments/<target>.tsv`), across epochs (a re-baseline after the target's "
+        "suite, workload or oracle changed restarts the chain on the same kernel, so the product "
+        "carries over). *kernel vs best peer*: geomean over the workload "
         "of (fastest peer library's time / kernel's time), both timed in the newest asv run with "
         "peers on this branch, at the commit shown; above 1 the kernel is faster. *machine*: "
         "where those runs were recorded."

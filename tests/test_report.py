@@ -583,3 +583,79 @@ def test_peer_ratio_warns_when_a_main_class_does_not_match_its_peers(capsys):
     }
     report.peer_comparison(report.ResultFile(Path("r.json"), "m", "c", results), "t")
     assert "matches no bench_t.Main.time_search" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# Epochs (autoresearch.rebaseline): the chain starts again on the same kernel
+# ---------------------------------------------------------------------------
+
+EPOCH_COMMIT = "e0" * 20
+
+
+def _with_epochs(tmp_path: Path) -> Path:
+    """The fixture log with an epoch after experiment 7 (experiments 8-10 then measured against
+    the epoch's commit) and another one at the end."""
+    header, *rows = LOG.read_text().splitlines()
+    cols = header.split("\t")
+    before = rows[6].split("\t")
+
+    def epoch(commit: str, baseline: str, text: str) -> str:
+        values = dict.fromkeys(cols, "nan") | {
+            "commit": commit, "baseline": baseline, "timestamp": "2026-11-26T10:00:00Z",
+            "target": "pq_l2", "correctness": "pass", "worst_combo": "", "best_combo": "",
+            "decision": "epoch", "description": text,
+        }  # fmt: skip
+        return "\t".join(values[c] for c in cols)
+
+    base = before[cols.index("baseline")]
+    moved = [r.replace(base, EPOCH_COMMIT) for r in rows[7:10]]
+    last_kept = rows[13].split("\t")[0]
+    rows = [
+        *rows[:7],
+        epoch(EPOCH_COMMIT, base, "epoch: suite fixed; versions changed: PqL2.time_search a->b"),
+        *moved,
+        *rows[10:],
+        epoch("e1" * 20, last_kept, "epoch: oracle rule; versions changed: none"),
+    ]
+    path = tmp_path / "pq_l2.tsv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def test_epochs_take_no_number_and_the_product_carries_across(tmp_path):
+    rows = report.read_log(_with_epochs(tmp_path), "pq_l2")
+    plain = report.read_log(LOG, "pq_l2")
+    experiments = [e for e in rows if e.decision != "epoch"]
+    assert [e.number for e in experiments] == [e.number for e in plain] == list(range(1, 17))
+    assert [e.number for e in rows if e.decision == "epoch"] == [7, 16]  # after #7, after #16
+    points = report.progress(rows)
+    assert points[-1].frontier == pytest.approx(1 / math.prod(KEPT_RATIOS), rel=1e-12)
+    # #8 (discard 1.0712) was measured against the epoch's commit: the kernel of #6.
+    eighth = next(p for p in points if p.number == 8 and p.decision != "epoch")
+    assert eighth.speedup == pytest.approx(1 / (0.6712 * 0.8127 * 0.9124) / 1.0712, rel=1e-12)
+    same = [p for p in points if p.decision != "epoch"]
+    assert _plain(same) == _plain(report.progress(plain))
+
+
+def test_table_status_counts_epochs_apart(repo):
+    root = repo["root"]
+    shutil.copy(_with_epochs(root / ".."), root / "results" / "experiments" / "pq_l2.tsv")
+    _git(root, "add", "results")
+    row = _rows(root)["pq_l2"]
+    assert row.status == "optimized (5 kept / 16 experiments, 2 epochs)"
+    assert row.vs_first == PQ_L2_SPEEDUP
+    assert "across epochs" in report.render_table([row])
+
+
+def test_chart_marks_each_epoch(tmp_path):
+    log = _with_epochs(tmp_path)
+    png, svg = _chart(tmp_path, log.read_text())
+    text = svg.read_text()
+    assert "pq_l2: 2.42× over the first kernel after 16 experiments (5 kept, 2 epochs)" in text
+    assert "<!-- epoch: suite fixed -->" in text  # its label: the reason, not the versions
+    assert "epoch (2): the chain starts again" in text
+    only = tmp_path / "only.tsv"
+    only.write_text("\n".join(log.read_text().splitlines()[:1] + log.read_text().splitlines()[-1:]))
+    only.write_text(only.read_text() + "\n")
+    with pytest.raises(report.ReportError, match="no experiments"):
+        report.chart("pq_l2", only)
