@@ -821,8 +821,8 @@ def check_head(git: Git, target: str) -> str:
         problems.append("experiments chain on the last kept commit: commit nothing by hand")
         if not c.lost_lines:
             problems.append(
-                "if the change was meant (a fixed suite, workload or oracle rule), start the "
-                f"chain again at HEAD: {REBASELINE_COMMAND.format(target=target)}"
+                "if the change was meant (a fixed suite, workload or oracle rule), whoever made "
+                f"it starts the chain again at HEAD: {REBASELINE_COMMAND.format(target=target)}"
             )
         raise Refused(problems)
     return c.base

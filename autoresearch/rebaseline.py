@@ -455,7 +455,7 @@ def run_rebaseline(
     except Refused as exc:
         problems = list(exc.problems)
         if _phase(lock) == "bench":  # asv has written results: put the repository back
-            problems.append(_restore_after(rb, lock, signals, progress))
+            problems.append(f"restored: {_restore_after(rb, lock, signals, progress)}")
         keys = [("decision", "refused"), ("exit_code", EXIT_REFUSED), ("target", target)]
         extra = [f"reason: {p}" for p in problems]
         return Result(EXIT_REFUSED, "refused", format_block(keys, extra), reasons=problems)

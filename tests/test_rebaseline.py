@@ -179,9 +179,9 @@ def test_a_change_then_rebaseline_then_the_next_experiment_is_accepted(
     epoch_commit = git(repo, "rev-parse", "HEAD")
 
     apply_patch(repo, "segfault")
+    before = state(repo)
     r = experiment(repo, "after the change")
     if refused:
-        before = state(repo)
         assert r.proc.returncode == EXIT_REFUSED, r.text()
         assert refused in r.text() and COMMAND in r.text(), r.text()
         assert state(repo) == before
