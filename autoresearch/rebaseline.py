@@ -2,11 +2,12 @@
 
     python -m autoresearch.rebaseline TARGET -m "why"
 
-Experiments chain on the last kept commit, and `experiment.check_head` refuses every experiment of
+Experiments chain on the last kept commit: `experiment.check_head` refuses every experiment of
 TARGET once its package (autoresearch/TARGET/ other than kernels.py) or its asv suite
-(benchmarks/bench_TARGET.py, benchmarks/__init__.py) changed since that commit; a harness change
-that changes the suite's asv benchmark versions makes the gate fail closed instead. When the
-change is meant (a fixed suite, workload or oracle rule), this command makes HEAD the new baseline:
+(benchmarks/bench_TARGET.py, benchmarks/__init__.py) changed since that commit, and the gate fails
+closed when a benchmark's asv version differs from the baseline's. When such a change is meant (a
+fixed suite, workload or oracle rule), or after a harness change the chain should not span, this
+command makes HEAD the new baseline (whoever made the change runs it, not the agent: HARNESS.md):
 
 1. Refuse, changing nothing, if another experiment, loop or re-baseline holds the repository lock,
    if the tree is not clean (modified, staged, deleted or untracked files; ignored ones aside), if
