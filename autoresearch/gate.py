@@ -300,7 +300,8 @@ def check_same_benchmarks(cand: dict[str, Bench], base: dict[str, Bench], target
         if c.version != b.version:
             raise CannotDecide(
                 f"{name}: benchmark version differs (candidate {c.version[:12]}, baseline "
-                f"{b.version[:12]}): the benchmark code changed, so the results do not compare"
+                f"{b.version[:12]}): the benchmark code changed, so the results do not compare; "
+                f"start the chain again: python -m autoresearch.rebaseline {target} -m WHY"
             )
         if c.params != b.params:
             only_c = sorted(set(c.combos) - set(b.combos))
