@@ -5,11 +5,15 @@ and blueimp-md5 from public CDNs, so the dashboard is blank offline. This comman
 ``asv publish`` and then points every external ``<script src>``/``<link href>`` at a local
 copy under ``html/vendor/``, taken from the licensed copies kept in ``_vendor_assets/`` (see
 docs/dashboard.md for why they are kept in the repository rather than fetched at build time).
+It also makes the page open from ``file://`` (browsers refuse asv's XHR for its JSON there):
+each JSON file is written again as a script under ``html/file-data/``, and a small loader
+(``_dashboard_file_loader.js``) serves asv's requests from those when the page is a file.
 
 Exit codes: 0 ok (or ``--serve`` stopped with Ctrl-C); 1 ``asv publish`` or ``--update-vendor``
 failed; 2 usage error or unreadable asv config; 3 no results to publish; 4 the html could not be
 made self-contained (an external reference with no local copy, or a vendored file missing,
-corrupt or not matching the page's integrity hash); 5 ``--serve`` could not bind its address.
+corrupt or not matching the page's integrity hash, or an index.html with no asv.js to hook the
+file:// loader in front of); 5 ``--serve`` could not bind its address.
 """
 
 from __future__ import annotations
@@ -44,6 +48,11 @@ VENDOR_DIR = Path(__file__).with_name("_vendor_assets")
 SUMS_NAME = "SHA256SUMS"
 # Where the copies go inside the published html directory.
 HTML_VENDOR_SUBDIR = "vendor"
+# file:// support: the loader script (source, and its name in html/), and the directory of
+# html/ holding each JSON file as a script. The loader has the directory's name written in.
+FILE_LOADER_SOURCE = Path(__file__).with_name("_dashboard_file_loader.js")
+FILE_LOADER_NAME = "file-data-loader.js"
+FILE_DATA_SUBDIR = "file-data"
 
 _CDNJS = "https://cdnjs.cloudflare.com/ajax/libs/"
 _JSDELIVR = "https://cdn.jsdelivr.net/npm/"
@@ -58,7 +67,7 @@ class VendorPackage:
     ``files`` maps a path inside the package to the CDN URL it stands in for, or to None for a
     file that another one loads by a relative path (bootstrap's fonts, a source map).
     ``same_as_cdn`` says the local copies are byte-identical to the CDN's, so the pages'
-    integrity hashes are kept and checked by the browser; otherwise they are dropped.
+    integrity hashes are checked against them at build time; otherwise they cannot match.
     """
 
     spec: str
@@ -164,7 +173,10 @@ class Rewrite:
     file: Path
     url: str
     local: str
-    integrity: str  # "kept" (checked against the local copy), "dropped" or "none"
+    # The page's integrity hash: "checked" against the local copy at build time, "other-build"
+    # (the copy is another build of the same version, so it cannot match) or "none". Either
+    # way it is removed from the page, see localize_assets.
+    integrity: str
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,19 +364,26 @@ def localize_assets(html_dir: Path, vendor_dir: Path = VENDOR_DIR, packages=PACK
                 needed.add(pkg)
                 target = html_dir / HTML_VENDOR_SUBDIR / pkg.local(rel)
                 local = Path(os.path.relpath(target, path.parent)).as_posix()
-                attrs = [(n, local if n == attr else v) for n, v in attrs]
                 integrity = dict(attrs).get("integrity")
+                # integrity and crossorigin go: opened from file:// (each file its own opaque
+                # origin), Chromium refuses a crossorigin script or stylesheet outright and
+                # blocks one with an integrity hash it cannot check without CORS.
+                attrs = [
+                    (n, local if n == attr else v)
+                    for n, v in attrs
+                    if n not in ("integrity", "crossorigin")
+                ]
                 status = "none"
                 source = vendor_dir / pkg.local(rel)
                 if integrity is not None and pkg.same_as_cdn:
-                    # A missing copy is reported by verify_vendor_assets below.
+                    # Checked here instead. A missing copy is reported by
+                    # verify_vendor_assets below.
                     if source.is_file() and not _integrity_matches(integrity, source.read_bytes()):
                         problems.append(f"{path}: {url} integrity does not match {pkg.local(rel)}")
-                    status = "kept"
+                    status = "checked"
                 elif integrity is not None:
                     # A different build of the same version: the CDN file's hash cannot hold.
-                    attrs = [(n, v) for n, v in attrs if n != "integrity"]
-                    status = "dropped"
+                    status = "other-build"
                 rewrites.append(Rewrite(path, url, local, status))
             edits.append((tag.start, tag.start + len(tag.raw), _render_tag(tag, attrs)))
         if edits:
@@ -429,6 +448,61 @@ def refresh_vendor_assets(vendor_dir: Path = VENDOR_DIR, packages=PACKAGES, npm:
                     dest.write_bytes(member.read())
                     sums.append(f"{_sha256(dest)}  {pkg.local(rel)}")
     (vendor_dir / SUMS_NAME).write_text("\n".join(sorted(sums, key=lambda s: s[66:])) + "\n")
+
+
+# --------------------------------------------------------------------------------------------
+# Opening from file://
+
+
+def _data_script(key: str, text: str) -> str:
+    # The JSON as a JS string literal (ensure_ascii: plain ASCII, U+2028 escaped), parsed by
+    # jQuery exactly like an XHR response: not as a JS object literal, whose semantics differ
+    # (a "__proto__" key).
+    return f"asvFileData({json.dumps(key)}, {json.dumps(text)});\n"
+
+
+def enable_file_urls(html_dir: Path) -> int:
+    """Make ``html_dir/index.html`` work when opened as a file, not only over http.
+
+    Writes every JSON file under ``html_dir`` (but vendor/) as ``file-data/<path>.js``, copies
+    the loader and puts its ``<script>`` just before asv.js's (once). Over http the loader does
+    nothing. Returns the number of data scripts; raises DashboardError(EXIT_NOT_LOCAL) when
+    index.html has no asv.js script to put it before.
+    """
+    html_dir = Path(html_dir)
+    index = html_dir / "index.html"
+    text = index.read_text(encoding="utf-8")
+    srcs = [
+        (tag, (dict(tag.attrs).get("src") or "").strip())
+        for tag in _scan_tags(text)
+        if tag.name == "script"
+    ]
+    if not any(src == FILE_LOADER_NAME for _, src in srcs):
+        asv_js = [tag for tag, src in srcs if src == "asv.js"]
+        if not asv_js:
+            raise DashboardError(
+                f"{index}: no <script src=asv.js> to load {FILE_LOADER_NAME} before, so the page "
+                "would not open from file:// (has asv's page changed?)",
+                EXIT_NOT_LOCAL,
+            )
+        at = asv_js[0].start
+        tag = f'<script src="{FILE_LOADER_NAME}" onerror="js_load_failure()"></script>\n    '
+        index.write_text(text[:at] + tag + text[at:], encoding="utf-8")
+    shutil.copyfile(FILE_LOADER_SOURCE, html_dir / FILE_LOADER_NAME)
+
+    out_dir = html_dir / FILE_DATA_SUBDIR
+    shutil.rmtree(out_dir, ignore_errors=True)
+    skip = (html_dir / HTML_VENDOR_SUBDIR, out_dir)
+    count = 0
+    for path in sorted(html_dir.rglob("*.json")):
+        if any(path.is_relative_to(d) for d in skip) or not path.is_file():
+            continue
+        key = path.relative_to(html_dir).as_posix()
+        dest = out_dir / f"{key}.js"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(_data_script(key, path.read_text(encoding="utf-8")), encoding="utf-8")
+        count += 1
+    return count
 
 
 # --------------------------------------------------------------------------------------------
@@ -508,20 +582,23 @@ def benchmarks_without_data(html_dir: Path) -> list[str]:
 
 
 def build(config: Path, html_dir: Path | None, extra: list[str], run_publish: bool = True):
-    """Publish (unless told not to) and localize; returns (project, rewrites)."""
+    """Publish (unless told not to), localize and enable file://; returns (project, rewrites)."""
     project = load_project(config, html_dir)
     if run_publish:
         publish(project, extra)
     elif not (project.html_dir / "index.html").is_file():
         raise DashboardError(f"{project.html_dir} has no index.html to localize", EXIT_USAGE)
-    return project, localize_assets(project.html_dir)
+    rewrites = localize_assets(project.html_dir)
+    enable_file_urls(project.html_dir)
+    return project, rewrites
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m autoresearch.dashboard",
-        description="Run `asv publish` and make the html self-contained (no CDN needed). "
-        "Arguments not listed here (e.g. a commit range, --no-pull, -v) go to asv publish.",
+        description="Run `asv publish` and make the html self-contained (no CDN needed; opens "
+        "from file:// or with --serve). Arguments not listed here (e.g. a commit range, "
+        "--no-pull, -v) go to asv publish.",
         epilog="exit codes: 0 ok; 1 asv publish (or --update-vendor) failed; 2 usage/config "
         "error; 3 no results; 4 html not made self-contained; 5 --serve could not bind",
     )
@@ -529,7 +606,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--html-dir", "-o", type=Path, help="output directory (default: html_dir of config)"
     )
-    p.add_argument("--no-publish", action="store_true", help="only localize an existing html dir")
+    p.add_argument(
+        "--no-publish",
+        action="store_true",
+        help="only localize an existing html dir (and make it open from file://)",
+    )
     p.add_argument("--serve", action="store_true", help="serve the result until Ctrl-C")
     p.add_argument("--host", default="127.0.0.1", help="address for --serve (default %(default)s)")
     p.add_argument("--port", type=int, default=8080, help="port for --serve, 0 picks a free one")
@@ -554,10 +635,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"refreshed {VENDOR_DIR}; review with git diff")
             return EXIT_OK
         project, rewrites = build(args.config, args.html_dir, extra, not args.no_publish)
-        kept = sum(r.integrity == "kept" for r in rewrites)
+        checked = sum(r.integrity == "checked" for r in rewrites)
+        index = project.html_dir / "index.html"
         print(
-            f"dashboard: {project.html_dir / 'index.html'} is self-contained "
-            f"({len(rewrites)} references localized, {kept} with their integrity hash checked)"
+            f"dashboard: {index} is self-contained ({len(rewrites)} references localized, "
+            f"{checked} with their integrity hash checked); open {index.as_uri()} or use --serve"
         )
         empty = benchmarks_without_data(project.html_dir)
         if empty:

@@ -112,13 +112,15 @@ def test_localize_assets_rewrites_every_reference(template_dir):
     for r in rewrites:
         assert (r.file.parent / r.local).is_file(), r
     by_url = {r.url: r for r in rewrites}
-    # Byte-identical copies keep the page's SRI hash (so the browser checks it); other builds
-    # of the same version drop it.
-    assert by_url["https://code.jquery.com/jquery-3.3.1.min.js"].integrity == "kept"
-    assert sum(r.integrity == "kept" for r in rewrites) == 5
-    assert {r.integrity for r in rewrites} == {"kept", "dropped"}
+    # The page's SRI hash is checked against byte-identical copies at build time; other builds
+    # of the same version cannot match it.
+    assert by_url["https://code.jquery.com/jquery-3.3.1.min.js"].integrity == "checked"
+    assert sum(r.integrity == "checked" for r in rewrites) == 5
+    assert {r.integrity for r in rewrites} == {"checked", "other-build"}
     text = (template_dir / "index.html").read_text()
     assert 'src="vendor/jquery-3.3.1/jquery.min.js"' in text
+    # Opened from file://, Chromium refuses crossorigin tags and unenforceable integrity hashes.
+    assert "crossorigin" not in text and "integrity" not in text
     assert 'href="https://github.com/airspeed-velocity/asv/"' in text  # a link, left alone
     # Every package ships with its licence; bootstrap's css finds its fonts relatively.
     assert (template_dir / "vendor/bootstrap-3.1.1/LICENSE").is_file()
@@ -153,6 +155,53 @@ def test_localize_assets_rejects_a_corrupt_vendored_file(template_dir, tmp_path)
         db.localize_assets(template_dir, vendor_dir=vendor)
     assert exc.value.code == db.EXIT_NOT_LOCAL
     assert "jquery.min.js" in str(exc.value)
+
+
+def _loader_tags(text: str) -> int:
+    return text.count(f'<script src="{db.FILE_LOADER_NAME}"')
+
+
+def test_enable_file_urls_writes_data_scripts_and_hooks_the_loader_once(template_dir):
+    (template_dir / "info.json").write_text('{"timestamp": 1}')
+    graphs = template_dir / "graphs" / "machine-a b%c"
+    graphs.mkdir(parents=True)
+    text = '{"__proto__": [1, null], "s": "</script>\u2028\\\\ \\" é"}\n'
+    json.loads(text)  # what asv would write: valid JSON
+    (graphs / "x.json").write_text(text, encoding="utf-8")
+    (template_dir / "vendor" / "pkg").mkdir(parents=True)
+    (template_dir / "vendor" / "pkg" / "package.json").write_text("{}")
+    stale = template_dir / db.FILE_DATA_SUBDIR / "gone.json.js"
+    stale.parent.mkdir()
+    stale.write_text("")
+
+    assert db.enable_file_urls(template_dir) == 2
+    data = template_dir / db.FILE_DATA_SUBDIR
+    assert sorted(p.relative_to(data).as_posix() for p in data.rglob("*.js")) == [
+        "graphs/machine-a b%c/x.json.js",
+        "info.json.js",
+    ]  # not vendor/'s package.json; the stale script is gone
+    script = (data / "graphs/machine-a b%c/x.json.js").read_text()
+    m = re.fullmatch(r'asvFileData\(("[^"]*"), (".*")\);\n', script)
+    assert m and script.isascii()
+    # The JSON text travels as a string, for jQuery to parse as it would an XHR response.
+    assert json.loads(m.group(1)) == "graphs/machine-a b%c/x.json"
+    assert json.loads(m.group(2)) == text
+    page = (template_dir / "index.html").read_text()
+    assert _loader_tags(page) == 1
+    assert page.index(db.FILE_LOADER_NAME) < page.index('src="asv.js"')
+    assert (template_dir / db.FILE_LOADER_NAME).read_bytes() == db.FILE_LOADER_SOURCE.read_bytes()
+    # Running it again (--no-publish) refreshes the data but hooks the loader in only once.
+    assert db.enable_file_urls(template_dir) == 2
+    assert _loader_tags((template_dir / "index.html").read_text()) == 1
+
+
+def test_enable_file_urls_needs_asv_js_in_the_page(template_dir):
+    index = template_dir / "index.html"
+    index.write_text(index.read_text().replace('src="asv.js"', 'src="renamed.js"'))
+    with pytest.raises(db.DashboardError) as exc:
+        db.enable_file_urls(template_dir)
+    assert exc.value.code == db.EXIT_NOT_LOCAL
+    assert "asv.js" in str(exc.value)
 
 
 def test_find_external_refs_sees_css_urls(tmp_path):
@@ -201,6 +250,11 @@ BENCHMARKS = '''
         return 3 * SCALE
 
 
+    def time_never():
+        # Never run (see _make_asv_project), so asv lists it but writes no graph for it.
+        pass
+
+
     for _f in (TimeSum, time_join):
         for _k, _v in FAST.items():
             setattr(_f, _k, _v)
@@ -234,11 +288,8 @@ def _make_asv_project(root: Path) -> Path:
         _run(["git", "add", "-A"], proj, env)
         _run(["git", "commit", "-q", "-m", f"scale {scale}"], proj, env)
         sha = _run(["git", "rev-parse", "HEAD"], proj, env).strip()
-        _run(
-            [*asv, "run", "--python=same", "--machine", "testbox", "--set-commit-hash", sha],
-            proj,
-            env,
-        )
+        run = [*asv, "run", "--python=same", "--machine", "testbox", "--set-commit-hash", sha]
+        _run([*run, "--bench", "^(?!.*time_never)"], proj, env)  # time_never: no results
     return proj
 
 
@@ -263,7 +314,8 @@ def _with_data(html_dir: Path) -> list[str]:
     empty = set(db.benchmarks_without_data(html_dir))
     if empty:  # a real project may list benchmarks that never ran (e.g. peers not installed)
         print(f"benchmarks with no results, so no graph: {sorted(empty)}")
-    assert not empty or os.environ.get("AUTORESEARCH_DASHBOARD_RESULTS"), "tiny project: all ran"
+    if not os.environ.get("AUTORESEARCH_DASHBOARD_RESULTS"):
+        assert empty == {"bench_tiny.time_never"}, "tiny project: all but time_never ran"
     return [name for name in _benchmarks(html_dir) if name not in empty]
 
 
@@ -276,6 +328,18 @@ def test_published_dashboard_is_self_contained(published):
     assert benchmarks
     for name in benchmarks:  # asv wrote the data behind each graph
         assert list(html_dir.glob(f"graphs/*/*/*/{name}.json")), name
+    # ... and each JSON file is there again as a script, for file://.
+    data = html_dir / db.FILE_DATA_SUBDIR
+    json_files = {
+        p.relative_to(html_dir).as_posix()
+        for p in html_dir.rglob("*.json")
+        if not p.is_relative_to(html_dir / db.HTML_VENDOR_SUBDIR)
+    }
+    assert {"info.json", "index.json", "regressions.json"} <= json_files
+    assert {p.relative_to(data).as_posix() for p in data.rglob("*.js")} == {
+        f"{name}.js" for name in json_files
+    }
+    assert _loader_tags((html_dir / "index.html").read_text()) == 1
 
 
 def test_serve_serves_the_dashboard_and_stops_cleanly_on_ctrl_c(published):
@@ -426,7 +490,8 @@ class Page:
         while True:
             value = self.evaluate(expression) or {}
             if value.get("done") or value.get("error") or time.monotonic() > deadline:
-                assert value.get("done"), f"timed out waiting for {what}: {value}"
+                why = "failed" if value.get("error") else "timed out"
+                assert value.get("done"), f"{why} waiting for {what}: {value}"
                 return value
             time.sleep(0.25)
 
@@ -436,9 +501,18 @@ class Page:
         return path
 
 
+def requested_urls(events: list[dict]) -> list[str]:
+    return [
+        ev["params"]["request"]["url"]
+        for ev in events
+        if ev.get("method") == "Network.requestWillBeSent"
+    ]
+
+
 def browser_problems(events: list[dict]) -> tuple[list[str], list[str]]:
     """(console errors and failed loads, URLs requested from a host other than loopback)."""
     errors, remote = [], []
+    urls = {}  # request id -> URL, to name the URL of a failed load
     for ev in events:
         method, p = ev.get("method"), ev.get("params", {})
         if method == "Runtime.consoleAPICalled" and p["type"] in ("error", "assert"):
@@ -450,23 +524,31 @@ def browser_problems(events: list[dict]) -> tuple[list[str], list[str]]:
         elif method == "Log.entryAdded" and p["entry"]["level"] == "error":
             errors.append(f"log: {p['entry']['text']} {p['entry'].get('url', '')}")
         elif method == "Network.loadingFailed" and not p.get("canceled"):
-            errors.append(f"load failed: {p['errorText']} (request {p['requestId']})")
+            url = urls.get(p["requestId"], f"request {p['requestId']}")
+            errors.append(f"load failed: {p['errorText']} {url}")
         elif method == "Network.responseReceived" and p["response"]["status"] >= 400:
             errors.append(f"HTTP {p['response']['status']}: {p['response']['url']}")
         elif method == "Network.requestWillBeSent":
-            url = p["request"]["url"]
+            url = urls[p["requestId"]] = p["request"]["url"]
             parts = urlsplit(url)
-            if parts.scheme not in ("data", "blob", "about") and parts.hostname not in {
+            if parts.scheme not in ("data", "blob", "about", "file") and parts.hostname not in {
                 h.strip("[]") for h in LOCAL_HOSTS
             }:
                 remote.append(url)
     return errors, remote
 
 
-# Per page: did asv's JS load (no redirect to error.html), and what has it drawn.
-GRAPH_STATE = """(() => {
+# Per page: did asv's JS load (no redirect to error.html), did its data load (index.json: asv
+# starts main_json as {}; no "Error fetching content" modal), and what has it drawn.
+_READY = """\
   if (location.pathname.endsWith('error.html')) return {done: false, error: 'error.html'};
-  if (typeof $ === 'undefined' || !$.asv || !$.asv.main_json) return {done: false};
+  if (typeof $ === 'undefined' || !$.asv) return {done: false};
+  const shown = $('#error').is(':visible') ? $('#error-message').text() : '';
+  if (shown.startsWith('Error fetching')) return {done: false, error: shown};
+  if (!$.asv.main_json || !$.asv.main_json.benchmarks) return {done: false};"""
+
+GRAPH_STATE = """(() => {
+__READY__
   const g = $('#main-graph'), plot = g.data('plot');
   if (!plot || $('#title').text() !== __BENCH__) return {done: false, text: g.text().slice(0, 80)};
   const series = plot.getData();
@@ -482,8 +564,7 @@ GRAPH_STATE = """(() => {
 })()"""
 
 GRID_STATE = """(() => {
-  if (location.pathname.endsWith('error.html')) return {done: false, error: 'error.html'};
-  if (typeof $ === 'undefined' || !$.asv || !$.asv.main_json) return {done: false};
+__READY__
   const plots = $('#summarygrid-display .benchmark-plot');
   // The grid draws a thumbnail when it scrolls into view: bring each one into view.
   plots.each(function () { this.scrollIntoView(); $(window).trigger('scroll'); });
@@ -492,19 +573,29 @@ GRID_STATE = """(() => {
 })()"""
 
 LIST_STATE = """(() => {
-  if (location.pathname.endsWith('error.html')) return {done: false, error: 'error.html'};
-  if (typeof $ === 'undefined' || !$.asv || !$.asv.main_json) return {done: false};
+__READY__
   const rows = $('#summarylist-body table tbody tr').length;
   return {done: $('#summarylist-display').is(':visible') && rows >= __N__, rows};
 })()"""
 
+# A benchmark with no graph data: asv's "No data" message, not its "web server has gone down".
+NO_DATA_STATE = """(() => {
+__READY__
+  const message = $('#error-message').text();
+  return {done: $('#error').is(':visible') && message.startsWith('No data'), message};
+})()"""
+
 REGRESSIONS_STATE = """(() => {
-  if (location.pathname.endsWith('error.html')) return {done: false, error: 'error.html'};
-  if (typeof $ === 'undefined' || !$.asv || !$.asv.main_json) return {done: false};
+__READY__
   const body = $('#regressions-body');
   return {done: $('#regressions-display').is(':visible') && body.children().length > 0,
           text: body.text().replace(/\\s+/g, ' ').slice(0, 120)};
 })()"""
+
+GRAPH_STATE, GRID_STATE, LIST_STATE, NO_DATA_STATE, REGRESSIONS_STATE = (
+    state.replace("__READY__", _READY)
+    for state in (GRAPH_STATE, GRID_STATE, LIST_STATE, NO_DATA_STATE, REGRESSIONS_STATE)
+)
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -530,18 +621,27 @@ def _chromium() -> str | None:
     )
 
 
-def test_dashboard_in_headless_chromium(published, dashboard_url, tmp_path, record_property):
+@pytest.mark.parametrize("scheme", ["http", "file"])
+def test_dashboard_in_headless_chromium(published, scheme, request, tmp_path, record_property):
+    """The dashboard as served (--serve) and opened as a file (file://, no server running)."""
     binary = _chromium()
     if not binary:
         pytest.skip(
             "chromium is not installed (apt-get install chromium); set CHROMIUM to use another"
         )
     _, html_dir = published
+    if scheme == "http":
+        dashboard_url = request.getfixturevalue("dashboard_url")
+    else:
+        dashboard_url = (html_dir / "index.html").as_uri()
     benchmarks = _with_data(html_dir)
+    without_data = db.benchmarks_without_data(html_dir)
     # asv still asks for graph data of benchmarks with none (grid thumbnails, their pages): the
-    # 404s that follow are asv's doing and expected; any other failed load is not.
-    no_data = [re.escape(f"/{n}.json") + r"(\?|\s|$)" for n in db.benchmarks_without_data(html_dir)]
+    # 404s (over file://, missing data scripts) that follow are asv's doing and expected; any
+    # other failed load is not.
+    no_data = [re.escape(f"/{n}.json") + r"(\.js)?(\?|\s|$)" for n in without_data]
     shots = Path(os.environ.get("AUTORESEARCH_DASHBOARD_SHOTS") or tmp_path / "screenshots")
+    shots = shots / scheme
     shots.mkdir(parents=True, exist_ok=True)
     saved = []
 
@@ -564,6 +664,11 @@ def test_dashboard_in_headless_chromium(published, dashboard_url, tmp_path, reco
             safe = re.sub(r"[^\w.-]+", "_", name)
             saved.append(page.screenshot(shots / f"graph-{safe}.png"))
 
+        if without_data:
+            page.goto(f"{dashboard_url}?nodata#{quote(without_data[0], safe='.-_')}")
+            page.wait_for(NO_DATA_STATE, what=f"'No data' for {without_data[0]}")
+            saved.append(page.screenshot(shots / "no-data.png"))
+
         page.goto(f"{dashboard_url}?list#/summarylist")
         page.wait_for(LIST_STATE.replace("__N__", n), what="benchmark list")
         saved.append(page.screenshot(shots / "summarylist.png"))
@@ -574,12 +679,22 @@ def test_dashboard_in_headless_chromium(published, dashboard_url, tmp_path, reco
         devtools.close()
 
     record_property("screenshots", str(shots))
-    print(f"dashboard screenshots: {shots} ({len(saved)} PNGs)")
+    print(f"dashboard screenshots ({scheme}): {shots} ({len(saved)} PNGs)")
     assert grid["drawn"] == len(benchmarks)
     assert set(graphs) == set(benchmarks)
     errors, remote = browser_problems(devtools.events)
     errors = [e for e in errors if not any(re.search(pattern, e) for pattern in no_data)]
     assert remote == [], "requests to hosts other than loopback"
     assert errors == [], "console errors or failed loads"
+    urls = requested_urls(devtools.events)
+    data_scripts = [u for u in urls if f"/{db.FILE_DATA_SUBDIR}/" in u]
+    if scheme == "file":
+        # Nothing over the network: the data came from the data scripts.
+        assert {urlsplit(u).scheme for u in urls} <= {"file", "data", "about"}
+        for key in ("info.json", "index.json", "regressions.json", "graphs/summary/"):
+            assert any(f"/{db.FILE_DATA_SUBDIR}/{key}" in u for u in data_scripts), key
+    else:
+        assert data_scripts == [], "over http the loader must stay out of the way"
+        assert any(urlsplit(u).path.endswith("/index.json") for u in urls)
     for path in saved:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
