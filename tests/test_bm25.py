@@ -91,13 +91,16 @@ def test_compare_accepts_near_tie_swaps_and_rejects_real_errors():
     # Doc 1 may take the last slot from doc 2: their scores are within tolerance.
     swapped = (np.array([0, 1], np.uint32), np.array([top, top], np.float32))
     assert inputs.compare_topk(args, swapped, expected) == []
-    # Exact ties keep id order, whatever the scores say.
+    # Equal scores may come in any id order, and any document of a tie may take the last slot:
+    # Lance follows no id rule there (docs/targets/bm25.md, "Ties").
     reversed_tie = (np.array([2, 0], np.uint32), np.array([top, top], np.float32))
-    assert any("doc id order" in p for p in inputs.compare_topk(args, reversed_tie, expected))
+    assert inputs.compare_topk(args, reversed_tie, expected) == []
     args1 = _near_tie_query(1)
-    wrong_tie = (np.array([2], np.uint32), np.array([top], np.float32))
-    problems = inputs.compare_topk(args1, wrong_tie, reference.bm25_topk(*args1))
-    assert any("ties go to the lower doc id" in p for p in problems)
+    higher_of_tie = (np.array([2], np.uint32), np.array([top], np.float32))
+    assert inputs.compare_topk(args1, higher_of_tie, reference.bm25_topk(*args1)) == []
+    # A lower score listed before a higher one is still wrong.
+    low_first = (np.array([1, 0], np.uint32), np.array([s[1], s[0]], np.float32))
+    assert any("not sorted" in p for p in inputs.compare_topk(args, low_first, expected))
 
     args = (*_query(3), 20)
     expected = reference.bm25_topk(*args)
@@ -118,18 +121,21 @@ def test_compare_accepts_near_tie_swaps_and_rejects_real_errors():
     assert inputs.compare_topk(few, padded, (e_ids, e_sc))[0].startswith("contract")
 
 
-def test_exact_ties_must_go_to_the_lower_doc_id():
+def test_any_choice_among_exact_ties_passes_and_nothing_else_does():
     case = next(c for c in inputs.correctness_cases() if "all tied" in c.label)
     args = case.make(SplitMix64(5))
     ids, scores = reference.bm25_topk(*args)
     first_docs = np.sort(args[1])[: args[4]]
-    np.testing.assert_array_equal(ids, first_docs.astype(np.uint32))  # all equal: lowest ids
+    np.testing.assert_array_equal(ids, first_docs.astype(np.uint32))  # the reference: lowest ids
+    # Lance may keep any k of the tied documents, in any order.
     later = (np.sort(args[1])[1 : args[4] + 1].astype(np.uint32), scores)
-    assert any(
-        "ties go to the lower doc id" in p for p in inputs.compare_topk(args, later, (ids, scores))
-    )
+    assert inputs.compare_topk(args, later, (ids, scores)) == []
     reordered = (ids[::-1].copy(), scores)
-    assert any("doc id order" in p for p in inputs.compare_topk(args, reordered, (ids, scores)))
+    assert inputs.compare_topk(args, reordered, (ids, scores)) == []
+    # A document outside the tie (it matches no term here) never may.
+    outside = np.setdiff1d(np.arange(args[3].shape[0]), args[1])[0]
+    stranger = (np.concatenate([ids[:-1], [outside]]).astype(np.uint32), scores)
+    assert inputs.compare_topk(args, stranger, (ids, scores))
 
 
 def test_workload_is_what_the_issue_asks_for():

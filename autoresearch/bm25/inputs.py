@@ -175,10 +175,13 @@ def compare_topk(args: tuple, actual, expected, scores_of=None) -> list[str]:
     - ids are distinct documents that match at least one term;
     - each reported score is within TOPK_DIST_TOL (scaled by max(1, |s|)) of s(id);
     - membership: every id has s(id) >= S_k - tol, and every document with s > S_k + tol is
-      returned (S_k = the reference's k-th score): only near-ties may trade the last slots;
-    - ties: if a document is returned, so is every document with exactly its s and a lower id;
-    - order: reported scores never increase; equal reported scores, or exactly equal s, list
-      ids ascending; s itself never increases by more than tol from one entry to the next.
+      returned (S_k = the reference's k-th score): only ties and near-ties may trade the last
+      slots, and which of several documents tied at the k-th score are kept is free;
+    - order: reported scores never increase, and s itself never increases by more than tol from
+      one entry to the next; documents with equal scores may come in any order.
+    Ties are free because Lance's are: pylance 14.0.2 keeps the lower row ids of a tie band at
+    the k-th place in some queries and the higher ones or neither in others, and lists runs of
+    equal scores in no fixed id order (docs/targets/bm25.md, "Ties").
     `scores_of` is reference.doc_scores(*args[:4]) when the caller has it already.
     """
     from autoresearch.bm25 import reference
@@ -216,24 +219,10 @@ def compare_topk(args: tuple, actual, expected, scores_of=None) -> list[str]:
     missing = np.setdiff1d(must, ids64)
     if missing.size:
         problems.append(f"wrong: doc {missing[0]} (score {s[missing[0]]!r}) is missing")
-    highest_returned = {}  # exact reference score -> highest returned id with that score
-    for d in ids64:
-        highest_returned[s[d]] = max(highest_returned.get(s[d], -1), d)
-    for e in np.setdiff1d(np.nonzero(s >= s[ids64].min())[0], ids64):
-        if highest_returned.get(s[e], -1) > e:
-            problems.append(
-                f"wrong: doc {highest_returned[s[e]]} returned but doc {e} with the same score "
-                "is not (ties go to the lower doc id)"
-            )
-            break
     rep = scores.astype(np.float64)
     for i in range(m - 1):
-        a, b = ids64[i], ids64[i + 1]
         if rep[i] < rep[i + 1] or true[i] < true[i + 1] - _tol(true[i + 1]):
             problems.append(f"wrong: not sorted by score at position {i}")
-            break
-        if (rep[i] == rep[i + 1] or true[i] == true[i + 1]) and a > b:
-            problems.append(f"wrong: equal scores not in doc id order at position {i}")
             break
     return problems
 

@@ -2,8 +2,10 @@
 
 Mirrors Lance's full-text scoring (lance-index src/scalar/inverted/scorer.rs: K1, B, `idf`,
 `IndexBM25Scorer::new` for avgdl, `doc_weight`, `Scorer::score`; wand.rs `Wand::score` sums the
-query terms' contributions; index.rs `InvertedIndex::bm25_search` keeps the top `limit` by score,
-ties by row id ascending since 2026, index/tests/topk_tiebreak.rs).
+query terms' contributions; `TopKCollector::insert` keeps the top `limit` by score). Which of
+several documents tied at the k-th score Lance keeps, and in which order it lists equal scores,
+follows no rule on ids (measured, docs/targets/bm25.md): this reference lists ties by doc id
+ascending, one of the answers the oracle accepts (inputs.compare_topk), not Lance's rule.
 
 Each term's contribution is Lance's float32 arithmetic, operation for operation, so a kernel that
 evaluates the formula as Lance does gets the same per-term value bit for bit. The contributions are
@@ -88,13 +90,14 @@ def doc_scores(term_offsets, doc_ids, freqs, doc_lengths):
 def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
     """(uint32[m] doc ids, float32[m] scores), m = min(k, documents matching any term).
 
-    Sorted by score descending, ties by doc id ascending. Documents that match no query term are
-    never returned (Lance only scores documents in a posting list), so the result is shorter than
-    k when fewer documents match.
+    Sorted by score descending, ties by doc id ascending (a deterministic choice among the
+    answers Lance may give). Documents that match no query term are never returned (Lance only
+    scores documents in a posting list), so the result is shorter than k when fewer documents
+    match.
     """
     scores = doc_scores(term_offsets, doc_ids, freqs, doc_lengths)
     candidates = np.nonzero(scores > -np.inf)[0]  # ascending doc ids
-    # A stable sort on -score keeps equal scores in doc-id order: ties by doc id ascending.
+    # A stable sort on -score keeps equal scores in doc-id order.
     order = np.argsort(-scores[candidates], kind="mergesort")
     m = min(k, candidates.shape[0])
     top = np.empty(m, dtype=np.uint32)
