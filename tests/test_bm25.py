@@ -210,3 +210,17 @@ def test_search_and_outputs_agree():
     last = inputs.search(kernels, w)
     np.testing.assert_array_equal(last[0], outs[-1][0])
     assert oracle.workload_mismatches(lambda impl: inputs.outputs(impl, w), kernels, reference) == 0
+
+
+def test_a_repeated_word_counts_once_per_occurrence():
+    """Lance (pylance 14.0.2) scores "w w" as twice "w": the posting list enters once per word."""
+    term_offsets, doc_ids, freqs, doc_lengths = _query(6, dfs=(300, 40))
+    once = reference.doc_scores(term_offsets[:2], doc_ids[:300], freqs[:300], doc_lengths)
+    twice_ids = np.concatenate([doc_ids[:300], doc_ids[:300]])
+    twice_freqs = np.concatenate([freqs[:300], freqs[:300]])
+    offsets = np.array([0, 300, 600], dtype=np.int64)
+    twice = reference.doc_scores(offsets, twice_ids, twice_freqs, doc_lengths)
+    matched = once > -np.inf
+    np.testing.assert_array_equal(twice[matched], 2 * once[matched])
+    labels = [c.label for c in inputs.correctness_cases()]
+    assert any("repeated word (w w)" in label for label in labels)

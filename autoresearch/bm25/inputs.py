@@ -2,9 +2,10 @@
 
 One source of truth: the asv suite, the oracle and the tests all import from here.
 
-A query is what Lance's WAND sees for one partition: the posting lists of the (deduplicated) query
-terms, concatenated (`term_offsets` int64[T + 1], `doc_ids` uint32 sorted within each term, `freqs`
-uint32), and every document's token count (`doc_lengths` uint32[N]).
+A query is what Lance's WAND sees for one partition: one posting list per query word, a word
+repeated in the query repeating its list (Lance scores "w w" as twice "w"), concatenated
+(`term_offsets` int64[T + 1], `doc_ids` uint32 sorted within each list, `freqs` uint32), and every
+document's token count (`doc_lengths` uint32[N]).
 """
 
 from __future__ import annotations
@@ -242,9 +243,11 @@ def _case(
     lengths: str = "lognormal",
     freqs_rule: str = "pareto",
     view: str | None = None,
+    words: tuple[int, ...] | None = None,
 ) -> Case:
     """One query. Posting-list lengths come from a stream fixed by the label, so every seed gives
-    arrays of the same shapes; contents come from the seed."""
+    arrays of the same shapes; contents come from the seed. `words` lists the query's words by
+    index into `dfs`, repeats allowed (default: each once, in order)."""
     if dfs is None:
         dfs = query_dfs(SplitMix64(CASE_SHAPE_SEED).spawn(label), num_docs, num_terms)
 
@@ -266,6 +269,13 @@ def _case(
         elif freqs_rule == "huge":  # up to the whole document
             u = rng.uniform(freqs.size)
             freqs = np.maximum(1, (u * dl[doc_ids].astype(np.float64))).astype(np.uint32)
+        if words is not None:  # a repeated word repeats its posting list
+            lists = [(term_offsets[t], term_offsets[t + 1]) for t in words]
+            term_offsets = np.concatenate([[0], np.cumsum([b - a for a, b in lists])]).astype(
+                np.int64
+            )
+            doc_ids = np.concatenate([doc_ids[a:b] for a, b in lists])
+            freqs = np.concatenate([freqs[a:b] for a, b in lists])
         if view == "offset":  # doc ids starting 4 bytes into their buffer
             buf = np.empty(doc_ids.size + 1, dtype=np.uint32)
             buf[1:] = doc_ids
@@ -306,5 +316,9 @@ def correctness_cases() -> list[Case]:
         _case("extreme lengths", 2000, [300, 700], 20, True, lengths="extreme", freqs_rule="huge"),
         _case("unaligned doc ids", 10_000, None, 30, True, num_terms=5, view="offset"),
         _case("strided freqs and lengths", 10_000, None, 30, True, num_terms=5, view="strided"),
+        _case("repeated word (w w)", 3000, [400], 20, True, words=(0, 0)),
+        _case(
+            "repeated words (a b a c b)", 10_000, [500, 60, 2000], 30, True, words=(0, 1, 0, 2, 1)
+        ),
     ]
     return cases
