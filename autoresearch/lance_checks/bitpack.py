@@ -42,6 +42,15 @@ def first_seen(values: np.ndarray) -> np.ndarray:
     return values[np.sort(first)]
 
 
+def distinct_values(rng: SplitMix64, count: int, width: int) -> np.ndarray:
+    """uint64[count] distinct values uniform within `width` bits, in random order."""
+    values = np.empty(0, dtype=np.uint64)
+    while values.size < count:
+        more = inputs.uniform_values(rng, 2 * count, width, np.uint64)
+        values = first_seen(np.concatenate([values, more]))
+    return values[:count]
+
+
 def _pages_with_values(path: Path, array, version: str):
     """(page, Lance's decoded values of that page) for every page of a one-column file."""
     pages = write_column(path, array, version)
@@ -84,7 +93,11 @@ def _out_of_line_checks(name, page, lance_values, dtype) -> Iterator[Check]:
     dictionary_buffer = np.frombuffer(page.buffers[2], dtype=np.uint8)
     indices_buffer = concatenated(miniblock_chunks(page))
     expected_dictionary = first_seen(lance_values).view(dtype)
-    measure = f"{items} dictionary items at {width} bits, {page.num_items} rows"
+    bits = np.dtype(dtype).itemsize * 8
+    full, tail = divmod(items, inputs.BLOCK)
+    raw_words = full * inputs.BLOCK * width // bits + tail
+    stored = "raw" if dictionary_buffer.size == raw_words * (bits // 8) else "padded"
+    measure = f"{items} dictionary items at {width} bits, tail {stored}, {page.num_items} rows"
     for against, impl in ((REFERENCE, reference), (KERNEL, kernels)):
         dictionary = impl.unpack(dictionary_buffer, width, items, dtype)
         problems = oracle.compare_bits((), dictionary, expected_dictionary)
@@ -119,13 +132,16 @@ def checks(workdir: Path, scale: Scale) -> Iterator[Check]:
                 name = f"page {p}, {label}, {n} values, format {version}"
                 yield from _page_checks(name, page, lance_values, values.dtype)
 
-    # Out-of-line bitpacking: the dictionary of a 64-bit page (format 2.2).
-    distinct, rows = scale.pick(3000, 6000), scale.pick(100_000, 400_000)
-    for width in (13, 24, 45):
-        vocabulary = inputs.uniform_values(rng.spawn(f"dict {width}"), distinct, width, np.uint64)
-        picks = rng.spawn(f"dict {width} rows").integers(rows, distinct)
+    # Out-of-line bitpacking: the dictionary of a 64-bit page (format 2.2). Lance picks it for a
+    # few thousand distinct 13-bit values in 100,000 rows (2,148: a 100-value tail, stored raw;
+    # 2,500: a 452-value tail, padded); wider values it bit-packs inline, and 300 distinct values
+    # get an LZ4 dictionary (both reported as what Lance chose).
+    for distinct, width in ((2148, 13), (2500, 13), (3000, 24), (3000, 45), (300, 24)):
+        rows = 100_000
+        vocabulary = distinct_values(rng.spawn(f"dict {width} {distinct}"), distinct, width)
+        picks = rng.spawn(f"dict {width} {distinct} rows").integers(rows, distinct)
         values = vocabulary[picks].view(np.int64)
-        path = workdir / f"dictionary_{width}.lance"
+        path = workdir / f"dictionary_{width}_{distinct}.lance"
         for p, (page, lance_values) in enumerate(_pages_with_values(path, pa.array(values), "2.2")):
             name = f"page {p}, int64 W={width}, {distinct} distinct values, format 2.2"
             yield from _page_checks(name, page, lance_values, np.uint64)
