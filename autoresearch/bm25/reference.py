@@ -1,8 +1,9 @@
 """bm25 reference: naive scalar loops, the oracle (do not edit).
 
 Mirrors Lance's full-text scoring (lance-index src/scalar/inverted/scorer.rs: K1, B, `idf`,
-`IndexBM25Scorer::new` for avgdl, `doc_weight`, `Scorer::score`; wand.rs `Wand::score` sums the
-query terms' contributions; `TopKCollector::insert` keeps the top `limit` by score). Which of
+`MemBM25Scorer::avg_doc_length`, `doc_weight`, `Scorer::score`; wand.rs sums the query terms'
+contributions, `score_contributions_in_query_order`, and `TopKCollector::insert` keeps the top
+`limit` by score). Which of
 several documents tied at the k-th score Lance keeps, and in which order it lists equal scores,
 follows no rule on ids (measured, docs/targets/bm25.md): this reference lists ties by doc id
 ascending, one of the answers the oracle accepts (inputs.compare_topk), not Lance's rule.
@@ -49,7 +50,7 @@ def doc_weight(freq, doc_tokens, avg_doc_length):
 
 @njit(cache=True)
 def avg_doc_length(doc_lengths):
-    """scorer.rs `IndexBM25Scorer::new`: total tokens (u64) / num docs, both cast to float32."""
+    """scorer.rs `MemBM25Scorer::avg_doc_length`: total tokens (u64) / num docs, each as float32."""
     total = np.uint64(0)
     for d in range(doc_lengths.shape[0]):
         total += np.uint64(doc_lengths[d])
