@@ -3,7 +3,7 @@
 A dataset of the target's own columns (int32, int64, float32, float64: inputs.value's grid of
 CARDINALITY values, and the held-out extremes: integer edges, signed zeros, infinities, NaNs of
 both signs and with a payload) with 20% nulls (inputs.random_validity), scanned with
-`to_table(filter=...)`. The comparison is a pyarrow expression against a scalar of the column's
+`scanner(filter=...)`. The comparison is a pyarrow expression against a scalar of the column's
 own type (pylance hands it to DataFusion through Substrait, so no literal is widened); BETWEEN is
 Lance's SQL filter. The rows Lance returns must be exactly the set bits of the target's bitmap:
 valid rows where the predicate holds, by arrow-rs's total order for floats.
@@ -74,7 +74,7 @@ def _arrow_column(values: np.ndarray, validity: np.ndarray):
 def _lance_rows(ds, expression) -> np.ndarray:
     from autoresearch.lance_checks.datasets import POS
 
-    return np.sort(ds.to_table(filter=expression, columns=[POS])[POS].to_numpy())
+    return np.sort(ds.scanner(filter=expression, columns=[POS]).to_table()[POS].to_numpy())
 
 
 def _problems(lance: np.ndarray, expected: np.ndarray) -> list[str]:
