@@ -44,17 +44,23 @@ def test_machine_is_registered_with_every_field(tmp_path, monkeypatch):
     assert entry["machine"] == "some-cpu-2cpu" and entry["num_cpu"] == str(os.cpu_count())
 
 
-def test_state_lives_in_the_environment_not_the_temp_folder():
-    import tempfile
-
+def test_state_lives_in_this_environment_or_clone_not_a_shared_folder(monkeypatch, tmp_path):
+    """numba's cache, workloads and module copies: under the interpreter's own environment (a
+    clone's .venv, asv's environment in the clone's .asv), else the clone's ignored state folder;
+    never a fixed path that every clone on the machine shares."""
     import autoresearch
     from autoresearch import common
 
-    for path in (autoresearch.state_root(), common.inputs_cache_dir()):
-        assert not str(path).startswith(tempfile.gettempdir()), path
-    assert str(autoresearch.state_root()).startswith(sys.prefix) or "AUTORESEARCH_STATE_DIR" in (
-        os.environ
-    )
+    monkeypatch.delenv("AUTORESEARCH_STATE_DIR", raising=False)
+    root = autoresearch.state_root()
+    inside = Path(sys.prefix) if sys.prefix != sys.base_prefix else REPO / ".autoresearch"
+    assert root.is_relative_to(inside), root
+    assert common.inputs_cache_dir().is_relative_to(root)
+    assert autoresearch.numba_cache_dir(autoresearch.PACKAGE_DIR).startswith(str(root))
+    monkeypatch.setattr(sys, "prefix", sys.base_prefix)  # a plain interpreter: the clone's folder
+    assert autoresearch.state_root().is_relative_to(REPO / ".autoresearch")
+    monkeypatch.setenv("AUTORESEARCH_STATE_DIR", str(tmp_path))
+    assert autoresearch.state_root() == tmp_path
 
 
 def test_a_kernel_edit_leaves_the_harness_digest_alone(tmp_path):
