@@ -35,14 +35,6 @@ MISSING = pylance_missing()
 needs_pylance = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 
-def known_difference(check: Check) -> bool:
-    """Differences from Lance that are reported, not yet fixed (docs/targets/<target>.md says
-    why): predicate's contract orders -0.0 below +0.0 (arrow-rs total_cmp); Lance 14.0.2's filter
-    compares signed zeros as equal."""
-    zero_edge = " edge 0.0 " in check.name or " edge -0.0 " in check.name
-    return check.target == "predicate" and zero_edge and "float" in check.name
-
-
 @needs_pylance
 @pytest.mark.parametrize("target", TARGETS)
 def test_lance_agrees_with_the_reference_and_the_kernel(target):
@@ -53,11 +45,8 @@ def test_lance_agrees_with_the_reference_and_the_kernel(target):
     checks = run(target, Scale(small=True))
     compared = {c.against for c in checks if c.status == OK}
     assert {REFERENCE, KERNEL} <= compared, f"{target}: nothing compared with Lance"
-    unexpected = [c.line() for c in checks if c.status == MISMATCH and not known_difference(c)]
-    assert not unexpected, "\n".join(unexpected)
-    stale = [c for c in checks if known_difference(c)]
-    if stale:  # a known difference must still differ, or the capsule says something false
-        assert any(c.status == MISMATCH for c in stale), f"{target}: known differences vanished"
+    mismatches = [c.line() for c in checks if c.status == MISMATCH]
+    assert not mismatches, "\n".join(mismatches)
 
 
 def test_without_pylance_every_target_is_skipped_with_the_reason(monkeypatch, capsys):

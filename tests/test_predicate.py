@@ -1,6 +1,8 @@
-"""predicate: arrow-rs float semantics, the reference against pure Python, the kernel against it."""
+"""predicate: Lance's float semantics (arrow-rs total order, -0.0 == +0.0), the reference against
+pure Python, the kernel against it."""
 
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +22,10 @@ PY_OPS = {
 
 
 def _total_key(x, dtype) -> int:
-    """IEEE 754 totalOrder key from the bytes, in pure Python (Rust's f64::total_cmp)."""
+    """IEEE 754 totalOrder key from the bytes, in pure Python (Rust's f64::total_cmp), with -0.0
+    read as +0.0 first (Lance's filter compares the zeros as equal)."""
+    if dtype.startswith("float") and float(x) == 0.0:
+        return 0  # both zeros: +0.0's key
     if dtype == "float32":
         bits = struct.unpack("<i", np.asarray(x, dtype).tobytes())[0]
         return bits ^ ((bits >> 31) & 0x7FFFFFFF)
@@ -40,7 +45,7 @@ def _python_bitmap(values, holds, validity):
 
 
 @pytest.mark.parametrize("dtype", inputs.DTYPES)
-def test_reference_matches_pure_python_total_order(dtype):
+def test_reference_matches_pure_python_lance_order(dtype):
     rng = SplitMix64(7)
     values = inputs._column(rng, dtype, 203, "extremes")
     validity = inputs.random_validity(rng, 203, 0.2)
@@ -60,8 +65,9 @@ def test_reference_matches_pure_python_total_order(dtype):
 
 @pytest.mark.parametrize("impl", [reference, kernels], ids=["reference", "kernels"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_arrow_rs_float_semantics(impl, dtype):
-    """arrow-ord cmp.rs compares floats by total_cmp and equality by bits, unlike IEEE."""
+def test_lance_float_semantics(impl, dtype):
+    """Lance's filter: arrow-ord cmp.rs's total_cmp and bit equality for NaNs, unlike IEEE; but
+    -0.0 == +0.0 in every op and in BETWEEN, like IEEE (pylance 14.0.2, see the fidelity checks)."""
 
     def one(x, op, s):
         values = np.array([x], dtype=dtype)
@@ -69,8 +75,21 @@ def test_arrow_rs_float_semantics(impl, dtype):
             impl.compare_scalar(values, op, np.asarray(s, dtype=dtype).reshape(()), None)[0]
         )
 
+    def zeros_between(lo, hi):
+        values = np.array([-0.0, 0.0], dtype=dtype)
+        bounds = (np.asarray(b, dtype=dtype).reshape(()) for b in (lo, hi))
+        return impl.between(values, *bounds, None).tolist()
+
     payload = np.array([inputs.NAN_PAYLOAD[dtype]]).view(dtype)[0]
-    assert one(-0.0, "lt", 0.0) and one(-0.0, "ne", 0.0) and not one(-0.0, "eq", 0.0)
+    for x, s in [(-0.0, 0.0), (0.0, -0.0), (-0.0, -0.0), (0.0, 0.0)]:
+        assert one(x, "eq", s) and one(x, "le", s) and one(x, "ge", s), (x, s)
+        assert not (one(x, "ne", s) or one(x, "lt", s) or one(x, "gt", s)), (x, s)
+    assert one(-0.0, "gt", -1e-45) and one(-0.0, "lt", 1e-45) and one(-1.5, "lt", -0.0)
+    assert one(-np.nan, "lt", -0.0) and one(np.nan, "gt", -0.0) and one(np.nan, "ne", 0.0)
+    for lo, hi in [(-0.0, 0.0), (0.0, -0.0), (0.0, 0.0), (-0.0, -0.0)]:
+        assert zeros_between(lo, hi) == [0b11], (lo, hi)
+    assert zeros_between(-np.inf, -0.0) == [0b11] and zeros_between(0.0, np.inf) == [0b11]
+    assert zeros_between(-np.inf, -1e-45) == [0] and zeros_between(1e-45, np.inf) == [0]
     assert one(np.nan, "gt", np.inf) and one(np.nan, "eq", np.nan)  # same bits: equal
     assert one(-np.nan, "lt", -np.inf) and one(-np.nan, "lt", np.nan)
     assert one(payload, "ne", np.nan) and one(payload, "gt", np.nan)  # payload orders by bits
@@ -156,7 +175,34 @@ def test_ieee_comparisons_are_rejected_on_floats_only():
         if fails:
             rejected.add(case.label)
     assert any("scalar=nan" in label for label in rejected)
-    assert any("scalar=-0.0" in label for label in rejected)
+    assert any("scalar=-nan" in label for label in rejected)
+    assert all("float" in label for label in rejected), rejected
+
+
+def test_total_order_zeros_are_rejected_on_zero_cases_only():
+    """The kernel from before the contract followed Lance (-0.0 < +0.0, arrow-rs's total_cmp taken
+    literally; tests/redteam/predicate/total_order_zeros.py) fails exactly where a zero meets the
+    other zero: float cases with a zero scalar or zero bounds. NaN, integer and grid cases pass."""
+    path = Path(__file__).parent / "redteam" / "predicate" / "total_order_zeros.py"
+    old = oracle.load_module_from(path, "predicate_rt_total_order_zeros")
+    rejected = set()
+    for case in inputs.correctness_cases():
+        fails = oracle.check_case(case, old, reference, SplitMix64(5).spawn(case.label), False)
+        assert {f.kind for f in fails} <= {"wrong"}, fails
+        if fails:
+            rejected.add(case.label)
+    # Against +0.0 total order differs where -0.0 rows fall (lt, ge, eq, ne), against -0.0 where
+    # +0.0 rows do (le, gt, eq, ne): the fidelity checks' 32 former mismatches.
+    differ = {"0.0": ("lt", "ge", "eq", "ne"), "-0.0": ("le", "gt", "eq", "ne")}
+    for dtype in ("float32", "float64"):
+        for zero, ops in differ.items():
+            for op in ops:
+                assert f"compare_scalar {op} {dtype} scalar={zero}" in rejected, (op, zero)
+        for lo_hi in ("0.0..-0.0", "0.0..0.0", "-inf..-0.0"):
+            assert any(f"between {dtype} {lo_hi} " in label for label in rejected), lo_hi
+        for special in ("nan", "-nan", "inf", "-inf"):
+            assert not any(f"{dtype} scalar={special}" in label for label in rejected), special
+        assert not any(f"{dtype} -nan..nan" in label for label in rejected)
     assert all("float" in label for label in rejected), rejected
 
 

@@ -115,7 +115,7 @@ def outputs(impl, w: Workload) -> list:
 # Correctness cases
 # ---------------------------------------------------------------------------
 
-SPECIALS = {  # exact bit patterns arrow-rs orders by total_cmp
+SPECIALS = {  # exact bit patterns: total_cmp's order, except that -0.0 == +0.0 (Lance)
     "float32": [0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1.5, -1.5, 1e-45, -1e-45, 3.4e38],
     "float64": [0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1.5, -1.5, 5e-324, -5e-324, 1.7e308],
 }
@@ -227,9 +227,12 @@ def correctness_cases() -> list[Case]:
                     held(f"{op} {dtype} scalar={special}", "compare_scalar", dtype, 1031,
                          op=op, kind="extremes", scalars=(special,))
                 )  # fmt: skip
-        for lo, hi, what in [
+        for lo, hi, what in [  # -0.0 == +0.0 (Lance): every zero bound takes both zeros
             ("-0.0", "0.0", "both zeros"),
-            ("0.0", "-0.0", "empty range"),
+            ("0.0", "-0.0", "both zeros, bounds reversed"),
+            ("0.0", "0.0", "both zeros"),
+            ("-inf", "-0.0", "negatives and both zeros"),
+            ("0.0", "inf", "both zeros and positives"),
             ("-inf", "inf", "NaNs outside"),
             ("-nan", "nan", "everything"),
         ]:

@@ -2,11 +2,13 @@
 
 Every comparison is one range test on arrow-rs's total-order key (arrow-ord src/cmp.rs semantics):
 a float's bits with the magnitude flipped when negative order as signed integers exactly as
-`total_cmp` does (so -0.0 < +0.0 and NaNs land outside +-inf), and an integer is its own key.
-`values op s` selects one key interval (lt: [MIN, s-1], le: [MIN, s], gt: [s+1, MAX], ge:
-[s, MAX], eq: [s, s]; ne is eq negated) and BETWEEN selects [lo, hi]. One fused pass compares 64
-keys into a u64 word, negates, ANDs the null bitmap's word and stores it: LLVM vectorizes the
-64-lane compare-and-pack loop.
+`total_cmp` does (so NaNs land outside +-inf; -0.0 is key -1, just below +0.0's key 0), and an
+integer is its own key. `values op s` selects one key interval (lt: [MIN, s-1], le: [MIN, s], gt:
+[s+1, MAX], ge: [s, MAX], eq: [s, s]; ne is eq negated) and BETWEEN selects [lo, hi]. Lance's
+filter compares -0.0 equal to +0.0 (program.md): a -0.0 scalar is read as +0.0 and a float
+interval is widened or narrowed at its ends so that keys -1 and 0 fall on the same side (bounds
+only: the row loops do not change). One fused pass compares 64 keys into a u64 word, negates,
+ANDs the null bitmap's word and stores it: LLVM vectorizes the 64-lane compare-and-pack loop.
 """
 
 import numpy as np
@@ -88,6 +90,8 @@ def _keys(values, *scalars):
         keys = []
         for s in scalars:
             bits = int(np.asarray(s, dtype=values.dtype).reshape(1).view(as_int)[0])
+            if bits == -(1 << (width - 1)):  # -0.0 (sign bit only): Lance compares it as +0.0
+                bits = 0
             keys.append(bits ^ ((bits >> (width - 1)) & mag))
     else:
         data, mag = values, 0
@@ -113,7 +117,25 @@ def _interval(op, s, width):
     raise ValueError(f"unknown op {op!r}")
 
 
+def _zeros_as_one(lo, hi):
+    """A float key interval [lo, hi] (scalar keys never -1, -0.0 having been read as +0.0) made to
+    treat a -0.0 row (key -1) as +0.0 (key 0), the two being adjacent in total order: an interval
+    starting at +0.0 also takes -0.0; one ending just below +0.0 also leaves -0.0 out.
+
+    A contract change for fidelity to Lance, applied by hand (not by an experiment). It touches
+    the bounds only; the one cost is that eq/ne against a zero test [-1, 0] with two compares
+    (INSIDE) instead of one equality (EQUAL).
+    """
+    if lo == 0:
+        lo = -1
+    if hi == -1:
+        hi = -2
+    return lo, hi
+
+
 def _run(values, mag, lo, hi, negate, validity):
+    if mag:  # a float column (integers have mag 0): -0.0 and +0.0 compare equal
+        lo, hi = _zeros_as_one(lo, hi)
     t = values.dtype.type
     has_validity = validity is not None
     v = validity if has_validity else np.empty(0, dtype=np.uint8)

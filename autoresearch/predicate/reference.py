@@ -7,10 +7,15 @@ as `x >= lo AND x <= hi` (datafusion physical-expr src/planner.rs, `Expr::Betwee
 keeps a row only where the predicate is true, so a null row gives 0 (FilterExec treats null as
 false).
 
-Float semantics are arrow-rs's, not IEEE's: cmp.rs compares through `ArrowNativeTypeOp::is_lt`,
-which for f32/f64 is `total_cmp` (arrow-array src/arithmetic.rs `native_type_float_op!`: `compare`
-= `total_cmp`, `is_eq` = bit equality). So -0.0 < +0.0 and -0.0 != +0.0; a NaN with the sign bit
-clear is above +inf, one with it set is below -inf; NaN == NaN exactly when the bits agree.
+Float semantics are Lance's filter's (pylance 14.0.2, checked by `python -m autoresearch.fidelity
+predicate`): arrow-rs's total order with the two zeros made one. cmp.rs compares through
+`ArrowNativeTypeOp::is_lt`, which for f32/f64 is `total_cmp` (arrow-array src/arithmetic.rs
+`native_type_float_op!`: `compare` = `total_cmp`, `is_eq` = bit equality): a NaN with the sign bit
+clear is above +inf, one with it set is below -inf, NaN == NaN exactly when the bits agree. But
+Lance's planner widens a zero literal to cover both zeros before those kernels run (`x < 0.0`
+becomes `x < -0.0`, `x = 0.0` becomes `x IN (-0.0, 0.0)`: the scanner's explain_plan), so -0.0 ==
++0.0 in every comparison and BETWEEN. Here: -0.0 is read as +0.0 (column and scalars), then
+total order.
 
 Output: an Arrow LSB-first bitmap, uint8[ceil(n / 8)], bit i = byte i // 8, bit i % 8; the unused
 high bits of the last byte are 0.
@@ -73,7 +78,8 @@ def _between_keys(keys, lo, hi, validity, has_validity):
 
 
 def _keys(values: np.ndarray) -> np.ndarray:
-    """int64 keys whose signed order and equality are arrow-rs's order and equality."""
+    """int64 keys whose signed order and equality are Lance's: arrow-rs's total order for floats,
+    with -0.0 and +0.0 one key (0)."""
     if values.dtype.kind == "f":
         width = values.dtype.itemsize * 8
         bits = values.view(np.int32 if width == 32 else np.int64).astype(np.int64)
@@ -83,9 +89,13 @@ def _keys(values: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def _total_order_keys(bits, width):
+    negative_zero = np.int64(-1) << (width - 1)  # -0.0: only the sign bit set
     out = np.empty(bits.shape[0], dtype=np.int64)
     for i in range(bits.shape[0]):
-        out[i] = _order_key(bits[i], width)
+        b = bits[i]
+        if b == negative_zero:  # Lance's filter compares -0.0 equal to +0.0: read it as +0.0
+            b = np.int64(0)
+        out[i] = _order_key(b, width)
     return out
 
 
@@ -96,7 +106,7 @@ def _validity(validity):
 
 
 def compare_scalar(values, op, scalar, validity):
-    """uint8[ceil(n/8)]: bit i = validity[i] and (values[i] op scalar), arrow-rs semantics.
+    """uint8[ceil(n/8)]: bit i = validity[i] and (values[i] op scalar), Lance's filter semantics.
 
     values: int32/int64/float32/float64[n]; op: one of OPS; scalar: a 0-d array of values' dtype;
     validity: uint8[ceil(n/8)] LSB-first (1 = valid) or None (no nulls).

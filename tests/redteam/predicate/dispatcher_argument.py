@@ -79,6 +79,8 @@ def _keys(values, *scalars):
         keys = []
         for s in scalars:
             bits = int(np.asarray(s, dtype=values.dtype).reshape(1).view(as_int)[0])
+            if bits == -(1 << (width - 1)):  # -0.0: Lance compares it as +0.0
+                bits = 0
             keys.append(bits ^ ((bits >> (width - 1)) & mag))
     else:
         data, mag = values, 0
@@ -105,6 +107,9 @@ def _interval(op, s, width):
 
 
 def _run(values, mag, lo, hi, negate, validity):
+    if mag:  # floats: -0.0 (key -1) on the same side of every bound as +0.0 (key 0)
+        lo = -1 if lo == 0 else lo
+        hi = -2 if hi == -1 else hi
     t = values.dtype.type
     has_validity = validity is not None
     v = validity if has_validity else np.empty(0, dtype=np.uint8)

@@ -2,8 +2,9 @@
 
 Floats compared as floats, by IEEE rules: numpy, pyarrow (C++) and the hardware all do it, and it
 skips the bit tricks. arrow-rs does not: its kernels order floats by total_cmp and test equality
-on the bits, so NaN > +inf, -NaN < -inf, NaN == NaN (same bits) and -0.0 < +0.0. The held-out
-special-value cases (scalar NaN, -0.0, ...) must reject it; integer cases still pass.
+on the bits, so NaN > +inf, -NaN < -inf and NaN == NaN (same bits). (IEEE gets the zeros right:
+Lance compares -0.0 and +0.0 as equal, and so does the contract.) The held-out special-value
+cases (scalar NaN, -NaN, NaNs in the column) must reject it; integer cases still pass.
 """
 
 import numpy as np
@@ -88,7 +89,7 @@ def _finish(bitmap, other, validity, has_other, has_validity, n):
 def _data(values, scalar):
     """The values and scalar as arrow sees them: floats by their bit patterns."""
     # Compare floats as floats: IEEE rules, what numpy and C++ Arrow do (and what the hardware
-    # compares fastest). Not arrow-rs: NaN compares false, -0.0 == 0.0.
+    # compares fastest). Not arrow-rs: NaN compares false. (-0.0 == 0.0, as in Lance.)
     s = np.asarray(scalar, dtype=values.dtype).reshape(1)
     return values, s[0], False
 

@@ -85,11 +85,16 @@ def _finish(bitmap, other, validity, has_other, has_validity, n):
 
 
 def _data(values, scalar):
-    """The values and scalar as arrow sees them: floats by their bit patterns."""
+    """The values and scalar as arrow sees them: floats by their bit patterns, -0.0 read as +0.0
+    (Lance compares the zeros as equal; copies, the inputs are not written)."""
     s = np.asarray(scalar, dtype=values.dtype).reshape(1)
     if values.dtype.kind == "f":
         as_int = np.int32 if values.dtype.itemsize == 4 else np.int64
-        return values.view(as_int), s.view(as_int)[0], True
+        negative_zero = np.iinfo(as_int).min
+        data, s = values.view(as_int).copy(), s.view(as_int).copy()
+        data[data == negative_zero] = 0
+        s[s == negative_zero] = 0
+        return data, s[0], True
     return values, s[0], False
 
 
