@@ -16,10 +16,17 @@ AUTORESEARCH_AB_BASELINE names another kernels.py to pair against (the quick loo
 The paired workload is drawn under a secret salt, fresh per asv run (written by the suites'
 `setup_cache` into asv's temporary folder for that run, which asv removes), so answers a kernel
 holds for the public workload never match what is timed.
+
+The kernel runs in this process, so nothing here takes its word for anything (docs/design.md,
+"Trusting the timing"): the process is sealed before the kernel loads (autoresearch/integrity.py)
+and checked after its import and after timing (HarnessChangedError on any change), and the
+candidate's outputs are checked where its speed is measured (TimedCheck: WrongWhileTimedError).
+The parent then confirms the ratios in processes of its own (autoresearch/confirm.py).
 """
 
 from __future__ import annotations
 
+import copy
 import gc
 import hashlib
 import importlib
@@ -27,9 +34,24 @@ import os
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+
+import numpy as np
+
+try:
+    from numpy.lib.array_utils import byte_bounds
+except ImportError:  # numpy < 2
+    from numpy import byte_bounds
+
+from autoresearch import PACKAGE_DIR, integrity, oracle
+from autoresearch.common import SplitMix64
+
+# Seal this process (integrity.py) the moment its first kernels module is imported, before that
+# file's code runs: asv's benchmark processes import this module before any suite's `setup`.
+integrity.install_trigger()
 
 try:  # raised in a benchmark body, asv records a skip (NaN) rather than a failure
     from asv_runner.benchmarks.mark import SkipNotImplemented
@@ -49,13 +71,29 @@ AB_MIN_SAMPLE_SECS = 0.002  # one sample runs the workload often enough to last 
 
 SALT_FILE = "autoresearch-speed-salt"  # in asv's setup_cache folder: the run's secret salt
 SALT_BYTES = 8  # a SplitMix64 seed's worth of secret: far beyond regenerating every candidate
+# A folder bench.py makes for one run (mode 0700, removed afterwards), holding the salt it drew:
+# the suites' setup_cache takes that salt instead of drawing one, and the paired benchmarks cache
+# their salted workloads there, so that the parent's confirmation (confirm.py) times the same
+# workloads without drawing them again. Unset (a plain `asv run`): each run draws its own.
+ENV_RUN_DIR = "AUTORESEARCH_RUN_DIR"
+RUN_SALT_FILE = "salt"  # in ENV_RUN_DIR
+
+
+class TimingGuardError(Exception):
+    """The paired benchmark refuses to return ratios: what it measured cannot be trusted."""
+
+
+class HarnessChangedError(TimingGuardError):
+    """Code or state the verdict runs through changed after the kernel loaded (integrity.py)."""
+
+
+class WrongWhileTimedError(TimingGuardError):
+    """The candidate's outputs were wrong, aliased or stale where its speed was measured."""
 
 
 def first_parent_kernels(target: str) -> bytes | None:
     """The kernels.py of the first parent of the commit this package was checked out at (asv's
     checkout of it: ASV_COMMIT), or None when there is none (a root commit, no git)."""
-    from autoresearch import PACKAGE_DIR
-
     rev = os.environ.get("ASV_COMMIT") or "HEAD"
     try:
         proc = subprocess.run(
@@ -74,8 +112,7 @@ def load_baseline(target: str) -> ModuleType:
     AUTORESEARCH_AB_BASELINE when set; otherwise the first parent's kernels.py, skipped when it is
     byte for byte the commit's own (that commit did not change this target's kernel).
     """
-    from autoresearch import PACKAGE_DIR, state_root
-    from autoresearch.oracle import load_module_from
+    from autoresearch import state_root
 
     path = os.environ.get(ENV_BASELINE)
     if path:
@@ -93,24 +130,40 @@ def load_baseline(target: str) -> ModuleType:
         tmp = copy.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(source)
         tmp.replace(copy)
-    return load_module_from(copy, f"autoresearch_baseline_{target}_{digest}")
+    return oracle.load_module_from(copy, f"autoresearch_baseline_{target}_{digest}")
+
+
+def _bench_salt() -> tuple[int, Path] | None:
+    """The salt bench.py drew for this run and its folder (ENV_RUN_DIR), or None."""
+    folder = os.environ.get(ENV_RUN_DIR)
+    if not folder:
+        return None
+    try:
+        return int((Path(folder) / RUN_SALT_FILE).read_text().strip(), 16), Path(folder)
+    except (OSError, ValueError):
+        return None
 
 
 def write_run_salt() -> None:
     """asv `setup_cache`: one secret salt for this asv run's paired workloads, in asv's own
     temporary folder for the run (the working directory here and in every benchmark process that
-    shares it), which asv deletes afterwards. Returns None, so no benchmark gets an argument."""
-    Path(SALT_FILE).write_text(os.urandom(SALT_BYTES).hex())
+    shares it), which asv deletes afterwards: bench.py's (ENV_RUN_DIR) when it made one, else a
+    fresh one. Returns None, so no benchmark gets an argument."""
+    drawn = _bench_salt()
+    Path(SALT_FILE).write_text(f"{drawn[0]:016x}" if drawn else os.urandom(SALT_BYTES).hex())
 
 
 def run_salt() -> tuple[int, Path | None]:
-    """The run's salt and the folder to cache its workloads in; outside an asv run (the quick look,
+    """The run's salt and the folder to cache its workloads in (bench.py's run folder when the salt
+    is the one it drew, so its confirmation finds them); outside an asv run (the quick look,
     calibration) a fresh salt for this process alone, cached nowhere."""
     path = Path.cwd() / SALT_FILE
     try:
-        return int(path.read_text().strip(), 16), Path.cwd()
+        salt = int(path.read_text().strip(), 16)
     except (OSError, ValueError):
         return int.from_bytes(os.urandom(SALT_BYTES), "little"), None
+    drawn = _bench_salt()
+    return salt, drawn[1] if drawn and drawn[0] == salt else Path.cwd()
 
 
 def _clear_memos(module: ModuleType) -> None:
@@ -138,7 +191,7 @@ def salted_workload(make: Callable[..., object], args: tuple, salt: int, cache: 
 # preempted unequally, so wall-clock pairs spread 33% at load 8 while CPU-time pairs spread 2-3%
 # and still resolve a 3% change (docs/gate.md, calibration). Kernels run single-threaded, so CPU
 # time is the kernel's work; a kernel cannot look faster on extra threads (they count too).
-# Bound at import, before any kernel module is loaded: a kernel cannot swap the clock under us.
+# A kernel that rebinds it (or anything else here) fails the benchmark: integrity.py.
 _clock = time.process_time
 
 
@@ -149,6 +202,35 @@ def _timed(fn: Callable[[], object], number: int) -> float:
     return _clock() - start
 
 
+def _recording(func: Callable, results: list) -> Callable:
+    def recorded(*args, **kwargs):
+        out = func(*args, **kwargs)
+        results.append(out)
+        return out
+
+    return recorded
+
+
+def recorded_call(run: Callable, module: ModuleType, w: object) -> Callable[[], list]:
+    """A call of `run(module, w)` that returns every result the kernels computed in it: the
+    module seen through wrappers (made once) that keep each function's result, so a check sees
+    everything one timed call computed, not only what `search` returns (the last query's). A
+    recorded call costs one list append per kernel call more than a plain one."""
+    results: list = []
+    recorder = types.SimpleNamespace()
+    for name, value in vars(module).items():
+        if callable(value) and not name.startswith("__"):
+            setattr(recorder, name, _recording(value, results))
+
+    def call() -> list:
+        run(recorder, w)
+        out = results[:]
+        results.clear()
+        return out
+
+    return call
+
+
 def paired_ratios(
     run_a: Callable[[], object], run_b: Callable[[], object], seconds: float | None = None
 ) -> list[float]:
@@ -157,6 +239,17 @@ def paired_ratios(
     Both sides run once untimed first (compilation, caches). `number` is calibrated so one sample
     lasts at least AB_MIN_SAMPLE_SECS, the same for both sides.
     """
+    return _pairs(run_a, run_b, seconds)[0]
+
+
+def _pairs(
+    run_a: Callable[[], object], run_b: Callable[[], object], seconds: float | None = None
+) -> tuple[list[float], int]:
+    """paired_ratios, and how many times `run_a` was timed. Nothing but the two sides runs inside
+    the loop: a check there that keeps one side's results alive (to compare them after the
+    sample) moved A/A ratios by 0.5-1.5% (heap and page-fault effects; docs/design.md), so the
+    checks come after it (TimedCheck) and, inside timed chunks, in the parent's confirmation,
+    where the two kernels run the same harness code in processes of their own (confirm.py)."""
     seconds = (
         AB_SECONDS if seconds is None else seconds
     )  # read at call time: the quick look sets it
@@ -181,7 +274,197 @@ def paired_ratios(
     finally:
         if gc_was_enabled:
             gc.enable()
-    return ratios
+    return ratios, pairs * number
+
+
+# ---------------------------------------------------------------------------
+# Correctness where speed is measured
+# ---------------------------------------------------------------------------
+
+
+def _leaves(obj: object) -> list:
+    if isinstance(obj, (tuple, list)):
+        return [x for item in obj for x in _leaves(item)]
+    if isinstance(obj, dict):
+        return [x for item in obj.values() for x in _leaves(item)]
+    return [obj]
+
+
+def same_bits(a: object, b: object) -> bool:
+    """The same structure, types, dtypes, shapes and every bit (NaN payloads included)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(same_bits(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_bits(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray):
+        if a.dtype != b.dtype or a.shape != b.shape:
+            return False
+        if a.flags.c_contiguous and b.flags.c_contiguous:
+            return memoryview(a).cast("B") == memoryview(b).cast("B")
+        return a.tobytes() == b.tobytes()
+    if isinstance(a, (float, complex, np.generic)):
+        return np.asarray(a).tobytes() == np.asarray(b).tobytes()
+    return bool(a == b)
+
+
+def extents(obj: object) -> list[tuple[int, int]]:
+    """The byte ranges of every array in `obj` (distinct arrays; empty ones hold no memory)."""
+    seen, out = set(), []
+    for x in _leaves(obj):
+        if isinstance(x, np.ndarray) and x.size and id(x) not in seen:
+            seen.add(id(x))
+            out.append(byte_bounds(x))
+    return out
+
+
+def overlap(mine: list[tuple[int, int]], others: list[tuple[int, int]] | None = None) -> bool:
+    """Does a range of `mine` overlap one of `others` (None: another of `mine`)? One sweep."""
+    if others is None:  # sorted by start: one overlaps another iff it starts before one ends
+        reach = -1
+        for lo, hi in sorted(mine):
+            if lo < reach:
+                return True
+            reach = max(reach, hi)
+        return False
+    events = sorted([(lo, hi, 0) for lo, hi in mine] + [(lo, hi, 1) for lo, hi in others])
+    reach = [-1, -1]  # the furthest end seen so far, per side
+    for lo, hi, side in events:
+        if lo < reach[1 - side]:
+            return True
+        reach[side] = max(reach[side], hi)
+    return False
+
+
+class TimedCheck:
+    """The candidate's outputs, checked in the process that times it (docs/design.md).
+
+    The oracle makes a few thousand calls; a timing loop makes more, and a kernel keeping a count
+    can be exact for the first and take a shortcut after. So, on the salted workload being timed:
+    - before timing, the candidate's outputs (`inputs.outputs`, judged as track_mismatches judges
+      them) against the baseline kernel's, which the oracle passed when it was kept and which ran
+      in this process under the same seal; if they differ, against a fresh copy of reference.py
+      (the baseline is the one that is wrong when the current oracle rejects it: a repair);
+    - after the timing loop, as many calls as were timed, each seen through a recorder (every
+      result the kernels computed in it, not only what `search` returns): every result bit for
+      bit what the candidate's first call returned on the same inputs (kernels are deterministic:
+      one thread, the same inputs), sharing no memory with it, with the previous call's results
+      or with an input (a buffer handed out again);
+    - then one element of each workload array changed in place: the outputs must follow
+      (against the baseline's, or the reference's): an answer remembered across calls does not;
+    - and kernels.py's module-level state and numpy's process-wide state unchanged since
+      before timing (oracle.module_state: a counter or memo the oracle would see there).
+    Any failure raises WrongWhileTimedError. A kernel that cheats only while the loop runs (a
+    window of calls) passes these; its speed-up then exists in this process only, and the
+    parent's confirmation, which checks results inside its timed chunks, does not see it.
+    """
+
+    def __init__(self, target, inputs, candidate, baseline, w, run):
+        self.target, self.inputs, self.w, self.run = target, inputs, w, run
+        self.candidate, self.baseline = candidate, baseline
+        self.recorded = recorded_call(run, candidate, w)  # every kernel result of one call
+        self.inputs_arrays = oracle.workload_arrays(w)
+        self.inputs_extents = extents(self.inputs_arrays)
+        self.first = self.first_bits = self.previous = None
+        self.checked = 0
+        self._reference = None
+
+    def fail(self, text: str) -> None:
+        raise WrongWhileTimedError(f"{self.target}: {text}")
+
+    def reference(self) -> ModuleType:
+        """reference.py loaded afresh (the module the suite imported ran next to the kernel)."""
+        if self._reference is None:
+            path = PACKAGE_DIR / self.target / "reference.py"
+            self._reference = oracle.load_module_from(path, f"autoresearch_timed_{self.target}")
+        return self._reference
+
+    def outputs(self, impl: ModuleType) -> object:
+        try:
+            return self.inputs.outputs(impl, self.w)
+        except Exception as exc:
+            if impl is not self.candidate:
+                raise
+            self.fail(f"raised: {type(exc).__name__}: {exc}")
+
+    def mismatches(self, actual: object, expected: object) -> int:
+        """Mismatches of `actual` (the candidate's outputs on self.w) against `expected` (the
+        baseline's); when those differ, against the reference's."""
+        if not oracle.count_mismatches(actual, expected):
+            return 0
+        return oracle.count_mismatches(actual, self.outputs(self.reference()))
+
+    def call(self) -> object:
+        try:
+            return self.recorded()
+        except Exception as exc:
+            self.fail(f"raised: {type(exc).__name__}: {exc}")
+
+    def before(self) -> None:
+        expected = self.outputs(self.baseline)
+        if bad := self.mismatches(self.outputs(self.candidate), expected):
+            self.fail(f"wrong: {bad} mismatches on the paired (salted) workload before timing")
+        self.first = self.call()
+        self.first_bits = copy.deepcopy(self.first)
+        self.first_extents = extents(self.first)
+        self.previous_extents: list = []
+        if overlap(self.first_extents, self.inputs_extents) or overlap(self.first_extents):
+            self.fail("aliased: a result of the timed call shares memory with an input or another")
+        self.state = oracle.module_state(self.candidate)
+        self.library = oracle.library_state()
+
+    def judge(self, out: object, what: str) -> None:
+        self.checked += 1
+        if not same_bits(out, self.first_bits):
+            self.fail(
+                f"wrong: {what} returned other bits than its first call on the same inputs "
+                "(a kernel's result may not depend on how often it was called)"
+            )
+        mine = extents(out)
+        held = self.first_extents + self.previous_extents + self.inputs_extents
+        if overlap(mine, held) or overlap(mine):
+            self.fail(f"aliased: {what} returned memory shared with an earlier result or an input")
+        self.previous, self.previous_extents = out, mine
+
+    def after(self, calls: int) -> None:
+        for i in range(calls):
+            self.judge(self.call(), f"call {i + 1} of {calls} after timing")
+        self.previous, self.previous_extents = None, []
+        arrays = (
+            self.inputs.perturbable(self.w)
+            if hasattr(self.inputs, "perturbable")
+            else self.inputs_arrays
+        )
+        rng = SplitMix64(int.from_bytes(os.urandom(8), "little"))
+        with oracle.changed_in_place(list(arrays), rng) as changed:
+            try:
+                expected = self.outputs(self.baseline) if changed else None
+            except Exception:
+                expected = None  # the change made the workload invalid: nothing to judge
+            if expected is not None:
+                if bad := self.mismatches(self.outputs(self.candidate), expected):
+                    self.fail(
+                        f"stale: after timing, one element of each input changed in place: "
+                        f"{bad} mismatches (an answer remembered across calls)"
+                    )
+        changes = oracle.state_changes(self.state, oracle.module_state(self.candidate))
+        changes += oracle.state_changes(self.library, oracle.library_state())
+        if changes:
+            self.fail(
+                "stale: state changed while the kernel was timed: "
+                f"{', '.join(changes)} (kernels keep nothing between calls)"
+            )
+
+
+def _require_untouched(snapshot: integrity.Snapshot, when: str) -> None:
+    if changes := snapshot.changes():
+        shown = "; ".join(changes[:6]) + (
+            f"; and {len(changes) - 6} more" if len(changes) > 6 else ""
+        )
+        raise HarnessChangedError(
+            f"the harness changed {when}: {shown} (a kernel may not touch the code that judges it)"
+        )
 
 
 def paired_samples(
@@ -193,12 +476,25 @@ def paired_samples(
     """asv track_ result: candidate/baseline ratios for one combination, `run(impl, w)` timed on
     the workload `make(*args)` drawn under the run's secret salt.
 
-    Raises SkipNotImplemented (asv: skipped, NaN) when there is no baseline to pair against.
+    The process's seal (integrity.py) is checked after the candidate's import and after timing, and
+    the candidate's outputs where they are timed (TimedCheck). Raises SkipNotImplemented (asv:
+    skipped, NaN) when there is no baseline to pair against, a TimingGuardError (asv: failed)
+    when what was measured cannot be trusted.
     """
+    snapshot = integrity.sealed() or integrity.seal(target)  # sealed late: tests, quick look
+    _require_untouched(snapshot, "after the candidate kernel's import")
     baseline = load_baseline(target)
+    watched = integrity.Snapshot.of(baseline)  # the candidate may not touch it either from here on
     candidate = importlib.import_module(f"autoresearch.{target}.kernels")
     w = salted_workload(make, args, *run_salt())
-    ratios = paired_ratios(lambda: run(candidate, w), lambda: run(baseline, w))
+    check = TimedCheck(target, sys.modules[make.__module__], candidate, baseline, w, run)
+    check.before()
+    for snap in (snapshot, watched):
+        _require_untouched(snap, "before timing")
+    ratios, calls = _pairs(lambda: run(candidate, w), lambda: run(baseline, w))
+    check.after(calls)
+    for snap in (snapshot, watched):
+        _require_untouched(snap, "after timing")
     return {"samples": ratios, "number": 1}
 
 
@@ -315,17 +611,17 @@ def main(argv: list[str] | None = None) -> int:
     baseline_file = Path(tempfile.mkdtemp(prefix="abtest-")) / "kernels.py"
     baseline_file.write_text(proc.stdout)
     os.environ[ENV_BASELINE] = str(baseline_file)
+    sys.path.insert(0, str(repo))
+    importlib.import_module(f"benchmarks.bench_{args.target}")
+    integrity.seal(args.target)  # before any kernel loads, as in asv's processes
     if args.kernels:
-        from autoresearch.oracle import load_module_from
-
         path = Path(args.kernels)
         if not path.is_file():
             print(f"error: no such file {path}", file=sys.stderr)
             return 1
         # The suite imports `autoresearch.<target>.kernels`: bind that name to the candidate first.
         name = f"autoresearch.{args.target}.kernels"
-        sys.modules[name] = load_module_from(path, name)
-    sys.path.insert(0, str(repo))
+        sys.modules[name] = oracle.load_module_from(path, name)
     print(
         f"candidate: {args.kernels or 'working tree'}  baseline: {args.baseline}  "
         f"({args.seconds} CPU-s per combination; below 1 is faster)",

@@ -12,8 +12,15 @@ It is exactly what a user types (docs/design.md, "asv"), with the flags this pro
 - the machine is registered first (`asv machine --yes`: CPU, cores, RAM, OS, arch), under a name
   derived from the hardware, so every clone on this kind of machine files results together.
 The suites' `track_ab_ratio` pairs the commit's kernel with its first parent's (autoresearch.abtest)
-on a workload drawn from a secret salt, fresh per run. `--baseline REV` only checks that REV's
-kernel is that first parent's (the experiment's last kept commit), failing otherwise.
+on a workload drawn from a secret salt, fresh per run (drawn here and handed to the suites through
+a private folder, AUTORESEARCH_RUN_DIR, so that the next step times the same workloads). `--baseline
+REV` only checks that REV's kernel is that first parent's (the experiment's last kept commit),
+failing otherwise.
+
+Then, when the paired benchmark ran, the parent's confirmation (autoresearch/confirm.py): the two
+kernels timed again in two processes of this command's own, their CPU time read from the OS, per
+combination; written to .autoresearch/confirm/MACHINE/COMMIT-ENV.json for the gate
+(`--confirmation FILE`), which refuses to decide when asv's ratios and these disagree.
 
 Exit codes: 0 ran (individual benchmarks may still have failed: the gate reads that from the JSON),
 1 bad usage, a dirty tree or a baseline that is not the pairing's, 2 asv itself failed.
@@ -22,11 +29,14 @@ Exit codes: 0 ran (individual benchmarks may still have failed: the gate reads t
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,6 +46,7 @@ REPO = PACKAGE_DIR.parent
 RESULTS = REPO / "results"
 ASV_CONF = "asv.conf.json"
 ENV_MACHINE = "AUTORESEARCH_MACHINE"
+CONFIRM_DIR = ".autoresearch/confirm"  # git-ignored: the parent's confirmations, per machine
 MACHINE_FIELDS = ("arch", "cpu", "machine", "num_cpu", "os", "ram")  # what `asv machine` fills
 
 
@@ -48,6 +59,12 @@ def git(*args: str, check: bool = True, cwd: Path = REPO) -> str:
     if check and proc.returncode != 0:
         raise BenchError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
     return proc.stdout.strip()
+
+
+def confirmation_path(commit: str, machine: str | None = None, repo: Path = REPO) -> Path:
+    """Where `run` writes the confirmation of `commit`'s paired ratios (next to asv's results,
+    outside results/: it is evidence for one decision, not history)."""
+    return repo / CONFIRM_DIR / (machine or machine_name()) / f"{commit[:8]}-{env_name()}.json"
 
 
 def machine_name() -> str:
@@ -210,8 +227,12 @@ def run(
     bench: str | None = None,
     allow_dirty: bool = False,
     stream=None,
+    confirm: bool = True,
 ) -> Path:
-    """Benchmark HEAD for `target` (`asv run HEAD^!`); returns the result file written."""
+    """Benchmark HEAD for `target` (`asv run HEAD^!`), then confirm its paired ratios (unless
+    `confirm` is false); returns the result file written."""
+    from autoresearch import abtest
+
     if target not in TARGETS or not (PACKAGE_DIR / target / "inputs.py").exists():
         raise BenchError(f"unknown target {target!r}")
     dirty = dirty_paths()
@@ -231,24 +252,131 @@ def run(
     # measured 0.25 s instead of 0.9 ms.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env.setdefault(var, "1")
-    asv(
-        "run",
-        f"{commit}^!",
-        "--machine",
-        machine,
-        "--record-samples",
-        "--launch-method",
-        "spawn",
-        "--show-stderr",
-        "-b",
-        bench or bench_regex(target, peers),
-        env=env,
-        stream=stream,
-    )
-    path = result_path(commit, machine)
-    if not path.exists():
-        raise RuntimeError(f"asv wrote no results at {path}")
+    run_dir = Path(tempfile.mkdtemp(prefix="autoresearch-run-"))  # 0700, removed below
+    try:
+        salt = int.from_bytes(os.urandom(abtest.SALT_BYTES), "little")
+        (run_dir / abtest.RUN_SALT_FILE).write_text(f"{salt:016x}")
+        env[abtest.ENV_RUN_DIR] = str(run_dir)
+        # The run's salted workloads, drawn next to asv (confirm.prepare_main): asv's paired
+        # benchmarks, and the confirmation after them, load them instead of drawing them.
+        prepare = subprocess.Popen(
+            [sys.executable, "-m", "autoresearch.confirm", target, "--prepare",
+             "--salt", f"{salt:x}", "--cache", str(run_dir)],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            asv(
+                "run",
+                f"{commit}^!",
+                "--machine",
+                machine,
+                "--record-samples",
+                "--launch-method",
+                "spawn",
+                "--show-stderr",
+                "-b",
+                bench or bench_regex(target, peers),
+                env=env,
+                stream=stream,
+            )
+        finally:
+            if prepare.poll() is None:
+                prepare.kill()
+            prepare.wait()
+        path = result_path(commit, machine)
+        if not path.exists():
+            raise RuntimeError(f"asv wrote no results at {path}")
+        if confirm:
+            confirm_paired(target, commit, path, run_dir, salt, env, stream)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
     return path
+
+
+def paired_ratios(results: Path, target: str) -> dict[str, float]:
+    """The median pair ratio per combination whose paired benchmark has one in `results`, by
+    gate label (asv's ratio, which the confirmation measures longer where it disagrees)."""
+    from statistics import median
+
+    from autoresearch import gate
+
+    try:
+        benches = gate.read_results(json.loads(results.read_text()), "results")
+    except (OSError, ValueError, gate.CannotDecide):
+        return {}
+    out = {}
+    for name, b in gate.target_benches(benches, target).items():
+        if name.endswith(f".{gate.AB_METHOD}"):
+            cls = name.split(".")[1]
+            for i, (combo, result) in enumerate(zip(b.combos, b.results, strict=False)):
+                if gate._finite(result):
+                    samples = b.samples[i] if b.samples else None
+                    ok = isinstance(samples, list) and samples and all(map(gate._finite, samples))
+                    out[gate.combo_label(cls, combo)] = median(samples) if ok else float(result)
+    return out
+
+
+def asv_env_python(commit: str, repo: Path = REPO) -> Path | None:
+    """The interpreter of asv's environment for this project, when asv's checkout there is
+    `commit` (it is right after `asv run COMMIT^!`): children started with it import the harness
+    and kernels asv timed and find their machine code in numba's cache there. None otherwise."""
+    folder = repo / ".asv" / "env" / hashlib.md5(env_name().encode()).hexdigest()
+    python = folder / "bin" / "python"
+    try:
+        status = json.loads((folder / "asv-install-status.json").read_text())
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(status, dict) and status.get("commit_hash") == commit
+    return python if ok and python.exists() and (folder / "project").is_dir() else None
+
+
+def confirm_paired(
+    target: str, commit: str, results: Path, run_dir: Path, salt: int, env: dict, stream=None
+) -> Path | None:
+    """The parent's confirmation of `commit`'s paired ratios (confirm.py), written for the gate;
+    None (and no file) when the paired benchmark did not run."""
+    from autoresearch import confirm
+
+    out_stream = stream or sys.stdout
+    dest = confirmation_path(commit)
+    dest.unlink(missing_ok=True)
+    expected = paired_ratios(results, target)
+    labels = list(expected)
+    if not labels:
+        return None
+    source = subprocess.run(
+        ["git", "show", f"{commit}^:autoresearch/{target}/kernels.py"],
+        cwd=REPO,
+        capture_output=True,
+    )
+    python = asv_env_python(commit)
+    out_stream.write(f"confirmation: {len(labels)} combinations in processes of this command\n")
+    out_stream.flush()
+    if source.returncode:
+        error = f"no first parent's kernels.py: {source.stderr.decode().strip()}"
+        out = {"version": confirm.VERSION, "target": target, "ok": False, "combos": {}}
+        out["error"] = error
+    else:
+        out = confirm.confirm_run(
+            target, labels, salt, run_dir, source.stdout, python or Path(sys.executable),
+            run_dir if python else REPO, env, expected=expected,
+        )  # fmt: skip
+    out.update(commit=commit, baseline_kernel=hashlib.sha256(source.stdout).hexdigest())
+    for label, c in out["combos"].items():
+        out_stream.write(
+            f"confirmation: {label} ratio={c['ratio']:.4f} pairs={c['pairs']} "
+            f"spread={c['spread']:.4f}\n"
+        )
+    out_stream.write(
+        f"confirmation: {'ok' if out['ok'] else 'failed: ' + str(out['error'])} "
+        f"({out.get('seconds', 0):.1f} s)\n"
+    )
+    out_stream.flush()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(out, indent=1))
+    tmp.replace(dest)
+    return dest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"results: {path.relative_to(REPO)}")
+    commit = git("rev-parse", "HEAD")
+    if confirmation_path(commit).exists():
+        print(f"confirmation: {confirmation_path(commit).relative_to(REPO)}")
     return 0
 
 

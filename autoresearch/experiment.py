@@ -908,8 +908,15 @@ def parse_block(text: str) -> tuple[dict, list[str]]:
     return values, lines
 
 
-def failed_benchmarks(results: Path, target: str) -> list[str]:
-    """The candidate-only benchmarks (not the paired A/B) asv recorded as failed (null)."""
+# What the paired benchmark raises when it refuses to trust what it measured (abtest.py): the
+# harness changed after the kernel loaded, or the candidate's outputs were wrong, aliased or stale
+# where they were timed. Only the candidate runs code there that could cause either.
+GUARD_ERRORS = ("HarnessChangedError", "WrongWhileTimedError")
+
+
+def failed_benchmarks(results: Path, target: str, paired: bool = False) -> list[str]:
+    """The candidate-only benchmarks (not the paired A/B) asv recorded as failed (null); with
+    `paired`, the paired one's failures too."""
     from autoresearch import gate
 
     try:
@@ -918,7 +925,7 @@ def failed_benchmarks(results: Path, target: str) -> list[str]:
         return []  # unreadable: the gate says why
     failed = []
     for name, bench in gate.target_benches(benches, target).items():
-        if name.endswith(f".{gate.AB_METHOD}"):
+        if name.endswith(f".{gate.AB_METHOD}") and not paired:
             continue  # the baseline's kernel runs there too: the gate handles its failures
         cls, method = name.split(".")[1:]
         failed += [
@@ -1163,15 +1170,38 @@ class Experiment:
                 reasons=[f"benchmark run failed (exit {done.returncode})",
                          *(f"output: {ln}" for ln in done.tail())],
             )  # fmt: skip
-        if failed := failed_benchmarks(cand_wt / self.result_relpath(self.candidate), self.target):
+        results = cand_wt / self.result_relpath(self.candidate)
+        guarded = [
+            e
+            for e in asv_errors(done.output, most=8)
+            if e.split(":", 1)[0].rsplit(".", 1)[-1] in GUARD_ERRORS
+        ]
+        if failed := failed_benchmarks(results, self.target, paired=bool(guarded)):
             # asv records a benchmark that raised or ran out of time as null and exits 0. In
             # time_* and track_mismatches only the candidate's kernel runs: its crash, not noise.
+            # The paired benchmark's refusals (GUARD_ERRORS) are the candidate's too.
             return Outcome(
                 "crash", "pass", peak_mem_mb=self.peak,
                 reasons=[f"benchmark failed in asv: {', '.join(failed[:4])}",
-                         *(f"output: {ln}" for ln in asv_errors(done.output))],
+                         *(f"output: {ln}" for ln in guarded or asv_errors(done.output))],
             )  # fmt: skip
+        confirmation = self.confirmation_path(cand_wt)
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(confirmation.read_text())
+            self.save_output(f"confirm-{phase}.json", json.dumps(data, indent=1))
+            if not data.get("ok") and data.get("failed_side") == "candidate":
+                # The parent's own process running the candidate's kernel failed its checks,
+                # died or hung (the baseline's, on the same workloads, did not).
+                return Outcome(
+                    "crash", "pass", peak_mem_mb=self.peak,
+                    reasons=[f"the confirmation failed: {data.get('error')}"],
+                )  # fmt: skip
         return None
+
+    def confirmation_path(self, cand_wt: Path) -> Path:
+        from autoresearch import bench
+
+        return bench.confirmation_path(self.candidate, self.machine, repo=cand_wt)
 
     def run_gate(self, cand_wt: Path, confirmed: bool) -> tuple[int | None, str]:
         self.progress.phase("gate", "--confirmed" if confirmed else "")
@@ -1179,6 +1209,9 @@ class Experiment:
         args = ["-m", GATE_MODULE, "--target", self.target, "--candidate", self.candidate]
         args += ["--baseline", self.baseline] + (["--confirmed"] if confirmed else [])
         args += ["--repair"] if self.repair else []
+        # Always: a keep needs asv's ratios confirmed by the parent's own measurement (a missing
+        # confirmation is "cannot decide").
+        args += ["--confirmation", str(self.confirmation_path(cand_wt))]
         done = self.run_child("gate", args, cand_wt, self.remaining())
         self.save_output("gate-confirmed.txt" if confirmed else "gate.txt", done.output)
         return (None if done.timed_out else done.returncode), done.output

@@ -93,6 +93,17 @@ MIN_PAIRS = 8
 # Fewest samples of a time_* result: one sample means `asv run --quick` overwrote the run.
 MIN_TIME_SAMPLES = 2
 
+# The parent's confirmation (autoresearch/confirm.py, `--confirmation FILE`): the same two kernels
+# timed again in two processes of the parent's, CPU time read from the OS. asv's ratios come from
+# the process the candidate runs in, which it could have edited on their way out; these cannot be.
+# When the geometric mean over the combinations of asv-ratio / confirmed-ratio is off 1 by more
+# than MAX_CONFIRM_GAP, or one combination's by more than MAX_CONFIRM_COMBO_GAP, the gate refuses
+# to keep ("cannot decide"). Honest pairs measured both ways: see docs/gate.md ("Confirmation");
+# a tampered pairing (every ratio scaled by 0.8) is off by 25%.
+MAX_CONFIRM_GAP = 0.03
+MAX_CONFIRM_COMBO_GAP = 0.10
+CONFIRM_VERSION = 1
+
 # ---------------------------------------------------------------------------
 # Exit codes and decisions
 # ---------------------------------------------------------------------------
@@ -371,6 +382,7 @@ def decide(
     target: str,
     confirmed: bool = False,
     repair: bool = False,
+    confirmation: dict | None = None,
 ) -> Decision:
     """Keep, discard, incorrect or undecided, from parsed asv result files.
 
@@ -379,7 +391,9 @@ def decide(
     "all" (every target whose A/B benchmarks ran, i.e. whose kernel differs from the first
     parent's; keep only if each one keeps). `confirmed`: the caller re-measured after a suspect
     speed-up. `repair`: the baseline fails the current oracle, so a correct candidate that is not
-    slower is kept (the caller, the experiment, establishes that). Pure: reads nothing.
+    slower is kept (the caller, the experiment, establishes that). `confirmation`: the parent's
+    confirmation (bench.py writes it, confirm.py makes it); given, a keep needs it to agree with
+    asv's ratios (MAX_CONFIRM_GAP). Pure: reads nothing.
     """
     candidate = _sha(candidate_results)
     baseline = "none" if baseline_results is None else _sha(baseline_results)
@@ -390,7 +404,9 @@ def decide(
             base = read_results(baseline_results, "baseline results")
             check_same_environment(candidate_results, baseline_results)
         if target != "all":
-            return _decide_target(cand, base, candidate, baseline, target, confirmed, repair)
+            return _decide_target(
+                cand, base, candidate, baseline, target, confirmed, repair, confirmation
+            )
         paired = sorted(t for t in targets_in(cand) if _was_paired(cand, t))
         if not paired:
             raise CannotDecide(
@@ -398,7 +414,8 @@ def decide(
                 "its first parent's, or the run selected none): nothing to decide"
             )
         parts = [
-            _decide_target(cand, base, candidate, baseline, t, confirmed, repair) for t in paired
+            _decide_target(cand, base, candidate, baseline, t, confirmed, repair, confirmation)
+            for t in paired
         ]
     except CannotDecide as exc:
         return undecided(target, candidate, baseline, "input", str(exc))
@@ -443,6 +460,7 @@ def _decide_target(
     target: str,
     confirmed: bool,
     repair: bool = False,
+    confirmation: dict | None = None,
 ) -> Decision:
     cand_t = target_benches(cand, target)
     if not cand_t:
@@ -489,8 +507,66 @@ def _decide_target(
         return _finish(d, INCORRECT)
     normal = _apply_rules(measured, target, candidate, baseline, confirmed)
     if repair and normal.exit_code == DISCARD:  # repair relaxes "faster", nothing else
-        return _apply_repair_rules(normal)
+        normal = _apply_repair_rules(normal)
+    if confirmation is None:
+        return normal
+    agrees = check_confirmation(measured, confirmation, target, candidate)
+    if normal.exit_code == KEEP and not agrees.ok:
+        normal.reasons = [agrees]  # cannot decide: the two measurements disagree
+        return _finish(normal, UNDECIDED)
+    if normal.exit_code == KEEP or not agrees.ok:
+        normal.reasons.append(agrees)  # said on a keep, and on a discard it did not change
     return normal
+
+
+def check_confirmation(
+    measured: list[Measured], confirmation: object, target: str, candidate: str
+) -> Reason:
+    """The `confirmation` rule: asv's per-combination ratios against the parent's confirmation of
+    them. Fails closed on anything malformed, on another commit's or target's confirmation, on a
+    confirmation that could not be made, and on a combination it did not measure."""
+    c = confirmation
+    if not isinstance(c, dict) or c.get("version") != CONFIRM_VERSION:
+        return Reason("confirmation", False, "the confirmation is not a version-1 object")
+    if c.get("target") != target:
+        return Reason(
+            "confirmation", False, f"no confirmation for {target} (it is {c.get('target')!r}'s)"
+        )
+    if candidate not in ("?", c.get("commit")):
+        return Reason(
+            "confirmation", False, f"the confirmation is of {c.get('commit')}, not {candidate}"
+        )
+    if not c.get("ok"):
+        return Reason(
+            "confirmation", False, f"the confirmation could not be made: {c.get('error')}"
+        )
+    combos = c.get("combos")
+    if not isinstance(combos, dict):
+        return Reason("confirmation", False, "the confirmation has no combinations")
+    gaps = []
+    for m in measured:
+        got = combos.get(m.combo.label)
+        ratio = got.get("ratio") if isinstance(got, dict) else None
+        if not (_finite(ratio) and ratio > 0):
+            return Reason(
+                "confirmation", False, f"the confirmation did not measure {m.combo.label}"
+            )
+        gaps.append((m.combo.label, m.combo.ratio / ratio))
+    if not gaps:
+        return Reason("confirmation", False, "nothing to confirm")
+    geo = math.exp(sum(math.log(g) for _, g in gaps) / len(gaps))
+    label, worst = max(gaps, key=lambda x: abs(math.log(x[1])))
+    text = (
+        f"asv's ratios / the parent's confirmation: geomean {geo:.4f} (at most "
+        f"{MAX_CONFIRM_GAP:.0%} off 1), worst {label} {worst:.4f} (at most "
+        f"{MAX_CONFIRM_COMBO_GAP:.0%})"
+    )
+    ok = abs(math.log(geo)) <= math.log1p(MAX_CONFIRM_GAP) and abs(math.log(worst)) <= math.log1p(
+        MAX_CONFIRM_COMBO_GAP
+    )
+    if not ok:
+        text += ": the measurement in the candidate's process is not what its kernels cost"
+    return Reason("confirmation", ok, text)
 
 
 def _ab_samples(a: Bench, i: int, label: str) -> list:
@@ -817,9 +893,16 @@ def run(args: argparse.Namespace) -> Decision:
             f"run `{ASV_COMMAND} {candidate[:12]}^!{shown}`", required=True,
         )  # fmt: skip
         base = load_results(results_dir, machine, baseline, "baseline", "", required=False)
+        confirmation = None
+        if args.confirmation:
+            confirmation = load_json(
+                Path(args.confirmation), "confirmation", "run `python -m autoresearch.bench`"
+            )
     except CannotDecide as exc:
         return undecided(target, candidate, baseline, "input", str(exc))
-    d = decide(cand, base, target, confirmed=args.confirmed, repair=args.repair)
+    d = decide(
+        cand, base, target, confirmed=args.confirmed, repair=args.repair, confirmation=confirmation
+    )
     for part in [d, *d.targets]:
         part.baseline = baseline  # named even when it has no result file of its own
     return d
@@ -859,6 +942,11 @@ def parser() -> argparse.ArgumentParser:
         "--repair",
         action="store_true",
         help="the baseline fails the current oracle: keep a correct candidate that is not slower",
+    )
+    p.add_argument(
+        "--confirmation",
+        help="the parent's confirmation of the paired ratios (bench.py writes it): a keep needs "
+        "it to agree with them",
     )
     p.add_argument("--results", help="asv results directory (default: the repo's results/)")
     p.add_argument("--machine", help="asv machine name (default: this machine's, as bench.py)")
