@@ -1,8 +1,12 @@
 """Red-team kernels: known ways to game the oracle, each rejected for the right reason.
 
 Every tests/redteam/<target>/<name>.py is a full replacement for that target's kernels.py whose
-module docstring starts with `expect: <kind>`: one of the oracle's failure kinds, or `gate` for a
-cheat the oracle cannot see (it is correct and stateless), left to the keep gate. Each goes through
+module docstring starts with `expect: <kind>`: one of the oracle's failure kinds, `gate` for a
+cheat the oracle cannot see (it is correct and stateless), left to the keep gate, or `timing` for
+one aimed at the timing side (its pairing, clock, comparisons, or its outputs once the calls
+outnumber the oracle's): tests/test_timing_guard.py shows the paired benchmark refuses it; here
+the oracle's verdict on it is only required to be a verdict (it may pass it, or, as its checks
+grow, reject it: either is right). Each goes through
 the path the experiment uses: `python -m autoresearch.oracle TARGET --kernels FILE` in a subprocess,
 judged by its exit code and the kinds on its `failure:` lines. New targets' files are picked up
 without changes here.
@@ -102,9 +106,9 @@ def _id(path: Path) -> str:
 def test_declares_a_known_kind(path):
     assert path.parent.name in TARGETS, f"{path.parent.name} is not a target"
     kind = expected_kind(path)
-    assert kind in (*KINDS, "gate"), (
+    assert kind in (*KINDS, "gate", "timing"), (
         f"{_id(path)}: the docstring's first line must be `expect: <kind>` with kind one of "
-        f"{', '.join(KINDS)} or gate; got {kind!r}"
+        f"{', '.join(KINDS)}, gate or timing; got {kind!r}"
     )
 
 
@@ -113,6 +117,10 @@ def test_rejected_for_the_right_reason(path):
     kind = expected_kind(path)
     result = oracle_result(path)
     shown = f"{_id(path)} (exit {result.returncode}):\n{result.stdout}{result.stderr[-2000:]}"
+    if kind == "timing":  # the timing side's to refuse (tests/test_timing_guard.py)
+        assert result.returncode in (0, 2), shown
+        assert re.search(r"^correctness: (pass|fail)$", result.stdout, re.MULTILINE), shown
+        return
     if kind == "gate":
         # Correct and stateless: nothing for the oracle to reject. If this starts failing the
         # oracle has learned to catch it: change the file's expect line to the kind it reports.

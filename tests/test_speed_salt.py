@@ -196,7 +196,9 @@ def test_reading_the_salt_through_libc_is_what_the_static_check_rejects(private_
 
 
 def test_bench_never_passes_a_salt_or_a_baseline_to_asv(private_tmp, monkeypatch):
-    """bench.run is a plain `asv run COMMIT^!`: the suites draw the run's salt themselves."""
+    """bench.run is a plain `asv run COMMIT^!`: no salt or baseline in the environment. It names
+    a private folder holding the salt it drew for the run (its confirmation times the same
+    workloads), removed when the run ends."""
     calls = []
     monkeypatch.setenv(ENV_SPEED_SALT, SALT_A)  # inherited: must not leak into asv's processes
     monkeypatch.setenv("AUTORESEARCH_AB_BASELINE", "/elsewhere/kernels.py")
@@ -211,11 +213,16 @@ def test_bench_never_passes_a_salt_or_a_baseline_to_asv(private_tmp, monkeypatch
     (args, env), head = calls[0], bench.git("rev-parse", "HEAD")
     assert args[:2] == ("run", f"{head}^!") and "--record-samples" in args
     assert ENV_SPEED_SALT not in env and "AUTORESEARCH_AB_BASELINE" not in env
+    from autoresearch import abtest
+
+    run_dir = Path(env[abtest.ENV_RUN_DIR])
+    assert not run_dir.exists()  # removed after the run
 
 
 def test_each_run_draws_a_fresh_salt_shared_by_its_processes(private_tmp, monkeypatch):
     from autoresearch import abtest
 
+    monkeypatch.delenv(abtest.ENV_RUN_DIR, raising=False)
     monkeypatch.chdir(private_tmp)  # asv's setup_cache folder for the run
     abtest.write_run_salt()
     first = abtest.run_salt()
@@ -226,6 +233,21 @@ def test_each_run_draws_a_fresh_salt_shared_by_its_processes(private_tmp, monkey
     monkeypatch.chdir(private_tmp / "..")  # outside asv: one salt per process, cached nowhere
     salt, cache = abtest.run_salt()
     assert cache is None and salt != first[0]
+
+
+def test_a_bench_run_hands_its_salt_and_folder_to_the_suites(private_tmp, monkeypatch):
+    from autoresearch import abtest
+
+    run_dir, asv_dir = private_tmp / "run", private_tmp / "asv"
+    run_dir.mkdir()
+    asv_dir.mkdir()
+    (run_dir / abtest.RUN_SALT_FILE).write_text(SALT_A)
+    monkeypatch.setenv(abtest.ENV_RUN_DIR, str(run_dir))
+    monkeypatch.chdir(asv_dir)  # asv's setup_cache folder
+    abtest.write_run_salt()
+    assert abtest.run_salt() == (int(SALT_A, 16), run_dir)  # cached where bench.py looks
+    (asv_dir / abtest.SALT_FILE).write_text(SALT_B)  # not bench's salt: asv's own folder
+    assert abtest.run_salt() == (int(SALT_B, 16), asv_dir)
 
 
 def test_the_paired_workload_is_salted_and_leaves_the_public_one_alone(private_tmp, monkeypatch):

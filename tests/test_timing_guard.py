@@ -1,0 +1,512 @@
+"""The timing side cannot be reached by the kernel it times (docs/design.md, "Trusting the timing").
+
+- integrity.py: a process sealed before its kernel loads names every route a kernel could take to
+  the code that judges it, and an honest kernel changes nothing;
+- abtest.paired_samples (through the suites' track_ab_ratio, as the quick look runs it): every
+  current kernel is timed and passes the checks made where it is timed; every red-team kernel
+  declared `expect: timing` is refused with the error its docstring names;
+- confirm.py: the parent's own measurement agrees with a kernel paired with itself, sees a slower
+  one, and fails when a process works off the clock or returns other results while timed;
+- gate.py: a keep needs the confirmation to agree; experiment.py: a refusal is the candidate's
+  crash, end to end in a clone (slow).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autoresearch import PACKAGE_DIR, TARGETS, abtest, confirm, gate, integrity, oracle
+
+REPO = PACKAGE_DIR.parent
+REDTEAM = REPO / "tests" / "redteam"
+REFUSED = re.compile(r"^refused:\s*(\w+)\s*$", re.MULTILINE)
+
+# One small combination per target: the quick look's --match.
+SMALL = {
+    "pq_l2": r"/\(128,16,256\)/uniform$",
+    "distances": r"^Distances/l2_batch/128$",
+    "ivf_select": r"/\(256,128\)/20$",
+    "topk_merge": r"^TopkMerge/",
+    "bm25": r"",
+    "bitpack": r"^Unpack/",
+    "dictionary": r"^DictDecode/",
+    "fsst": r"",
+    "take": r"/random/0\.1$",
+    "predicate": r"",
+    "posting_intersect": r"",
+}
+
+
+# One combination per target for the parent's confirmation (a gate label).
+LABELS = {"pq_l2": "PqL2/(128,16,256)/uniform", "ivf_select": "IvfSelect/(256,128)/20"}
+
+
+def _env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("AUTORESEARCH_AB_BASELINE",)}
+    env.update(OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1", PYTHONPATH=str(REPO), **extra)
+    return env
+
+
+def quick(target: str, *args: str, seconds: str = "0.05") -> subprocess.CompletedProcess:
+    """`python -m autoresearch.abtest` (the suites' own track_ab_ratio, in a fresh process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "autoresearch.abtest", target, "--seconds", seconds, *args],
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+# ---------------------------------------------------------------------------
+# integrity.py
+# ---------------------------------------------------------------------------
+
+UNTOUCHED = """
+import sys
+from autoresearch import abtest, integrity
+from autoresearch.pq_l2 import inputs
+snapshot = integrity.seal("pq_l2")
+from autoresearch.pq_l2 import kernels
+w = abtest.salted_workload(inputs.workload, ((128, 16, 256), "uniform"), 12345, None)
+for _ in range(3):
+    inputs.search(kernels, w)
+abtest.paired_ratios(lambda: inputs.search(kernels, w), lambda: inputs.search(kernels, w), 0.02)
+print("changes:", snapshot.changes())
+"""
+
+
+def test_an_honest_kernel_changes_nothing_the_seal_watches():
+    proc = subprocess.run(
+        [sys.executable, "-c", UNTOUCHED], cwd=REPO, env=_env(), capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "changes: []" in proc.stdout, proc.stdout + proc.stderr
+
+
+def _rebind(module, name, value):
+    saved = getattr(module, name)
+    setattr(module, name, value)
+    return lambda: setattr(module, name, saved)
+
+
+def _swap_code(func):
+    saved = func.__code__
+    func.__code__ = (lambda *a, **k: None).__code__.replace(co_name=saved.co_name)
+    return lambda: setattr(func, "__code__", saved)
+
+
+def _defaults(func):
+    saved = func.__defaults__
+    func.__defaults__ = (0.0,)
+    return lambda: setattr(func, "__defaults__", saved)
+
+
+def _trace():
+    sys.settrace(lambda *a: None)
+    return lambda: sys.settrace(None)
+
+
+def _handler():
+    saved = signal.signal(signal.SIGALRM, lambda *a: None)
+    return lambda: signal.signal(signal.SIGALRM, saved)
+
+
+def _meta_path():
+    finder = object()
+    sys.meta_path.insert(0, finder)
+    return lambda: sys.meta_path.remove(finder)
+
+
+def _class_attr():
+    abtest.TimedCheck.extra = staticmethod(lambda: None)
+    return lambda: delattr(abtest.TimedCheck, "extra")
+
+
+def _thread():
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait, daemon=True)
+    t.start()
+    return lambda: (stop.set(), t.join())
+
+
+ROUTES = {
+    "pairing function": (lambda: _rebind(abtest, "_pairs", None), "abtest._pairs was rebound"),
+    "clock": (lambda: _rebind(abtest, "_clock", lambda: 0.0), "abtest._clock was rebound"),
+    "swapped code": (lambda: _swap_code(abtest._timed), "code of autoresearch.abtest._timed"),
+    "new defaults": (lambda: _defaults(abtest.paired_ratios), "default arguments of"),
+    "tolerance": (lambda: _rebind(oracle, "MAX_ABS_ERR", 1.0), "oracle.MAX_ABS_ERR was rebound"),
+    "comparison": (lambda: _rebind(oracle, "count_mismatches", None), "count_mismatches was"),
+    "numpy": (lambda: _rebind(np, "array_equal", None), "numpy.array_equal was rebound"),
+    "json": (lambda: _rebind(json, "dump", None), "json.dump was rebound"),
+    "builtins": (lambda: _rebind(builtins, "sorted", list), "builtins.sorted was rebound"),
+    "trace function": (_trace, "sys.gettrace() changed"),
+    "signal handler": (_handler, "handler of SIGALRM changed"),
+    "import hook": (_meta_path, "sys.meta_path changed"),
+    "class attribute": (_class_attr, "TimedCheck.extra was added"),
+    "thread": (_thread, "threads:"),
+}
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=list(ROUTES))
+def test_every_route_to_the_judges_is_named(route):
+    apply, expected = ROUTES[route]
+    snapshot = integrity.Snapshot.take([abtest, oracle])
+    assert snapshot.changes() == []
+    undo = apply()
+    try:
+        changes = snapshot.changes()
+    finally:
+        undo()
+    assert any(expected in c for c in changes), changes
+    assert snapshot.changes() == []  # undone: nothing left over
+
+
+def test_the_seal_is_taken_before_the_first_kernel_runs():
+    """asv's benchmark processes seal themselves: importing abtest installs the trigger, and the
+    first kernels import seals before the kernel's own code runs (it finds the seal in place)."""
+    script = (
+        "import sys; from autoresearch import abtest, integrity\n"
+        "assert integrity.sealed() is None\n"
+        "from autoresearch.ivf_select import kernels\n"
+        "s = integrity.sealed()\n"
+        "assert s is not None and not s.late, s and s.late\n"
+        "assert 'autoresearch.ivf_select.reference' in s.modules and 'numba' in s.modules\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=_env(), capture_output=True, text=True
+    )
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
+# ---------------------------------------------------------------------------
+# abtest: honest kernels pass, red-team kernels are refused
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_current_kernel_is_timed_and_passes_the_checks_where_it_is_timed(target):
+    proc = quick(target, "--match", SMALL[target], "--baseline", "HEAD")
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert "geomean" in proc.stdout
+
+
+def timing_redteam() -> list[Path]:
+    out = []
+    for path in sorted(REDTEAM.glob("*/*.py")):
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        if doc.splitlines()[:1] == ["expect: timing"]:
+            out.append(path)
+    return out
+
+
+def _refused_by(path: Path) -> str:
+    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    m = REFUSED.search(doc)
+    assert m, f"{path}: a timing red-team kernel names its refusal (`refused: SomeError`)"
+    return m.group(1)
+
+
+def test_there_are_timing_redteam_kernels_for_several_targets():
+    paths = timing_redteam()
+    assert len({p.parent.name for p in paths}) >= 3, paths
+    refusals = {_refused_by(p) for p in paths}
+    assert refusals == {"HarnessChangedError", "WrongWhileTimedError", "confirmation"}, refusals
+
+
+@pytest.mark.parametrize("path", timing_redteam(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_timing_redteam_kernel_is_refused_where_it_is_timed(path, tmp_path):
+    """In the paired benchmark (the quick look runs the suite's own track_ab_ratio), or, for
+    `refused: confirmation`, by the parent's confirmation process that runs it (the baseline's
+    side here: the check is the same on both sides, and the candidate's is the package's)."""
+    error, target = _refused_by(path), path.parent.name
+    if error == "confirmation":
+        out = confirm.confirm_run(
+            target, [LABELS[target]], 0x5EED, tmp_path, path.read_bytes(), Path(sys.executable),
+            REPO, _env(),
+        )  # fmt: skip
+        assert not out["ok"] and out["failed_side"] == "baseline", out
+        assert "other bits" in out["error"], out["error"]
+        return
+    proc = quick(target, "--kernels", str(path), "--match", SMALL[target])
+    shown = proc.stdout + proc.stderr[-4000:]
+    assert proc.returncode == 2, shown
+    assert f"{error}: " in proc.stderr, shown
+
+
+# ---------------------------------------------------------------------------
+# TimedCheck's comparisons
+# ---------------------------------------------------------------------------
+
+
+def test_same_bits_is_bit_for_bit():
+    a = np.array([1.0, np.nan, -0.0], dtype=np.float32)
+    assert abtest.same_bits(a, a.copy())
+    assert not abtest.same_bits(a, np.array([1.0, np.nan, 0.0], dtype=np.float32))  # -0 vs 0
+    assert not abtest.same_bits(a, a.astype(np.float64))
+    assert abtest.same_bits((a, 3), (a.copy(), 3)) and not abtest.same_bits((a, 3), [a, 3])
+    assert abtest.same_bits(a[::2], a.copy()[::2])  # not contiguous
+
+
+def test_an_output_sharing_memory_with_an_earlier_one_is_aliased():
+    buf, other = np.zeros(8), np.zeros(8)
+    ext = abtest.extents
+    assert abtest.overlap(ext(buf[2:4]), ext([None, buf]))
+    assert not abtest.overlap(ext(buf.copy()), ext([buf, other]))
+    assert abtest.overlap(ext([(buf[:2], 1)]), ext([[other], buf[1:]]))
+    assert not abtest.overlap(ext(buf[:1]), ext(buf[1:]))  # adjacent, not shared
+    assert abtest.overlap(ext([buf[:4], buf[3:]]))  # two results of one call
+    assert not abtest.overlap(ext([buf, other, buf]))  # one array seen twice is not two
+
+
+def test_a_recorded_call_sees_every_result_not_only_the_last():
+    from autoresearch.pq_l2 import inputs, kernels
+
+    w = abtest.salted_workload(inputs.workload, ((16, 4, 16), "uniform"), 7, None)
+    record = abtest.recorded_call(inputs.search, kernels, w)()
+    assert len(record) == 2 * len(w.queries)
+    assert abtest.same_bits(record[-1], inputs.search(kernels, w))
+
+
+# ---------------------------------------------------------------------------
+# confirm.py: the parent's measurement
+# ---------------------------------------------------------------------------
+
+IVF_LABELS = ["IvfSelect/(256,128)/20", "IvfSelect/(256,128)/64"]
+SLOWER = """
+
+_fast_l2 = find_partitions_l2
+
+
+def find_partitions_l2(query, centroids, nprobes):
+    for _ in range(2):
+        _fast_l2(query, centroids, nprobes)
+    return _fast_l2(query, centroids, nprobes)
+"""
+OFF_THE_CLOCK = """
+
+import threading as _threading
+
+
+def _spin():
+    x = 0
+    for i in range(3_000_000):
+        x += i
+
+
+_l2 = find_partitions_l2
+
+
+def find_partitions_l2(query, centroids, nprobes):
+    _threading.Thread(target=_spin).start()
+    return _l2(query, centroids, nprobes)
+"""
+LATE_WRONG = """
+
+_l2 = find_partitions_l2
+_N = [0]
+
+
+def find_partitions_l2(query, centroids, nprobes):
+    _N[0] += 1
+    ids, dists = _l2(query, centroids, nprobes)
+    if _N[0] > 400:
+        dists = dists + np.float32(1)
+    return ids, dists
+"""
+
+
+def _confirm(tmp_path, baseline_extra: str, labels=IVF_LABELS) -> dict:
+    source = (REPO / "autoresearch/ivf_select/kernels.py").read_text() + baseline_extra
+    env = _env()
+    env.pop("PYTHONPATH")
+    return confirm.confirm_run(
+        "ivf_select", labels, 0x5EED, tmp_path, source.encode(), Path(sys.executable), REPO, env
+    )
+
+
+def test_a_kernel_confirmed_against_itself_is_near_one(tmp_path):
+    out = _confirm(tmp_path, "\n# the same kernel\n")
+    assert out["ok"], out["error"]
+    for label in IVF_LABELS:
+        assert 0.9 < out["combos"][label]["ratio"] < 1.1, out
+    assert out["candidate_idle_s"] < confirm.IDLE_SLACK_SECS
+
+
+def test_the_confirmation_sees_a_baseline_three_times_as_slow(tmp_path):
+    out = _confirm(tmp_path, SLOWER)
+    assert out["ok"], out["error"]
+    for label in IVF_LABELS:  # the l2 half of every call is three times as slow
+        assert 0.4 < out["combos"][label]["ratio"] < 0.8, out
+
+
+def test_work_off_the_clock_fails_the_confirmation(tmp_path):
+    out = _confirm(tmp_path, OFF_THE_CLOCK, IVF_LABELS[:1])
+    assert not out["ok"] and out["failed_side"] == "baseline", out
+    assert "between chunks" in out["error"] or "threads" in out["error"], out["error"]
+
+
+def test_results_that_change_while_timed_fail_the_confirmation(tmp_path):
+    out = _confirm(tmp_path, LATE_WRONG, IVF_LABELS[:1])
+    assert not out["ok"] and out["failed_side"] == "baseline", out
+    assert "other bits" in out["error"], out["error"]
+
+
+# ---------------------------------------------------------------------------
+# gate.py: a keep needs the confirmation to agree
+# ---------------------------------------------------------------------------
+
+GATE_DATA = Path(__file__).parent / "data" / "gate" / "pq_l2"
+
+
+@pytest.fixture
+def fixture_env(monkeypatch):
+    from autoresearch import bench
+
+    monkeypatch.setattr(
+        bench, "env_name", lambda conf=None: "existing-py_tmp_lance-autoresearch_bin_python"
+    )
+
+
+def _scenario(name: str) -> tuple[dict, dict]:
+    manifest = json.loads((GATE_DATA / "scenarios.json").read_text())
+    s = manifest["scenarios"][name]
+    folder = GATE_DATA / "results" / manifest["machine"]
+    suffix = "-existing-py_tmp_lance-autoresearch_bin_python.json"
+    cand, base = (
+        json.loads((folder / f"{s[side][:8]}{suffix}").read_text())
+        for side in ("candidate", "baseline")
+    )
+    return cand, base
+
+
+def _confirmation_of(cand: dict, scale: float = 1.0, **changes) -> dict:
+    d = gate.decide(copy.deepcopy(cand), None, "pq_l2")
+    combos = {c.label: {"ratio": c.ratio * scale} for c in d.combos}
+    out = {"version": 1, "target": "pq_l2", "commit": cand["commit_hash"], "ok": True}
+    return {**out, "combos": combos, **changes}
+
+
+def test_a_keep_whose_confirmation_agrees_stays_a_keep(fixture_env):
+    cand, base = _scenario("faster")
+    d = gate.decide(cand, base, "pq_l2", confirmation=_confirmation_of(cand, 1.01))
+    assert d.decision == "keep", [r.line() for r in d.reasons]
+    assert any(r.rule == "confirmation" and r.ok for r in d.reasons)
+
+
+@pytest.mark.parametrize(
+    "why, confirmation",
+    [
+        ("scaled pairing", lambda c: _confirmation_of(c, 1 / 0.8)),
+        ("one combination", lambda c: {**_confirmation_of(c), "combos": {
+            k: {"ratio": v["ratio"] * (1.2 if i == 0 else 1)}
+            for i, (k, v) in enumerate(_confirmation_of(c)["combos"].items())}}),
+        ("another commit", lambda c: _confirmation_of(c, commit="0" * 40)),
+        ("could not be made", lambda c: _confirmation_of(c, ok=False, error="boom")),
+        ("a combination missing", lambda c: {**_confirmation_of(c), "combos": {}}),
+        ("not a confirmation", lambda c: ["nonsense"]),
+        ("another target", lambda c: _confirmation_of(c, target="bm25")),
+    ],
+)  # fmt: skip
+def test_a_keep_without_an_agreeing_confirmation_is_undecided(fixture_env, why, confirmation):
+    cand, base = _scenario("faster")
+    d = gate.decide(cand, base, "pq_l2", confirmation=confirmation(cand))
+    assert (d.decision, d.exit_code) == ("undecided", gate.UNDECIDED), why
+    assert [r.rule for r in d.reasons] == ["confirmation"], [r.line() for r in d.reasons]
+
+
+def test_a_discard_stays_a_discard_and_says_the_confirmation_disagreed(fixture_env):
+    cand, base = _scenario("slower")
+    d = gate.decide(cand, base, "pq_l2", confirmation=_confirmation_of(cand, 0.7))
+    assert d.decision == "discard"
+    assert any(r.rule == "confirmation" and not r.ok for r in d.reasons)
+
+
+def test_the_gate_command_reads_the_confirmation_file(fixture_env, tmp_path, capsys):
+    manifest = json.loads((GATE_DATA / "scenarios.json").read_text())
+    s = manifest["scenarios"]["faster"]
+    cand, _ = _scenario("faster")
+    path = tmp_path / "confirmation.json"
+    args = ["--target", "pq_l2", "--candidate", s["candidate"], "--baseline", s["baseline"]]
+    args += ["--results", str(GATE_DATA / "results"), "--machine", manifest["machine"]]
+    args += ["--confirmation", str(path)]
+    import unittest.mock as mock
+
+    with mock.patch.object(gate, "check_baseline_is_paired_side", lambda r, c, b, t: b):
+        assert gate.main(args) == gate.UNDECIDED  # missing: cannot decide
+        path.write_text(json.dumps(_confirmation_of(cand)))
+        assert gate.main(args) == gate.KEEP
+        path.write_text(json.dumps(_confirmation_of(cand, 0.8)))
+        assert gate.main(args) == gate.UNDECIDED
+    assert "reason: confirmation=fail" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------
+# experiment.py: a refusal in the paired benchmark is the candidate's crash
+# ---------------------------------------------------------------------------
+
+
+def test_the_paired_benchmarks_refusal_is_named_as_the_candidates_failure(tmp_path):
+    from autoresearch.experiment import GUARD_ERRORS, asv_errors, failed_benchmarks
+
+    data, _ = _scenario("faster")
+    columns = data["result_columns"]
+    data["results"]["bench_pq_l2.PqL2.track_ab_ratio"][columns.index("result")][2] = None
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data))
+    assert failed_benchmarks(path, "pq_l2") == []
+    assert failed_benchmarks(path, "pq_l2", paired=True) == [
+        "PqL2/(128,16,256)/sparse track_ab_ratio"
+    ]
+    line = "[  9.0s] bench| autoresearch.abtest.HarnessChangedError: the harness changed ..."
+    (error,) = asv_errors(line)
+    assert error.split(":", 1)[0].rsplit(".", 1)[-1] in GUARD_ERRORS
+
+
+@pytest.mark.slow
+def test_an_experiment_with_a_tampering_kernel_records_a_crash_and_reverts(tmp_path):
+    from agents.fixtures import (
+        KERNELS,
+        LOG,
+        ONE_COMBO,
+        environ,
+        experiment,
+        git,
+        log_rows,
+        make_clone,
+        state,
+    )
+
+    # The kernel with no route to the harness: it passes the static check and the oracle (its
+    # counter is out of the state check's sight, and the oracle's calls stay below its switch).
+    repo = make_clone(tmp_path / "repo")
+    before = state(repo)
+    (repo / KERNELS).write_text((REDTEAM / "pq_l2" / "late_shortcut.py").read_text())
+    r = experiment(repo, "a shortcut after 2000 calls", environ(AUTORESEARCH_BENCH_REGEX=ONE_COMBO))
+    text = r.text()
+    block = r.block()
+    assert "correctness: pass" in text, text[-6000:]  # the oracle passed it
+    assert (r.proc.returncode, block["decision"]) == (3, "crash"), text[-6000:]
+    assert "reason: output: autoresearch.abtest.WrongWhileTimedError: pq_l2: wrong:" in text, text
+    after = state(repo)
+    assert git(repo, "rev-parse", "HEAD^") == before["head"]  # one record commit: the row
+    assert git(repo, "diff", "--name-only", before["head"], "HEAD").split() == ["README.md", LOG]
+    assert after["kernels"] == before["kernels"] and after["status"] == ""
+    assert [row["decision"] for row in log_rows(repo)] == ["crash"]
+    assert math.isnan(float(log_rows(repo)[0]["geomean_ratio"]))
