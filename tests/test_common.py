@@ -56,6 +56,7 @@ def test_peak_rss_is_a_plausible_size():
 
 
 def test_cached_arrays_round_trip_and_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTORESEARCH_STATE_DIR", str(tmp_path))  # caches live in state_root()
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
 
