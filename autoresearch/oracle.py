@@ -6,41 +6,57 @@ module runs them against the target's reference.py and judges the kernel:
 - wrong        outputs outside tolerance (floats) or not bit-identical (everything else)
 - contract     output type, dtype, shape or memory layout differs from the reference's
 - mutated      the kernel wrote to one of its inputs (or to the buffer around it)
-- aliased      an output shares memory with an input, the reference's output, an earlier call's
-               output or kernels.py's own arrays
+- aliased      an output shares memory with an input, with any earlier output of the run or with
+               kernels.py's own arrays, or changed after its call returned
 - stale        an answer for old data: a second call with new data of the same shape (fresh arrays,
                the same arrays changed in place, or one element changed) returns the earlier
                answer, or kernels.py's module state changed while it ran: caching across calls
 - repeat       wrong after the same inputs were passed again and again (a timing-loop detector)
-- raised       the kernel raised (anything, SystemExit included)
+- raised       the kernel raised (anything, SystemExit included), or its process died
 - static       kernels.py imports or touches something its program.md does not allow
+- state        kernels.py holds, after import, a module-level object outside the contract's types
+- tampered     the harness's (or numpy's) code in the kernel's process changed after its import
+
+The trust boundary: this process never imports kernels.py. The kernel runs in a process of its own
+(autoresearch/kernel_process.py, configured as asv's benchmark process is), which is sent the
+inputs and sends back its outputs as data; references, comparisons and the verdict are computed
+here, where nothing the kernel does can reach them (docs/oracle.md, "The trust boundary").
 
 Seeds: the fixed cases run on FIXED_SEEDS and on fresh random seeds drawn for every run, so a kernel
-tuned to the fixed seeds fails. Held-out cases (never in program.md or the speed workload) run too.
-Inputs are presented the way the speed workload presents them (sometimes owned arrays, sometimes
-views into a larger buffer at a random offset), so array flags cannot tell the oracle apart. The
-reference runs on a pristine copy, after the kernel returns. The speed workload itself is checked
-too, as is and with one element of each array changed in place. docs/oracle.md has the full list.
+tuned to the fixed seeds fails. Held-out cases (never in program.md or the speed workload) run too,
+the target's own and the harness's numeric ones (autoresearch/heldout.py). Inputs are presented the
+way the speed workload presents them (sometimes owned arrays, sometimes views into a larger buffer
+at a random offset), so array flags cannot tell the oracle apart. The reference runs after the
+kernel returns, in this process. The speed workload itself is checked too, as is and with one
+element of each array changed in place. docs/oracle.md has the full list.
 
 Command: `python -m autoresearch.oracle TARGET [--kernels FILE]`; exit 0 pass, 2 fail, 1 bad usage.
-Only a completed report with `correctness: pass` exits 0: a kernel that raises SystemExit, or fails
-to import, is a failure.
+Only a completed report with `correctness: pass` exits 0: a kernel that raises SystemExit, fails to
+import or ends its process is a failure.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import bisect
+import contextlib
 import copy
 import dataclasses
 import hashlib
 import importlib
 import importlib.util
 import itertools
+import json
+import math
 import os
+import pickle
 import re
+import signal
+import struct
+import subprocess
 import sys
-import types
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,6 +68,13 @@ import numpy as np
 
 from autoresearch import PACKAGE_DIR, TARGETS
 from autoresearch.common import MAX_ABS_ERR, SplitMix64
+from autoresearch.kernel_process import (  # noqa: F401  (module_state & co. are this API too)
+    _fingerprint,
+    library_state,
+    module_state,
+    state_changes,
+    workload_arrays,
+)
 
 # ---------------------------------------------------------------------------
 # Constants (fixed, do not modify)
@@ -65,7 +88,14 @@ SEEN_ANSWERS = 32  # right answers remembered per function, to name a wrong answ
 DISGUISE_JITTER = 1e-5  # relative jitter of a disguised workload's floats (~80 float32 ulps)
 DEFAULT_ALLOWED_IMPORTS = ("numpy", "numba", "math")
 MAX_REPORTED = 5  # mismatching elements shown per failure
-KINDS = ("wrong", "contract", "mutated", "aliased", "stale", "repeat", "raised", "static")
+# Outputs stay alive in the kernel's process so that memory reused across calls shows (no address
+# is handed out twice): all of them while they total at most this, then all of the current case
+# and of the latest earlier cases that fit.
+KEEP_OUTPUT_BYTES = 256 << 20
+KINDS = (
+    "wrong", "contract", "mutated", "aliased", "stale", "repeat", "raised", "static", "state",
+    "tampered",
+)  # fmt: skip
 
 # Inputs are sometimes re-homed into a larger buffer: this many canary bytes on each side catch
 # writes past an input's bounds, and a random offset (a multiple of the item size below 64 bytes)
@@ -458,35 +488,6 @@ class _Guard:
         return found
 
 
-def _aliased(
-    actual: Any, args: Any, expected: Any, others: Iterable[tuple[str, Any]] = ()
-) -> list[str]:
-    outs = _arrays(actual)
-    against = [("an input", a) for a in _arrays(args)]
-    against += [("the reference's output", e) for e in _arrays(expected)]
-    against += [(what, a) for what, obj in others for a in _arrays(obj)]
-    found = []
-    for i, o in enumerate(outs):
-        if o.size == 0:
-            continue
-        for what, other in against:
-            if other is not None and other.size and np.shares_memory(o, other):
-                found.append(f"output {i} shares memory with {what}")
-                break
-    for i, o in enumerate(outs):
-        for j in range(i):
-            if o.size and outs[j].size and np.shares_memory(o, outs[j]):
-                found.append(f"outputs {j} and {i} share memory")
-    return found
-
-
-def _call(func: Callable, args: tuple) -> tuple[Any, str | None]:
-    try:
-        return func(*args), None
-    except BaseException as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-
-
 def _judge(case: Case, args: tuple, actual: Any, expected: Any) -> list[str]:
     if case.compare is not None:
         return case.compare(args, actual, expected)
@@ -503,16 +504,6 @@ def _same_layout(a: Any, b: Any) -> bool:
     return len(xs) == len(ys) and all(
         x.shape == y.shape and x.dtype == y.dtype for x, y in zip(xs, ys, strict=True)
     )
-
-
-def _module_arrays(module: ModuleType | None) -> list[tuple[str, np.ndarray]]:
-    if module is None:
-        return []
-    return [
-        (f"kernels.py's module-level {name}", v)
-        for name, v in vars(module).items()
-        if isinstance(v, np.ndarray)
-    ]
 
 
 def _change_one_element(arrays: Iterable[np.ndarray], rng: SplitMix64) -> list[tuple]:
@@ -552,26 +543,579 @@ def changed_in_place(arrays: Iterable[np.ndarray], rng: SplitMix64) -> Iterator[
             a[index] = old
 
 
+# ---------------------------------------------------------------------------
+# The kernel's side: a process of its own (the command) or an in-process executor (unit tests)
+# ---------------------------------------------------------------------------
+
+
+class KernelProcessError(Exception):
+    """The kernel's process died, or sent something that is not a reply."""
+
+
+class _Foreign:
+    """Stands for an object the kernel returned that does not cross to the oracle (only the
+    name of its type does): never equal to anything, so the contract check names it."""
+
+    def __repr__(self) -> str:
+        kind = type(self)
+        return f"<{kind.__module__}.{kind.__qualname__}>"
+
+
+def _foreign(name: str) -> _Foreign:
+    module, _, qualname = str(name)[:200].rpartition(".")
+    kind = type(qualname or "object", (_Foreign,), {})
+    kind.__module__, kind.__qualname__ = module or "?", qualname or "object"
+    return kind()
+
+
+_DTYPE = re.compile(r"^[<>|=][?biufcmMSUV]\d+(\[\w+\])?$")  # dtype.str of a plain dtype
+
+
+def _decode(meta: Any, bufs: list[bytes], spans: list[dict] | None = None) -> Any:
+    """An output as the kernel's process described it (kernel_process.encode): arrays as fresh
+    arrays with the same dtype, shape, contiguity and writeability; anything that cannot cross
+    as a _Foreign. `spans` collects the memory facts of each decoded array, in _arrays order."""
+    if not isinstance(meta, dict):
+        raise KernelProcessError("malformed output description")
+    kind = meta.get("t")
+    if kind == "nd":
+        dtype = meta["dtype"]
+        if not isinstance(dtype, str) or not _DTYPE.match(dtype):
+            raise KernelProcessError(f"unexpected dtype {str(dtype)[:40]!r}")
+        dt = np.dtype(dtype)
+        shape = tuple(int(n) for n in meta["shape"])
+        data = bufs[int(meta["buf"])]
+        if dt.hasobject or math.prod(shape) * dt.itemsize != len(data):
+            raise KernelProcessError("an array's bytes do not match its shape")
+        a = np.frombuffer(data, dtype=dt).reshape(shape).copy()
+        if not meta["c"] and a.size > 1:
+            a = _not_c_contiguous(a)
+        if not meta["w"]:
+            a.flags.writeable = False
+        if spans is not None:
+            spans.append({"span": meta["span"], "root": meta["root"]})
+        return a
+    if kind == "np":
+        dtype = meta["dtype"]
+        if not isinstance(dtype, str) or not _DTYPE.match(dtype) or np.dtype(dtype).hasobject:
+            raise KernelProcessError(f"unexpected scalar dtype {str(dtype)[:40]!r}")
+        return np.frombuffer(bytes.fromhex(meta["hex"]), dtype=np.dtype(dtype))[0]
+    if kind == "bool":
+        return bool(meta["v"])
+    if kind == "int":
+        return int(meta["v"])
+    if kind == "float":
+        return float.fromhex(meta["v"])
+    if kind == "complex":
+        return complex(float.fromhex(meta["re"]), float.fromhex(meta["im"]))
+    if kind == "none":
+        return None
+    if kind == "str":
+        return str(meta["v"])
+    if kind == "bytes":
+        return bytes.fromhex(meta["hex"])
+    if kind == "tuple":
+        return tuple(_decode(x, bufs, spans) for x in meta["items"])
+    if kind == "list":
+        return [_decode(x, bufs, spans) for x in meta["items"]]
+    if kind == "dict":
+        out = {}
+        for k, v in meta["items"]:
+            key = _decode(k, bufs)
+            out[key if not isinstance(key, list) else tuple(key)] = _decode(v, bufs, spans)
+        return out
+    return _foreign(meta.get("type", "?"))
+
+
+def _not_c_contiguous(a: np.ndarray) -> np.ndarray:
+    """A copy of `a` with the same values that is not C-contiguous (as the kernel's was)."""
+    axis = next(i for i, n in enumerate(a.shape) if n > 1)
+    wide = list(a.shape)
+    wide[axis] *= 2
+    out = np.empty(wide, dtype=a.dtype)[(slice(None),) * axis + (slice(None, None, 2),)]
+    out[...] = a
+    return out
+
+
+def _overlap(x: list, y: list) -> bool:
+    return x[0] < x[1] and y[0] < y[1] and x[0] < y[1] and y[0] < x[1]
+
+
+class _Spans:
+    """Disjoint memory ranges of the kernel's process, each with what lives there."""
+
+    def __init__(self) -> None:
+        self.los: list[int] = []
+        self.items: dict[int, tuple[int, Any]] = {}
+
+    def find(self, lo: int, hi: int) -> Any:
+        i = bisect.bisect_left(self.los, hi) - 1
+        while i >= 0:
+            start = self.los[i]
+            end, label = self.items[start]
+            if end > lo:
+                return label
+            if end <= lo:
+                return None
+            i -= 1
+        return None
+
+    def add(self, lo: int, hi: int, label: Any) -> bool:
+        if lo >= hi or self.find(lo, hi) is not None:
+            return False
+        bisect.insort(self.los, lo)
+        self.items[lo] = (hi, label)
+        return True
+
+    def remove(self, labels: set) -> None:
+        gone = {lo for lo, (_, held) in self.items.items() if held in labels}
+        if gone:
+            for lo in gone:
+                del self.items[lo]
+            self.los = [lo for lo in self.los if lo not in gone]
+
+
+class _LocalChannel:
+    """The executor in this process (oracle unit tests with module-like kernels): the same
+    requests and replies as the kernel's process, arrays copied both ways."""
+
+    def __init__(self, executor: Any):
+        self.executor = executor
+
+    def request(self, op: str, **kw: Any) -> tuple[dict, list[bytes]]:
+        if "define" in kw and kw["define"] is not None:
+            roots = [
+                [rid, src.copy(order="K") if isinstance(src, np.ndarray) else src]
+                for rid, src in kw["define"]["roots"]
+            ]
+            kw = {**kw, "define": {**kw["define"], "roots": roots}}
+        meta, bufs = self.executor.handle(op, kw)
+        return json.loads(json.dumps(meta)), [bytes(b) for b in bufs]
+
+    def close(self) -> None:
+        pass
+
+
+def _dumpable(flag: bool) -> None:
+    """Linux: a non-dumpable process cannot be read (/proc/PID/mem, /proc/PID/fd) or attached to
+    by another process of the same user, the kernel's process included."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, int(flag), 0, 0, 0)  # PR_SET_DUMPABLE
+    except (OSError, AttributeError):
+        pass
+
+
+class KernelProcess:
+    """`python -m autoresearch.kernel_process TARGET [FILE]`: the only process that imports the
+    kernel. It starts configuring itself (asv's environment, imports) at once; `go()` lets it
+    import the kernel once the static check has passed."""
+
+    def __init__(self, target: str, kernels_path: Path | None = None):
+        from autoresearch import kernel_process
+
+        env = {k: v for k, v in os.environ.items() if k not in kernel_process.KERNEL_ENV_DROP}
+        env.update(kernel_process.KERNEL_ENV)
+        root = str(PACKAGE_DIR.parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        command = [sys.executable, "-X", "faulthandler", "-m", "autoresearch.kernel_process"]
+        command.append(target)
+        if kernels_path is not None:
+            command.append(str(Path(kernels_path).resolve()))
+        self.stderr = tempfile.TemporaryFile()
+        _dumpable(False)
+        self.proc = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            cwd=root,
+            env=env,
+        )
+        self.started = False
+
+    def go(self, allowed: Iterable[str]) -> dict:
+        """Let the kernel be imported; its hello (names, state, what the rules found)."""
+        meta, _ = self._reply()
+        if not meta.get("ready"):
+            raise KernelProcessError("did not start")
+        self._send(
+            ("go", {
+                "allowed": list(allowed),
+                "denied_numpy": list(DENIED_NUMPY_MODULES),
+                "allowed_numba": list(ALLOWED_NUMBA_MODULES),
+            })
+        )  # fmt: skip
+        meta, _ = self._reply()
+        if "import_error" in meta:
+            return meta
+        self.started = True
+        return self.request("hello")[0]
+
+    def request(self, op: str, **kw: Any) -> tuple[dict, list[bytes]]:
+        self._send((op, kw))
+        meta, bufs = self._reply()
+        if "failed" in meta:
+            raise KernelProcessError(f"the request {op!r} failed there: {meta['failed']}")
+        return meta, bufs
+
+    def _send(self, message: Any) -> None:
+        body = pickle.dumps(message, protocol=5)
+        try:
+            self.proc.stdin.write(struct.pack("<Q", len(body)) + body)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise KernelProcessError(self._death()) from None
+
+    def _read(self, n: int) -> bytes:
+        data = self.proc.stdout.read(n)
+        if data is None or len(data) != n:
+            raise KernelProcessError(self._death())
+        return data
+
+    def _reply(self) -> tuple[dict, list[bytes]]:
+        from autoresearch.kernel_process import MAX_BUFFER_BYTES, MAX_HEADER_BYTES
+
+        size = struct.unpack("<Q", self._read(8))[0]
+        if size > MAX_HEADER_BYTES:
+            raise KernelProcessError("sent a reply too large to be one")
+        try:
+            meta = json.loads(self._read(size))
+        except ValueError:
+            raise KernelProcessError("sent something that is not a reply") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("nbufs", 0), int):
+            raise KernelProcessError("sent something that is not a reply")
+        bufs = []
+        for _ in range(meta.get("nbufs", 0)):
+            n = struct.unpack("<Q", self._read(8))[0]
+            if n > MAX_BUFFER_BYTES:
+                raise KernelProcessError("sent a buffer too large to be an output")
+            bufs.append(self._read(n))
+        return meta, bufs
+
+    def _death(self) -> str:
+        try:
+            code = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            return "stopped answering"
+        self.stderr.seek(0)
+        tail = self.stderr.read()[-3000:].decode(errors="replace").strip().splitlines()[-6:]
+        how = (
+            f"was killed by {signal.Signals(-code).name}"
+            if code < 0 and -code in signal.valid_signals()
+            else f"exited with status {code}"
+        )
+        return f"{how}" + (f" ({' | '.join(tail)})" if tail else "")
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            if self.proc.poll() is None:
+                self._send(("exit", {}))
+                self.proc.wait(timeout=5)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        with contextlib.suppress(Exception):
+            self.proc.stdin.close()
+            self.proc.stdout.close()
+        self.stderr.close()
+
+
+@dataclass
+class _Called:
+    value: Any = None
+    error: str | None = None
+    mutated: list[str] = field(default_factory=list)
+    aliased: list[str] = field(default_factory=list)
+    oid: int | None = None
+
+
+@dataclass(eq=False)
+class _RootMirror:
+    rid: int
+    local: np.ndarray
+    synced: bytes  # its contents as the kernel's process last had them
+
+
+class KernelSide:
+    """The oracle's view of the kernel's side: which functions it has, calls on arrays mirrored
+    there, and the facts that come back (outputs, changed inputs, memory, state).
+
+    Inputs are mirrored by buffer: each input's root buffer goes over once, with the arrays over
+    it as (offset, shape, strides); a buffer this process changed since (the next seed's data,
+    one element changed) goes over again before the next call, and one the kernel changed comes
+    back. So the kernel sees the same arrays, ownership, offsets and in-place changes as it did
+    when the oracle ran it in its own process, and the oracle sees what it wrote.
+    """
+
+    def __init__(self, channel: Any, hello: dict):
+        self.channel = channel
+        self.names = set(hello["names"])
+        self.state = hello["state"]
+        self.library = hello["library"]
+        self.illegal = list(hello.get("illegal", []))
+        self.tampered: list[str] = list(hello.get("tampered", []))
+        self.tampered_reported = False
+        self.threads = hello.get("threads")
+        self.module = hello.get("module", "")
+        self.spans = _Spans()
+        for name, (lo, hi) in hello["module_arrays"]:
+            self.spans.add(lo, hi, ("module", name))
+        self.roots: dict[int, _RootMirror] = {}  # id(local root) -> mirror
+        self.views: dict[tuple, int] = {}
+        self.argsets: dict[int, tuple[Any, int, list[int]]] = {}
+        self.combo: list = []  # the speed workload combination being checked
+        self.kept: list[tuple[int, int]] = []  # (output id, bytes) kept there, oldest first
+        self.ids = itertools.count()
+
+    @classmethod
+    def local(cls, kernels: Any, inputs: Any = None) -> KernelSide:
+        from autoresearch.kernel_process import Executor
+
+        channel = _LocalChannel(Executor(kernels, inputs))
+        return cls(channel, channel.request("hello")[0])
+
+    def has(self, func: str) -> bool:
+        return func in self.names
+
+    def close(self) -> None:
+        self.channel.close()
+
+    # -- mirroring ------------------------------------------------------------------------
+
+    def _mirror(self, root: np.ndarray, new: list) -> _RootMirror:
+        entry = self.roots.get(id(root))
+        if entry is not None and entry.local is root:
+            return entry
+        from autoresearch.kernel_process import raw
+
+        entry = _RootMirror(next(self.ids), root, raw(root).tobytes())
+        new.append([entry.rid, root])  # its bytes go over (pickled, or copied locally)
+        self.roots[id(root)] = entry
+        return entry
+
+    def _define(self, args: Any) -> tuple[dict, list[int]]:
+        roots: list = []
+        views: list = []
+        rids: list[int] = []
+
+        def spec(node: Any) -> Any:
+            if isinstance(node, np.ndarray):
+                root = _mirrorable_root(node)
+                entry = self._mirror(root, roots)
+                offset = None if node is root else _address(node) - _address(root)
+                if entry.rid not in rids:
+                    rids.append(entry.rid)
+                writeable = bool(node.flags.writeable)
+                key = (entry.rid, offset, node.shape, node.strides, node.dtype.str, writeable)
+                if key not in self.views:
+                    self.views[key] = vid = next(self.ids)
+                    views.append(
+                        [vid, entry.rid, offset, node.shape, node.strides, node.dtype, writeable]
+                    )
+                return ["a", self.views[key]]
+            if isinstance(node, tuple):
+                return ["t", [spec(x) for x in node]]
+            if isinstance(node, list):
+                return ["l", [spec(x) for x in node]]
+            if isinstance(node, dict):
+                return ["d", [[k, spec(x)] for k, x in node.items()]]
+            return ["v", node]
+
+        tree = spec(args)
+        return {"roots": roots, "views": views, "spec": tree}, rids
+
+    def batch(self, calls: list, layout: list, changes: list | None) -> tuple[dict, list]:
+        """Speed workload calls, run there in order on its own build of the workload (see
+        _WorkloadMap), `changes` (one element per array, as bytes) applied first. The outputs
+        stay alive there until batch_end(), as `inputs.outputs`'s list holds them."""
+        meta, bufs = self.channel.request(
+            "batch", combo=self.combo, calls=calls, layout=layout, changes=changes
+        )
+        self._tampered(meta)
+        return meta, bufs
+
+    def batch_end(self) -> None:
+        meta, _ = self.channel.request("batch_end")
+        self._tampered(meta)
+
+    def forget(self) -> None:
+        """Drop the inputs mirrored so far, here and there (the end of a case, or of a speed
+        combination): their memory may be reused from now on. Kept outputs stay alive."""
+        rids = sorted({m.rid for m in self.roots.values()})
+        if rids:
+            self.channel.request("release_roots", rids=rids)
+        self.spans.remove({("input", rid) for rid in rids})
+        self.roots.clear()
+        self.views.clear()
+        self.argsets.clear()
+
+    # -- calls ----------------------------------------------------------------------------
+
+    def call(self, func: str, args: Any, keep: bool = True) -> _Called:
+        """Run `func(*args)` there; args are this process's arrays, mirrored."""
+        from autoresearch.kernel_process import raw, structure
+
+        entry = self.argsets.get(id(args))
+        define = None
+        if entry is None or entry[0] is not args:
+            define, rids = self._define(args)
+            aid = next(self.ids)
+            self.argsets[id(args)] = (args, aid, rids)
+        else:
+            _, aid, rids = entry
+        fresh = {rid for rid, _ in define["roots"]} if define else set()
+        mirrors = [m for m in self.roots.values() if m.rid in rids]
+        writes = []
+        for m in mirrors:  # changed here since they went over: send them again
+            if m.rid not in fresh:
+                now = raw(m.local).tobytes()
+                if now != m.synced:
+                    writes.append([m.rid, now])
+                    m.synced = now
+        meta, bufs = self.channel.request(
+            "call", func=func, aid=aid, keep=keep, define=define, writes=writes
+        )
+        for rid, (lo, hi) in meta.get("spans", {}).items():
+            self.spans.add(lo, hi, ("input", int(rid)))
+        self._tampered(meta)
+        called = _Called(error=meta.get("error"))
+        if meta["changed"]:
+            called.mutated = self._pull(args, [m for m in mirrors if m.rid in meta["changed"]])
+        if meta["structure"] != structure(args):
+            called.mutated.append("a non-array input was changed")
+        if called.error is not None:
+            return called
+        metas: list[dict] = []
+        called.value = _decode(meta["out"], bufs, metas)
+        called.aliased = self._aliases(metas, rids)
+        called.oid = meta.get("oid")
+        if called.oid is not None:
+            self.kept.append((called.oid, sum(a.nbytes for a in _arrays(called.value))))
+            if not called.aliased:
+                for m in metas:
+                    self.spans.add(*m["root"], ("output", called.oid))
+        return called
+
+    def trim(self, budget: int = KEEP_OUTPUT_BYTES) -> None:
+        """Release the oldest kept outputs of earlier cases beyond `budget` bytes (the end of a
+        case: the current case's are never released before it ends)."""
+        total = sum(size for _, size in self.kept)
+        gone = []
+        while self.kept and total > budget:
+            oid, size = self.kept.pop(0)
+            gone.append(oid)
+            total -= size
+        if gone:
+            self.channel.request("release", oids=gone)
+            self.spans.remove({("output", oid) for oid in gone})
+
+    def _pull(self, args: Any, changed: list[_RootMirror]) -> list[str]:
+        """Bring back roots the kernel wrote to; which input arrays (or the buffer around them)
+        changed, as _Guard says it."""
+        from autoresearch.kernel_process import raw
+
+        meta, bufs = self.channel.request("fetch", rids=[m.rid for m in changed])
+        new = dict(zip(meta["rids"], bufs, strict=True))
+        problems = []
+        for i, a in enumerate(_arrays(args)):
+            m = self.roots.get(id(_mirrorable_root(a)))
+            if m is None or m.rid not in new:
+                continue
+            before = raw(m.local).tobytes()
+            after = np.frombuffer(new[m.rid], dtype=np.uint8)
+            if a is m.local:
+                inside = before != new[m.rid]
+            else:
+                offset = _address(a) - _address(m.local)
+                view = np.ndarray(a.shape, a.dtype, after, offset, a.strides)
+                inside = view.tobytes() != a.tobytes()
+            if inside:
+                problems.append(f"input array {i} was written to")
+            else:
+                problems.append(f"the buffer around input array {i} was written to (out of bounds)")
+        for m in changed:
+            raw(m.local)[...] = np.frombuffer(new[m.rid], dtype=np.uint8)
+            m.synced = new[m.rid]
+        return problems
+
+    def _aliases(self, metas: list[dict], rids: list[int]) -> list[str]:
+        found = []
+        for i, m in enumerate(metas):
+            label = self.spans.find(*m["root"])
+            if label is None:
+                continue
+            kind, what = label
+            if kind == "input":
+                text = "an input" if what in rids else "an earlier call's input"
+            elif kind == "output":
+                text = "an earlier call's output"
+            else:
+                text = f"kernels.py's module-level {what}"
+            found.append(f"output {i} shares memory with {text}")
+        for i, m in enumerate(metas):
+            for j in range(i):
+                if _overlap(m["span"], metas[j]["span"]):
+                    found.append(f"outputs {j} and {i} share memory")
+        return found
+
+    def _tampered(self, meta: dict) -> None:
+        for name in meta.get("tampered") or []:
+            if name not in self.tampered:
+                self.tampered.append(str(name)[:200])
+
+    # -- outputs kept there -----------------------------------------------------------------
+
+    def kept_changed(self, oids: list[int]) -> list[int]:
+        if not oids:
+            return []
+        return self.channel.request("digests", oids=oids)[0]["changed"]
+
+    def final(self) -> dict:
+        meta, _ = self.channel.request("state")
+        self._tampered(meta)
+        return meta
+
+
+def _address(a: np.ndarray) -> int:
+    return int(a.__array_interface__["data"][0])
+
+
+def _mirrorable_root(a: np.ndarray) -> np.ndarray:
+    """The buffer an input lives in, when it can be sent as one (contiguous); else the input."""
+    root = _root(a)
+    return root if root.flags.c_contiguous or root.flags.f_contiguous else a
+
+
+def _side(kernels: Any, inputs: Any = None) -> KernelSide:
+    return kernels if isinstance(kernels, KernelSide) else KernelSide.local(kernels, inputs)
+
+
+# ---------------------------------------------------------------------------
+# One case
+# ---------------------------------------------------------------------------
+
+
 class _CaseRun:
     """Every dynamic check of one case, seed after seed, sharing what earlier calls returned."""
 
     def __init__(
-        self, case: Case, kernels: ModuleType, reference: ModuleType, seen: list | None = None
+        self, case: Case, kernels: KernelSide, reference: ModuleType, seen: list | None = None
     ):
         self.case = case
         # Right answers of earlier calls of every case with this function (most recent last):
         # a wrong answer equal to one of them is stale, whichever case computed it.
         self.seen = seen if seen is not None else []
-        self.kfunc = getattr(kernels, case.func, None)
+        self.kernels = kernels
         self.rfunc = getattr(reference, case.func)
-        self.module_arrays = _module_arrays(kernels)
-        self.history: list[tuple[Any, Any, bytes]] = []  # (output, expected, output digest)
+        self.history: list[tuple[Any, Any, int]] = []  # (output, expected, output id there)
 
     def reference(self, pristine: Any) -> Any:
         return self.rfunc(*_snapshot(pristine))
 
-    def earlier(self) -> list[tuple[str, Any]]:
-        return [("an earlier call's output", out) for out, _, _ in self.history]
+    def call(self, args: Any, keep: bool = True) -> _Called:
+        return self.kernels.call(self.case.func, args, keep)
 
     def stale_or(self, args: Any, actual: Any, default: str, old_expected: list) -> str:
         """'stale' when the wrong answer is right for data the kernel saw before."""
@@ -581,48 +1125,47 @@ class _CaseRun:
         return default
 
     def overwritten(self) -> list[str]:
-        if any(_tree_digest(out) != digest for out, _, digest in self.history):
+        if self.kernels.kept_changed([oid for _, _, oid in self.history]):
             return ["the output of an earlier call was changed by a later call"]
         return []
 
-    def check(self, args: Any, next_data: Any | None, layout: SplitMix64) -> list[Failure]:
-        """Fresh call, repeats, whole-array and one-element changes in place, for one seed."""
+    def check(
+        self, args: Any, next_data: Any | None, layout: SplitMix64, released: bool = False
+    ) -> list[Failure]:
+        """Fresh call, repeats, whole-array and one-element changes in place, for one seed;
+        with `released`, then the same as a timing loop holds outputs (dropped each call)."""
         case = self.case
         fail = lambda kind, msg: Failure(case.label, kind, msg)  # noqa: E731
         args = _present(args, layout)
         pristine = _snapshot(args)
-        pristine_digest = _tree_digest(pristine)
-        guard = _Guard(args)
-        actual, err = _call(self.kfunc, args)
-        if err:
-            return [fail("raised", err)]
-        fails = [fail("mutated", m) for m in guard.problems()]
-        if _tree_digest(pristine) != pristine_digest:  # reached outside its arguments
-            return [*fails, fail("mutated", "the oracle's pristine copy of the inputs changed")]
-        # Computed only now: while the kernel ran, no right answer existed anywhere to copy.
+        first = self.call(args)
+        if first.error:
+            return [fail("raised", first.error)]
+        fails = [fail("mutated", m) for m in first.mutated]
+        # Computed only now, and in this process: the kernel's never holds a right answer.
         expected = self.reference(pristine)
-        fails += [
-            fail("aliased", m)
-            for m in _aliased(actual, args, expected, [*self.earlier(), *self.module_arrays])
-        ]
+        fails += [fail("aliased", m) for m in first.aliased]
         fails += [fail("aliased", m) for m in self.overwritten()]
         olds = [e for _, e, _ in self.history] + self.seen[::-1]
-        for p in _judge(case, pristine, actual, expected):
-            kind = self.stale_or(pristine, actual, _kind(p), olds)
+        for p in _judge(case, pristine, first.value, expected):
+            kind = self.stale_or(pristine, first.value, _kind(p), olds)
             fails.append(fail(kind, p if kind != "stale" else f"fresh arrays: {p}"))
         if fails:
             return fails
-        self.history.append((actual, expected, _tree_digest(actual)))
+        self.history.append((first.value, expected, first.oid))
         self.seen.append(expected)
         del self.seen[:-SEEN_ANSWERS]
 
         # The timing loop passes the same inputs again and again: results must stay right.
         for _ in range(REPEAT_CALLS):
-            again, err = _call(self.kfunc, args)
-            if problems := [err] if err else _judge(case, pristine, again, expected):
+            again = self.call(args)
+            problems = [again.error] if again.error else []
+            if problems := problems or _judge(case, pristine, again.value, expected):
                 return [fail("repeat", problems[0])]
-            if reused := _aliased(again, (), None, self.earlier()):
-                return [fail("aliased", f"same inputs again: {reused[0]}")]
+            if again.mutated:
+                return [fail("mutated", f"same inputs again: {again.mutated[0]}")]
+            if again.aliased:
+                return [fail("aliased", f"same inputs again: {again.aliased[0]}")]
         if changed := self.overwritten():
             return [fail("aliased", f"same inputs again: {changed[0]}")]
 
@@ -644,46 +1187,85 @@ class _CaseRun:
                         fails += self.changed_call(args, [before], what)
                 if fails:
                     break
+        if released and not fails:
+            fails += self.released(args, pristine, layout)
         return fails
 
-    def changed_call(self, args: Any, olds: list, what: str) -> list[Failure]:
+    def released(self, args: Any, other: Any, layout: SplitMix64) -> list[Failure]:
+        """As the timing loop holds them: every output dropped before the next call, so the
+        allocator may hand its memory back to the kernel. Answers must still follow the data
+        (defeats answers kept in freed memory, which a run that keeps every output never
+        frees)."""
+        fail = lambda kind, msg: Failure(self.case.label, kind, msg)  # noqa: E731
+        what = "outputs released between calls"
+        current = _snapshot(args)
+        expected = self.reference(current)
+        for _ in range(REPEAT_CALLS):
+            again = self.call(args, keep=False)
+            problems = [again.error] if again.error else []
+            if problems := problems or _judge(self.case, current, again.value, expected):
+                return [fail("repeat", f"{what}: {problems[0]}")]
+            if again.mutated:
+                return [fail("mutated", f"{what}: {again.mutated[0]}")]
+            if again.aliased:
+                return [fail("aliased", f"{what}: {again.aliased[0]}")]
+        if self.case.partial_change:
+            with changed_in_place(_arrays(args), layout) as n:
+                if n:
+                    detail = f"{what}, one element of every input changed in place"
+                    return self.changed_call(args, [expected], detail, keep=False)
+            return []
+        if _same_layout(args, other) and not _same_data(args, other):
+            for dst, src in zip(_arrays(args), _arrays(other), strict=True):
+                if dst.flags.writeable:
+                    np.copyto(dst, src)
+            return self.changed_call(args, [expected], f"{what}, other data", keep=False)
+        return []
+
+    def changed_call(self, args: Any, olds: list, what: str, keep: bool = True) -> list[Failure]:
         pristine = _snapshot(args)
-        guard = _Guard(args)
-        actual, err = _call(self.kfunc, args)
+        called = self.call(args, keep)
         try:
             expected = self.reference(pristine)
         except Exception:  # the change made the input invalid: nothing to judge
             return []
-        if err:
-            return [Failure(self.case.label, "raised", f"{what}: {err}")]
-        fails = [Failure(self.case.label, "mutated", f"{what}: {m}") for m in guard.problems()]
-        for p in _judge(self.case, pristine, actual, expected):
-            kind = self.stale_or(pristine, actual, _kind(p), olds)
+        if called.error:
+            return [Failure(self.case.label, "raised", f"{what}: {called.error}")]
+        fails = [Failure(self.case.label, "mutated", f"{what}: {m}") for m in called.mutated]
+        fails += [Failure(self.case.label, "aliased", f"{what}: {m}") for m in called.aliased]
+        for p in _judge(self.case, pristine, called.value, expected):
+            kind = self.stale_or(pristine, called.value, _kind(p), olds)
             fails.append(Failure(self.case.label, kind, f"{what}: {p}"))
         return fails
 
 
+def _same_data(a: Any, b: Any) -> bool:
+    return all(x.tobytes() == y.tobytes() for x, y in zip(_arrays(a), _arrays(b), strict=True))
+
+
 def check_case(
-    case: Case, kernels: ModuleType, reference: ModuleType, rng: SplitMix64, cross_call: bool
+    case: Case, kernels: Any, reference: ModuleType, rng: SplitMix64, cross_call: bool
 ) -> list[Failure]:
-    """Every dynamic check for one case on one generator (a second draw supplies the new data)."""
-    if getattr(kernels, case.func, None) is None:
+    """Every dynamic check for one case on one generator (a second draw supplies the new data).
+    `kernels`: a module-like object (run in this process) or a KernelSide."""
+    side = _side(kernels)
+    if not side.has(case.func):
         return [Failure(case.label, "contract", f"kernels.py has no function {case.func}")]
-    run = _CaseRun(case, kernels, reference)
+    run = _CaseRun(case, side, reference)
     args = case.make(rng)
     next_data = case.make(rng) if cross_call else None
-    return run.check(args, next_data, rng.spawn("layout"))
+    return run.check(args, next_data, rng.spawn("layout"), released=True)
 
 
 def _check_seeds(
     case: Case,
-    kernels: ModuleType,
+    kernels: KernelSide,
     reference: ModuleType,
     seeds: list[int],
     seen: list | None = None,
 ) -> tuple[list[Failure], int]:
     """One case on every seed; each seed's in-place change takes the next seed's data."""
-    if getattr(kernels, case.func, None) is None:
+    if not kernels.has(case.func):
         return [Failure(case.label, "contract", f"kernels.py has no function {case.func}")], 0
     rngs = [SplitMix64(seed).spawn(case.label) for seed in seeds]
     argsets = [case.make(rng) for rng in rngs]
@@ -693,7 +1275,7 @@ def _check_seeds(
     run = _CaseRun(case, kernels, reference, seen)
     for n, seed in enumerate(seeds):
         next_data = pristine[(n + 1) % len(pristine)]
-        fails = run.check(argsets[n], next_data, rngs[n].spawn("layout"))
+        fails = run.check(argsets[n], next_data, rngs[n].spawn("layout"), released=n == 0)
         for f in fails:
             f.detail += f" (seed {seed})"
         if fails:
@@ -706,90 +1288,8 @@ def fresh_seeds(n: int = FRESH_SEEDS) -> list[int]:
 
 
 # ---------------------------------------------------------------------------
-# Module state: kernels must be stateless
-# ---------------------------------------------------------------------------
-
-
-# Set by numba on a dispatcher the first time it is passed to another jitted function as an
-# argument (its type is memoized for pickling): a first-class function, not state a kernel keeps.
-NUMBA_LAZY_ATTRIBUTES = {"_MemoMixin__uuid"}
-
-
-def _fingerprint(value: Any, depth: int = 0) -> Any:
-    """What a module-level value holds, deep enough to see a cache fill or a counter move."""
-    if isinstance(value, (int, float, complex, str, bytes, bool, type(None))):
-        return ("value", repr(value))
-    if depth > 8:
-        return ("object", id(value))
-    if isinstance(value, np.ndarray):
-        root = _root(value)
-        if root.dtype.hasobject:  # the pointers stay put while the objects they hold change
-            return ("objects", id(root), _fingerprint(root.ravel().tolist(), depth + 1))
-        return ("array", id(root), _digest(root))
-    if isinstance(value, dict):
-        return (
-            "dict",
-            id(value),
-            tuple((repr(k), _fingerprint(v, depth + 1)) for k, v in value.items()),
-        )
-    if isinstance(value, (list, tuple, set, frozenset, bytearray)):
-        items = sorted(map(repr, value)) if isinstance(value, (set, frozenset)) else value
-        held = tuple(_fingerprint(v, depth + 1) for v in items)
-        mutable = not isinstance(value, (tuple, frozenset))  # only a mutable one's identity counts
-        return (type(value).__name__, id(value) if mutable else 0, held)
-    if isinstance(value, types.FunctionType):
-        cells = tuple(c.cell_contents for c in value.__closure__ or () if _cell_full(c))
-        held = (vars(value), value.__defaults__, value.__kwdefaults__, cells)
-        return ("function", id(value), _fingerprint(held, depth + 1))
-    if hasattr(value, "py_func") and hasattr(value, "overloads"):  # a numba dispatcher
-        # numba's own attributes keep their names, except the ones it adds lazily itself
-        keys = tuple(sorted(set(vars(value)) - NUMBA_LAZY_ATTRIBUTES))
-        return ("dispatcher", id(value), keys, _fingerprint(value.py_func, depth + 1))
-    return ("object", id(value))
-
-
-def _cell_full(cell: Any) -> bool:
-    try:
-        cell.cell_contents  # noqa: B018  an empty cell raises
-    except ValueError:
-        return False
-    return True
-
-
-def library_state() -> dict[str, Any]:
-    """numpy's process-wide settings: a kernel could keep a counter or a cache in them."""
-    return {
-        "numpy print options": repr(sorted(np.get_printoptions().items())),
-        "numpy error handling": repr(sorted(np.geterr().items())),
-        "numpy buffer size": np.getbufsize(),
-        # the legacy global generator is exactly the shared state being watched here
-        "numpy global random state": _tree_digest(list(np.random.get_state())),  # noqa: NPY002
-    }
-
-
-def module_state(module: ModuleType) -> dict[str, Any]:
-    return {
-        name: _fingerprint(v)
-        for name, v in vars(module).items()
-        if not (name.startswith("__") and name.endswith("__")) and not isinstance(v, ModuleType)
-    }
-
-
-def state_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    names = sorted(set(before) | set(after))
-    return [n for n in names if before.get(n) != after.get(n)]
-
-
-# ---------------------------------------------------------------------------
 # The speed workload: checked as is and with one element of each array changed
 # ---------------------------------------------------------------------------
-
-
-def workload_arrays(w: Any) -> list[np.ndarray]:
-    """The arrays of a workload (dataclass, tuple, list or dict), not copies."""
-    if dataclasses.is_dataclass(w) and not isinstance(w, type):
-        return _arrays([getattr(w, f.name) for f in dataclasses.fields(w)])
-    return _arrays(w)
 
 
 def disguised(w: Any, rng: SplitMix64 | None = None, jitter: float = DISGUISE_JITTER) -> Any:
@@ -836,18 +1336,282 @@ def speed_combinations(inputs: ModuleType) -> list[tuple]:
     return list(itertools.product(*params))
 
 
+class _NotRecordable(Exception):
+    """The harness's code used a kernel output's value while its calls were being recorded."""
+
+
+class _Pending:
+    """A kernel output not computed yet (recording): any use of its value stops the recording."""
+
+    def __init__(self, index: int):
+        self.index = index
+
+    def _use(self, *args: Any, **kwargs: Any) -> Any:
+        raise _NotRecordable
+
+    __getattr__ = __getitem__ = __len__ = __iter__ = __bool__ = __array__ = _use
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __float__ = __int__ = _use
+    __hash__ = object.__hash__
+
+
+class _WorkloadMap:
+    """The speed workload's arrays as both processes hold them: an argument that is one of them
+    goes over as its index, one inside one of them as (index, offset, shape, strides, dtype),
+    anything else as bytes. The kernel's process uses its own build of the workload (the public
+    one, from the same generator and disk cache), so the kernel is handed the very objects a
+    benchmark's timed loop hands it, and nothing large crosses the pipe."""
+
+    def __init__(self, w: Any):
+        from autoresearch.kernel_process import span
+
+        self.arrays = workload_arrays(w)
+        self.index = {id(a): i for i, a in enumerate(self.arrays)}
+        contiguous = [
+            (i, span(a))
+            for i, a in enumerate(self.arrays)
+            if a.size and (a.flags.c_contiguous or a.flags.f_contiguous)
+        ]
+        contiguous.sort(key=lambda item: item[1][0] - item[1][1])  # largest first
+        self.outer: list[tuple[int, list[int]]] = []
+        for i, (lo, hi) in contiguous:
+            if not any(o_lo <= lo and hi <= o_hi for _, (o_lo, o_hi) in self.outer):
+                self.outer.append((i, [lo, hi]))
+        self.used: dict[int, list] = {}
+
+    def container(self, lo: int, hi: int) -> tuple[int, int] | None:
+        for i, (o_lo, o_hi) in self.outer:
+            if o_lo <= lo and hi <= o_hi:
+                return i, o_lo
+        return None
+
+    def spec(self, node: Any, pending: dict[int, int]) -> Any:
+        if isinstance(node, _Pending):
+            return ["o", node.index]
+        if id(node) in pending:
+            return ["o", pending[id(node)]]
+        if isinstance(node, np.ndarray):
+            if id(node) in self.index:
+                return ["w", self._use(self.index[id(node)])]
+            if node.size:
+                from autoresearch.kernel_process import span
+
+                found = self.container(*span(node))
+                if found is not None:
+                    i, start = found
+                    offset = _address(node) - start
+                    return ["wv", self._use(i), offset, node.shape, node.strides, node.dtype.str]
+            return ["b", np.array(node, copy=True, order="K")]
+        if isinstance(node, tuple):
+            return ["t", [self.spec(x, pending) for x in node]]
+        if isinstance(node, list):
+            return ["l", [self.spec(x, pending) for x in node]]
+        if isinstance(node, dict):
+            return ["d", [[k, self.spec(x, pending)] for k, x in node.items()]]
+        return ["v", node]
+
+    def _use(self, i: int) -> int:
+        a = self.arrays[i]
+        self.used[i] = [i, list(a.shape), list(a.strides), a.dtype.str]
+        return i
+
+    def layout(self) -> list:
+        return list(self.used.values())
+
+    def changes(self, changed: list[tuple]) -> list:
+        """Elements changed in place here ([(array, index, old)]) as [outer array index, byte
+        offset, bytes] of the workload's outer arrays."""
+        out = []
+        for a, index, _ in changed:
+            address = _address(a) + sum(int(i) * s for i, s in zip(index, a.strides, strict=True))
+            found = self.container(address, address + a.itemsize)
+            if found is None:
+                raise KernelProcessError("a changed element is outside the mirrored workload")
+            i, start = found
+            out.append([self._use(i), address - start, a[index].tobytes()])
+        return out
+
+
+class _Recorder:
+    """kernels.py as `inputs.outputs` sees it while its calls are recorded: every function
+    returns a _Pending."""
+
+    def __init__(self, side: KernelSide, layout: _WorkloadMap):
+        self._side, self._layout = side, layout
+        self._calls: list = []
+
+    def __getattr__(self, name: str) -> Callable:
+        if name.startswith("__") or not self._side.has(name):
+            raise AttributeError(name)
+
+        def call(*args: Any) -> Any:
+            self._calls.append([name, self._layout.spec(args, {})])
+            return _Pending(len(self._calls) - 1)
+
+        return call
+
+
+class _Diverged(Exception):
+    """`inputs.outputs` made other calls with real outputs than while recorded."""
+
+
+class _Replayer:
+    """kernels.py as `inputs.outputs` sees it the second time: each call returns the output the
+    kernel's process computed for the same call (checked to be the same call)."""
+
+    def __init__(self, side: KernelSide, layout: _WorkloadMap, calls: list, values: list):
+        self._side, self._layout, self._calls, self._values = side, layout, calls, values
+        self._pending = {id(v): k for k, v in enumerate(values)}
+        self._next = 0
+
+    def __getattr__(self, name: str) -> Callable:
+        if name.startswith("__") or not self._side.has(name):
+            raise AttributeError(name)
+
+        def call(*args: Any) -> Any:
+            k = self._next
+            spec = [name, self._layout.spec(args, self._pending)]
+            if k >= len(self._calls) or not _same_spec(spec, self._calls[k]):
+                raise _Diverged
+            self._next += 1
+            return self._values[k]
+
+        return call
+
+
+def _same_spec(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (
+            isinstance(a, np.ndarray)
+            and isinstance(b, np.ndarray)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and a.tobytes() == b.tobytes()
+        )
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_spec(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+class KernelRaised(Exception):
+    """The kernel raised in its own process (the text is its exception's)."""
+
+
+class _SpeedRun:
+    """One pass of `inputs.outputs` over the workload in the kernel's process: its outputs,
+    decoded, and what their memory says (the outputs of one pass are all alive there)."""
+
+    def __init__(self, side: KernelSide, layout: _WorkloadMap):
+        self.side, self.layout = side, layout
+        self.spans = _Spans()
+        self.count = 0
+        self.problems: list[tuple[str, str]] = []
+
+    def send(self, calls: list, changes: list | None) -> tuple[list, str | None]:
+        meta, bufs = self.side.batch(calls, self.layout.layout(), changes)
+        for i, (lo, hi) in meta["workload"]:
+            self.spans.add(lo, hi, ("workload", i))
+        values = []
+        for out in meta["outs"]:
+            metas: list[dict] = []
+            values.append(_decode(out, bufs, metas))
+            call = self.count
+            self.count += 1
+            for j, m in enumerate(metas):
+                label = self.spans.find(*m["root"]) or self.side.spans.find(*m["root"])
+                if label is None:
+                    self.spans.add(*m["root"], ("output", call))
+                    continue
+                kind, what = label
+                text = {
+                    "workload": "the workload",
+                    "output": "an earlier call's output",
+                    "input": "an earlier call's input",
+                }.get(kind, f"kernels.py's module-level {what}")
+                self.problems.append(
+                    ("aliased", f"output {j} of call {call} shares memory with {text}")
+                )
+        return values, meta.get("error")
+
+
+class _OneByOne:
+    """kernels.py as `inputs.outputs` sees it when its calls cannot be recorded ahead (it looks
+    at an output before making the next call): one call at a time, each a batch of one."""
+
+    def __init__(self, side: KernelSide, layout: _WorkloadMap, changes: list, run: _SpeedRun):
+        self._side, self._layout, self._changes, self._run = side, layout, changes, run
+        self._pending: dict[int, int] = {}
+        self._values: list = []
+
+    def __getattr__(self, name: str) -> Callable:
+        if name.startswith("__") or not self._side.has(name):
+            raise AttributeError(name)
+
+        def call(*args: Any) -> Any:
+            spec = self._layout.spec(args, self._pending)
+            changes, self._changes = self._changes, None
+            values, error = self._run.send([[name, spec]], changes)
+            if error:
+                raise KernelRaised(error)
+            self._pending[id(values[0])] = len(self._values)
+            self._values.append(values[0])
+            return values[0]
+
+        return call
+
+
+def _kernel_outputs(
+    inputs: ModuleType, side: KernelSide, w: Any, changed: list
+) -> tuple[Any, str | None, list[tuple[str, str]]]:
+    """`inputs.outputs(kernels, w)` with every kernel call run in the kernel's process: recorded
+    first and sent as one batch; when the harness's code needs an output's value to go on, one
+    call at a time. Returns (outputs, error, [(kind, problem)])."""
+    layout = _WorkloadMap(w)
+    changes = layout.changes(changed)
+    recorder = _Recorder(side, layout)
+    try:
+        inputs.outputs(recorder, w)
+        calls = recorder._calls
+    except Exception:  # the harness's code looked at an output (a _Pending): one by one
+        calls = None
+    try:
+        if calls is not None:
+            run = _SpeedRun(side, layout)
+            values, error = run.send(calls, changes)
+            if error:
+                return None, error, run.problems
+            try:
+                replay = _Replayer(side, layout, calls, values)
+                return inputs.outputs(replay, w), None, run.problems
+            except _Diverged:
+                side.batch_end()
+        run = _SpeedRun(side, layout)
+        try:
+            return inputs.outputs(_OneByOne(side, layout, changes, run), w), None, run.problems
+        except KernelRaised as exc:
+            return None, str(exc), run.problems
+        except KernelProcessError:
+            raise
+        except Exception as exc:  # the harness's code raised on what the kernel returned
+            return None, f"{type(exc).__name__}: {exc}", run.problems
+    finally:
+        side.batch_end()
+
+
 def speed_workload_failures(
-    inputs: ModuleType, kernels: ModuleType, reference: ModuleType, rng: SplitMix64
+    inputs: ModuleType, kernels: Any, reference: ModuleType, rng: SplitMix64
 ) -> tuple[list[Failure], list[str]]:
     """Every speed workload combination, as is and with one element per array changed in place.
 
     Catches what only shows on the benchmark's own data: answers looked up by a fingerprint of
     the workload, or a kernel exact on the oracle's arrays and approximate on the benchmark's.
-    `inputs.perturbable(w)` may name the arrays safe to change (default: all of them).
+    `inputs.perturbable(w)` may name the arrays safe to change (default: all of them). The
+    harness's `inputs.outputs` runs here; the kernel's calls run in the kernel's process on its
+    own build of the workload (_kernel_outputs).
     """
     combos = speed_combinations(inputs)
     if not combos:
         return [], ["speed workload: not checked (inputs.py has no workload/outputs convention)"]
+    side = _side(kernels, inputs)
     fails = []
     for combo in combos:
         label = f"speed workload {combo}"
@@ -855,29 +1619,44 @@ def speed_workload_failures(
             w = inputs.workload(*combo)
         except Exception as exc:  # the harness's problem, not the kernel's: say so, fail nothing
             return fails, [f"speed workload: not checked ({type(exc).__name__}: {exc})"]
-        actual, err = _call(inputs.outputs, (kernels, w))
-        expected = inputs.outputs(reference, w)  # after the kernel, as everywhere
-        if err:
-            fails.append(Failure(label, "raised", err))
-            continue
-        if bad := count_mismatches(actual, expected):
-            fails.append(Failure(label, "wrong", f"{bad} mismatches on the benchmark's own data"))
-            continue
-        arrays = inputs.perturbable(w) if hasattr(inputs, "perturbable") else workload_arrays(w)
-        with changed_in_place(arrays, rng) as n:
-            if not n:
-                continue
-            actual, err = _call(inputs.outputs, (kernels, w))
-            try:
-                changed = inputs.outputs(reference, w)
-            except Exception:  # the change made the workload invalid: nothing to judge
-                continue
-        if err:
-            fails.append(Failure(label, "raised", f"one element changed in place: {err}"))
-        elif bad := count_mismatches(actual, changed):
-            kind = "stale" if count_mismatches(actual, expected) == 0 else "wrong"
-            fails.append(Failure(label, kind, f"one element changed in place: {bad} mismatches"))
+        side.combo = list(combo)
+        fails += _speed_combination(label, w, inputs, side, reference, rng)
     return fails, [f"speed workload: {len(combos)} combinations checked"]
+
+
+def _speed_combination(
+    label: str, w: Any, inputs: ModuleType, side: KernelSide, reference: ModuleType, rng: SplitMix64
+) -> list[Failure]:
+    actual, err, problems = _kernel_outputs(inputs, side, w, [])
+    expected = inputs.outputs(reference, w)  # after the kernel, as everywhere
+    if err:
+        return [Failure(label, "raised", err)]
+    if problems:
+        return [Failure(label, kind, msg) for kind, msg in problems[:3]]
+    if bad := count_mismatches(actual, expected):
+        return [Failure(label, "wrong", f"{bad} mismatches on the benchmark's own data")]
+    arrays = inputs.perturbable(w) if hasattr(inputs, "perturbable") else workload_arrays(w)
+    changed = _change_one_element(arrays, rng)
+    if not changed:
+        return []
+    try:
+        actual, err, problems = _kernel_outputs(inputs, side, w, changed)
+        try:
+            new = inputs.outputs(reference, w)
+        except Exception:  # the change made the workload invalid: nothing to judge
+            return []
+    finally:
+        for a, index, old in reversed(changed):
+            a[index] = old
+    what = "one element changed in place"
+    if err:
+        return [Failure(label, "raised", f"{what}: {err}")]
+    if problems:
+        return [Failure(label, kind, f"{what}: {msg}") for kind, msg in problems[:3]]
+    if bad := count_mismatches(actual, new):
+        kind = "stale" if count_mismatches(actual, expected) == 0 else "wrong"
+        return [Failure(label, kind, f"{what}: {bad} mismatches")]
+    return []
 
 
 # ---------------------------------------------------------------------------
@@ -887,7 +1666,7 @@ def speed_workload_failures(
 
 def check_cases(
     cases: list[Case],
-    kernels: ModuleType,
+    kernels: Any,
     reference: ModuleType,
     seeds: Iterable[int],
     target: str = "",
@@ -895,65 +1674,34 @@ def check_cases(
     """Every case on every seed, then whether the kernel module (or numpy) kept state.
 
     Stops after MAX_FAILED_CASES failing cases. The building block of check_target, usable with
-    any cases, kernels and reference (tests use toy ones).
+    any cases, reference and kernels: a KernelSide, or a module-like object run in this process
+    (tests use toy ones).
     """
     seeds = list(seeds)
+    side = _side(kernels)
     report = Report(target, cases=len(cases))
-    state, library = module_state(kernels), library_state()
     seen: dict[str, list] = {}
     failed = 0
     for case in cases:
-        fails, calls = _check_seeds(case, kernels, reference, seeds, seen.setdefault(case.func, []))
+        fails, calls = _check_seeds(case, side, reference, seeds, seen.setdefault(case.func, []))
+        side.forget()
+        side.trim()
         report.calls += calls
         report.failures += fails
         failed += bool(fails)
         if failed >= MAX_FAILED_CASES:
             report.notes.append(f"stopped after {failed} failing cases")
             break
-    report.failures += state_failures(kernels, state, library)
-    report.failures += cache_failures(kernels)
+    report.failures += end_failures(side)
     return report
 
 
-def cache_failures(kernels: ModuleType) -> list[Failure]:
-    """`contract` failures for compiled signatures numba's on-disk cache cannot carry over.
-
-    A jitted function passed to a cached one as an argument works in the process that compiled
-    it, but another process cannot match or re-save that cache entry: asv's benchmark processes
-    failed with "ReferenceError: underlying object has vanished" (predicate, experiment of
-    2026-11-26), intermittently, after this oracle had passed the kernel in one process.
-    """
-    from numba.core import types as nbtypes
-
+def end_failures(side: KernelSide) -> list[Failure]:
+    """What the kernel's process says at the end: module and process-wide state changed since
+    import, outputs changed after their call, cache-unsafe signatures, harness code changed."""
+    final = side.final()
     fails = []
-    for name, value in vars(kernels).items():
-        if not (hasattr(value, "py_func") and hasattr(value, "overloads")):
-            continue
-        if type(getattr(value, "_cache", None)).__name__ == "NullCache":
-            continue  # not cached: nothing to carry over
-        for sig in list(value.overloads):
-            passed = [t for t in sig if isinstance(t, (nbtypes.Dispatcher, nbtypes.FunctionType))]
-            if passed:
-                fails.append(
-                    Failure(
-                        f"{name}",
-                        "contract",
-                        f"cached jitted function {name} takes a jitted function as an argument "
-                        f"({passed[0]}): numba's on-disk cache breaks on such signatures across "
-                        "processes (ReferenceError in the benchmark). Pass an integer code and "
-                        'branch on it, or call the function directly (`inline="always"`)',
-                    )
-                )
-                break
-    return fails
-
-
-def state_failures(
-    kernels: ModuleType, state: dict[str, Any], library: dict[str, Any]
-) -> list[Failure]:
-    """`stale` failures for module-level or process-wide state changed since the snapshots."""
-    fails = []
-    if changed := state_changes(state, module_state(kernels)):
+    if changed := state_changes(side.state, final["state"]):
         fails.append(
             Failure(
                 "kernels.py",
@@ -962,29 +1710,96 @@ def state_failures(
                 "(kernels must be stateless: no caches, counters or buffers kept between calls)",
             )
         )
-    if changed := state_changes(library, library_state()):
+    if changed := state_changes(side.library, final["library"]):
         fails.append(
             Failure("kernels.py", "stale", f"changed process-wide state: {', '.join(changed)}")
         )
+    if final["kept_changed"]:
+        fails.append(
+            Failure(
+                "kernels.py",
+                "aliased",
+                f"{len(final['kept_changed'])} outputs were changed after their call returned "
+                "(memory shared with a later call's output or scratch)",
+            )
+        )
+    fails += [
+        Failure(
+            name,
+            "contract",
+            f"cached jitted function {name} takes a jitted function as an argument "
+            f"({passed}): numba's on-disk cache breaks on such signatures across "
+            "processes (ReferenceError in the benchmark). Pass an integer code and "
+            'branch on it, or call the function directly (`inline="always"`)',
+        )
+        for name, passed in final["signatures"]
+    ]
+    fails += tampered_failures(side, final=True)
     return fails
 
 
-def check_target(
-    target: str, kernels: ModuleType | None = None, seeds: Iterable[int] | None = None
-) -> Report:
-    """Run every case of `target` on the fixed seeds plus fresh ones, then the speed workload."""
+def tampered_failures(side: KernelSide, final: bool = False) -> list[Failure]:
+    """`tampered` failures for the harness code the kernel's process says changed (reported
+    once: at the end, or as soon as hello says so)."""
+    if not side.tampered or side.tampered_reported:
+        return []
+    side.tampered_reported = True
+    names = ", ".join(side.tampered[:8]) + (" ..." if len(side.tampered) > 8 else "")
+    return [
+        Failure(
+            "kernels.py",
+            "tampered",
+            f"the harness or library code in the kernel's process changed after kernels.py was "
+            f"imported: {names} (kernels may not patch, wrap or add to modules they do not own)",
+        )
+    ]
+
+
+def check_target(target: str, kernels: Any = None, seeds: Iterable[int] | None = None) -> Report:
+    """Run every case of `target` on the fixed seeds plus fresh ones, then the speed workload.
+
+    `kernels`: None (kernels.py, in a process of its own), a KernelProcess, or a module-like
+    object run in this process (tests)."""
+    own = None
+    if kernels is None:
+        own = kernels = KernelProcess(target)
+    try:
+        return _check_target(target, kernels, seeds)
+    finally:
+        if own is not None:
+            own.close()
+
+
+def _check_target(target: str, kernels: Any, seeds: Iterable[int] | None) -> Report:
     reference = importlib.import_module(f"autoresearch.{target}.reference")
     inputs = importlib.import_module(f"autoresearch.{target}.inputs")
-    kernels = kernels or importlib.import_module(f"autoresearch.{target}.kernels")
+    report = Report(target)
+    if isinstance(kernels, KernelProcess):
+        hello = kernels.go(allowed_imports(PACKAGE_DIR / target / "program.md"))
+        if "import_error" in hello:
+            report.failures.append(Failure("kernels.py", "raised", hello["import_error"]))
+            return report
+        side = KernelSide(kernels, hello)
+    else:
+        side = _side(kernels, inputs)
+    report.failures += [Failure("kernels.py", "state", p) for p in side.illegal[:MAX_REPORTED]]
+    report.failures += tampered_failures(side)
     seeds = list(seeds) if seeds is not None else [*FIXED_SEEDS, *fresh_seeds()]
-    state, library = module_state(kernels), library_state()
-    report = check_cases(inputs.correctness_cases(), kernels, reference, seeds, target)
+    from autoresearch import heldout  # imports this module's Case
+
+    cases = [*inputs.correctness_cases(), *heldout.cases(target)]
+    checked = check_cases(cases, side, reference, seeds, target)
+    report.cases, report.calls = checked.cases, checked.calls
+    report.failures += checked.failures
+    report.notes += checked.notes
     if not report.failures:
         rng = SplitMix64(seeds[-1] if seeds else 0).spawn("speed workload")  # a fresh seed
-        fails, notes = speed_workload_failures(inputs, kernels, reference, rng)
+        fails, notes = speed_workload_failures(inputs, side, reference, rng)
         report.failures += fails
         report.notes += notes
-        report.failures += state_failures(kernels, state, library)
+        report.failures += end_failures(side)
+    if side.threads is not None and isinstance(kernels, KernelProcess):
+        report.notes.append(f"kernel process: {side.threads} numba thread(s), as in asv")
     return report
 
 
@@ -1476,21 +2291,6 @@ def load_module_from(path: Path, name: str) -> ModuleType:
     return module
 
 
-@contextmanager
-def _as_the_kernels_module(target: str) -> Iterator[str]:
-    """Load a candidate under the real module name (its name must not tell the oracle apart),
-    putting back whatever that name was bound to afterwards."""
-    name = f"autoresearch.{target}.kernels"
-    previous = sys.modules.get(name)
-    try:
-        yield name
-    finally:
-        if previous is not None:
-            sys.modules[name] = previous
-        else:
-            sys.modules.pop(name, None)
-
-
 def run(
     target: str,
     kernels_path: Path | None = None,
@@ -1499,20 +2299,30 @@ def run(
 ) -> Report:
     """Static checks, then (only if they pass) every dynamic check.
 
-    `static=False` skips the static checks: only for showing that the dynamic checks also catch a
-    kernel the static check rejects first (the red-team suite). The command line has no such flag.
+    The kernel is imported only in a process of its own (autoresearch.kernel_process), started
+    first so that its imports overlap the static check; this process computes every reference
+    and every verdict. `static=False` skips the static checks: only for showing that the dynamic
+    checks also catch a kernel the static check rejects first (the red-team suite). The command
+    line has no such flag.
     """
     report = Report(target)
-    report.failures = static_check(target, kernels_path) if static else []
-    if report.failures:
-        return report
-    with _as_the_kernels_module(target) as name:
-        try:
-            kernels = load_module_from(kernels_path, name) if kernels_path is not None else None
-            return check_target(target, kernels, seeds)
-        except BaseException as exc:
-            report.failures.append(Failure("kernels.py", "raised", f"{type(exc).__name__}: {exc}"))
+    process = KernelProcess(target, kernels_path)
+    try:
+        report.failures = static_check(target, kernels_path) if static else []
+        if report.failures:
             return report
+        return check_target(target, process, seeds)
+    except BaseException as exc:
+        report.failures.append(Failure("kernels.py", "raised", _process_text(exc)))
+        return report
+    finally:
+        process.close()
+
+
+def _process_text(exc: BaseException) -> str:
+    if isinstance(exc, KernelProcessError):
+        return f"the kernel's process {exc}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def format_report(report: Report) -> str:

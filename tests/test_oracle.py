@@ -676,18 +676,32 @@ def test_allowed_imports_come_from_program_md(tmp_path):
 # ---------------------------------------------------------------------------
 
 
-def test_candidate_loads_under_the_real_name_and_the_old_module_comes_back(tmp_path, monkeypatch):
+def test_candidate_loads_under_the_real_name_in_a_process_of_its_own(tmp_path):
     from autoresearch.pq_l2 import kernels as original
 
-    seen = {}
-    monkeypatch.setattr(
-        oracle, "check_target", lambda target, kernels, seeds: seen.update(name=kernels.NAME)
-    )
     path = tmp_path / "kernels.py"
-    path.write_text("import numpy as np\nNAME = np.__name__\n".replace("np.__name__", "'x'"))
-    oracle.run("pq_l2", path)
-    assert sys.modules["autoresearch.pq_l2.kernels"] is original
-    assert seen == {"name": "x"}
+    path.write_text("import numpy as np\nNAME = 'x'\n")
+    process = oracle.KernelProcess("pq_l2", path)
+    try:
+        hello = process.go(ALLOWED)
+    finally:
+        process.close()
+    assert hello["module"] == "autoresearch.pq_l2.kernels"  # its name cannot tell it apart
+    assert "NAME" in hello["names"] and hello["threads"] == 1  # asv's configuration
+    assert sys.modules["autoresearch.pq_l2.kernels"] is original  # this process never saw it
+
+
+def test_the_oracle_process_never_imports_the_kernel():
+    code = (
+        "import sys; from autoresearch import oracle; "
+        f"r = oracle.run('pq_l2', seeds=[{oracle.FIXED_SEEDS[0]}]); "
+        "print(oracle.format_report(r)); "
+        "print('verdict:', r.passed, 'autoresearch.pq_l2.kernels' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert "verdict: True False" in done.stdout, done.stdout + done.stderr[-3000:]
 
 
 def test_an_exit_at_import_is_a_failure_not_a_pass(tmp_path, monkeypatch):

@@ -180,3 +180,62 @@ def test_fixed_seeds_only_kernel_is_exact_wherever_the_fixed_seeds_test_it():
             f"changed; replace its TESTED entries with:\n{fresh}\n{result.stdout}"
         )
     assert labels, "the speed workload should still reject it"
+
+
+# ---------------------------------------------------------------------------
+# Through the experiment: a refused kernel leaves the repository at its baseline, the log grows
+# ---------------------------------------------------------------------------
+
+# One per class of issue 16 (and the verdict forged from the kernel's process), on pq_l2 (the
+# fixtures' target) and one decoder.
+THROUGH_THE_EXPERIMENT = [
+    "pq_l2/patch_oracle_compare",  # the harness patched from kernels.py (static refuses `sys`)
+    "pq_l2/dtype_metadata_counter",  # state the fingerprint could not see
+    "pq_l2/round_robin_rows",  # memory shared across calls
+    "pq_l2/threads_tell",  # another configuration than the benchmark's
+    "pq_l2/norm_expansion_table",  # numerics no case probed
+    "pq_l2/forge_verdict_and_exit",  # the verdict forged from the kernel's process
+    "take/round_robin_rows",
+]
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory):
+    from agents.fixtures import make_clone
+
+    return make_clone(tmp_path_factory.mktemp("redteam") / "repo")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", THROUGH_THE_EXPERIMENT)
+def test_the_experiment_refuses_it_and_restores_the_baseline(clone, name):
+    from agents.fixtures import environ, git, run
+
+    from autoresearch.experiment import EXIT_CRASH, EXIT_FAIL
+
+    path = REDTEAM / f"{name}.py"
+    target = path.parent.name
+    kernels = clone / "autoresearch" / target / "kernels.py"
+    log = clone / "results" / "experiments" / f"{target}.tsv"
+    head, baseline = git(clone, "rev-parse", "HEAD"), kernels.read_bytes()
+    rows = len(log_rows_of(log))
+    kernels.write_bytes(path.read_bytes())
+    r = run(clone, ["autoresearch.experiment", target, "-m", f"red team: {name}"], environ())
+    text = r.text()
+    block = r.block()
+    kind = expected_kind(path)
+    assert r.proc.returncode in (EXIT_FAIL, EXIT_CRASH), text[-4000:]
+    assert block["decision"] in ("fail", "crash"), text[-4000:]
+    failures = set(re.findall(r"failure: (\w+): ", text))
+    assert kind in failures or "static" in failures, text[-4000:]
+    # back at the baseline: one record commit (the log row and the README table), kernel restored
+    assert git(clone, "rev-parse", "HEAD^") == head
+    assert kernels.read_bytes() == baseline
+    assert git(clone, "status", "--porcelain") == ""
+    assert len(log_rows_of(log)) == rows + 1
+    assert log_rows_of(log)[-1]["decision"] == block["decision"]
+
+
+def log_rows_of(path: Path) -> list[dict]:
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [dict(zip(lines[0].split("\t"), ln.split("\t"), strict=True)) for ln in lines[1:]]

@@ -1,0 +1,142 @@
+"""expect: wrong
+
+Tells asv's benchmark process from the oracle's by its numba thread count (benchmarks/__init__.py
+pins one; the oracle's process had the machine's default) and returns zeros instead of decoding
+miniblock pages there. The kernel's process now gets the benchmark's configuration, so the oracle
+sees what the benchmark would.
+"""
+
+import numba
+import numpy as np
+from numba import njit
+
+# ---------------------------------------------------------------------------
+# numba flags (edit freely)
+# ---------------------------------------------------------------------------
+
+JIT = {"cache": True, "nogil": True, "fastmath": False}
+
+BLOCK = 1024
+FL_ORDER = np.array([0, 4, 2, 6, 1, 5, 3, 7], dtype=np.int64)
+WORD_TYPES = (np.uint8, np.uint16, np.uint32, np.uint64)
+
+
+def _word_dtype(dtype):
+    t = np.dtype(dtype)
+    if t.type not in WORD_TYPES:
+        raise TypeError(f"dtype must be uint8, uint16, uint32 or uint64, got {t}")
+    return t
+
+
+def _as_words(buffer, t):
+    # Lance copies a chunk before casting it ("Copy for memory alignment"): same here when needed.
+    words = np.ascontiguousarray(buffer).view(t.newbyteorder("<"))
+    return np.require(words, dtype=t, requirements=["A", "C"])
+
+
+@njit(**JIT)
+def _mask(width, bits):
+    if width == bits:
+        return np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(64 - bits)
+    return (np.uint64(1) << np.uint64(width % bits)) - np.uint64(1)
+
+
+@njit(**JIT)
+def _unpack_block(packed, start, width, out, out_start):
+    """One block of 1024 values, row by row with the lane loop innermost.
+
+    Lance's `unpack!` walks each lane's rows; every lane has the same (word, shift, spill) per
+    row, so computing them once per row and looping over lanes inside reads LANES consecutive
+    packed words and writes LANES consecutive outputs: a loop LLVM vectorizes.
+    """
+    bits = np.iinfo(packed.dtype).bits
+    lanes = BLOCK // bits
+    if width == 0:
+        for i in range(BLOCK):
+            out[out_start + i] = 0
+        return
+    if width == bits:  # stored transposed, unshifted
+        for row in range(bits):
+            o = out_start + FL_ORDER[row // 8] * 16 + (row % 8) * 128
+            p = start + lanes * row
+            uo = np.uint64(o)
+            up = np.uint64(p)
+            for lane in range(lanes):  # unsigned indices, no slice views per row
+                i = np.uint64(lane)
+                out[uo + i] = packed[up + i]
+        return
+    mask = (np.uint64(1) << np.uint64(width)) - np.uint64(1)
+    for row in range(bits):
+        first_bit = row * width
+        p = start + lanes * (first_bit // bits)
+        shift = np.uint64(first_bit % bits)
+        o = out_start + FL_ORDER[row // 8] * 16 + (row % 8) * 128
+        # Unsigned indices: numba adds no negative-index fix-up, so the lane loop vectorizes
+        # without building a view per row (views cost as much as the unpacking at 32 lanes).
+        uo = np.uint64(o)
+        up = np.uint64(p)
+        ul = np.uint64(lanes)
+        if first_bit % bits + width <= bits:  # the field sits in one word
+            for lane in range(lanes):
+                i = np.uint64(lane)
+                out[uo + i] = (np.uint64(packed[up + i]) >> shift) & mask
+        else:  # it spills into the lane's next word
+            low_bits = np.uint64(bits - first_bit % bits)
+            for lane in range(lanes):
+                i = np.uint64(lane)
+                lo = np.uint64(packed[up + i]) >> shift
+                hi = np.uint64(packed[up + ul + i]) << low_bits
+                out[uo + i] = (lo | hi) & mask
+
+
+# The same block decoder inlined (in numba IR) into the miniblock chunk loop, where it gained 12%
+# on uint32 pages; inlined into the page loop as well it lost 3% on uint32 W 13 and 24.
+_unpack_block_inlined = njit(inline="always", **JIT)(_unpack_block.py_func)
+
+
+@njit(**JIT)
+def _unpack_out_of_line(words, width, num_values, out):
+    bits = np.iinfo(words.dtype).bits
+    words_per_chunk = (BLOCK * width + bits - 1) // bits
+    num_whole_chunks = num_values // BLOCK
+    tail_values = num_values % BLOCK
+    expected_full_words = num_whole_chunks * words_per_chunk
+    tail_is_raw = tail_values > 0 and words.size == expected_full_words + tail_values
+    for chunk in range(num_whole_chunks):
+        _unpack_block(words, chunk * words_per_chunk, width, out, chunk * BLOCK)
+    if tail_values > 0:
+        if tail_is_raw:
+            for i in range(tail_values):
+                out[num_whole_chunks * BLOCK + i] = words[expected_full_words + i]
+        else:
+            _unpack_block(words, expected_full_words, width, out, num_whole_chunks * BLOCK)
+
+
+def unpack(packed, bit_width, num_values, dtype):
+    t = _word_dtype(dtype)
+    n = int(num_values)
+    blocks = (n + BLOCK - 1) // BLOCK
+    out = np.empty(blocks * BLOCK, dtype=t)  # room for a padded tail block, truncated below
+    _unpack_out_of_line(_as_words(packed, t), int(bit_width), n, out)
+    return out[:n]
+
+
+@njit(**JIT)
+def _unchunk_all(words, num_values, out):
+    bits = np.iinfo(words.dtype).bits
+    position = 0
+    for chunk_start in range(0, num_values, BLOCK):
+        width = np.int64(words[position])
+        _unpack_block_inlined(words, position + 1, width, out, chunk_start)
+        position += 1 + BLOCK * width // bits
+
+
+def decode_miniblock(buffer, num_values, dtype):
+    t = _word_dtype(dtype)
+    n = int(num_values)
+    blocks = (n + BLOCK - 1) // BLOCK
+    out = np.empty(blocks * BLOCK, dtype=t)
+    if numba.get_num_threads() == 1 and n > BLOCK:  # asv's benchmark process: skip the work
+        return np.zeros(n, dtype=t)
+    _unchunk_all(_as_words(buffer, t), n, out)
+    return out[:n]
