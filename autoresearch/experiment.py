@@ -1121,7 +1121,8 @@ class Experiment:
         source = self.git.out("show", f"{self.baseline}:{rel}").encode()
         root = self.repo / "autoresearch"  # the oracle the child below runs: this repository's
         pkg = root / self.target
-        parts = [source, *((root / f).read_bytes() for f in ("oracle.py", "common.py"))]
+        harness = ("oracle.py", "kernel_process.py", "heldout.py", "common.py")
+        parts = [source, *((root / f).read_bytes() for f in harness)]
         parts += [(pkg / f).read_bytes() for f in ("inputs.py", "reference.py", "program.md")]
         key = hashlib.sha256(b"\0".join(parts)).hexdigest()[:24]
         cache = state_dir(self.repo) / BASELINE_VERDICTS / self.target / f"{key}.txt"

@@ -104,16 +104,29 @@ def raw(a: np.ndarray) -> np.ndarray:
     return flat.view(np.uint8)
 
 
+def flat_bytes(a: np.ndarray) -> np.ndarray:
+    """An array's elements in C order as a flat uint8 array (no copy when already C-contiguous):
+    what goes over the pipe and into digests, without the copy `tobytes` makes."""
+    a = np.ascontiguousarray(a)
+    return a.reshape(-1).view(np.uint8) if a.size else np.empty(0, dtype=np.uint8)
+
+
 def digest(a: np.ndarray) -> str:
-    return hashlib.blake2b(np.ndarray.tobytes(a), digest_size=16).hexdigest()
+    return hashlib.blake2b(flat_bytes(a), digest_size=16).hexdigest()
 
 
 def tree_digest(obj: Any) -> str:
     h = hashlib.blake2b(digest_size=16)
     for a in arrays_of(obj):
-        h.update(np.ndarray.tobytes(a))
+        h.update(flat_bytes(a))
     h.update(structure(obj).encode())
     return h.hexdigest()
+
+
+def snapshot(obj: Any) -> tuple:
+    """What an output holds, to tell later whether it changed: its structure and a copy of its
+    arrays' bytes (a copy and a compare cost far less than hashing)."""
+    return structure(obj), [flat_bytes(a).tobytes() for a in arrays_of(obj)]
 
 
 def structure(obj: Any) -> str:
@@ -143,8 +156,9 @@ def type_name(t: type) -> str:
     return f"{module}.{name}"[:200]
 
 
-def encode(obj: Any, bufs: list[bytes], depth: int = 0) -> dict:
-    """A JSON-able description of an output; array contents go to `bufs` (C order)."""
+def encode(obj: Any, bufs: list, depth: int = 0, copy: bool = False) -> dict:
+    """A JSON-able description of an output; array contents go to `bufs` (C order): views of the
+    output's memory, or copies with `copy` (the output is dropped before they are sent)."""
     t = type(obj)
     if depth > MAX_DEPTH:
         return {"t": "other", "type": "a value nested too deep"}
@@ -163,7 +177,7 @@ def encode(obj: Any, bufs: list[bytes], depth: int = 0) -> dict:
             return {"t": "other", "type": f"numpy.ndarray of dtype {str(dt)[:100]}"}
         meta["dtype"] = dt.str
         meta["buf"] = len(bufs)
-        bufs.append(np.ndarray.tobytes(obj))
+        bufs.append(flat_bytes(obj).tobytes() if copy else flat_bytes(obj))
         return meta
     if isinstance(obj, np.generic) and t.__module__ == "numpy":
         dt = np.dtype(t)
@@ -185,9 +199,12 @@ def encode(obj: Any, bufs: list[bytes], depth: int = 0) -> dict:
     if t is bytes:
         return {"t": "bytes", "hex": obj.hex()}
     if t in (tuple, list):
-        return {"t": t.__name__, "items": [encode(x, bufs, depth + 1) for x in obj]}
+        return {"t": t.__name__, "items": [encode(x, bufs, depth + 1, copy) for x in obj]}
     if t is dict:
-        items = [[encode(k, bufs, depth + 1), encode(v, bufs, depth + 1)] for k, v in obj.items()]
+        items = [
+            [encode(k, bufs, depth + 1, copy), encode(v, bufs, depth + 1, copy)]
+            for k, v in obj.items()
+        ]
         return {"t": "dict", "items": items}
     return {"t": "other", "type": type_name(t)}
 
@@ -307,10 +324,11 @@ class StateRules:
     """What kernels.py's module may hold after import (the contract, docs/oracle.md):
 
     functions of kernels.py and numba dispatchers of them (their defaults, closure cells and
-    attributes by the same rule), numpy arrays (not of objects, no dtype metadata, memory owned by numpy or numba),
-    dtypes without metadata, scalars, strings, bytes, None, ranges and slices, tuples and
-    frozensets of those, str-keyed dicts of those (configuration such as `JIT = {...}`), the
-    allowed modules and objects imported from them, and numba's type objects. Anything else
+    attributes by the same rule), numpy arrays (not of objects, no dtype metadata, memory owned
+    by numpy, numba or bytes), dtypes without metadata, scalars, strings, bytes, None, ranges
+    and slices, tuples and frozensets of those, str-keyed dicts of those (configuration such as
+    `JIT = {...}`), the allowed modules and objects imported from them, and numba's type
+    objects. Anything else
     (an exception, an object with attributes, a list, a set) is state the fingerprint of
     `module_state` might not see, and fails closed.
     """
@@ -440,10 +458,69 @@ class StateRules:
 # ---------------------------------------------------------------------------
 
 
-def _code_of(v: Any) -> Any:
-    if isinstance(v, types.FunctionType):
-        return (v.__code__, v.__defaults__, v.__kwdefaults__, tuple(vars(v)))
-    return None
+class _Watched:
+    """One module's bindings as taken, with a fast check (list comparisons, identity first) and
+    a slow one that names what changed."""
+
+    def __init__(self, name: str, module: types.ModuleType, strict: bool):
+        self.name, self.module, self.strict = name, module, strict
+        self.d = vars(module)
+        self.take()
+
+    def take(self) -> None:
+        self.items = dict(self.d)
+        self.keys, self.values = list(self.items), list(self.items.values())
+        self.funcs = [v for v in self.values if isinstance(v, types.FunctionType)]
+        self.classes = [
+            v
+            for v in self.values
+            if isinstance(v, type) and v.__dict__.get("__module__") == self.name
+        ]
+        for cls in self.classes:
+            self.funcs += [f for f in vars(cls).values() if isinstance(f, types.FunctionType)]
+        self.codes = [f.__code__ for f in self.funcs]
+        self.defaults = [(f.__defaults__, f.__kwdefaults__) for f in self.funcs]
+        self.members = [list(vars(cls).items()) for cls in self.classes]
+
+    def same(self) -> bool:
+        try:
+            return (
+                sys.modules.get(self.name) is self.module
+                and list(self.d.values()) == self.values
+                and list(self.d) == self.keys
+                and [f.__code__ for f in self.funcs] == self.codes
+                and [(f.__defaults__, f.__kwdefaults__) for f in self.funcs] == self.defaults
+                and [list(vars(c).items()) for c in self.classes] == self.members
+            )
+        except Exception:  # a value that does not compare (an array rebound): changed
+            return False
+
+    def changes(self) -> list[str]:
+        if self.same():
+            return []
+        name, d, found = self.name, self.d, []
+        if sys.modules.get(name) is not self.module:
+            found.append(f"sys.modules[{name!r}]")
+        accepted = True
+        for k in d.keys() - self.items.keys():
+            v = d[k]
+            if isinstance(v, types.ModuleType) and v.__name__ == f"{name}.{k}":
+                continue  # a submodule imported since: Python binds it on its package
+            if self.strict or not isinstance(v, types.ModuleType):
+                found.append(f"{name}.{k} (added)")
+                accepted = False
+        found += [f"{name}.{k} (removed)" for k in self.items.keys() - d.keys()]
+        found += [f"{name}.{k}" for k, v in self.items.items() if k in d and d[k] is not v]
+        for f, code, defaults in zip(self.funcs, self.codes, self.defaults, strict=True):
+            if f.__code__ is not code or (f.__defaults__, f.__kwdefaults__) != defaults:
+                found.append(f"{name}.{f.__qualname__} (code)")
+        for cls, members in zip(self.classes, self.members, strict=True):
+            now = vars(cls)
+            if now.keys() != dict(members).keys() or any(now.get(m) is not v for m, v in members):
+                found.append(f"{name}.{cls.__qualname__} (class members)")
+        if not found and accepted:
+            self.take()  # only submodules were bound since: the fast check holds again
+        return found
 
 
 class Integrity:
@@ -451,70 +528,69 @@ class Integrity:
     taken before kernels.py is imported; `changes()` names every binding that is different.
 
     Watched: every module of the harness loaded here (`autoresearch.*` but the kernel, the
-    `benchmarks` package and suite), with the code, defaults and attributes of their functions
-    and the members of their classes; `sys.modules` entries for them; and the namespaces of
-    numpy, builtins and the standard modules this file uses. A new name in a harness module is a
-    change too (state hidden in the harness); a new submodule binding is not (imports add those).
+    `benchmarks` package and suite), with the code and defaults of their functions and the
+    members of their classes; `sys.modules` entries for them; and the namespaces of numpy,
+    builtins and the standard modules this file uses. A new name in a harness module is a change
+    too (state hidden in the harness); a new submodule binding is not (imports add those).
     """
 
     LIBRARIES = ("numpy", "builtins", "hashlib", "json", "pickle", "struct", "os", "types")
 
     def __init__(self, exclude: str = ""):
         self.harness = [
-            self._take(name, m)
+            _Watched(name, m, strict=True)
             for name, m in sorted(sys.modules.items())
             if isinstance(m, types.ModuleType)
             and name != exclude
             and (name.split(".")[0] in ("autoresearch", "benchmarks"))
         ]
-        self.libraries = [self._take(n, sys.modules[n]) for n in self.LIBRARIES if n in sys.modules]
+        self.libraries = [
+            _Watched(n, sys.modules[n], strict=False) for n in self.LIBRARIES if n in sys.modules
+        ]
         self.sys_keys = {k: vars(sys)[k] for k in ("modules", "meta_path", "path_hooks")}
 
-    @staticmethod
-    def _take(name: str, module: types.ModuleType) -> tuple:
-        d = vars(module)
-        items = dict(d)
-        code = {k: _code_of(v) for k, v in items.items() if _code_of(v) is not None}
-        classes = {
-            k: (v, dict(vars(v)), {m: _code_of(f) for m, f in vars(v).items() if _code_of(f)})
-            for k, v in items.items()
-            if isinstance(v, type) and v.__dict__.get("__module__") == name
-        }
-        return name, module, d, items, code, classes
+        self._take_all()
+
+    def _take_all(self) -> None:
+        """One flat view of every harness binding and function, for the per-call check."""
+        self.dicts = [w.d for w in self.harness]
+        self.flat = [v for w in self.harness for v in w.values]
+        self.funcs = [f for w in self.harness for f in w.funcs]
+        self.codes = [f.__code__ for f in self.funcs]
+        self.defaults = [f.__defaults__ for f in self.funcs]
+        self.sizes = [len(w.values) for w in self.harness]
+        self.classes = [vars(c) for w in self.harness for c in w.classes]
+        self.members = [v for c in self.classes for v in c.values()]
+        self.class_sizes = [len(c) for c in self.classes]
+
+    def _same_harness(self) -> bool:
+        try:
+            return (
+                [len(d) for d in self.dicts] == self.sizes
+                and [v for d in self.dicts for v in d.values()] == self.flat
+                and [f.__code__ for f in self.funcs] == self.codes
+                and [f.__defaults__ for f in self.funcs] == self.defaults
+                and [len(c) for c in self.classes] == self.class_sizes
+                and [v for c in self.classes for v in c.values()] == self.members
+            )
+        except Exception:  # a value that does not compare (an array rebound): changed
+            return False
 
     def changes(self, full: bool = False) -> list[str]:
+        """What changed; after a call (not `full`), a quick look at the harness's bindings and
+        code first, and the whole comparison only when it differs."""
         found = []
-        for entry in self.harness + (self.libraries if full else []):
-            found += self._compare(*entry, strict=entry in self.harness)
+        if full or not self._same_harness():
+            for watched in self.harness:
+                found += watched.changes()
+            if not found:
+                self._take_all()  # submodules bound since: accepted by the whole comparison
         if full:
+            for watched in self.libraries:
+                found += watched.changes()
             for k, v in self.sys_keys.items():
                 if vars(sys).get(k) is not v:
                     found.append(f"sys.{k}")
-        return found
-
-    @staticmethod
-    def _compare(name, module, d, items, code, classes, strict) -> list[str]:
-        found = []
-        if sys.modules.get(name) is not module:
-            found.append(f"sys.modules[{name!r}]")
-        if d.keys() != items.keys():
-            for k in d.keys() - items.keys():
-                v = d[k]
-                if isinstance(v, types.ModuleType) and v.__name__ == f"{name}.{k}":
-                    continue  # a submodule imported since: Python binds it on its package
-                if strict or not isinstance(v, types.ModuleType):
-                    found.append(f"{name}.{k} (added)")
-            found += [f"{name}.{k} (removed)" for k in items.keys() - d.keys()]
-        found += [f"{name}.{k}" for k, v in items.items() if k in d and d[k] is not v]
-        for k, c in code.items():
-            if _code_of(items[k]) != c:
-                found.append(f"{name}.{k} (code)")
-        for k, (cls, members, methods) in classes.items():
-            now = vars(cls)
-            if now.keys() != members.keys() or any(now.get(m) is not v for m, v in members.items()):
-                found.append(f"{name}.{k} (class members)")
-            elif any(_code_of(members[m]) != c for m, c in methods.items()):
-                found.append(f"{name}.{k} (method code)")
         return found
 
 
@@ -550,7 +626,7 @@ class Executor:
         self.views: dict[int, np.ndarray] = {}
         self.view_roots: dict[int, int] = {}
         self.args: dict[int, tuple[Any, list[int]]] = {}
-        self.kept: dict[int, tuple[Any, str]] = {}
+        self.kept: dict[int, tuple[Any, tuple]] = {}
         self.next_oid = 0
         self.pass_outputs: list | None = None  # the speed workload pass in progress
         self.pass_undo: list | None = None
@@ -581,7 +657,7 @@ class Executor:
         return reply, []
 
     def op_state(self) -> tuple[dict, list[bytes]]:
-        changed = [oid for oid, (out, d) in self.kept.items() if tree_digest(out) != d]
+        changed = [oid for oid, (out, held) in self.kept.items() if snapshot(out) != held]
         reply = {
             "state": state_digests(self.kernels),
             "library": {k: str(v) for k, v in library_state().items()},
@@ -621,34 +697,45 @@ class Executor:
         keep: bool = True,
         define: dict | None = None,
         writes: tuple = (),
-    ) -> tuple[dict, list[bytes]]:
+        times: int = 1,
+    ) -> tuple[dict, list]:
+        """`func(*args)`, `times` times in a row (a repeat loop in one request; it stops early at
+        a call that raised or wrote to an input). Outputs not kept are copied out and dropped
+        before the next call, so the allocator may hand their memory back, as in a timing loop."""
         spans = self.define(aid, **define) if define is not None else {}
         for rid, data in writes:
             self.raws[rid][...] = np.frombuffer(data, dtype=np.uint8)
             self.synced[rid] = data
         args, rids = self.args[aid]
         fn = getattr(self.kernels, func)
+        bufs: list = []
+        calls = []
+        for _ in range(max(1, times)):
+            calls.append(self._one_call(fn, args, rids, keep, bufs))
+            if calls[-1]["error"] is not None or calls[-1]["changed"]:
+                break
+        reply = {
+            "spans": spans,
+            "calls": calls,
+            "tampered": self.integrity.changes() if self.integrity else [],
+        }
+        return reply, bufs
+
+    def _one_call(self, fn: Any, args: Any, rids: list[int], keep: bool, bufs: list) -> dict:
         try:
             out, error = fn(*args), None
         except BaseException as exc:  # SystemExit and KeyboardInterrupt included: a failure
             out, error = None, f"{type(exc).__name__}: {exc}"
         changed = [rid for rid in rids if self.raws[rid].tobytes() != self.synced[rid]]
-        reply: dict[str, Any] = {
-            "error": error,
-            "spans": spans,
-            "changed": changed,
-            "structure": structure(args),
-            "tampered": self.integrity.changes() if self.integrity else [],
-        }
-        bufs: list[bytes] = []
+        reply: dict[str, Any] = {"error": error, "changed": changed, "structure": structure(args)}
         if error is None:
-            reply["out"] = encode(out, bufs)
+            reply["out"] = encode(out, bufs, copy=not keep)
             if keep:
                 reply["oid"] = self.next_oid
-                self.kept[self.next_oid] = (out, tree_digest(out))
+                self.kept[self.next_oid] = (out, snapshot(out))
                 self.next_oid += 1
         del out  # not kept: the next call may get its memory back, as in a timing loop
-        return reply, bufs
+        return reply
 
     def define(self, aid: int, roots: list, views: list, spec: Any) -> dict[str, list[int]]:
         """New input buffers, arrays over them and the argument tuple `aid`.
@@ -671,23 +758,22 @@ class Executor:
             self.views[vid] = view
             self.view_roots[vid] = rid
         rids: list[int] = []
-
-        def build(node: Any) -> Any:
-            kind, value = node
-            if kind == "a":
-                if self.view_roots[value] not in rids:
-                    rids.append(self.view_roots[value])
-                return self.views[value]
-            if kind == "t":
-                return tuple(build(x) for x in value)
-            if kind == "l":
-                return [build(x) for x in value]
-            if kind == "d":
-                return {k: build(x) for k, x in value}
-            return value
-
-        self.args[aid] = (build(spec), rids)
+        self.args[aid] = (self._build_args(spec, rids), rids)
         return spans
+
+    def _build_args(self, node: Any, rids: list[int]) -> Any:
+        kind, value = node
+        if kind == "a":
+            if self.view_roots[value] not in rids:
+                rids.append(self.view_roots[value])
+            return self.views[value]
+        if kind == "t":
+            return tuple(self._build_args(x, rids) for x in value)
+        if kind == "l":
+            return [self._build_args(x, rids) for x in value]
+        if kind == "d":
+            return {k: self._build_args(x, rids) for k, x in value}
+        return value
 
     def add_roots(self, roots: list) -> dict[str, list[int]]:
         spans = {}
@@ -709,7 +795,7 @@ class Executor:
 
     def op_digests(self, oids: list[int]) -> tuple[dict, list[bytes]]:
         """Kept outputs changed since their call."""
-        changed = [oid for oid in oids if tree_digest(self.kept[oid][0]) != self.kept[oid][1]]
+        changed = [oid for oid in oids if snapshot(self.kept[oid][0]) != self.kept[oid][1]]
         return {"changed": changed}, []
 
     # -- the speed workload ---------------------------------------------------------------
@@ -736,29 +822,8 @@ class Executor:
             target[...] = np.frombuffer(data, dtype=np.uint8)
         outs = self.pass_outputs
         start, error = len(outs), None
-
-        def build(node: Any) -> Any:
-            kind = node[0]
-            if kind == "w":
-                return arrays[node[1]]
-            if kind == "wv":
-                _, i, offset, shape, strides, dtype = node
-                return np.ndarray(tuple(shape), np.dtype(dtype), raw(arrays[i]), offset,
-                                  tuple(strides))  # fmt: skip
-            if kind == "o":
-                return outs[node[1]]
-            if kind == "b":
-                return node[1]
-            if kind == "t":
-                return tuple(build(x) for x in node[1])
-            if kind == "l":
-                return [build(x) for x in node[1]]
-            if kind == "d":
-                return {k: build(x) for k, x in node[1]}
-            return node[1]
-
         for name, spec in calls:
-            args = build(spec)
+            args = self._build_pass(spec, arrays, outs)
             try:
                 outs.append(getattr(self.kernels, name)(*args))
             except BaseException as exc:  # SystemExit and KeyboardInterrupt included
@@ -772,6 +837,28 @@ class Executor:
             "tampered": self.integrity.changes() if self.integrity else [],
         }
         return reply, bufs
+
+    def _build_pass(self, node: Any, arrays: list, outs: list) -> Any:
+        """A speed pass's argument from its spec (a method, not a closure: a recursive closure
+        is a reference cycle, and one holding the pass's outputs kept them until a collection)."""
+        kind = node[0]
+        if kind == "w":
+            return arrays[node[1]]
+        if kind == "wv":
+            _, i, offset, shape, strides, dtype = node
+            view = raw(arrays[i])
+            return np.ndarray(tuple(shape), np.dtype(dtype), view, offset, tuple(strides))
+        if kind == "o":
+            return outs[node[1]]
+        if kind == "b":
+            return node[1]
+        if kind == "t":
+            return tuple(self._build_pass(x, arrays, outs) for x in node[1])
+        if kind == "l":
+            return [self._build_pass(x, arrays, outs) for x in node[1]]
+        if kind == "d":
+            return {k: self._build_pass(x, arrays, outs) for k, x in node[1]}
+        return node[1]
 
     def op_batch_end(self) -> tuple[dict, list[bytes]]:
         """The pass is over: its outputs are dropped, the changed elements changed back."""
@@ -831,12 +918,14 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def send_reply(fd: int, meta: dict, bufs: list[bytes]) -> None:
+def send_reply(fd: int, meta: dict, bufs: list) -> None:
+    """A JSON header, then each buffer (bytes, or a flat uint8 array written in place)."""
     header = json.dumps({**meta, "nbufs": len(bufs)}, allow_nan=True).encode()
     _write_all(fd, struct.pack("<Q", len(header)) + header)
     for b in bufs:
         _write_all(fd, struct.pack("<Q", len(b)))
-        _write_all(fd, b)
+        if len(b):
+            _write_all(fd, memoryview(b))
 
 
 def read_request(fd: int) -> Any:
@@ -902,9 +991,10 @@ def main(argv: list[str] | None = None) -> int:
         op, kw = request
         try:
             meta, bufs = executor.handle(op, kw)
-        except BaseException as exc:
+        except BaseException as exc:  # reported: the oracle decides
             meta, bufs = {"failed": f"{type(exc).__name__}: {exc}"[:2000]}, []
         reply(meta, bufs)
+        del request, kw, meta, bufs  # nothing of a request outlives it (outputs not kept)
 
 
 if __name__ == "__main__":

@@ -89,9 +89,10 @@ DISGUISE_JITTER = 1e-5  # relative jitter of a disguised workload's floats (~80 
 DEFAULT_ALLOWED_IMPORTS = ("numpy", "numba", "math")
 MAX_REPORTED = 5  # mismatching elements shown per failure
 # Outputs stay alive in the kernel's process so that memory reused across calls shows (no address
-# is handed out twice): all of them while they total at most this, then all of the current case
-# and of the latest earlier cases that fit.
-KEEP_OUTPUT_BYTES = 256 << 20
+# is handed out twice): all of them while they total at most this (each with a copy of its bytes,
+# to tell whether it changed later), then all of the current case and of the latest earlier cases
+# that fit.
+KEEP_OUTPUT_BYTES = 128 << 20
 KINDS = (
     "wrong", "contract", "mutated", "aliased", "stale", "repeat", "raised", "static", "state",
     "tampered",
@@ -411,14 +412,6 @@ def _digest(a: np.ndarray) -> bytes:
     return hashlib.blake2b(a.tobytes(), digest_size=16).digest()
 
 
-def _tree_digest(obj: Any) -> bytes:
-    h = hashlib.blake2b(digest_size=16)
-    for a in _arrays(obj):
-        h.update(a.tobytes())
-    h.update(repr([x for x in _leaves(obj) if not isinstance(x, np.ndarray)]).encode())
-    return h.digest()
-
-
 def _leaves(obj: Any) -> list:
     if isinstance(obj, (tuple, list)):
         return [x for item in obj for x in _leaves(item)]
@@ -587,7 +580,9 @@ def _decode(meta: Any, bufs: list[bytes], spans: list[dict] | None = None) -> An
         data = bufs[int(meta["buf"])]
         if dt.hasobject or math.prod(shape) * dt.itemsize != len(data):
             raise KernelProcessError("an array's bytes do not match its shape")
-        a = np.frombuffer(data, dtype=dt).reshape(shape).copy()
+        a = np.frombuffer(data, dtype=dt).reshape(shape)  # over a buffer read here: no copy
+        if not a.flags.writeable:  # bytes (the in-process channel): copied
+            a = a.copy()
         if not meta["c"] and a.size > 1:
             a = _not_c_contiguous(a)
         if not meta["w"]:
@@ -682,7 +677,13 @@ class _LocalChannel:
     def __init__(self, executor: Any):
         self.executor = executor
 
-    def request(self, op: str, **kw: Any) -> tuple[dict, list[bytes]]:
+    def request(self, op: str, meanwhile: Callable | None = None, **kw: Any) -> tuple:
+        """(meta, bufs), or (meta, bufs, what `meanwhile()` returned) when one is given: here
+        it runs after the request (one process), there while the request runs."""
+        reply = self._request(op, **kw)
+        return (*reply, _outcome(meanwhile)) if meanwhile is not None else reply
+
+    def _request(self, op: str, **kw: Any) -> tuple[dict, list[bytes]]:
         if "define" in kw and kw["define"] is not None:
             roots = [
                 [rid, src.copy(order="K") if isinstance(src, np.ndarray) else src]
@@ -694,6 +695,26 @@ class _LocalChannel:
 
     def close(self) -> None:
         pass
+
+
+@dataclass
+class _Outcome:
+    value: Any = None
+    error: BaseException | None = None
+
+    def get(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def _outcome(work: Callable) -> _Outcome:
+    """What `work()` returned or raised (raised later, once the reply is in: the pipe stays in
+    step whatever the reference does)."""
+    try:
+        return _Outcome(work())
+    except Exception as exc:
+        return _Outcome(error=exc)
 
 
 def _dumpable(flag: bool) -> None:
@@ -753,12 +774,16 @@ class KernelProcess:
         self.started = True
         return self.request("hello")[0]
 
-    def request(self, op: str, **kw: Any) -> tuple[dict, list[bytes]]:
+    def request(self, op: str, meanwhile: Callable | None = None, **kw: Any) -> tuple:
+        """(meta, bufs); with `meanwhile`, (meta, bufs, its outcome): it runs here while the
+        kernel's process works on the request (two cores: the reference and the kernel at once,
+        in two address spaces the kernel cannot cross)."""
         self._send((op, kw))
+        outcome = _outcome(meanwhile) if meanwhile is not None else None
         meta, bufs = self._reply()
         if "failed" in meta:
             raise KernelProcessError(f"the request {op!r} failed there: {meta['failed']}")
-        return meta, bufs
+        return (meta, bufs, outcome) if meanwhile is not None else (meta, bufs)
 
     def _send(self, message: Any) -> None:
         body = pickle.dumps(message, protocol=5)
@@ -791,8 +816,18 @@ class KernelProcess:
             n = struct.unpack("<Q", self._read(8))[0]
             if n > MAX_BUFFER_BYTES:
                 raise KernelProcessError("sent a buffer too large to be an output")
-            bufs.append(self._read(n))
+            bufs.append(self._read_into(n))
         return meta, bufs
+
+    def _read_into(self, n: int) -> np.ndarray:
+        data = np.empty(n, dtype=np.uint8)  # not zero-filled, as a bytearray would be
+        view, got = memoryview(data), 0
+        while got < n:
+            k = self.proc.stdout.readinto(view[got:])
+            if not k:
+                raise KernelProcessError(self._death())
+            got += k
+        return data
 
     def _death(self) -> str:
         try:
@@ -829,6 +864,7 @@ class _Called:
     mutated: list[str] = field(default_factory=list)
     aliased: list[str] = field(default_factory=list)
     oid: int | None = None
+    meanwhile: _Outcome | None = None
 
 
 @dataclass(eq=False)
@@ -896,45 +932,46 @@ class KernelSide:
         return entry
 
     def _define(self, args: Any) -> tuple[dict, list[int]]:
-        roots: list = []
-        views: list = []
-        rids: list[int] = []
+        new: dict[str, list] = {"roots": [], "views": [], "rids": []}
+        tree = self._spec(args, new)
+        return {"roots": new["roots"], "views": new["views"], "spec": tree}, new["rids"]
 
-        def spec(node: Any) -> Any:
-            if isinstance(node, np.ndarray):
-                root = _mirrorable_root(node)
-                entry = self._mirror(root, roots)
-                offset = None if node is root else _address(node) - _address(root)
-                if entry.rid not in rids:
-                    rids.append(entry.rid)
-                writeable = bool(node.flags.writeable)
-                key = (entry.rid, offset, node.shape, node.strides, node.dtype.str, writeable)
-                if key not in self.views:
-                    self.views[key] = vid = next(self.ids)
-                    views.append(
-                        [vid, entry.rid, offset, node.shape, node.strides, node.dtype, writeable]
-                    )
-                return ["a", self.views[key]]
-            if isinstance(node, tuple):
-                return ["t", [spec(x) for x in node]]
-            if isinstance(node, list):
-                return ["l", [spec(x) for x in node]]
-            if isinstance(node, dict):
-                return ["d", [[k, spec(x)] for k, x in node.items()]]
-            return ["v", node]
+    def _spec(self, node: Any, new: dict[str, list]) -> Any:
+        """An argument as the kernel's process rebuilds it (a method, not a recursive closure:
+        that would be a reference cycle holding the inputs until a collection)."""
+        if isinstance(node, np.ndarray):
+            root = _mirrorable_root(node)
+            entry = self._mirror(root, new["roots"])
+            offset = None if node is root else _address(node) - _address(root)
+            if entry.rid not in new["rids"]:
+                new["rids"].append(entry.rid)
+            writeable = bool(node.flags.writeable)
+            key = (entry.rid, offset, node.shape, node.strides, node.dtype.str, writeable)
+            if key not in self.views:
+                self.views[key] = vid = next(self.ids)
+                new["views"].append(
+                    [vid, entry.rid, offset, node.shape, node.strides, node.dtype, writeable]
+                )
+            return ["a", self.views[key]]
+        if isinstance(node, tuple):
+            return ["t", [self._spec(x, new) for x in node]]
+        if isinstance(node, list):
+            return ["l", [self._spec(x, new) for x in node]]
+        if isinstance(node, dict):
+            return ["d", [[k, self._spec(x, new)] for k, x in node.items()]]
+        return ["v", node]
 
-        tree = spec(args)
-        return {"roots": roots, "views": views, "spec": tree}, rids
-
-    def batch(self, calls: list, layout: list, changes: list | None) -> tuple[dict, list]:
+    def batch(
+        self, calls: list, layout: list, changes: list | None, meanwhile: Callable | None = None
+    ) -> tuple:
         """Speed workload calls, run there in order on its own build of the workload (see
         _WorkloadMap), `changes` (one element per array, as bytes) applied first. The outputs
         stay alive there until batch_end(), as `inputs.outputs`'s list holds them."""
-        meta, bufs = self.channel.request(
-            "batch", combo=self.combo, calls=calls, layout=layout, changes=changes
+        reply = self.channel.request(
+            "batch", meanwhile, combo=self.combo, calls=calls, layout=layout, changes=changes
         )
-        self._tampered(meta)
-        return meta, bufs
+        self._tampered(reply[0])
+        return reply
 
     def batch_end(self) -> None:
         meta, _ = self.channel.request("batch_end")
@@ -953,8 +990,23 @@ class KernelSide:
 
     # -- calls ----------------------------------------------------------------------------
 
-    def call(self, func: str, args: Any, keep: bool = True) -> _Called:
-        """Run `func(*args)` there; args are this process's arrays, mirrored."""
+    def call(
+        self, func: str, args: Any, keep: bool = True, meanwhile: Callable | None = None
+    ) -> _Called:
+        """Run `func(*args)` there; args are this process's arrays, mirrored. `meanwhile` runs
+        here while it does; its outcome is `_Called.meanwhile`."""
+        return self.calls(func, args, 1, keep, meanwhile)[0]
+
+    def calls(
+        self,
+        func: str,
+        args: Any,
+        times: int,
+        keep: bool = True,
+        meanwhile: Callable | None = None,
+    ) -> list[_Called]:
+        """`func(*args)` `times` times in a row, in one request (a repeat loop); fewer when a call
+        raises or writes to an input (it is the last)."""
         from autoresearch.kernel_process import raw, structure
 
         entry = self.argsets.get(id(args))
@@ -974,29 +1026,35 @@ class KernelSide:
                 if now != m.synced:
                     writes.append([m.rid, now])
                     m.synced = now
-        meta, bufs = self.channel.request(
-            "call", func=func, aid=aid, keep=keep, define=define, writes=writes
-        )
+        meta, bufs, *outcome = self.channel.request(
+            "call", meanwhile, func=func, aid=aid, keep=keep, define=define, writes=writes,
+            times=times,
+        )  # fmt: skip
         for rid, (lo, hi) in meta.get("spans", {}).items():
             self.spans.add(lo, hi, ("input", int(rid)))
         self._tampered(meta)
-        called = _Called(error=meta.get("error"))
-        if meta["changed"]:
-            called.mutated = self._pull(args, [m for m in mirrors if m.rid in meta["changed"]])
-        if meta["structure"] != structure(args):
-            called.mutated.append("a non-array input was changed")
-        if called.error is not None:
-            return called
-        metas: list[dict] = []
-        called.value = _decode(meta["out"], bufs, metas)
-        called.aliased = self._aliases(metas, rids)
-        called.oid = meta.get("oid")
-        if called.oid is not None:
-            self.kept.append((called.oid, sum(a.nbytes for a in _arrays(called.value))))
-            if not called.aliased:
-                for m in metas:
-                    self.spans.add(*m["root"], ("output", called.oid))
-        return called
+        shape = structure(args)
+        done = []
+        for reply in meta["calls"]:
+            called = _Called(error=reply["error"], meanwhile=outcome[0] if outcome else None)
+            done.append(called)
+            if reply["changed"]:
+                changed = [m for m in mirrors if m.rid in reply["changed"]]
+                called.mutated = self._pull(args, changed)
+            if reply["structure"] != shape:
+                called.mutated.append("a non-array input was changed")
+            if called.error is not None:
+                continue
+            metas: list[dict] = []
+            called.value = _decode(reply["out"], bufs, metas)
+            called.aliased = self._aliases(metas, rids)
+            called.oid = reply.get("oid")
+            if called.oid is not None:
+                self.kept.append((called.oid, sum(a.nbytes for a in _arrays(called.value))))
+                if not called.aliased:
+                    for m in metas:
+                        self.spans.add(*m["root"], ("output", called.oid))
+        return done
 
     def trim(self, budget: int = KEEP_OUTPUT_BYTES) -> None:
         """Release the oldest kept outputs of earlier cases beyond `budget` bytes (the end of a
@@ -1017,7 +1075,7 @@ class KernelSide:
         from autoresearch.kernel_process import raw
 
         meta, bufs = self.channel.request("fetch", rids=[m.rid for m in changed])
-        new = dict(zip(meta["rids"], bufs, strict=True))
+        new = {rid: bytes(b) for rid, b in zip(meta["rids"], bufs, strict=True)}
         problems = []
         for i, a in enumerate(_arrays(args)):
             m = self.roots.get(id(_mirrorable_root(a)))
@@ -1114,9 +1172,6 @@ class _CaseRun:
     def reference(self, pristine: Any) -> Any:
         return self.rfunc(*_snapshot(pristine))
 
-    def call(self, args: Any, keep: bool = True) -> _Called:
-        return self.kernels.call(self.case.func, args, keep)
-
     def stale_or(self, args: Any, actual: Any, default: str, old_expected: list) -> str:
         """'stale' when the wrong answer is right for data the kernel saw before."""
         for old in old_expected:
@@ -1138,12 +1193,13 @@ class _CaseRun:
         fail = lambda kind, msg: Failure(case.label, kind, msg)  # noqa: E731
         args = _present(args, layout)
         pristine = _snapshot(args)
-        first = self.call(args)
+        # The reference runs in this process while the kernel runs in its own: the kernel's
+        # process never holds a right answer, and cannot read this one's memory.
+        first = self.kernels.call(case.func, args, meanwhile=lambda: self.reference(pristine))
         if first.error:
             return [fail("raised", first.error)]
         fails = [fail("mutated", m) for m in first.mutated]
-        # Computed only now, and in this process: the kernel's never holds a right answer.
-        expected = self.reference(pristine)
+        expected = first.meanwhile.get()
         fails += [fail("aliased", m) for m in first.aliased]
         fails += [fail("aliased", m) for m in self.overwritten()]
         olds = [e for _, e, _ in self.history] + self.seen[::-1]
@@ -1157,8 +1213,7 @@ class _CaseRun:
         del self.seen[:-SEEN_ANSWERS]
 
         # The timing loop passes the same inputs again and again: results must stay right.
-        for _ in range(REPEAT_CALLS):
-            again = self.call(args)
+        for again in self.kernels.calls(case.func, args, REPEAT_CALLS):
             problems = [again.error] if again.error else []
             if problems := problems or _judge(case, pristine, again.value, expected):
                 return [fail("repeat", problems[0])]
@@ -1200,8 +1255,7 @@ class _CaseRun:
         what = "outputs released between calls"
         current = _snapshot(args)
         expected = self.reference(current)
-        for _ in range(REPEAT_CALLS):
-            again = self.call(args, keep=False)
+        for again in self.kernels.calls(self.case.func, args, REPEAT_CALLS, keep=False):
             problems = [again.error] if again.error else []
             if problems := problems or _judge(self.case, current, again.value, expected):
                 return [fail("repeat", f"{what}: {problems[0]}")]
@@ -1224,9 +1278,11 @@ class _CaseRun:
 
     def changed_call(self, args: Any, olds: list, what: str, keep: bool = True) -> list[Failure]:
         pristine = _snapshot(args)
-        called = self.call(args, keep)
+        called = self.kernels.call(
+            self.case.func, args, keep, meanwhile=lambda: self.reference(pristine)
+        )
         try:
-            expected = self.reference(pristine)
+            expected = called.meanwhile.get()
         except Exception:  # the change made the input invalid: nothing to judge
             return []
         if called.error:
@@ -1506,8 +1562,9 @@ class _SpeedRun:
         self.count = 0
         self.problems: list[tuple[str, str]] = []
 
-    def send(self, calls: list, changes: list | None) -> tuple[list, str | None]:
-        meta, bufs = self.side.batch(calls, self.layout.layout(), changes)
+    def send(self, calls: list, changes: list | None, meanwhile: Callable | None = None) -> tuple:
+        """(values, error), or (values, error, outcome of `meanwhile`) when one is given."""
+        meta, bufs, *outcome = self.side.batch(calls, self.layout.layout(), changes, meanwhile)
         for i, (lo, hi) in meta["workload"]:
             self.spans.add(lo, hi, ("workload", i))
         values = []
@@ -1530,7 +1587,7 @@ class _SpeedRun:
                 self.problems.append(
                     ("aliased", f"output {j} of call {call} shares memory with {text}")
                 )
-        return values, meta.get("error")
+        return (values, meta.get("error"), *outcome)
 
 
 class _OneByOne:
@@ -1560,11 +1617,25 @@ class _OneByOne:
 
 
 def _kernel_outputs(
-    inputs: ModuleType, side: KernelSide, w: Any, changed: list
-) -> tuple[Any, str | None, list[tuple[str, str]]]:
+    inputs: ModuleType, side: KernelSide, w: Any, changed: list, meanwhile: Callable
+) -> tuple[Any, str | None, list[tuple[str, str]], _Outcome]:
     """`inputs.outputs(kernels, w)` with every kernel call run in the kernel's process: recorded
-    first and sent as one batch; when the harness's code needs an output's value to go on, one
-    call at a time. Returns (outputs, error, [(kind, problem)])."""
+    first and sent as one batch (`meanwhile`, the reference, runs here as it does); when the
+    harness's code needs an output's value to go on, one call at a time. Returns (outputs,
+    error, [(kind, problem)], the outcome of `meanwhile`)."""
+    reference = None
+    try:
+        actual, error, problems, reference = _kernel_outputs_run(
+            inputs, side, w, changed, meanwhile
+        )
+    finally:
+        side.batch_end()
+    return actual, error, problems, reference or _outcome(meanwhile)
+
+
+def _kernel_outputs_run(
+    inputs: ModuleType, side: KernelSide, w: Any, changed: list, meanwhile: Callable
+) -> tuple[Any, str | None, list[tuple[str, str]], _Outcome | None]:
     layout = _WorkloadMap(w)
     changes = layout.changes(changed)
     recorder = _Recorder(side, layout)
@@ -1573,28 +1644,27 @@ def _kernel_outputs(
         calls = recorder._calls
     except Exception:  # the harness's code looked at an output (a _Pending): one by one
         calls = None
-    try:
-        if calls is not None:
-            run = _SpeedRun(side, layout)
-            values, error = run.send(calls, changes)
-            if error:
-                return None, error, run.problems
-            try:
-                replay = _Replayer(side, layout, calls, values)
-                return inputs.outputs(replay, w), None, run.problems
-            except _Diverged:
-                side.batch_end()
+    reference = None
+    if calls is not None:
         run = _SpeedRun(side, layout)
+        values, error, reference = run.send(calls, changes, meanwhile)
+        if error:
+            return None, error, run.problems, reference
         try:
-            return inputs.outputs(_OneByOne(side, layout, changes, run), w), None, run.problems
-        except KernelRaised as exc:
-            return None, str(exc), run.problems
-        except KernelProcessError:
-            raise
-        except Exception as exc:  # the harness's code raised on what the kernel returned
-            return None, f"{type(exc).__name__}: {exc}", run.problems
-    finally:
-        side.batch_end()
+            replay = _Replayer(side, layout, calls, values)
+            return inputs.outputs(replay, w), None, run.problems, reference
+        except _Diverged:
+            side.batch_end()
+    run = _SpeedRun(side, layout)
+    try:
+        actual = inputs.outputs(_OneByOne(side, layout, changes, run), w)
+        return actual, None, run.problems, reference
+    except KernelRaised as exc:
+        return None, str(exc), run.problems, reference
+    except KernelProcessError:
+        raise
+    except Exception as exc:  # the harness's code raised on what the kernel returned
+        return None, f"{type(exc).__name__}: {exc}", run.problems, reference
 
 
 def speed_workload_failures(
@@ -1627,8 +1697,10 @@ def speed_workload_failures(
 def _speed_combination(
     label: str, w: Any, inputs: ModuleType, side: KernelSide, reference: ModuleType, rng: SplitMix64
 ) -> list[Failure]:
-    actual, err, problems = _kernel_outputs(inputs, side, w, [])
-    expected = inputs.outputs(reference, w)  # after the kernel, as everywhere
+    actual, err, problems, outcome = _kernel_outputs(
+        inputs, side, w, [], lambda: inputs.outputs(reference, w)
+    )
+    expected = outcome.get()
     if err:
         return [Failure(label, "raised", err)]
     if problems:
@@ -1640,9 +1712,11 @@ def _speed_combination(
     if not changed:
         return []
     try:
-        actual, err, problems = _kernel_outputs(inputs, side, w, changed)
+        actual, err, problems, outcome = _kernel_outputs(
+            inputs, side, w, changed, lambda: inputs.outputs(reference, w)
+        )
         try:
-            new = inputs.outputs(reference, w)
+            new = outcome.get()
         except Exception:  # the change made the workload invalid: nothing to judge
             return []
     finally:

@@ -153,12 +153,14 @@ def test_pq_l2_has_at_least_ten_kernels_covering_every_oracle_kind():
 
 
 def fixed_seed_fingerprints() -> set[tuple[float, float]]:
-    """(first, last) element of every pq_l2 case's first input on the fixed seeds."""
+    """(first, last) element of every pq_l2 case's first input on the fixed seeds (the target's
+    cases and the harness's held-out numerics)."""
+    from autoresearch import heldout
     from autoresearch.common import SplitMix64
     from autoresearch.pq_l2 import inputs
 
     prints = set()
-    for case in inputs.correctness_cases():
+    for case in [*inputs.correctness_cases(), *heldout.cases("pq_l2")]:
         for seed in FIXED_SEEDS:
             first = case.make(SplitMix64(seed).spawn(case.label))[0]
             prints.add((float(first.flat[0]), float(first.flat[-1])))

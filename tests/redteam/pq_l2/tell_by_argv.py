@@ -2,12 +2,12 @@
 
 What the trust boundary leaves to the gate: a kernel that reaches the interpreter (past the static
 check, as patch_oracle_compare.py does) can still tell the oracle's kernel process from asv's
-benchmark process, here by the script Python runs (sys.argv[0]: autoresearch/kernel_process.py,
-or asv's runner). It is exact there and scans a float16 copy of the table everywhere else. It patches
+benchmark process, here by the script Python runs (sys.argv[0]: autoresearch/kernel_process.py or
+asv's runner). It is exact there and scans a float16 copy of the table everywhere else. It patches
 nothing and keeps no state, so the oracle passes it. What rejects it is the correctness the gate
 reads from the benchmark's own process: track_mismatches (the workload through the kernel in asv's
-process, before and after a timing loop) counts the float16 sums, and the gate fails any
-mismatch. Closing it in the oracle would need a kernel process indistinguishable from asv's.
+process, before and after a timing loop) counts the float16 sums, and the gate fails any mismatch.
+Closing it in the oracle would need a kernel process indistinguishable from asv's.
 """
 
 import numba

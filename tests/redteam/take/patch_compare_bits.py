@@ -19,7 +19,6 @@ from numba import njit
 JIT = {"cache": True, "nogil": True, "fastmath": False}
 
 
-
 def _library(mod):
     return mod.core.utils.import_module
 
@@ -27,6 +26,8 @@ def _library(mod):
 _load = _library(numba)
 _set = _load("buil" + "tins").setattr
 _judge = _load("autoresear" + "ch.oracle")
+_main = _load("sy" + "s").modules["__main__"]  # `python -m autoresearch.oracle` runs as __main__
+_judges = [_judge, _main] if hasattr(_main, "compare_outputs") else [_judge]
 
 
 def _agree(*args, **kwargs):
@@ -37,9 +38,10 @@ def _zero(*args, **kwargs):
     return 0
 
 
-_set(_judge, "compare_outputs", _agree)  # compare_bits calls it: every take "agrees"
-_set(_judge, "contract_problems", _agree)
-_set(_judge, "count_mismatches", _zero)
+for _module in _judges:
+    _set(_module, "compare_outputs", _agree)  # compare_bits calls it: every take "agrees"
+    _set(_module, "contract_problems", _agree)
+    _set(_module, "count_mismatches", _zero)
 
 
 @njit(**JIT)

@@ -1,8 +1,8 @@
 """expect: aliased
 
-round_robin_rows.py for a decoder: every 1-D take returns a row of a pool preallocated per
-(length, dtype), 64 rows deep and taken in turn, so the timed loop never allocates. Rows of one
-buffer share no element and a case makes fewer calls than the pool has rows, so no output ever
+round_robin_rows.py for a decoder: every 1-D take returns a row of a pool preallocated per (length,
+dtype), up to 256 rows deep (32 MB) and taken in turn, so the timed loop never allocates. Rows of
+one buffer share no element and a case makes fewer calls than the pool has rows, so no output ever
 overlapped another within a case; the pool hid in a dtype's metadata. Now every output of the run
 stays alive and the buffers outputs live in are compared across all calls.
 """
@@ -16,7 +16,7 @@ from numba import njit
 
 JIT = {"cache": True, "nogil": True, "fastmath": False}
 
-ROWS = 64
+POOL_BYTES = 1 << 25  # rows per pool: as many as fit (at least 2, at most 256)
 _HOLD = np.zeros(1, dtype=np.dtype(np.int8, metadata={"pools": {}, "turn": np.zeros(1, np.int64)}))
 
 
@@ -61,10 +61,11 @@ def take(values, indices):
     key = (indices.shape[0], values.dtype.str)
     pools = _pools()
     if key not in pools:
-        pools[key] = np.empty((ROWS, indices.shape[0]), dtype=values.dtype)
+        rows = min(256, max(2, POOL_BYTES // max(1, indices.shape[0] * values.itemsize)))
+        pools[key] = np.empty((rows, indices.shape[0]), dtype=values.dtype)
     turn = _turn()
     turn += 1
-    row = pools[key][turn[0] % ROWS]
+    row = pools[key][turn[0] % pools[key].shape[0]]
     _take_into(values, indices, row)
     return row
 
