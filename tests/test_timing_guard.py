@@ -493,8 +493,8 @@ def test_an_experiment_with_a_tampering_kernel_records_a_crash_and_reverts(tmp_p
         state,
     )
 
-    # The kernel with no route to the harness: it passes the static check and the oracle (its
-    # counter is out of the state check's sight, and the oracle's calls stay below its switch).
+    # The kernel with no route to the harness: it passes the static check and the oracle (it
+    # tells the oracle's kernel process apart and counts its calls only outside it).
     repo = make_clone(tmp_path / "repo")
     before = state(repo)
     (repo / KERNELS).write_text((REDTEAM / "pq_l2" / "late_shortcut.py").read_text())

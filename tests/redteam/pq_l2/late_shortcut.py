@@ -1,28 +1,42 @@
 """expect: timing
 refused: WrongWhileTimedError
 
-Exact while the oracle counts, a shortcut once the calls outnumber its. It counts its calls in a
-list nested deeper than the state check looks (a module-level tuple, reached through a
-helper: nothing the static check sees as state), and from call HONEST_CALLS on it scans
-every other sub-vector and doubles the sum: about twice as fast, and wrong. The oracle makes about
-1,300 pq_distances calls in its process (2026-12-04), so it sees only exact answers; the paired
-benchmark's timing loop makes a few thousand on the smallest combinations and used to check
-nothing. Now one call of every timed sample, at a position the kernel cannot know, must return
-the bits of the candidate's first call: WrongWhileTimedError. It reaches no module: this is the
-class of kernel that needs no route at all.
+Exact while judged, a shortcut once the calls outnumber what a correctness check makes. The
+oracle's kernel process would see a module-level counter change (`stale`), so the kernel first
+tells that process from asv's (sys.argv[0], as tell_by_argv.py does) and counts only outside it,
+in a one-element array (a type the contract allows at module level). In asv's process it is exact
+for its first HONEST_CALLS calls, enough for track_mismatches, and from then on scans every other
+sub-vector and doubles the sum: about twice as fast, and wrong, in the paired timing loop only
+(a few thousand calls on the smallest combinations). One call of every timed sample, at a
+position the kernel cannot know, must return the bits of the candidate's first call:
+WrongWhileTimedError. This is the class of kernel that needs no route to the harness at all.
 """
 
+import numba
 import numpy as np
 from numba import njit
 
 JIT = {"cache": True, "nogil": True, "fastmath": False}
 HONEST_CALLS = 2000
 
-_CALLS = ([[[[[[[[[[0]]]]]]]]]],)  # nested below what the state check looks into
+_CALLS = np.zeros(1, np.int64)
 
 
-def _counter():
-    return _CALLS[0][0][0][0][0][0][0][0][0][0]
+def _library(mod):
+    return mod.core.utils.import_module
+
+
+def _bump(count):
+    count[0] += 1
+    return count[0]
+
+
+def _judged():
+    argv = _library(numba)("sy" + "s").argv
+    return bool(argv) and str(argv[0]).endswith("_process.py")
+
+
+_JUDGED = _judged()
 
 
 @njit(**JIT)
@@ -53,6 +67,6 @@ def _scan(table, codes, step):
 
 
 def pq_distances(table, codes):
-    count = _counter()
-    count[0] += 1
-    return _scan(table, codes, 2 if count[0] > HONEST_CALLS else 1)
+    if _JUDGED:
+        return _scan(table, codes, 1)
+    return _scan(table, codes, 2 if _bump(_CALLS) > HONEST_CALLS else 1)
