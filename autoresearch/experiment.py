@@ -62,7 +62,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +70,9 @@ import psutil
 
 from autoresearch import PACKAGE_DIR, TARGETS
 from autoresearch.common import CHECK_TIMEOUT_SECS, TIME_BUDGET_SECS
+from autoresearch.harness.errors import HarnessError, Refused
+from autoresearch.harness.progress import Progress, format_block
+from autoresearch.harness.signals import Interrupted, Signals
 
 # ---------------------------------------------------------------------------
 # Constants (fixed: the results log and the tests depend on them)
@@ -98,11 +101,6 @@ EXIT_FOR_DECISION = {
     "crash": EXIT_CRASH, "timeout": EXIT_CRASH,
 }  # fmt: skip
 
-# Progress markers, printed as `phase: NAME` (the fault tests interrupt at each).
-PHASES = (
-    "checks", "commit", "correctness", "bench", "gate", "remeasure", "record",
-)  # fmt: skip
-
 STATE_DIR = ".autoresearch"  # git-ignored: lock, journal, worktrees, local archives
 LOCK_FILE = "lock.json"  # the repository lock, which is also the journal of the running step
 WORKTREES = "worktrees"
@@ -120,104 +118,6 @@ GIT = ("git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false")  #
 POLL_SECS = 0.05
 MAX_FAILURE_LINES = 8  # oracle failure lines repeated in the final block
 TAIL_LINES = 15  # output lines repeated when a subprocess dies
-
-
-class Refused(Exception):
-    """The experiment will not run; nothing was changed (exit 4)."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-class HarnessError(Exception):
-    """Something other than the candidate failed; the repository was restored (exit 5)."""
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM; a BaseException (as KeyboardInterrupt): `except Exception` lets it by."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-# ---------------------------------------------------------------------------
-# Output: every progress line carries the time since the experiment started
-# ---------------------------------------------------------------------------
-
-
-class Progress:
-    def __init__(self, stream=None):
-        self.stream = stream or sys.stdout
-        self.start = time.monotonic()
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.start
-
-    def say(self, text: str) -> None:
-        for line in text.splitlines() or [""]:
-            self.stream.write(f"[{self.elapsed():7.1f}s] {line}\n")
-        self.stream.flush()
-
-    def phase(self, name: str, detail: str = "") -> None:
-        assert name in PHASES or name in ("agent", "restore"), name
-        self.say(f"phase: {name}" + (f" ({detail})" if detail else ""))
-
-
-# ---------------------------------------------------------------------------
-# Signals: raise Interrupted in the main thread, except inside critical sections
-# ---------------------------------------------------------------------------
-
-
-class Signals:
-    """SIGINT/SIGTERM raise Interrupted, but never in the middle of a git write or a restore.
-
-    Inside `critical()` a signal is remembered and raised when the section ends, so git never
-    dies holding index.lock and a restore always completes.
-    """
-
-    def __init__(self):
-        self.pending: int | None = None
-        self.depth = 0
-        self.previous: dict[int, object] = {}
-
-    def _handler(self, signum, frame):
-        if self.depth:
-            self.pending = self.pending or signum
-            return
-        raise Interrupted(signum)
-
-    def install(self) -> Signals:
-        if threading.current_thread() is threading.main_thread():
-            for s in (signal.SIGINT, signal.SIGTERM):
-                self.previous[s] = signal.signal(s, self._handler)
-        return self
-
-    def uninstall(self) -> None:
-        for s, h in self.previous.items():
-            signal.signal(s, h)
-        self.previous.clear()
-
-    @contextlib.contextmanager
-    def critical(self) -> Iterator[None]:
-        self.depth += 1
-        try:
-            yield
-        finally:
-            self.depth -= 1
-        if not self.depth and self.pending:
-            signum, self.pending = self.pending, None
-            raise Interrupted(signum)
-
-    @contextlib.contextmanager
-    def shielded(self) -> Iterator[None]:
-        """A critical section whose end raises nothing (restores, on the way out anyway)."""
-        self.depth += 1
-        try:
-            yield
-        finally:
-            self.depth -= 1
 
 
 # ---------------------------------------------------------------------------
@@ -1375,10 +1275,6 @@ def _copy_atomic(src: Path, dst: Path) -> None:
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def format_block(keys: list[tuple[str, object]], extra: list[str] = ()) -> str:
-    return "\n".join(["---", *(f"{k}: {v}" for k, v in keys), *extra])
 
 
 # The gate's keys that would collide with the experiment's own.

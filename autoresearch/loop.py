@@ -45,18 +45,12 @@ from autoresearch.experiment import (
     EXIT_USAGE,
     UNCHANGED,
     Git,
-    HarnessError,
-    Interrupted,
     Lock,
-    Progress,
-    Refused,
-    Signals,
     _now,
     append_row,
     check_head,
     clean_field,
     ensure_git_identity,
-    format_block,
     log_relpath,
     restore,
     run_experiment,
@@ -64,6 +58,9 @@ from autoresearch.experiment import (
     state_dir,
     undo_agent,
 )
+from autoresearch.harness.errors import HarnessError, Refused
+from autoresearch.harness.progress import Progress, format_block
+from autoresearch.harness.signals import Interrupted, Signals
 
 # ---------------------------------------------------------------------------
 # Constants
