@@ -71,6 +71,7 @@ import psutil
 from autoresearch import PACKAGE_DIR, TARGETS
 from autoresearch.common import CHECK_TIMEOUT_SECS, TIME_BUDGET_SECS
 from autoresearch.harness.errors import HarnessError, Refused
+from autoresearch.harness.git import Git, ensure_git_identity
 from autoresearch.harness.progress import Progress, format_block
 from autoresearch.harness.signals import Interrupted, Signals
 
@@ -114,68 +115,9 @@ ENV_TIME_BUDGET = "AUTORESEARCH_TIME_BUDGET_SECS"
 ENV_CHECK_TIMEOUT = "AUTORESEARCH_CHECK_TIMEOUT_SECS"
 ENV_BENCH_REGEX = "AUTORESEARCH_BENCH_REGEX"
 
-GIT = ("git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false")  # no agent hooks
 POLL_SECS = 0.05
 MAX_FAILURE_LINES = 8  # oracle failure lines repeated in the final block
 TAIL_LINES = 15  # output lines repeated when a subprocess dies
-
-
-# ---------------------------------------------------------------------------
-# git
-# ---------------------------------------------------------------------------
-
-
-class Git:
-    def __init__(self, repo: Path):
-        self.repo = Path(repo)
-
-    def run(
-        self, *args: str, check: bool = True, env: dict | None = None, cwd: Path | None = None
-    ) -> subprocess.CompletedProcess:
-        proc = subprocess.run(
-            [*GIT, *args], cwd=cwd or self.repo, capture_output=True, text=True, env=env
-        )
-        if check and proc.returncode != 0:
-            raise HarnessError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
-        return proc
-
-    def out(self, *args: str, **kw) -> str:
-        return self.run(*args, **kw).stdout.strip()
-
-    def head(self) -> str:
-        return self.out("rev-parse", "HEAD")
-
-    def rev(self, rev: str) -> str | None:
-        proc = self.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
-        return proc.stdout.strip() if proc.returncode == 0 else None
-
-    def parent(self, rev: str) -> str | None:
-        return self.rev(f"{rev}^")
-
-    def subject(self, rev: str) -> str:
-        return self.out("log", "-1", "--format=%s", rev)
-
-    def status(self, cwd: Path | None = None, *paths: str) -> list[tuple[str, str]]:
-        """(XY, path) of every change git reports, untracked files one by one, ignored excluded."""
-        raw = self.run(
-            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *paths, cwd=cwd
-        ).stdout
-        entries, fields = [], raw.split("\0")
-        i = 0
-        while i < len(fields):
-            item = fields[i]
-            i += 1
-            if not item:
-                continue
-            xy, path = item[:2], item[3:]
-            if xy[0] in "RC":  # a rename carries its source path in the next field
-                path = f"{fields[i]} -> {path}"
-                i += 1
-            entries.append((xy, path))
-        return entries
-
-    def tracked(self, rev: str, path: str) -> bool:
-        return self.run("cat-file", "-e", f"{rev}:{path}", check=False).returncode == 0
 
 
 # ---------------------------------------------------------------------------
@@ -1395,18 +1337,6 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-
-
-def ensure_git_identity(repo: Path) -> None:
-    """Experiments commit; on a fresh machine with no git identity, commit as the harness."""
-    probe = subprocess.run(
-        ["git", "config", "user.email"], cwd=repo, capture_output=True, text=True
-    )
-    if probe.stdout.strip():
-        return
-    for role in ("AUTHOR", "COMMITTER"):
-        os.environ.setdefault(f"GIT_{role}_NAME", "lance-autoresearch")
-        os.environ.setdefault(f"GIT_{role}_EMAIL", "autoresearch@localhost")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,13 +44,11 @@ from autoresearch.experiment import (
     EXIT_REFUSED,
     EXIT_USAGE,
     UNCHANGED,
-    Git,
     Lock,
     _now,
     append_row,
     check_head,
     clean_field,
-    ensure_git_identity,
     log_relpath,
     restore,
     run_experiment,
@@ -59,6 +57,7 @@ from autoresearch.experiment import (
     undo_agent,
 )
 from autoresearch.harness.errors import HarnessError, Refused
+from autoresearch.harness.git import Git, ensure_git_identity
 from autoresearch.harness.progress import Progress, format_block
 from autoresearch.harness.signals import Interrupted, Signals
 
