@@ -56,22 +56,18 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-
 from autoresearch import PACKAGE_DIR, TARGETS
-from autoresearch.common import CHECK_TIMEOUT_SECS, TIME_BUDGET_SECS
+from autoresearch.harness.env import ENV_BENCH_REGEX as ENV_BENCH_REGEX  # rebaseline.py's import
+from autoresearch.harness.env import bench_regex, budget, check_timeout, child_env
 from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.git import Git, ensure_git_identity
+from autoresearch.harness.procs import Finished, kill_tree, process_identity, run_tree, same_process
 from autoresearch.harness.progress import Progress, format_block
 from autoresearch.harness.signals import Interrupted, Signals
 
@@ -111,162 +107,8 @@ REF_PREFIX = "refs/autoresearch"  # refs/autoresearch/<target>/<sha>: every cand
 LOG_DIR = "results/experiments"
 GATE_MODULE = "autoresearch.gate"
 
-ENV_TIME_BUDGET = "AUTORESEARCH_TIME_BUDGET_SECS"
-ENV_CHECK_TIMEOUT = "AUTORESEARCH_CHECK_TIMEOUT_SECS"
-ENV_BENCH_REGEX = "AUTORESEARCH_BENCH_REGEX"
 
-POLL_SECS = 0.05
 MAX_FAILURE_LINES = 8  # oracle failure lines repeated in the final block
-TAIL_LINES = 15  # output lines repeated when a subprocess dies
-
-
-# ---------------------------------------------------------------------------
-# Subprocesses: live output, a time limit, the whole tree killed on timeout or interrupt
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class Finished:
-    returncode: int | None  # None: killed (time limit)
-    output: str
-    timed_out: bool
-    peak_rss_mb: float
-    seconds: float
-
-    @property
-    def signal_name(self) -> str | None:
-        if self.returncode is not None and self.returncode < 0:
-            try:
-                return signal.Signals(-self.returncode).name
-            except ValueError:
-                return f"signal {-self.returncode}"
-        return None
-
-    def tail(self, n: int = TAIL_LINES) -> list[str]:
-        return self.output.splitlines()[-n:]
-
-
-def process_identity(pid: int) -> dict | None:
-    try:
-        return {"pid": pid, "create_time": psutil.Process(pid).create_time()}
-    except psutil.Error:
-        return None
-
-
-def same_process(identity: dict | None) -> psutil.Process | None:
-    """The live process an identity names (pid reuse and zombies do not count), or None."""
-    if not identity:
-        return None
-    try:
-        proc = psutil.Process(identity["pid"])
-        if abs(proc.create_time() - identity["create_time"]) > 0.01:
-            return None
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return proc
-    except (psutil.Error, KeyError, TypeError):
-        return None
-
-
-def kill_tree(identity: dict | None) -> None:
-    """SIGKILL a process, its descendants and its process group (it was started in its own)."""
-    proc = same_process(identity)
-    if proc is None:
-        return
-    try:
-        victims = [*proc.children(recursive=True), proc]
-    except psutil.Error:
-        victims = [proc]
-    for p in victims:
-        with contextlib.suppress(psutil.Error):
-            p.kill()
-    with contextlib.suppress(OSError):
-        os.killpg(identity["pid"], signal.SIGKILL)
-
-
-def run_tree(
-    cmd: list[str] | str,
-    *,
-    cwd: Path,
-    timeout: float,
-    progress: Progress,
-    tag: str,
-    env: dict | None = None,
-    stdin_text: str | None = None,
-    on_start: Callable[[dict | None], None] | None = None,
-) -> Finished:
-    """Run `cmd` in a new session, echo its output line by line, kill its whole tree at `timeout`.
-
-    The child gets its own session, so a terminal's Ctrl-C reaches only us and we kill the tree
-    ourselves, in order. Peak RSS comes from wait4 (the child and the descendants it waited for).
-    """
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        cmd,
-        cwd=cwd,
-        env=env,
-        shell=isinstance(cmd, str),
-        stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        bufsize=1,
-        start_new_session=True,
-    )
-    identity = process_identity(proc.pid) or {"pid": proc.pid, "create_time": 0.0}
-    lines: list[str] = []
-
-    def pump() -> None:
-        for line in proc.stdout:
-            lines.append(line)
-            progress.say(f"{tag}| {line.rstrip()}")
-
-    def feed() -> None:
-        with contextlib.suppress(OSError):  # the child may exit without reading its input
-            proc.stdin.write(stdin_text)
-            proc.stdin.close()
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    if stdin_text is not None:
-        threading.Thread(target=feed, daemon=True).start()
-    deadline = start + max(0.0, timeout)
-    timed_out, status, rusage = False, None, None
-    try:
-        if on_start:
-            on_start(identity)  # may fail (a full disk): the child is killed below
-        while True:
-            pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() >= deadline:
-                timed_out = True
-                kill_tree(identity)
-                _, status, rusage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(POLL_SECS)
-    except BaseException:
-        kill_tree(identity)
-        with contextlib.suppress(ChildProcessError):
-            os.wait4(proc.pid, 0)
-        proc.returncode = -signal.SIGKILL
-        raise
-    finally:
-        with contextlib.suppress(OSError):  # leftovers of the session (e.g. asv's workers)
-            os.killpg(proc.pid, signal.SIGKILL)
-        reader.join(timeout=5)
-        if on_start:
-            with contextlib.suppress(OSError):
-                on_start(None)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Finished(
-        None if timed_out else proc.returncode,
-        "".join(lines),
-        timed_out,
-        rusage.ru_maxrss / 1024 if rusage else 0.0,
-        time.monotonic() - start,
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -788,25 +630,6 @@ def asv_errors(output: str, most: int = 3) -> list[str]:
     return list(seen.values())[:most]
 
 
-def _budget() -> float:
-    return float(os.environ.get(ENV_TIME_BUDGET, TIME_BUDGET_SECS))
-
-
-def _check_timeout() -> float:
-    return float(os.environ.get(ENV_CHECK_TIMEOUT, CHECK_TIMEOUT_SECS))
-
-
-def _child_env() -> dict:
-    env = dict(os.environ)
-    env.pop("AUTORESEARCH_AB_BASELINE", None)  # bench.py sets it for the paired run only
-    env.pop("AUTORESEARCH_SPEED_SALT", None)  # likewise its secret workload salt
-    env["PYTHONUNBUFFERED"] = "1"  # live progress
-    # numpy's OpenBLAS spins a thread per core while generating inputs (k-means codebooks); on a
-    # loaded 2-core VM that made the oracle 14x slower (97 s against 7 s). Kernels do not use it.
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    return env
-
-
 class Experiment:
     def __init__(
         self,
@@ -825,7 +648,7 @@ class Experiment:
         self.signals = signals
         self.progress = progress
         self.start = time.monotonic()
-        self.deadline = self.start + _budget()
+        self.deadline = self.start + budget()
         self.candidate: str | None = None
         self.baseline: str | None = None
         self.pre_head: str | None = None
@@ -834,7 +657,7 @@ class Experiment:
 
         self.machine = bench.machine_name()
         self.env_name = bench.env_name()
-        self.bench_regex = os.environ.get(ENV_BENCH_REGEX) or None
+        self.bench_regex = bench_regex()
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -854,7 +677,7 @@ class Experiment:
             timeout=min(limit, self.remaining()),
             progress=self.progress,
             tag=tag,
-            env=_child_env(),
+            env=child_env(),
             on_start=lambda ident: self.journal(child=ident),
         )
 
@@ -909,7 +732,7 @@ class Experiment:
         self.progress.say(f"candidate: {self.candidate}")
 
     def correctness(self) -> Outcome | None:
-        limit = _check_timeout()
+        limit = check_timeout()
         self.progress.phase("correctness", f"oracle, limit {min(limit, self.remaining()):.0f}s")
         self.journal(phase="correctness")
         done = self.run_child(
@@ -978,7 +801,7 @@ class Experiment:
                 "oracle",
                 ["-m", "autoresearch.oracle", self.target, "--kernels", str(path)],
                 self.repo,
-                _check_timeout(),
+                check_timeout(),
             )
         if done.timed_out or done.returncode not in (0, 2):
             return []  # no verdict: judge the candidate by the normal rules
@@ -1004,7 +827,7 @@ class Experiment:
         if done.timed_out:
             return Outcome(
                 "timeout", "pass", peak_mem_mb=self.peak,
-                reasons=[f"the time budget ({_budget():.0f}s) ran out benchmarking the candidate"],
+                reasons=[f"the time budget ({budget():.0f}s) ran out benchmarking the candidate"],
             )  # fmt: skip
         if done.returncode != 0 or not (cand_wt / self.result_relpath(self.candidate)).exists():
             # The baseline benchmarked fine in the same harness: the candidate broke the run.
@@ -1295,6 +1118,11 @@ def run_experiment(
             lock.release()
         if own_signals:
             signals.uninstall()
+
+
+# Names autoresearch/rebaseline.py imports from here (that file is to change, not this one): the
+# library's functions under the names they had when they lived in this module.
+_budget, _check_timeout, _child_env = budget, check_timeout, child_env
 
 
 def _phase(lock: Lock | None) -> str:

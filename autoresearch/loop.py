@@ -52,12 +52,12 @@ from autoresearch.experiment import (
     log_relpath,
     restore,
     run_experiment,
-    run_tree,
     state_dir,
     undo_agent,
 )
 from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.git import Git, ensure_git_identity
+from autoresearch.harness.procs import run_tree
 from autoresearch.harness.progress import Progress, format_block
 from autoresearch.harness.signals import Interrupted, Signals
 

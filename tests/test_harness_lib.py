@@ -9,11 +9,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
+import time
 
+import psutil
 import pytest
 
+from autoresearch.harness.env import child_env
 from autoresearch.harness.errors import HarnessError
 from autoresearch.harness.git import Git
+from autoresearch.harness.procs import run_tree
 from autoresearch.harness.progress import Progress, format_block
 from autoresearch.harness.signals import Interrupted, Signals
 
@@ -65,3 +70,41 @@ def test_git_reads_revisions_files_and_every_kind_of_change(tmp_path):
     assert git.status() == [("R ", "a.txt -> b.txt"), ("??", "new dir/c.txt")]
     with pytest.raises(HarnessError, match="git rev-parse nope failed"):
         git.run("rev-parse", "nope")
+
+
+def test_run_tree_echoes_output_and_kills_the_whole_tree_at_its_time_limit(tmp_path, capsys):
+    seen = []
+    # The child starts a grandchild that would outlive it, then hangs.
+    script = (
+        "import subprocess, sys, time\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    done = run_tree(
+        [sys.executable, "-c", script], cwd=tmp_path, timeout=3.0, progress=Progress(),
+        tag="child", env=child_env(), on_start=seen.append,
+    )  # fmt: skip
+    assert done.timed_out and done.returncode is None and done.seconds < 30
+    grandchild = int(done.output.split()[0])
+    assert "child| " in capsys.readouterr().out
+    assert seen[0]["pid"] > 0 and seen[-1] is None  # journaled while it ran, cleared after
+    end = time.monotonic() + 5
+    while alive(grandchild) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not alive(grandchild)
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_children_do_not_inherit_the_paired_runs_secrets(monkeypatch):
+    monkeypatch.setenv("AUTORESEARCH_SPEED_SALT", "secret")
+    monkeypatch.setenv("AUTORESEARCH_AB_BASELINE", "abc")
+    env = child_env()
+    assert "AUTORESEARCH_SPEED_SALT" not in env and "AUTORESEARCH_AB_BASELINE" not in env
+    assert env["PYTHONUNBUFFERED"] == "1"

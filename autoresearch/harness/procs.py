@@ -1,0 +1,168 @@
+"""Child processes: live output, a time limit, the whole tree killed on timeout or interrupt.
+
+A process is named by its identity (pid and start time), so a journal can name the running child
+and a later run kill it without hitting a process that reused the pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from autoresearch.harness.progress import Progress
+
+POLL_SECS = 0.05
+TAIL_LINES = 15  # output lines repeated when a subprocess dies
+
+
+@dataclass
+class Finished:
+    returncode: int | None  # None: killed (time limit)
+    output: str
+    timed_out: bool
+    peak_rss_mb: float
+    seconds: float
+
+    @property
+    def signal_name(self) -> str | None:
+        if self.returncode is not None and self.returncode < 0:
+            try:
+                return signal.Signals(-self.returncode).name
+            except ValueError:
+                return f"signal {-self.returncode}"
+        return None
+
+    def tail(self, n: int = TAIL_LINES) -> list[str]:
+        return self.output.splitlines()[-n:]
+
+
+def process_identity(pid: int) -> dict | None:
+    try:
+        return {"pid": pid, "create_time": psutil.Process(pid).create_time()}
+    except psutil.Error:
+        return None
+
+
+def same_process(identity: dict | None) -> psutil.Process | None:
+    """The live process an identity names (pid reuse and zombies do not count), or None."""
+    if not identity:
+        return None
+    try:
+        proc = psutil.Process(identity["pid"])
+        if abs(proc.create_time() - identity["create_time"]) > 0.01:
+            return None
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return proc
+    except (psutil.Error, KeyError, TypeError):
+        return None
+
+
+def kill_tree(identity: dict | None) -> None:
+    """SIGKILL a process, its descendants and its process group (it was started in its own)."""
+    proc = same_process(identity)
+    if proc is None:
+        return
+    try:
+        victims = [*proc.children(recursive=True), proc]
+    except psutil.Error:
+        victims = [proc]
+    for p in victims:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    with contextlib.suppress(OSError):
+        os.killpg(identity["pid"], signal.SIGKILL)
+
+
+def run_tree(
+    cmd: list[str] | str,
+    *,
+    cwd: Path,
+    timeout: float,
+    progress: Progress,
+    tag: str,
+    env: dict | None = None,
+    stdin_text: str | None = None,
+    on_start: Callable[[dict | None], None] | None = None,
+) -> Finished:
+    """Run `cmd` in a new session, echo its output line by line, kill its whole tree at `timeout`.
+
+    The child gets its own session, so a terminal's Ctrl-C reaches only us and we kill the tree
+    ourselves, in order. Peak RSS comes from wait4 (the child and the descendants it waited for).
+    """
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        shell=isinstance(cmd, str),
+        stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        bufsize=1,
+        start_new_session=True,
+    )
+    identity = process_identity(proc.pid) or {"pid": proc.pid, "create_time": 0.0}
+    lines: list[str] = []
+
+    def pump() -> None:
+        for line in proc.stdout:
+            lines.append(line)
+            progress.say(f"{tag}| {line.rstrip()}")
+
+    def feed() -> None:
+        with contextlib.suppress(OSError):  # the child may exit without reading its input
+            proc.stdin.write(stdin_text)
+            proc.stdin.close()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    if stdin_text is not None:
+        threading.Thread(target=feed, daemon=True).start()
+    deadline = start + max(0.0, timeout)
+    timed_out, status, rusage = False, None, None
+    try:
+        if on_start:
+            on_start(identity)  # may fail (a full disk): the child is killed below
+        while True:
+            pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() >= deadline:
+                timed_out = True
+                kill_tree(identity)
+                _, status, rusage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(POLL_SECS)
+    except BaseException:
+        kill_tree(identity)
+        with contextlib.suppress(ChildProcessError):
+            os.wait4(proc.pid, 0)
+        proc.returncode = -signal.SIGKILL
+        raise
+    finally:
+        with contextlib.suppress(OSError):  # leftovers of the session (e.g. asv's workers)
+            os.killpg(proc.pid, signal.SIGKILL)
+        reader.join(timeout=5)
+        if on_start:
+            with contextlib.suppress(OSError):
+                on_start(None)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Finished(
+        None if timed_out else proc.returncode,
+        "".join(lines),
+        timed_out,
+        rusage.ru_maxrss / 1024 if rusage else 0.0,
+        time.monotonic() - start,
+    )
