@@ -63,30 +63,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autoresearch import PACKAGE_DIR, TARGETS
-from autoresearch.harness.env import ENV_BENCH_REGEX as ENV_BENCH_REGEX  # rebaseline.py's import
+from autoresearch.harness import env as harness_env
+from autoresearch.harness import runlog
 from autoresearch.harness.env import bench_regex, budget, check_timeout, child_env
 from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.git import Git, ensure_git_identity
+from autoresearch.harness.layout import (
+    BASELINE_VERDICTS,
+    LOCK_FILE,
+    REF_PREFIX,
+    RUNS,
+    WORKTREES,
+    kernels_relpath,
+    log_relpath,
+    state_dir,
+)
 from autoresearch.harness.procs import Finished, kill_tree, process_identity, run_tree, same_process
 from autoresearch.harness.progress import Progress, format_block
+from autoresearch.harness.runlog import (
+    append_row,
+    baseline_of,
+    clean_field,
+    committed_log,
+    timestamp,
+)
 from autoresearch.harness.signals import Interrupted, Signals
 
 # ---------------------------------------------------------------------------
 # Constants (fixed: the results log and the tests depend on them)
 # ---------------------------------------------------------------------------
 
-# The results log's columns, in order. Readers go by name; `baseline` is the commit the ratios are
-# relative to (the previous kept commit), so a row can be read without replaying the log.
-LOG_COLUMNS = (
-    "commit", "baseline", "timestamp", "target", "correctness", "geomean_ratio", "ci_lo", "ci_hi",
-    "worst_ratio", "worst_combo", "best_ratio", "best_combo", "peak_mem_mb", "seconds", "decision",
-    "description",
-)  # fmt: skip
-# `refused` rows are written by the loop only (an agent's edit outside the CAN table), `epoch`
-# rows by autoresearch.rebaseline only (the chain starts again at that commit). report.DECISIONS
-# is the same set (tests/test_rebaseline.py checks it).
-DECISIONS = ("keep", "discard", "undecided", "fail", "crash", "timeout", "refused", "epoch")
-BASELINE_DECISIONS = ("keep", "epoch")  # a row with one of these makes its commit the baseline
 REBASELINE_COMMAND = 'python -m autoresearch.rebaseline {target} -m "why"'
 
 UNCHANGED = "is unchanged: nothing to test"  # the refusal of an edit that changed nothing
@@ -98,13 +104,6 @@ EXIT_FOR_DECISION = {
     "crash": EXIT_CRASH, "timeout": EXIT_CRASH,
 }  # fmt: skip
 
-STATE_DIR = ".autoresearch"  # git-ignored: lock, journal, worktrees, local archives
-LOCK_FILE = "lock.json"  # the repository lock, which is also the journal of the running step
-WORKTREES = "worktrees"
-RUNS = "runs"  # per candidate: oracle and gate output, and a discarded one's asv results
-BASELINE_VERDICTS = "baseline-oracle"  # the current oracle's verdict on a baseline kernel
-REF_PREFIX = "refs/autoresearch"  # refs/autoresearch/<target>/<sha>: every candidate, kept or not
-LOG_DIR = "results/experiments"
 GATE_MODULE = "autoresearch.gate"
 
 
@@ -114,10 +113,6 @@ MAX_FAILURE_LINES = 8  # oracle failure lines repeated in the final block
 # ---------------------------------------------------------------------------
 # The lock, which is also the journal that lets a later run undo a killed one
 # ---------------------------------------------------------------------------
-
-
-def state_dir(repo: Path) -> Path:
-    return Path(repo) / STATE_DIR
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -147,7 +142,7 @@ class Lock:
         path = state_dir(repo) / LOCK_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         me = process_identity(os.getpid())
-        data = {**me, "owner": owner, "started_at": _now(), "step": None}
+        data = {**me, "owner": owner, "started_at": timestamp(), "step": None}
         for _ in range(5):
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -206,10 +201,6 @@ def _read_json(path: Path) -> dict | None:
         return data if isinstance(data, dict) else None
     except (OSError, ValueError):
         return None
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 # ---------------------------------------------------------------------------
@@ -356,92 +347,8 @@ def _wait_index_lock(git: Git, seconds: float = 10.0) -> None:
 
 
 # ---------------------------------------------------------------------------
-# The results log
-# ---------------------------------------------------------------------------
-
-
-def log_relpath(target: str) -> str:
-    return f"{LOG_DIR}/{target}.tsv"
-
-
-def clean_field(value: object) -> str:
-    return re.sub(r"[\t\r\n]+", " ", str(value)).strip()
-
-
-def parse_log(text: str, where: str) -> list[dict]:
-    lines = text.splitlines()
-    if not lines:
-        return []
-    header = tuple(lines[0].split("\t"))
-    if header != LOG_COLUMNS:
-        raise HarnessError(
-            f"{where} has columns {header}, not {LOG_COLUMNS}; the log is never rewritten: "
-            "move it aside by hand"
-        )
-    return [dict(zip(header, line.split("\t"), strict=False)) for line in lines[1:] if line]
-
-
-def read_log(path: Path) -> list[dict]:
-    return parse_log(path.read_text(), str(path)) if path.exists() else []
-
-
-def append_row(path: Path, row: dict) -> str:
-    """Append one row (the header first if the file is new): one write, fsynced.
-
-    On failure (a full disk) the bytes this call added are cut off again, so the log never holds
-    half a row; that is the only truncation the log ever sees.
-    """
-    read_log(path)  # refuses a log with other columns
-    line = "\t".join(clean_field(row.get(c, "")) for c in LOG_COLUMNS) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    existed = path.exists()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        size = os.fstat(fd).st_size
-        data = (line if size else "\t".join(LOG_COLUMNS) + "\n" + line).encode()
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        except OSError:
-            os.ftruncate(fd, size)
-            os.fsync(fd)
-            if not existed:
-                path.unlink(missing_ok=True)
-            raise
-    finally:
-        os.close(fd)
-    return line.rstrip("\n")
-
-
-def committed_log(git: Git, rev: str, target: str) -> list[dict]:
-    """The log as committed at `rev` (a working copy edited by hand does not count)."""
-    proc = git.run("show", f"{rev}:{log_relpath(target)}", check=False)
-    return (
-        parse_log(proc.stdout, f"{log_relpath(target)} at {rev[:12]}")
-        if not proc.returncode
-        else []
-    )
-
-
-def baseline_of(rows: list[dict]) -> str | None:
-    """The commit the next experiment is measured against: the last `keep` or `epoch` row's
-    commit (an epoch, autoresearch.rebaseline, starts the chain again at its commit). Before any,
-    the chain's start: the commit the rows were measured against (their `baseline` column)."""
-    for row in reversed(rows):
-        if row.get("decision") in BASELINE_DECISIONS:
-            return row.get("commit") or None
-    return (rows[-1].get("baseline") or None) if rows else None
-
-
-# ---------------------------------------------------------------------------
 # Step 1: the checks that make an experiment refuse
 # ---------------------------------------------------------------------------
-
-
-def kernels_relpath(target: str) -> str:
-    return f"autoresearch/{target}/kernels.py"
 
 
 @dataclass
@@ -945,7 +852,7 @@ class Experiment:
         return {
             "commit": self.candidate,
             "baseline": self.baseline,
-            "timestamp": _now(),
+            "timestamp": timestamp(),
             "target": self.target,
             "correctness": out.correctness,
             "geomean_ratio": num("geomean_ratio"),
@@ -1120,11 +1027,6 @@ def run_experiment(
             signals.uninstall()
 
 
-# Names autoresearch/rebaseline.py imports from here (that file is to change, not this one): the
-# library's functions under the names they had when they lived in this module.
-_budget, _check_timeout, _child_env = budget, check_timeout, child_env
-
-
 def _phase(lock: Lock | None) -> str:
     return (lock.step().get("phase") if lock else None) or "start"
 
@@ -1153,6 +1055,18 @@ def _restore_after(
             lock.journal(phase=None)
         progress.say(f"restored: {done}")
         return done
+
+
+# ---------------------------------------------------------------------------
+# Names other modules still import from here
+# ---------------------------------------------------------------------------
+
+# autoresearch/rebaseline.py and tests/test_rebaseline.py (files this change leaves alone) import
+# these from this module, where they lived; they live in autoresearch.harness now.
+_budget, _check_timeout, _child_env, _now = budget, check_timeout, child_env, timestamp
+ENV_BENCH_REGEX = harness_env.ENV_BENCH_REGEX
+DECISIONS, BASELINE_DECISIONS = runlog.DECISIONS, runlog.BASELINE_DECISIONS
+LOG_COLUMNS = runlog.LOG_COLUMNS
 
 
 # ---------------------------------------------------------------------------

@@ -45,20 +45,17 @@ from autoresearch.experiment import (
     EXIT_USAGE,
     UNCHANGED,
     Lock,
-    _now,
-    append_row,
     check_head,
-    clean_field,
-    log_relpath,
     restore,
     run_experiment,
-    state_dir,
     undo_agent,
 )
 from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.git import Git, ensure_git_identity
+from autoresearch.harness.layout import log_relpath, state_dir
 from autoresearch.harness.procs import run_tree
 from autoresearch.harness.progress import Progress, format_block
+from autoresearch.harness.runlog import append_row, clean_field, format_rows, read_log, timestamp
 from autoresearch.harness.signals import Interrupted, Signals
 
 # ---------------------------------------------------------------------------
@@ -84,9 +81,9 @@ def build_prompt(repo: Path, target: str, last_block: str | None, iteration: int
     harness = (repo / "HARNESS.md").read_text()
     program = (repo / "autoresearch" / target / "program.md").read_text()
     log = repo / log_relpath(target)
-    lines = log.read_text().splitlines() if log.exists() else []
-    rows = lines[1:][-LOG_ROWS_IN_PROMPT:]
-    table = "\n".join([lines[0], *rows]) if lines else "(no experiments yet)"
+    rows = read_log(log)[-LOG_ROWS_IN_PROMPT:]  # the strict reader: a broken log stops the loop
+    table = "\n".join(format_rows(rows)) if log.exists() and log.stat().st_size else None
+    table = table or "(no experiments yet)"
     return "\n\n".join(
         [
             f"# HARNESS.md\n\n{harness.strip()}",
@@ -112,7 +109,7 @@ def read_hypothesis(path: Path, output: str) -> str:
 def refused_row(commit: str | None, baseline: str, target: str, seconds: float, text: str) -> dict:
     nan = "nan"
     return {
-        "commit": commit or "", "baseline": baseline, "timestamp": _now(), "target": target,
+        "commit": commit or "", "baseline": baseline, "timestamp": timestamp(), "target": target,
         "correctness": "", "geomean_ratio": nan, "ci_lo": nan, "ci_hi": nan, "worst_ratio": nan,
         "worst_combo": "", "best_ratio": nan, "best_combo": "", "peak_mem_mb": nan,
         "seconds": f"{seconds:.1f}", "decision": "refused", "description": text,

@@ -41,13 +41,11 @@ from autoresearch.experiment import (
     EXIT_ERROR,
     EXIT_FAIL,
     EXIT_REFUSED,
-    LOG_COLUMNS,
-    HarnessError,
-    append_row,
     asv_errors,
     failed_benchmarks,
-    read_log,
 )
+from autoresearch.harness.errors import HarnessError
+from autoresearch.harness.runlog import LOG_COLUMNS, append_row, read_log
 
 FAST = {"AUTORESEARCH_BENCH_REGEX": ONE_COMBO}
 
@@ -78,7 +76,8 @@ def restored(before: dict, after: dict) -> None:
 
 
 def row(n: int) -> dict:
-    return {c: f"{c}{n}" for c in LOG_COLUMNS} | {"description": f"tab\there {n}\nnewline"}
+    fields = {c: f"{c}{n}" for c in LOG_COLUMNS} | {"decision": "discard"}
+    return fields | {"description": f"tab\there {n}\nnewline"}
 
 
 def test_log_header_once_append_only_one_line_per_row(tmp_path):
@@ -99,6 +98,19 @@ def test_log_with_other_columns_is_never_rewritten(tmp_path):
     with pytest.raises(HarnessError, match="never rewritten"):
         append_row(path, row(1))
     assert path.read_text() == "commit\tdecision\nabc\tkeep\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [("a\tb", "2 tab-separated fields, not 16"), ("\t".join(["x"] * 16), "unknown decision 'x'")],
+)
+def test_the_log_reader_refuses_a_row_the_writer_could_not_have_written(tmp_path, line, error):
+    path = tmp_path / "t.tsv"
+    append_row(path, row(1))
+    with open(path, "a") as f:
+        f.write(line + "\n")
+    with pytest.raises(HarnessError, match=f"t.tsv:3: {error}"):
+        read_log(path)
 
 
 def test_full_disk_leaves_no_half_row(tmp_path):
