@@ -44,17 +44,16 @@ from autoresearch.experiment import (
     EXIT_REFUSED,
     EXIT_USAGE,
     UNCHANGED,
-    Lock,
     check_head,
-    restore,
     run_experiment,
-    undo_agent,
 )
 from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.git import Git, ensure_git_identity
 from autoresearch.harness.layout import log_relpath, state_dir
+from autoresearch.harness.lock import Lock
 from autoresearch.harness.procs import run_tree
 from autoresearch.harness.progress import Progress, format_block
+from autoresearch.harness.recovery import restore, undo_agent
 from autoresearch.harness.runlog import append_row, clean_field, format_rows, read_log, timestamp
 from autoresearch.harness.signals import Interrupted, Signals
 

@@ -6,6 +6,7 @@ tests/test_loop.py.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -16,8 +17,10 @@ import psutil
 import pytest
 
 from autoresearch.harness.env import child_env
-from autoresearch.harness.errors import HarnessError
+from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.git import Git
+from autoresearch.harness.layout import LOCK_FILE, state_dir
+from autoresearch.harness.lock import Lock
 from autoresearch.harness.procs import run_tree
 from autoresearch.harness.progress import Progress, format_block
 from autoresearch.harness.signals import Interrupted, Signals
@@ -108,3 +111,26 @@ def test_children_do_not_inherit_the_paired_runs_secrets(monkeypatch):
     env = child_env()
     assert "AUTORESEARCH_SPEED_SALT" not in env and "AUTORESEARCH_AB_BASELINE" not in env
     assert env["PYTHONUNBUFFERED"] == "1"
+
+
+def test_a_held_lock_refuses_and_a_dead_owners_lock_is_recovered_from_its_journal(tmp_path, capsys):
+    git = make_repo(tmp_path)
+    start = git.head()
+    lock = Lock.acquire(tmp_path, "experiment", Progress())
+    lock.journal(kind="experiment", target="t", phase="checks", pre_head=None)
+    with pytest.raises(Refused, match="another experiment holds"):
+        Lock.acquire(tmp_path, "loop", Progress())
+    # The owner dies after committing a candidate: the journal names it and where it started.
+    (tmp_path / "a.txt").write_text("candidate\n")
+    git.run("commit", "-qam", "experiment(t): candidate")
+    candidate = git.head()
+    lock.journal(phase="correctness", pre_head=start, candidate=candidate, created=[])
+    held = json.loads((state_dir(tmp_path) / LOCK_FILE).read_text())
+    held.update(pid=2**22 + 1, create_time=0.0)  # no such process
+    (state_dir(tmp_path) / LOCK_FILE).write_text(json.dumps(held))
+    taken = Lock.acquire(tmp_path, "loop", Progress())
+    assert "stale lock" in capsys.readouterr().out
+    assert git.head() == start and (tmp_path / "a.txt").read_text() == "a\n"
+    assert git.rev(f"refs/autoresearch/t/{candidate}") == candidate  # kept off-branch
+    taken.release()
+    assert not (state_dir(tmp_path) / LOCK_FILE).exists()

@@ -1,0 +1,110 @@
+"""The repository lock, which is also the journal that lets a later run undo a killed one.
+
+One experiment, loop or re-baseline at a time holds .autoresearch/lock.json. The file names its
+owner (pid and process start time: a reused pid is not the owner) and, written ahead of each step,
+what a later run needs to undo that step if the owner dies: the HEAD it started from, the
+candidate commit, the files it created, the child process running. A run that finds the lock of
+a dead owner takes it over and undoes its step first (harness.recovery).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+from autoresearch.harness.errors import Refused
+from autoresearch.harness.layout import LOCK_FILE, state_dir
+from autoresearch.harness.procs import process_identity, same_process
+from autoresearch.harness.progress import Progress
+from autoresearch.harness.recovery import recover
+from autoresearch.harness.runlog import timestamp
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class Lock:
+    """Exclusive use of one repository by one experiment or loop, with a journal of its step.
+
+    The file holds the owner's pid and process start time (a reused pid is not the owner), and
+    what a later run needs to undo the current step if the owner is killed: the HEAD it started
+    from, the candidate commit, files it created, the child process running.
+    """
+
+    def __init__(self, repo: Path, data: dict):
+        self.repo = Path(repo)
+        self.path = state_dir(repo) / LOCK_FILE
+        self.data = data
+
+    @classmethod
+    def acquire(cls, repo: Path, owner: str, progress: Progress) -> Lock:
+        path = state_dir(repo) / LOCK_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        me = process_identity(os.getpid())
+        data = {**me, "owner": owner, "started_at": timestamp(), "step": None}
+        for _ in range(5):
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                held = read_json(path)
+                if held is not None and same_process(held):
+                    raise Refused(
+                        [
+                            f"another {held.get('owner', 'process')} holds {path} (pid "
+                            f"{held['pid']}, since {held.get('started_at')}, step "
+                            f"{(held.get('step') or {}).get('phase')}): wait for it or stop it"
+                        ]
+                    ) from None
+                # Stale: its owner died. Take it over by rename, so one process recovers it.
+                grabbed = path.with_name(f"{LOCK_FILE}.stale.{os.getpid()}")
+                try:
+                    os.replace(path, grabbed)
+                except FileNotFoundError:
+                    continue
+                try:
+                    recover(repo, read_json(grabbed) or {}, progress)
+                except BaseException:
+                    with contextlib.suppress(OSError):  # keep the journal for the next attempt
+                        os.link(grabbed, path)
+                    raise
+                finally:
+                    grabbed.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, indent=1)
+                f.flush()
+                os.fsync(f.fileno())
+            return cls(repo, data)
+        raise Refused([f"could not take {path}: it keeps changing hands"])
+
+    def journal(self, **step) -> None:
+        """Record the current step (write-ahead: before doing what it describes)."""
+        if "phase" in step and step["phase"] is None:  # the step is over
+            self.data["step"] = None
+        else:
+            self.data["step"] = {**(self.data.get("step") or {}), **step}
+        write_json_atomic(self.path, self.data)
+
+    def step(self) -> dict:
+        return self.data.get("step") or {}
+
+    def release(self) -> None:
+        held = read_json(self.path)
+        if held and held.get("pid") == self.data["pid"]:
+            self.path.unlink(missing_ok=True)
+
+
+def read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
