@@ -43,10 +43,9 @@ from autoresearch.experiment import (
     EXIT_ERROR,
     EXIT_REFUSED,
     EXIT_USAGE,
-    UNCHANGED,
-    check_head,
     run_experiment,
 )
+from autoresearch.harness.checks import UNCHANGED, check_head
 from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.git import Git, ensure_git_identity
 from autoresearch.harness.layout import log_relpath, state_dir
