@@ -63,8 +63,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autoresearch import PACKAGE_DIR, TARGETS
-from autoresearch.harness import checks, runlog
+from autoresearch.harness import asvrun, checks, runlog
 from autoresearch.harness import env as harness_env
+from autoresearch.harness.asvrun import asv_errors, failed_benchmarks, guard_errors
 from autoresearch.harness.checks import check_head, check_tree
 from autoresearch.harness.env import bench_regex, budget, check_timeout, child_env
 from autoresearch.harness.errors import HarnessError, Refused
@@ -139,44 +140,6 @@ def parse_block(text: str) -> tuple[dict, list[str]]:
             lines.append(line)
             values.setdefault(m.group(1), m.group(2).strip())
     return values, lines
-
-
-# What the paired benchmark raises when it refuses to trust what it measured (abtest.py): the
-# harness changed after the kernel loaded, or the candidate's outputs were wrong, aliased or stale
-# where they were timed. Only the candidate runs code there that could cause either.
-GUARD_ERRORS = ("HarnessChangedError", "WrongWhileTimedError")
-
-
-def failed_benchmarks(results: Path, target: str, paired: bool = False) -> list[str]:
-    """The candidate-only benchmarks (not the paired A/B) asv recorded as failed (null); with
-    `paired`, the paired one's failures too."""
-    from autoresearch import gate
-
-    try:
-        benches = gate.read_results(json.loads(results.read_text()), "candidate results")
-    except (OSError, ValueError, gate.CannotDecide):
-        return []  # unreadable: the gate says why
-    failed = []
-    for name, bench in gate.target_benches(benches, target).items():
-        if name.endswith(f".{gate.AB_METHOD}") and not paired:
-            continue  # the baseline's kernel runs there too: the gate handles its failures
-        cls, method = name.split(".")[1:]
-        failed += [
-            f"{gate.combo_label(cls, combo)} {method}"
-            for combo, result in zip(bench.combos, bench.results, strict=False)
-            if result is None
-        ]
-    return failed
-
-
-def asv_errors(output: str, most: int = 3) -> list[str]:
-    """asv's exception lines (`SomeError: message`), one per exception type, first seen first."""
-    seen: dict[str, str] = {}
-    for line in output.splitlines():
-        text = re.sub(r"^(\[\s*[\d.]+s\]\s*)+(bench\|\s*)?(\[\s*[\d.]+s\]\s*)*", "", line).strip()
-        if m := re.match(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit)):", text):
-            seen.setdefault(m.group(1), text[:200])
-    return list(seen.values())[:most]
 
 
 class Experiment:
@@ -386,11 +349,7 @@ class Experiment:
                          *(f"output: {ln}" for ln in done.tail())],
             )  # fmt: skip
         results = cand_wt / self.result_relpath(self.candidate)
-        guarded = [
-            e
-            for e in asv_errors(done.output, most=8)
-            if e.split(":", 1)[0].rsplit(".", 1)[-1] in GUARD_ERRORS
-        ]
+        guarded = guard_errors(done.output)
         if failed := failed_benchmarks(results, self.target, paired=bool(guarded)):
             # asv records a benchmark that raised or ran out of time as null and exits 0. In
             # time_* and track_mismatches only the candidate's kernel runs: its crash, not noise.
@@ -703,13 +662,15 @@ def _restore_after(
 # Names other modules still import from here
 # ---------------------------------------------------------------------------
 
-# autoresearch/rebaseline.py and tests/test_rebaseline.py (files this change leaves alone) import
-# these from this module, where they lived; they live in autoresearch.harness now.
+# autoresearch/rebaseline.py, tests/test_rebaseline.py and tests/test_timing_guard.py (files this
+# change leaves alone) import these from this module, where they lived; they live in
+# autoresearch.harness now.
 _budget, _check_timeout, _child_env, _now = budget, check_timeout, child_env, timestamp
 ENV_BENCH_REGEX = harness_env.ENV_BENCH_REGEX
 DECISIONS, BASELINE_DECISIONS = runlog.DECISIONS, runlog.BASELINE_DECISIONS
 LOG_COLUMNS, baseline_of = runlog.LOG_COLUMNS, runlog.baseline_of
 chain_of = checks.chain_of
+GUARD_ERRORS = asvrun.GUARD_ERRORS
 
 
 # ---------------------------------------------------------------------------

@@ -41,9 +41,8 @@ from autoresearch.experiment import (
     EXIT_ERROR,
     EXIT_FAIL,
     EXIT_REFUSED,
-    asv_errors,
-    failed_benchmarks,
 )
+from autoresearch.harness.asvrun import asv_errors, failed_benchmarks
 from autoresearch.harness.errors import HarnessError
 from autoresearch.harness.runlog import LOG_COLUMNS, append_row, read_log
 

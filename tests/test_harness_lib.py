@@ -134,3 +134,13 @@ def test_a_held_lock_refuses_and_a_dead_owners_lock_is_recovered_from_its_journa
     assert git.rev(f"refs/autoresearch/t/{candidate}") == candidate  # kept off-branch
     taken.release()
     assert not (state_dir(tmp_path) / LOCK_FILE).exists()
+
+
+def test_only_the_paired_benchmarks_refusals_count_as_guard_errors():
+    from autoresearch.harness.asvrun import guard_errors
+
+    output = (
+        "[  1.0s] bench| ValueError: a kernel's own error\n"
+        "[  9.0s] bench| autoresearch.abtest.WrongWhileTimedError: stale output\n"
+    )
+    assert guard_errors(output) == ["autoresearch.abtest.WrongWhileTimedError: stale output"]
