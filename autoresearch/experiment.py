@@ -62,7 +62,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autoresearch import PACKAGE_DIR, TARGETS
+from autoresearch import PACKAGE_DIR, TARGETS, gate
 from autoresearch.harness import asvrun, checks, runlog
 from autoresearch.harness import env as harness_env
 from autoresearch.harness.asvrun import asv_errors, failed_benchmarks, guard_errors
@@ -88,6 +88,7 @@ from autoresearch.harness.runlog import (
     timestamp,
 )
 from autoresearch.harness.signals import Interrupted, Signals
+from autoresearch.harness.verdict import gate_args, gate_lines, read_gate_json
 
 # ---------------------------------------------------------------------------
 # Constants (fixed: the results log and the tests depend on them)
@@ -100,7 +101,11 @@ EXIT_FOR_DECISION = {
     "crash": EXIT_CRASH, "timeout": EXIT_CRASH,
 }  # fmt: skip
 
-GATE_MODULE = "autoresearch.gate"
+# The gate's exit codes as experiment decisions (UNDECIDED is one only after a re-measurement).
+GATE_DECISIONS = {
+    gate.KEEP: "keep", gate.DISCARD: "discard", gate.INCORRECT: "fail", gate.UNDECIDED: "undecided",
+}  # fmt: skip
+KEY_LINE = re.compile(r"^([a-z_]+): (.*)$")  # a `key: value` line of a block
 
 
 MAX_FAILURE_LINES = 8  # oracle failure lines repeated in the final block
@@ -115,8 +120,8 @@ MAX_FAILURE_LINES = 8  # oracle failure lines repeated in the final block
 class Outcome:
     decision: str  # keep | discard | fail | crash | timeout
     correctness: str = ""  # pass | fail | crash | timeout
-    gate: dict = field(default_factory=dict)  # the gate's key: value pairs (first of each key)
-    gate_lines: list[str] = field(default_factory=list)
+    verdict: gate.Decision | None = None  # the gate's, read from its --json
+    gate_lines: list[str] = field(default_factory=list)  # its key: value lines, as it prints them
     reasons: list[str] = field(default_factory=list)
     peak_mem_mb: float = 0.0
 
@@ -129,17 +134,6 @@ class Result:
     row: dict | None = None
     candidate: str | None = None
     reasons: list[str] = field(default_factory=list)
-
-
-def parse_block(text: str) -> tuple[dict, list[str]]:
-    """The gate's `key: value` lines: a dict of first values, and the lines themselves."""
-    values, lines = {}, []
-    for line in text.splitlines():
-        m = re.match(r"^([a-z_]+): (.*)$", line)
-        if m:
-            lines.append(line)
-            values.setdefault(m.group(1), m.group(2).strip())
-    return values, lines
 
 
 class Experiment:
@@ -182,7 +176,9 @@ class Experiment:
     def journal(self, **step) -> None:
         self.lock.journal(kind="experiment", target=self.target, **step)
 
-    def run_child(self, tag: str, args: list[str], cwd: Path, limit: float) -> Finished:
+    def run_child(
+        self, tag: str, args: list[str], cwd: Path, limit: float, echo: bool = True
+    ) -> Finished:
         return run_tree(
             [sys.executable, *args],
             cwd=cwd,
@@ -191,6 +187,7 @@ class Experiment:
             tag=tag,
             env=child_env(),
             on_start=lambda ident: self.journal(child=ident),
+            echo=echo,
         )
 
     def worktree(self, name: str, commit: str) -> Path:
@@ -377,45 +374,53 @@ class Experiment:
 
         return bench.confirmation_path(self.candidate, self.machine, repo=cand_wt)
 
-    def run_gate(self, cand_wt: Path, confirmed: bool) -> tuple[int | None, str]:
+    def run_gate(self, cand_wt: Path, confirmed: bool) -> tuple[int | None, gate.Decision | None]:
+        """(the gate's exit code, None on a timeout; its Decision, read from its --json)."""
         self.progress.phase("gate", "--confirmed" if confirmed else "")
         self.journal(phase="gate")
-        args = ["-m", GATE_MODULE, "--target", self.target, "--candidate", self.candidate]
-        args += ["--baseline", self.baseline] + (["--confirmed"] if confirmed else [])
-        args += ["--repair"] if self.repair else []
-        # Always: a keep needs asv's ratios confirmed by the parent's own measurement (a missing
-        # confirmation is "cannot decide").
-        args += ["--confirmation", str(self.confirmation_path(cand_wt))]
-        done = self.run_child("gate", args, cand_wt, self.remaining())
-        self.save_output("gate-confirmed.txt" if confirmed else "gate.txt", done.output)
-        return (None if done.timed_out else done.returncode), done.output
+        # Always --confirmation: a keep needs asv's ratios confirmed by the parent's own
+        # measurement (a missing confirmation is "cannot decide").
+        args = gate_args(
+            self.target, self.candidate, self.baseline, confirmed=confirmed,
+            repair=bool(self.repair), confirmation=str(self.confirmation_path(cand_wt)),
+        )  # fmt: skip
+        done = self.run_child("gate", args, cand_wt, self.remaining(), echo=False)
+        verdict, before = read_gate_json(done.output)
+        # Shown and kept as the gate prints them without --json: its stderr, then its block.
+        text = before + ("\n".join(gate_lines(verdict)) + "\n" if verdict else "")
+        for line in text.splitlines():
+            self.progress.say(f"gate| {line}")
+        self.save_output("gate-confirmed.txt" if confirmed else "gate.txt", text)
+        code = None if done.timed_out else done.returncode
+        if code is not None and (verdict is None or verdict.exit_code != code):
+            raise HarnessError(
+                f"the gate exited {code} without a verdict of that code: "
+                + " | ".join(done.output.splitlines()[-5:])
+            )
+        return code, verdict
 
     def speed(self) -> Outcome:
         cand_wt = self.worktree("candidate", self.candidate)
         out = self.bench_candidate(cand_wt, "bench")
         if out:
             return out
-        code, text = self.run_gate(cand_wt, confirmed=False)
-        if code == 3:
+        code, verdict = self.run_gate(cand_wt, confirmed=False)
+        if code == gate.UNDECIDED:
             self.progress.say("gate: cannot decide; measuring once more, then --confirmed")
             out = self.bench_candidate(cand_wt, "remeasure")
             if out:
                 return out
-            code, text = self.run_gate(cand_wt, confirmed=True)
-        values, lines = parse_block(text)
-        gate = {"gate": values, "gate_lines": lines, "peak_mem_mb": self.peak}
+            code, verdict = self.run_gate(cand_wt, confirmed=True)
+        lines = [ln for ln in gate_lines(verdict) if KEY_LINE.match(ln)] if verdict else []
+        judged = {"verdict": verdict, "gate_lines": lines, "peak_mem_mb": self.peak}
         if code is None:
             return Outcome(
-                "timeout", "pass", **gate, reasons=["the time budget ran out in the gate"]
+                "timeout", "pass", **judged, reasons=["the time budget ran out in the gate"]
             )
-        decision = {0: "keep", 1: "discard", 2: "fail"}.get(code)
-        if decision is None:
-            if code != 3 or not values:
-                raise HarnessError(f"the gate exited {code}: " + " | ".join(text.splitlines()[-5:]))
-            # Cannot decide twice: never keep on doubt, but say so. A discard is evidence against
-            # the idea; "undecided" (a noisy machine, an unconfirmed huge speed-up) is not, and
-            # only it is worth running again as it is.
-            decision = "undecided"
+        # Cannot decide twice (UNDECIDED): never keep on doubt, but say so. A discard is evidence
+        # against the idea; "undecided" (a noisy machine, an unconfirmed huge speed-up) is not,
+        # and only it is worth running again as it is.
+        decision = GATE_DECISIONS[code]
         why = {
             "keep": "the gate kept it",
             "discard": "the gate discarded it",
@@ -429,7 +434,9 @@ class Experiment:
                 "repair: the baseline fails the current oracle, so not slower is enough: "
                 + self.repair[0].removeprefix("failure: ")
             )
-        return Outcome(decision, "pass" if decision != "fail" else "fail", **gate, reasons=reasons)
+        return Outcome(
+            decision, "pass" if decision != "fail" else "fail", **judged, reasons=reasons
+        )
 
     def save_output(self, name: str, text: str) -> None:
         """Keep subprocess outputs of this candidate locally (ignored dir), for post-mortems."""
@@ -440,15 +447,11 @@ class Experiment:
             (self.archive / name).write_text(text)
 
     def make_row(self, out: Outcome, seconds: float) -> dict:
-        g = out.gate
+        d = out.verdict
+        worst, best = (d.worst, d.best) if d else (None, None)
 
-        def num(key: str) -> str:
-            v = g.get(key, "nan")
-            return "nan" if v in ("", "none") else v
-
-        def text(key: str) -> str:
-            v = g.get(key, "")
-            return "" if v == "none" else v
+        def num(x: float | None) -> str:
+            return "nan" if x is None else f"{x:.4f}"  # the precision the gate prints
 
         return {
             "commit": self.candidate,
@@ -456,13 +459,13 @@ class Experiment:
             "timestamp": timestamp(),
             "target": self.target,
             "correctness": out.correctness,
-            "geomean_ratio": num("geomean_ratio"),
-            "ci_lo": num("geomean_ci_lo"),
-            "ci_hi": num("geomean_ci_hi"),
-            "worst_ratio": num("worst_ratio"),
-            "worst_combo": text("worst_combo"),
-            "best_ratio": num("best_ratio"),
-            "best_combo": text("best_combo"),
+            "geomean_ratio": num(d and d.geomean_ratio),
+            "ci_lo": num(d and d.geomean_ci_lo),
+            "ci_hi": num(d and d.geomean_ci_hi),
+            "worst_ratio": num(worst and worst.ratio),
+            "worst_combo": worst.label if worst else "",
+            "best_ratio": num(best and best.ratio),
+            "best_combo": best.label if best else "",
             "peak_mem_mb": f"{out.peak_mem_mb:.0f}",
             "seconds": f"{seconds:.1f}",
             "decision": out.decision,

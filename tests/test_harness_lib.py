@@ -144,3 +144,39 @@ def test_only_the_paired_benchmarks_refusals_count_as_guard_errors():
         "[  9.0s] bench| autoresearch.abtest.WrongWhileTimedError: stale output\n"
     )
     assert guard_errors(output) == ["autoresearch.abtest.WrongWhileTimedError: stale output"]
+
+
+def test_the_gates_json_reads_back_into_the_block_it_prints_without_it():
+    from autoresearch import gate
+    from autoresearch.harness.verdict import gate_lines, read_gate_json
+
+    combos = [
+        gate.Combo("PqL2/(1,2)/a", 0.91, 0.9, 0.92, 12, "faster", 0.01, 0.0012),
+        gate.Combo("PqL2/(1,2)/b", 1.02, 0.99, 1.05, 12, "same", 0.02, None),
+    ]
+    d = gate.Decision(
+        "keep", gate.KEEP, "pq_l2", "c" * 40, "b" * 40, 0.95, 0.94, 0.96, combos,
+        [gate.Reason("min_gain", True, "a gain"), gate.Reason("noise", False, "quiet")],
+    )  # fmt: skip
+    d.targets = [gate.undecided("other", "c", "b", "input", "no results")]
+    warning = "numpy: RuntimeWarning: something\n"
+    read, before = read_gate_json(warning + json.dumps(gate.to_json(d), indent=1) + "\n")
+    assert before == warning
+    assert gate_lines(read) == gate.format_block(d).splitlines()
+    assert read.worst.label == "PqL2/(1,2)/b" and read.exit_code == gate.KEEP
+    assert read_gate_json("Traceback ...\nKeyError: x\n") == (None, "Traceback ...\nKeyError: x\n")
+
+
+def test_the_gate_command_prints_the_same_verdict_with_and_without_json(tmp_path):
+    from autoresearch.harness.verdict import gate_args, gate_lines, read_gate_json
+
+    args = gate_args(
+        "pq_l2", "0" * 40, "0" * 40, confirmed=False, repair=True,
+        confirmation=str(tmp_path / "none.json"),
+    )  # fmt: skip
+    run = [sys.executable, *args, "--results", str(tmp_path)]
+    with_json = subprocess.run(run, capture_output=True, text=True)
+    text = subprocess.run([a for a in run if a != "--json"], capture_output=True, text=True)
+    verdict, _ = read_gate_json(with_json.stdout)
+    assert verdict is not None and verdict.exit_code == with_json.returncode == text.returncode
+    assert gate_lines(verdict) == text.stdout.splitlines()

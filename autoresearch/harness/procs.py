@@ -93,6 +93,7 @@ def run_tree(
     env: dict | None = None,
     stdin_text: str | None = None,
     on_start: Callable[[dict | None], None] | None = None,
+    echo: bool = True,
 ) -> Finished:
     """Run `cmd` in a new session, echo its output line by line, kill its whole tree at `timeout`.
 
@@ -119,7 +120,8 @@ def run_tree(
     def pump() -> None:
         for line in proc.stdout:
             lines.append(line)
-            progress.say(f"{tag}| {line.rstrip()}")
+            if echo:
+                progress.say(f"{tag}| {line.rstrip()}")
 
     def feed() -> None:
         with contextlib.suppress(OSError):  # the child may exit without reading its input
