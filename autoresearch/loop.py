@@ -200,8 +200,8 @@ class Loop:
             )  # fmt: skip
         return line
 
-    def iterate(self, iteration: int, last_block: str | None) -> tuple[str, str | None]:
-        """One iteration: (outcome kind, the block to show the agent next time)."""
+    def iterate(self, iteration: int, last_block: str | None) -> tuple[str, str | None, int]:
+        """One iteration: (outcome kind, the block to show the agent next time, exit code)."""
         pre_head = self.git.head()
         self.lock.journal(
             kind="agent", target=self.target, phase="agent", pre_head=pre_head,
@@ -213,10 +213,11 @@ class Loop:
         if not ok:
             self.drop_changes(pre_head, "abandoned")
             self.lock.journal(phase=None)
-            return "idle", format_block(
+            block = format_block(
                 [("decision", "none"), ("target", self.target)],
                 ["reason: the agent failed or timed out; its changes were dropped"],
             )
+            return "idle", block, 0
         self.progress.say(f"hypothesis: {hypothesis or '(none given)'}")
         result = run_experiment(
             self.repo,
@@ -232,12 +233,12 @@ class Loop:
             if len(problems) == 1 and problems[0].endswith(UNCHANGED):
                 self.drop_changes(pre_head, "abandoned")  # ignored-file leftovers aside
                 self.lock.journal(phase=None)
-                return "idle", result.block
+                return "idle", result.block, result.exit_code
             line = self.record_refusal(pre_head, hypothesis, problems, secs)
             self.lock.journal(phase=None)
             self.progress.say(f"recorded: {line}")
-            return "refused", result.block
-        return result.decision, result.block
+            return "refused", result.block, result.exit_code
+        return result.decision, result.block, result.exit_code
 
     def restore(self) -> str:
         with self.signals.shielded():
@@ -258,11 +259,10 @@ class Loop:
                     self.progress.say(f"loop: {hours} h elapsed")
                     break
                 i += 1
-                kind, last_block = self.iterate(i, last_block)
+                kind, last_block, code = self.iterate(i, last_block)
                 self.counts[kind] += 1
                 if kind in ("interrupted", "error"):
-                    code = _exit_code(last_block)
-                    return code
+                    return code  # the experiment's (Result.exit_code)
                 if self.signals.pending:  # arrived while an experiment was recording
                     return 128 + self.signals.pending
                 idle = idle + 1 if kind == "idle" else 0
@@ -286,13 +286,6 @@ class Loop:
                 + ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
                 + f"; HEAD {self.git.head()[:12]}"
             )
-
-
-def _exit_code(block: str) -> int:
-    for line in block.splitlines():
-        if line.startswith("exit_code: "):
-            return int(line.split(": ", 1)[1])
-    return EXIT_ERROR
 
 
 class _Parser(argparse.ArgumentParser):
