@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -63,7 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autoresearch import PACKAGE_DIR, TARGETS, gate
-from autoresearch.harness import asvrun, checks, runlog
+from autoresearch.harness import asvrun, checks, oraclerun, runlog
 from autoresearch.harness import env as harness_env
 from autoresearch.harness.asvrun import asv_errors, failed_benchmarks, guard_errors
 from autoresearch.harness.checks import check_head, check_tree
@@ -71,7 +70,6 @@ from autoresearch.harness.env import bench_regex, budget, check_timeout, child_e
 from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.git import Git, ensure_git_identity
 from autoresearch.harness.layout import (
-    BASELINE_VERDICTS,
     RUNS,
     WORKTREES,
     kernels_relpath,
@@ -79,6 +77,7 @@ from autoresearch.harness.layout import (
     state_dir,
 )
 from autoresearch.harness.lock import Lock
+from autoresearch.harness.oraclerun import baseline_failures, judge, verdict_cache
 from autoresearch.harness.procs import Finished, run_tree
 from autoresearch.harness.progress import Progress, format_block
 from autoresearch.harness.recovery import remove_worktrees, restore, save_ref
@@ -106,9 +105,6 @@ GATE_DECISIONS = {
     gate.KEEP: "keep", gate.DISCARD: "discard", gate.INCORRECT: "fail", gate.UNDECIDED: "undecided",
 }  # fmt: skip
 KEY_LINE = re.compile(r"^([a-z_]+): (.*)$")  # a `key: value` line of a block
-
-
-MAX_FAILURE_LINES = 8  # oracle failure lines repeated in the final block
 
 
 # ---------------------------------------------------------------------------
@@ -251,37 +247,12 @@ class Experiment:
             limit,
         )
         self.save_output("oracle.txt", done.output)
-        peak = done.peak_rss_mb
-        failures = [ln for ln in done.output.splitlines() if ln.startswith("failure: ")]
-        if done.timed_out:
-            return Outcome(
-                "timeout", "timeout", peak_mem_mb=peak,
-                reasons=[f"correctness check still running after {done.seconds:.0f}s: killed"],
-            )  # fmt: skip
-        # Pass means exit 0 AND the oracle's own verdict line: a kernel that ends the process
-        # early with status 0 (os._exit, a half-written harness) has not passed anything.
-        passed = "correctness: pass" in done.output.splitlines()
-        if done.returncode == 0 and passed:
-            self.peak = peak
-            self.repair = self.baseline_failures()
-            return None
-        if done.returncode == 2 and failures:
-            raised = any(f.startswith("failure: raised:") for f in failures)
-            return Outcome(
-                "crash" if raised else "fail",
-                "crash" if raised else "fail",
-                peak_mem_mb=peak,
-                reasons=failures[:MAX_FAILURE_LINES],
-            )
-        why = (
-            f"correctness subprocess killed by {done.signal_name}"
-            if done.signal_name
-            else f"correctness subprocess exited {done.returncode}"
-        )
-        return Outcome(
-            "crash", "crash", peak_mem_mb=peak,
-            reasons=[why, *(f"output: {ln}" for ln in done.tail())],
-        )  # fmt: skip
+        self.peak = done.peak_rss_mb
+        if judged := judge(done):
+            correctness, reasons = judged  # fail, crash or timeout: the decision too
+            return Outcome(correctness, correctness, peak_mem_mb=self.peak, reasons=reasons)
+        self.repair = self.baseline_failures()
+        return None
 
     def baseline_failures(self) -> list[str]:
         """The current oracle's failure lines for the baseline's kernel (empty: it passes).
@@ -289,33 +260,25 @@ class Experiment:
         The oracle grows stricter (a red-team kernel, a trap the loop hit): a kept kernel can fail
         a check that did not exist when it was kept. Then the candidate is a repair, kept when
         correct and not slower (gate --repair): the faster-only rule would keep the flawed
-        baseline forever. Cached per (baseline kernel, oracle, target definition).
+        baseline forever. Cached per baseline kernel and harness (oraclerun.verdict_cache).
         """
-        rel = kernels_relpath(self.target)
-        source = self.git.out("show", f"{self.baseline}:{rel}").encode()
-        root = self.repo / "autoresearch"  # the oracle the child below runs: this repository's
-        pkg = root / self.target
-        harness = ("oracle.py", "kernel_process.py", "heldout.py", "common.py")
-        parts = [source, *((root / f).read_bytes() for f in harness)]
-        parts += [(pkg / f).read_bytes() for f in ("inputs.py", "reference.py", "program.md")]
-        key = hashlib.sha256(b"\0".join(parts)).hexdigest()[:24]
-        cache = state_dir(self.repo) / BASELINE_VERDICTS / self.target / f"{key}.txt"
+        source = self.git.out("show", f"{self.baseline}:{kernels_relpath(self.target)}")
+        cache = verdict_cache(self.repo, self.target, source.encode())
         if cache.exists():
             return [ln for ln in cache.read_text().splitlines() if ln]
         self.progress.phase("correctness", f"the baseline {self.baseline[:12]} under this oracle")
         with tempfile.TemporaryDirectory(prefix="baseline-") as tmp:
             path = Path(tmp) / "kernels.py"
-            path.write_bytes(source)
+            path.write_text(source)
             done = self.run_child(
                 "oracle",
                 ["-m", "autoresearch.oracle", self.target, "--kernels", str(path)],
                 self.repo,
                 check_timeout(),
             )
-        if done.timed_out or done.returncode not in (0, 2):
+        failures = baseline_failures(done)
+        if failures is None:
             return []  # no verdict: judge the candidate by the normal rules
-        failures = [ln for ln in done.output.splitlines() if ln.startswith("failure: ")]
-        failures = failures[:MAX_FAILURE_LINES] if done.returncode == 2 else []
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text("".join(f"{ln}\n" for ln in failures))
         return failures
@@ -673,6 +636,7 @@ ENV_BENCH_REGEX = harness_env.ENV_BENCH_REGEX
 DECISIONS, BASELINE_DECISIONS = runlog.DECISIONS, runlog.BASELINE_DECISIONS
 LOG_COLUMNS, baseline_of = runlog.LOG_COLUMNS, runlog.baseline_of
 chain_of = checks.chain_of
+MAX_FAILURE_LINES = oraclerun.MAX_FAILURE_LINES
 GUARD_ERRORS = asvrun.GUARD_ERRORS
 
 

@@ -180,3 +180,45 @@ def test_the_gate_command_prints_the_same_verdict_with_and_without_json(tmp_path
     verdict, _ = read_gate_json(with_json.stdout)
     assert verdict is not None and verdict.exit_code == with_json.returncode == text.returncode
     assert gate_lines(verdict) == text.stdout.splitlines()
+
+
+def finished(returncode, output, timed_out=False):
+    from autoresearch.harness.procs import Finished
+
+    return Finished(returncode, output, timed_out, 0.0, 1.0)
+
+
+def test_the_oracles_verdict_needs_its_exit_code_and_its_own_lines():
+    from autoresearch.harness.oraclerun import baseline_failures, judge
+
+    assert judge(finished(0, "x\ncorrectness: pass\n")) is None
+    assert judge(finished(0, "exited early, status 0\n"))[0] == "crash"  # no verdict line
+    assert judge(finished(2, "failure: mismatch: case 1\n")) == (
+        "fail", ["failure: mismatch: case 1"],
+    )  # fmt: skip
+    assert judge(finished(2, "failure: raised: IndexError\n"))[0] == "crash"
+    assert judge(finished(-11, "")) == ("crash", ["correctness subprocess killed by SIGSEGV"])
+    assert judge(finished(None, "", timed_out=True))[0] == "timeout"
+    assert baseline_failures(finished(2, "failure: state: x\n")) == ["failure: state: x"]
+    assert baseline_failures(finished(0, "correctness: pass\n")) == []
+    assert baseline_failures(finished(1, "Traceback\n")) is None
+
+
+def test_the_baseline_verdict_cache_is_keyed_on_the_whole_harness_not_on_file_names(tmp_path):
+    from autoresearch.harness.oraclerun import verdict_cache
+
+    package = tmp_path / "autoresearch"
+    (package / "pq_l2").mkdir(parents=True)
+    (package / "pq_l2" / "program.md").write_text("Allowed imports: numpy\n")
+    (package / "pq_l2" / "kernels.py").write_text("# the candidate\n")
+    (package / "oracle.py").write_text("# checks\n")
+    key = verdict_cache(tmp_path, "pq_l2", b"kernel")
+    assert verdict_cache(tmp_path, "pq_l2", b"other kernel") != key
+    (package / "pq_l2" / "kernels.py").write_text("# another candidate\n")
+    assert verdict_cache(tmp_path, "pq_l2", b"kernel") == key  # the candidate is not the key
+    (package / "harness").mkdir()
+    (package / "harness" / "static_check.py").write_text("# moved out of oracle.py\n")
+    moved = verdict_cache(tmp_path, "pq_l2", b"kernel")
+    assert moved != key
+    (package / "pq_l2" / "program.md").write_text("Allowed imports: numpy, math\n")
+    assert verdict_cache(tmp_path, "pq_l2", b"kernel") not in (key, moved)
