@@ -52,9 +52,6 @@ import argparse
 import contextlib
 import io
 import json
-import os
-import re
-import shutil
 import sys
 import tempfile
 import time
@@ -64,30 +61,23 @@ from pathlib import Path
 from autoresearch import PACKAGE_DIR, TARGETS, gate
 from autoresearch.harness import asvrun, checks, oraclerun, runlog
 from autoresearch.harness import env as harness_env
+from autoresearch.harness.archive import Archive
 from autoresearch.harness.asvrun import asv_errors, failed_benchmarks, guard_errors
 from autoresearch.harness.checks import check_head, check_tree
 from autoresearch.harness.env import bench_regex, budget, check_timeout, child_env
 from autoresearch.harness.errors import HarnessError, Refused
+from autoresearch.harness.files import copy_atomic
 from autoresearch.harness.git import Git, ensure_git_identity
-from autoresearch.harness.layout import (
-    RUNS,
-    WORKTREES,
-    kernels_relpath,
-    log_relpath,
-    state_dir,
-)
+from autoresearch.harness.layout import kernels_relpath, log_relpath
 from autoresearch.harness.lock import Lock
 from autoresearch.harness.oraclerun import baseline_failures, judge, verdict_cache
 from autoresearch.harness.procs import Finished, run_tree
 from autoresearch.harness.progress import Progress, format_block
-from autoresearch.harness.recovery import remove_worktrees, restore, save_ref
-from autoresearch.harness.runlog import (
-    append_row,
-    clean_field,
-    timestamp,
-)
+from autoresearch.harness.recovery import restore_after, save_ref
+from autoresearch.harness.runlog import append_row, clean_field, timestamp
 from autoresearch.harness.signals import Interrupted, Signals
-from autoresearch.harness.verdict import gate_args, gate_lines, read_gate_json
+from autoresearch.harness.verdict import gate_args, gate_lines, read_gate_json, repeated_lines
+from autoresearch.harness.worktrees import add_worktree, remove_worktrees, worktree_path
 
 # ---------------------------------------------------------------------------
 # Constants (fixed: the results log and the tests depend on them)
@@ -104,7 +94,6 @@ EXIT_FOR_DECISION = {
 GATE_DECISIONS = {
     gate.KEEP: "keep", gate.DISCARD: "discard", gate.INCORRECT: "fail", gate.UNDECIDED: "undecided",
 }  # fmt: skip
-KEY_LINE = re.compile(r"^([a-z_]+): (.*)$")  # a `key: value` line of a block
 
 
 # ---------------------------------------------------------------------------
@@ -117,7 +106,7 @@ class Outcome:
     decision: str  # keep | discard | fail | crash | timeout
     correctness: str = ""  # pass | fail | crash | timeout
     verdict: gate.Decision | None = None  # the gate's, read from its --json
-    gate_lines: list[str] = field(default_factory=list)  # its key: value lines, as it prints them
+    gate_lines: list[str] = field(default_factory=list)  # its lines, as the block repeats them
     reasons: list[str] = field(default_factory=list)
     peak_mem_mb: float = 0.0
 
@@ -154,7 +143,7 @@ class Experiment:
         self.candidate: str | None = None
         self.baseline: str | None = None
         self.pre_head: str | None = None
-        self.archive: Path | None = None
+        self.archive: Archive | None = None  # once the candidate is committed
         from autoresearch import bench  # names asv's files exactly as bench.py writes them
 
         self.machine = bench.machine_name()
@@ -185,17 +174,6 @@ class Experiment:
             on_start=lambda ident: self.journal(child=ident),
             echo=echo,
         )
-
-    def worktree(self, name: str, commit: str) -> Path:
-        path = state_dir(self.repo) / WORKTREES / name
-        if path.exists():
-            self.git.run("worktree", "remove", "--force", str(path), check=False)
-            shutil.rmtree(path, ignore_errors=True)
-            self.git.run("worktree", "prune", check=False)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self.signals.critical():
-            self.git.run("worktree", "add", "--detach", "--force", str(path), commit)
-        return path
 
     # -- the steps --------------------------------------------------------------------------
 
@@ -233,6 +211,7 @@ class Experiment:
             )  # fmt: skip
             self.candidate = self.git.head()
             save_ref(self.git, self.target, self.candidate)
+            self.archive = Archive(self.repo, self.target, self.candidate)
             self.journal(candidate=self.candidate)
         self.progress.say(f"candidate: {self.candidate}")
 
@@ -246,7 +225,7 @@ class Experiment:
             self.repo,
             limit,
         )
-        self.save_output("oracle.txt", done.output)
+        self.archive.save("oracle.txt", done.output)
         self.peak = done.peak_rss_mb
         if judged := judge(done):
             correctness, reasons = judged  # fail, crash or timeout: the decision too
@@ -322,7 +301,7 @@ class Experiment:
         confirmation = self.confirmation_path(cand_wt)
         with contextlib.suppress(OSError, ValueError):
             data = json.loads(confirmation.read_text())
-            self.save_output(f"confirm-{phase}.json", json.dumps(data, indent=1))
+            self.archive.save(f"confirm-{phase}.json", json.dumps(data, indent=1))
             if not data.get("ok") and data.get("failed_side") == "candidate":
                 # The parent's own process running the candidate's kernel failed its checks,
                 # died or hung (the baseline's, on the same workloads, did not).
@@ -353,7 +332,7 @@ class Experiment:
         text = before + ("\n".join(gate_lines(verdict)) + "\n" if verdict else "")
         for line in text.splitlines():
             self.progress.say(f"gate| {line}")
-        self.save_output("gate-confirmed.txt" if confirmed else "gate.txt", text)
+        self.archive.save("gate-confirmed.txt" if confirmed else "gate.txt", text)
         code = None if done.timed_out else done.returncode
         if code is not None and (verdict is None or verdict.exit_code != code):
             raise HarnessError(
@@ -363,7 +342,7 @@ class Experiment:
         return code, verdict
 
     def speed(self) -> Outcome:
-        cand_wt = self.worktree("candidate", self.candidate)
+        cand_wt = add_worktree(self.git, "candidate", self.candidate, self.signals)
         out = self.bench_candidate(cand_wt, "bench")
         if out:
             return out
@@ -374,7 +353,7 @@ class Experiment:
             if out:
                 return out
             code, verdict = self.run_gate(cand_wt, confirmed=True)
-        lines = [ln for ln in gate_lines(verdict) if KEY_LINE.match(ln)] if verdict else []
+        lines = repeated_lines(verdict) if verdict else []
         judged = {"verdict": verdict, "gate_lines": lines, "peak_mem_mb": self.peak}
         if code is None:
             return Outcome(
@@ -400,14 +379,6 @@ class Experiment:
         return Outcome(
             decision, "pass" if decision != "fail" else "fail", **judged, reasons=reasons
         )
-
-    def save_output(self, name: str, text: str) -> None:
-        """Keep subprocess outputs of this candidate locally (ignored dir), for post-mortems."""
-        if self.archive is None:
-            self.archive = state_dir(self.repo) / RUNS / self.target / self.candidate[:12]
-        with contextlib.suppress(OSError):
-            self.archive.mkdir(parents=True, exist_ok=True)
-            (self.archive / name).write_text(text)
 
     def make_row(self, out: Outcome, seconds: float) -> dict:
         d = out.verdict
@@ -438,7 +409,7 @@ class Experiment:
     def record(self, out: Outcome, row: dict) -> str:
         """Step 5 and 6: keep (results + row committed) or revert and commit the row."""
         log = log_relpath(self.target)
-        cand_wt = state_dir(self.repo) / WORKTREES / "candidate"
+        cand_wt = worktree_path(self.repo, "candidate")
         # Shielded: a signal arriving now waits (Signals.pending) until the record is complete,
         # so the outcome printed is the one recorded. The phase line is printed inside the shield:
         # whoever reacts to it (a user's Ctrl-C, a test) can no longer interrupt the record.
@@ -449,13 +420,13 @@ class Experiment:
                 created = [p for p in publish if not self.git.tracked("HEAD", p)]
                 self.journal(phase="record", created=created)
                 for rel in publish:
-                    _copy_atomic(cand_wt / rel, self.repo / rel)
+                    copy_atomic(cand_wt / rel, self.repo / rel)
                 line = append_row(self.repo / log, row)
                 self.git.run("add", "--", *publish, log)
                 message = f"results({self.target}): keep {self.candidate[:12]}: {self.hypothesis}"
             else:
                 self.journal(phase="record")
-                self.archive_results(cand_wt)
+                self.archive.keep_results(self.git, cand_wt)
                 self.git.run("reset", "-q", "--hard", self.pre_head)
                 line = append_row(self.repo / log, row)
                 self.git.run("add", "--", log)
@@ -483,16 +454,6 @@ class Experiment:
         if self.git.status(self.repo, "README.md"):
             self.git.run("add", "--", "README.md")
 
-    def archive_results(self, cand_wt: Path) -> None:
-        """The discarded candidate's asv results, kept locally, never in results/."""
-        if not cand_wt.exists() or self.archive is None:
-            return
-        with contextlib.suppress(OSError, HarnessError):
-            for _, rel in self.git.status(cand_wt, "results"):
-                dst = self.archive / rel
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(cand_wt / rel, dst)
-
     def evaluate(self) -> Outcome:
         self.peak = 0.0
         self.repair: list[str] = []  # the baseline's failures under the current oracle
@@ -502,23 +463,6 @@ class Experiment:
         if self.remaining() <= 0:
             return Outcome("timeout", "pass", peak_mem_mb=self.peak, reasons=["no time left"])
         return self.speed()
-
-
-def _copy_atomic(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    try:
-        shutil.copyfile(src, tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-# The gate's keys that would collide with the experiment's own.
-_GATE_RENAMED = {"decision": "gate_decision", "exit_code": "gate_exit_code"}
-_GATE_SKIPPED = ("target", "candidate", "baseline")
 
 
 def run_experiment(
@@ -562,10 +506,7 @@ def run_experiment(
         extra = [f"reason: {r}" for r in out.reasons]
         if signals.pending:
             extra.append("reason: interrupted while recording: the record was completed first")
-        for gl in out.gate_lines:
-            k, _, v = gl.partition(": ")
-            if k not in _GATE_SKIPPED:
-                extra.append(f"{_GATE_RENAMED.get(k, k)}: {v}")
+        extra += out.gate_lines
         code = EXIT_FOR_DECISION[out.decision]
         return Result(code, out.decision, format_block(keys, extra), row, exp.candidate)
     except Refused as exc:
@@ -602,26 +543,8 @@ def _cand(exp: Experiment | None) -> str | None:
     return exp.candidate if exp else None
 
 
-def _restore_after(
-    exp: Experiment | None, lock: Lock | None, signals: Signals, progress: Progress
-) -> str:
-    """Put the repository back as before the experiment; signals wait until it is done."""
-    if lock is None:
-        return "nothing to undo"
-    with signals.shielded():
-        progress.phase("restore")
-        git = exp.git if exp else Git(lock.repo)
-        try:
-            done = restore(git, lock.step(), progress)
-        except (HarnessError, OSError) as exc:
-            done = f"RESTORE FAILED: {exc}; the journal {lock.path} is kept for the next run"
-            progress.say(done)
-            lock.release = lambda: None  # leave the journal: the next run retries the restore
-            return done
-        with contextlib.suppress(OSError):
-            lock.journal(phase=None)
-        progress.say(f"restored: {done}")
-        return done
+def _restore_after(exp: Experiment | None, lock: Lock | None, signals, progress) -> str:
+    return restore_after(lock, signals, progress)  # rebaseline.py's name and signature for it
 
 
 # ---------------------------------------------------------------------------

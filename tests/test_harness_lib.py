@@ -148,7 +148,7 @@ def test_only_the_paired_benchmarks_refusals_count_as_guard_errors():
 
 def test_the_gates_json_reads_back_into_the_block_it_prints_without_it():
     from autoresearch import gate
-    from autoresearch.harness.verdict import gate_lines, read_gate_json
+    from autoresearch.harness.verdict import gate_lines, read_gate_json, repeated_lines
 
     combos = [
         gate.Combo("PqL2/(1,2)/a", 0.91, 0.9, 0.92, 12, "faster", 0.01, 0.0012),
@@ -164,6 +164,9 @@ def test_the_gates_json_reads_back_into_the_block_it_prints_without_it():
     assert before == warning
     assert gate_lines(read) == gate.format_block(d).splitlines()
     assert read.worst.label == "PqL2/(1,2)/b" and read.exit_code == gate.KEEP
+    repeated = repeated_lines(read)
+    assert repeated[:2] == ["gate_decision: keep", f"gate_exit_code: {gate.KEEP}"]
+    assert not [ln for ln in repeated if ln.startswith(("target:", "candidate:", "baseline:"))]
     assert read_gate_json("Traceback ...\nKeyError: x\n") == (None, "Traceback ...\nKeyError: x\n")
 
 

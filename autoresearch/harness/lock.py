@@ -15,20 +15,12 @@ import os
 from pathlib import Path
 
 from autoresearch.harness.errors import Refused
+from autoresearch.harness.files import write_json_atomic
 from autoresearch.harness.layout import LOCK_FILE, state_dir
 from autoresearch.harness.procs import process_identity, same_process
 from autoresearch.harness.progress import Progress
 from autoresearch.harness.recovery import recover
 from autoresearch.harness.runlog import timestamp
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 class Lock:

@@ -6,25 +6,22 @@ agent's changes that the loop throws away are kept there first too.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autoresearch.harness.errors import HarnessError
 from autoresearch.harness.git import Git
-from autoresearch.harness.layout import REF_PREFIX, WORKTREES, state_dir
+from autoresearch.harness.layout import REF_PREFIX, state_dir
 from autoresearch.harness.procs import kill_tree
 from autoresearch.harness.progress import Progress
+from autoresearch.harness.signals import Signals
+from autoresearch.harness.worktrees import remove_worktrees
 
-
-def remove_worktrees(git: Git) -> None:
-    root = state_dir(git.repo) / WORKTREES
-    if root.exists():
-        for wt in sorted(root.iterdir()):
-            if git.run("worktree", "remove", "--force", str(wt), check=False).returncode:
-                shutil.rmtree(wt, ignore_errors=True)
-    git.run("worktree", "prune", check=False)
+if TYPE_CHECKING:
+    from autoresearch.harness.lock import Lock  # which imports this module
 
 
 def save_ref(git: Git, target: str, sha: str) -> None:
@@ -154,3 +151,23 @@ def wait_index_lock(git: Git, seconds: float = 10.0) -> None:
         time.sleep(0.2)  # a git process orphaned by the kill may still be finishing
     if index_lock.exists():
         raise HarnessError(f"{index_lock} remains from a killed git; remove it by hand")
+
+
+def restore_after(lock: Lock | None, signals: Signals, progress: Progress) -> str:
+    """Undo the lock's journaled step after a failure or an interrupt; signals wait until it is
+    done. When the restore itself fails, the journal stays for the next run to retry."""
+    if lock is None:
+        return "nothing to undo"
+    with signals.shielded():
+        progress.phase("restore")
+        try:
+            done = restore(Git(lock.repo), lock.step(), progress)
+        except (HarnessError, OSError) as exc:
+            done = f"RESTORE FAILED: {exc}; the journal {lock.path} is kept for the next run"
+            progress.say(done)
+            lock.release = lambda: None  # leave the journal: the next run retries the restore
+            return done
+        with contextlib.suppress(OSError):
+            lock.journal(phase=None)
+        progress.say(f"restored: {done}")
+        return done

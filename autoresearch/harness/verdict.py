@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 from autoresearch import gate
 
 GATE_MODULE = "autoresearch.gate"
+KEY_LINE = re.compile(r"^([a-z_]+): (.*)$")  # a `key: value` line of a block
+# The gate's keys that would collide with the experiment's own, in the experiment's block.
+RENAMED = {"decision": "gate_decision", "exit_code": "gate_exit_code"}
+SKIPPED = ("target", "candidate", "baseline")
 
 
 def gate_args(
@@ -53,6 +58,18 @@ def read_gate_json(output: str) -> tuple[gate.Decision | None, str]:
 def gate_lines(decision: gate.Decision) -> list[str]:
     """The gate's `key: value` lines for this Decision, as it prints them without --json."""
     return gate.format_block(decision).splitlines()
+
+
+def repeated_lines(decision: gate.Decision) -> list[str]:
+    """The gate's `key: value` lines as the experiment's block repeats them: its own keys
+    renamed (RENAMED), the ones the experiment states itself left out (SKIPPED)."""
+    lines = []
+    for line in gate_lines(decision):
+        if m := KEY_LINE.match(line):
+            key, value = m.group(1), line.partition(": ")[2]
+            if key not in SKIPPED:
+                lines.append(f"{RENAMED.get(key, key)}: {value}")
+    return lines
 
 
 def _known(cls: type, data: dict) -> dict:
