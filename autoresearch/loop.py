@@ -64,6 +64,7 @@ LOG_ROWS_IN_PROMPT = 15  # enough to see what was tried lately, short enough to 
 AGENT_TIMEOUT_SECS = 1800  # one edit; an agent that thinks longer is stopped and its edit dropped
 MAX_IDLE = 3  # iterations in a row without anything to test: the agent command is broken
 MAX_HYPOTHESIS_CHARS = 200  # one line in the log
+EXIT_DONE = 0  # the iteration or time limit was reached
 EXIT_IDLE = 6
 
 ENV_AGENT_TIMEOUT = "AUTORESEARCH_AGENT_TIMEOUT_SECS"
@@ -269,7 +270,7 @@ class Loop:
                 if idle >= MAX_IDLE:
                     self.progress.say(f"loop: {idle} iterations in a row with nothing to test")
                     return EXIT_IDLE
-            return 0
+            return EXIT_DONE
         except Interrupted as exc:
             self.progress.say(f"interrupted ({exc}): {self.restore()}")
             return 128 + exc.signum

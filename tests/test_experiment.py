@@ -40,7 +40,9 @@ from autoresearch.experiment import (
     EXIT_CRASH,
     EXIT_ERROR,
     EXIT_FAIL,
+    EXIT_KEEP,
     EXIT_REFUSED,
+    EXIT_USAGE,
 )
 from autoresearch.harness.asvrun import asv_errors, failed_benchmarks
 from autoresearch.harness.errors import HarnessError
@@ -345,7 +347,7 @@ def test_a_baseline_the_oracle_now_rejects_is_repaired_by_a_not_slower_candidate
     if block["decision"] == "undecided":  # a busy machine: only noise may stop the keep
         assert "noise=fail" in text, text
     else:
-        assert (r.proc.returncode, block["decision"]) == (0, "keep"), text
+        assert (r.proc.returncode, block["decision"]) == (EXIT_KEEP, "keep"), text
         assert log_rows(repo)[-1]["decision"] == "keep"
 
 
@@ -422,7 +424,7 @@ def test_second_experiment_is_refused_while_one_runs(repo):
     assert second.proc.returncode == EXIT_REFUSED, second.text()
     assert "holds" in second.text() and str(first.proc.pid) in second.text()
     first.signal(signal.SIGINT)
-    assert first.finish() == 130, first.text()
+    assert first.finish() == 128 + signal.SIGINT, first.text()
     restored(before, state(repo))
 
 
@@ -489,4 +491,4 @@ def test_usage_errors_exit_64(repo):
         text=True,
         env=environ(),
     )
-    assert proc.returncode == 64
+    assert proc.returncode == EXIT_USAGE

@@ -32,7 +32,10 @@ from agents.fixtures import (
     state,
 )
 
-from autoresearch.loop import EXIT_IDLE, MAX_IDLE
+from autoresearch.experiment import EXIT_REFUSED
+from autoresearch.loop import EXIT_DONE, EXIT_IDLE, MAX_IDLE
+
+INTERRUPTED = 128 + signal.SIGINT
 
 
 @pytest.fixture
@@ -62,7 +65,7 @@ def test_loop_records_every_bad_outcome_and_stays_clean(repo, tmp_path):
     prompts.mkdir()
     plan = "wrong,segfault,forbidden,benchmark,commit,nothing,fail"
     r = loop(repo, plan, "--iterations", "7", env=environ(SCRIPTED_AGENT_RECORD=str(prompts)))
-    assert r.finish() == 0, r.text()
+    assert r.finish() == EXIT_DONE, r.text()
     rows = log_rows(repo)
     assert [row["decision"] for row in rows] == ["fail", "crash", "refused", "refused", "refused"]
     assert all(row["baseline"] == start for row in rows)
@@ -107,7 +110,7 @@ def test_loop_refuses_to_start_on_a_dirty_tree(repo):
     (repo / KERNELS).write_text((PATCHES / "faster.py").read_text())
     before = state(repo)
     r = loop(repo, "nothing", "--iterations", "1")
-    assert r.finish() == 4, r.text()
+    assert r.finish() == EXIT_REFUSED, r.text()
     assert "the tree must be clean to start a loop" in r.text()
     assert state(repo) == before
 
@@ -118,9 +121,9 @@ def test_ctrl_c_during_the_agent_stops_it_and_drops_its_edit(repo, tmp_path):
     r.wait_for("scripted agent: sleeping")
     assert (repo / KERNELS).read_text() == (PATCHES / "faster.py").read_text()
     second = loop(repo, "nothing", "--iterations", "1")  # a second loop on the same repository
-    assert second.finish() == 4 and "holds" in second.text(), second.text()
+    assert second.finish() == EXIT_REFUSED and "holds" in second.text(), second.text()
     r.signal(signal.SIGINT)
-    assert r.finish() == 130, r.text()
+    assert r.finish() == INTERRUPTED, r.text()
     clean(repo, start)
     assert git(repo, "rev-parse", "HEAD") == start
     assert gone(int((tmp_path / "agent.pid").read_text()))
@@ -138,7 +141,7 @@ def test_killed_loop_is_recovered_by_the_next_run(repo, tmp_path):
     assert psutil.pid_exists(agent_pid)  # orphaned, still editing
 
     nxt = loop(repo, "nothing", "--iterations", "1")
-    assert nxt.finish() == 0, nxt.text()
+    assert nxt.finish() == EXIT_DONE, nxt.text()
     assert "stale lock" in nxt.text() and "reset the agent's changes" in nxt.text()
     assert gone(agent_pid)
     clean(repo, start)
@@ -156,7 +159,7 @@ def test_loop_keeps_faster_and_discards_slower(repo):
     """The real thing, full asv suite: a faster kernel is kept, a slower one discarded."""
     start = git(repo, "rev-parse", "HEAD")
     r = loop(repo, "faster,slower", "--iterations", "2")
-    assert r.finish(timeout=1500) == 0, r.text()
+    assert r.finish(timeout=1500) == EXIT_DONE, r.text()
     keep, discard = log_rows(repo)
     if keep["decision"] != "keep" and "noise=fail" in r.text():
         # The gate fails closed when the pairs themselves are noisy (a saturated machine): the
