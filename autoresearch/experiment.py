@@ -517,14 +517,14 @@ def run_experiment(
         return Result(EXIT_REFUSED, "refused", format_block(keys, extra), reasons=exc.problems)
     except Interrupted as exc:
         phase = _phase(lock)
-        done = _restore_after(exp, lock, signals, progress)
+        done = restore_after(lock, signals, progress)
         code = 128 + exc.signum
         keys = [("decision", "interrupted"), ("exit_code", code), ("target", target)]
         extra = [f"reason: {exc} during {phase}: {done}; nothing recorded"]
         return Result(code, "interrupted", format_block(keys, extra), candidate=_cand(exp))
     except (HarnessError, OSError) as exc:
         phase = _phase(lock)
-        done = _restore_after(exp, lock, signals, progress)
+        done = restore_after(lock, signals, progress)
         keys = [("decision", "error"), ("exit_code", EXIT_ERROR), ("target", target)]
         extra = [f"reason: {type(exc).__name__}: {exc} (during {phase})", f"reason: {done}"]
         return Result(EXIT_ERROR, "error", format_block(keys, extra), candidate=_cand(exp))
@@ -543,10 +543,6 @@ def _cand(exp: Experiment | None) -> str | None:
     return exp.candidate if exp else None
 
 
-def _restore_after(exp: Experiment | None, lock: Lock | None, signals, progress) -> str:
-    return restore_after(lock, signals, progress)  # rebaseline.py's name and signature for it
-
-
 # ---------------------------------------------------------------------------
 # Names other modules still import from here
 # ---------------------------------------------------------------------------
@@ -561,6 +557,10 @@ LOG_COLUMNS, baseline_of = runlog.LOG_COLUMNS, runlog.baseline_of
 chain_of = checks.chain_of
 MAX_FAILURE_LINES = oraclerun.MAX_FAILURE_LINES
 GUARD_ERRORS = asvrun.GUARD_ERRORS
+
+
+def _restore_after(exp: object, lock: Lock | None, signals: Signals, progress: Progress) -> str:
+    return restore_after(lock, signals, progress)  # rebaseline.py's signature for it
 
 
 # ---------------------------------------------------------------------------
