@@ -81,8 +81,8 @@ def build_prompt(repo: Path, target: str, last_block: str | None, iteration: int
     program = (repo / "autoresearch" / target / "program.md").read_text()
     log = repo / log_relpath(target)
     rows = read_log(log)[-LOG_ROWS_IN_PROMPT:]  # the strict reader: a broken log stops the loop
-    table = "\n".join(format_rows(rows)) if log.exists() and log.stat().st_size else None
-    table = table or "(no experiments yet)"
+    empty = not log.exists() or not log.stat().st_size
+    table = "(no experiments yet)" if empty else "\n".join(format_rows(rows))
     return "\n\n".join(
         [
             f"# HARNESS.md\n\n{harness.strip()}",
@@ -201,8 +201,9 @@ class Loop:
             )  # fmt: skip
         return line
 
-    def iterate(self, iteration: int, last_block: str | None) -> tuple[str, str | None, int]:
-        """One iteration: (outcome kind, the block to show the agent next time, exit code)."""
+    def iterate(self, iteration: int, last_block: str | None) -> tuple[str, str, int | None]:
+        """One iteration: (outcome kind, the block to show the agent next time, the experiment's
+        exit code; None when none ran)."""
         pre_head = self.git.head()
         self.lock.journal(
             kind="agent", target=self.target, phase="agent", pre_head=pre_head,
@@ -218,7 +219,7 @@ class Loop:
                 [("decision", "none"), ("target", self.target)],
                 ["reason: the agent failed or timed out; its changes were dropped"],
             )
-            return "idle", block, 0
+            return "idle", block, None
         self.progress.say(f"hypothesis: {hypothesis or '(none given)'}")
         result = run_experiment(
             self.repo,

@@ -33,7 +33,8 @@ from agents.fixtures import (
 )
 
 from autoresearch.experiment import EXIT_REFUSED
-from autoresearch.loop import EXIT_DONE, EXIT_IDLE, MAX_IDLE
+from autoresearch.harness.runlog import LOG_COLUMNS, append_row
+from autoresearch.loop import EXIT_DONE, EXIT_IDLE, LOG_ROWS_IN_PROMPT, MAX_IDLE, build_prompt
 
 INTERRUPTED = 128 + signal.SIGINT
 
@@ -57,6 +58,22 @@ def clean(repo, head: str) -> None:
     assert (
         git(repo, "diff", "--name-only", head, "HEAD", "--", ".", ":!results", ":!README.md") == ""
     )
+
+
+def test_the_prompt_shows_the_logs_header_and_its_last_rows(tmp_path):
+    (tmp_path / "autoresearch" / "t").mkdir(parents=True)
+    (tmp_path / "HARNESS.md").write_text("the contract")
+    (tmp_path / "autoresearch" / "t" / "program.md").write_text("the target")
+    assert "(no experiments yet)" in build_prompt(tmp_path, "t", None, 1)
+    log = tmp_path / "results" / "experiments" / "t.tsv"
+    for n in range(LOG_ROWS_IN_PROMPT + 2):
+        append_row(log, {c: f"{c}{n}" for c in LOG_COLUMNS} | {"decision": "discard"})
+    prompt = build_prompt(tmp_path, "t", "---\ndecision: keep", 3)
+    lines = log.read_text().splitlines()
+    table = "\n".join([lines[0], *lines[-LOG_ROWS_IN_PROMPT:]])
+    assert f"# The last {LOG_ROWS_IN_PROMPT} rows of results/experiments/t.tsv" in prompt
+    assert f"```\n{table}\n```" in prompt and "commit1\t" not in prompt
+    assert "decision: keep" in prompt and "the contract" in prompt and "the target" in prompt
 
 
 def test_loop_records_every_bad_outcome_and_stays_clean(repo, tmp_path):
