@@ -24,12 +24,8 @@ from autoresearch.harness.runlog import timestamp
 
 
 class Lock:
-    """Exclusive use of one repository by one experiment or loop, with a journal of its step.
-
-    The file holds the owner's pid and process start time (a reused pid is not the owner), and
-    what a later run needs to undo the current step if the owner is killed: the HEAD it started
-    from, the candidate commit, files it created, the child process running.
-    """
+    """Exclusive use of one repository by one experiment, loop or re-baseline, with a journal of
+    its current step (the module's docstring says what it holds)."""
 
     def __init__(self, repo: Path, data: dict):
         self.repo = Path(repo)
