@@ -104,6 +104,12 @@ MAX_CONFIRM_GAP = 0.03
 MAX_CONFIRM_COMBO_GAP = 0.10
 CONFIRM_VERSION = 1
 
+# Cluster bootstrap (cluster_measure; not yet used by decide): the stream that draws processes.
+# Pairs of one process share that process's offset (where code and data landed, which copy was
+# compiled first): an A/A combination read 0.945 in one process and 0.999 in three others
+# (docs/gate.md, "Across processes"), which no resampling of one process's pairs can show.
+CLUSTER_STREAM = "processes"
+
 # ---------------------------------------------------------------------------
 # Exit codes and decisions
 # ---------------------------------------------------------------------------
@@ -365,6 +371,69 @@ def geomean_with_interval(measured: list[Measured]) -> tuple[float, float, float
     draws = np.exp(np.mean([m.log_draws for m in measured], axis=0))
     lo, hi = interval(draws)
     return point, lo, hi
+
+
+@dataclass
+class Clustered:
+    """cluster_measure's answer: per combination and overall, over every process."""
+
+    combos: list[Combo]
+    geomean_ratio: float
+    geomean_ci_lo: float
+    geomean_ci_hi: float
+    processes: int
+
+
+def _process_stream(label: str, process: int) -> str:
+    # The first process draws its pairs from the pair bootstrap's own stream, so one process gives
+    # exactly gate.measure's interval; each further process has a stream of its own.
+    return label if process == 0 else f"{label}@process{process}"
+
+
+def cluster_measure(processes: list[dict[str, list]]) -> Clustered:
+    """A two-stage (cluster) bootstrap: processes with replacement, then pairs within each.
+
+    `processes`: one {combination label: pair ratios} per process, the same labels in each. A
+    combination's ratio is the geometric mean over processes of that process's median pair ratio;
+    the overall ratio is the geometric mean of those over combinations. Resample r draws as many
+    processes as there are, with replacement (one draw of processes shared by every combination,
+    since a process's offset can touch all its combinations), and for each drawn process its r-th
+    pair-bootstrap median (bootstrap_medians); the 99% interval is the percentile interval of the
+    draws. With one process this is the pair bootstrap (measure, geomean_with_interval) exactly;
+    with processes that agree it is about as wide; a spread between processes widens it. Like any
+    bootstrap over few clusters it is too narrow by about sqrt((P - 1) / P) for P processes.
+    Raises ValueError on no process, a combination missing from one, or fewer than two pairs.
+    """
+    if not processes:
+        raise ValueError("no process to resample")
+    labels = list(processes[0])
+    if not labels or any(set(p) != set(labels) for p in processes):
+        raise ValueError("every process must measure the same combinations")
+    n = len(processes)
+    picks = SplitMix64(BOOTSTRAP_SEED).spawn(CLUSTER_STREAM).integers(BOOTSTRAP_RESAMPLES * n, n)
+    picks = picks.reshape(BOOTSTRAP_RESAMPLES, n)
+    rows = np.arange(BOOTSTRAP_RESAMPLES)[:, None]
+    combos, combo_draws = [], []
+    for label in labels:
+        per = [np.asarray(p[label], dtype=np.float64) for p in processes]
+        if any(len(x) < 2 for x in per):
+            raise ValueError(f"{label}: fewer than two pairs in a process")
+        medians = np.log([np.median(x) for x in per])
+        draws = np.stack(
+            [np.log(bootstrap_medians(x, _process_stream(label, i))) for i, x in enumerate(per)],
+            axis=1,
+        )  # (resamples, processes)
+        log_draws = draws[rows, picks].mean(axis=1)
+        lo, hi = interval(np.exp(log_draws))
+        ratio = float(np.exp(medians.mean()))
+        verdict = "faster" if hi < 1.0 else "slower" if lo > 1.0 else "same"
+        spreads = [float(np.subtract(*np.quantile(x, [0.75, 0.25])) / np.median(x)) for x in per]
+        pairs = sum(len(x) for x in per)
+        combos.append(Combo(label, ratio, lo, hi, pairs, verdict, float(np.median(spreads))))
+        combo_draws.append(log_draws)
+    point = math.exp(sum(math.log(c.ratio) for c in combos) / len(combos))
+    lo, hi = interval(np.exp(np.mean(combo_draws, axis=0)))
+    return Clustered(combos, point, lo, hi, n)
 
 
 # ---------------------------------------------------------------------------
