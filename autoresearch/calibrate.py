@@ -465,13 +465,225 @@ def _cpu_secs() -> float:
     return total
 
 
+# ---------------------------------------------------------------------------
+# Across processes (issue 18): the per-process offset of an A/A pairing
+# ---------------------------------------------------------------------------
+
+OFFSETS_DIR = PACKAGE_DIR.parent / "results" / "calibration"  # raw data, committed
+DEFAULT_PROCESSES = 6  # fresh processes per run: enough to see a between-process spread at all
+# How a worker process orders the two copies. "production": the quick look as is (the candidate
+# is compiled in the suite's setup, before the baseline, which paired_samples loads afresh for
+# every combination); "baseline"/"candidate": one baseline copy per process, compiled before or
+# after the candidate for every combination; "alternate": a run of processes alternating those two.
+OFFSET_ORDERS = ("production", "baseline", "candidate", "alternate")
+PAD_ALIGN = 64  # a realigned workload array starts at a random multiple of a cache line ...
+PAD_SPAN = 4096  # ... within one page, so each process sees another placement of the same data
+OFFSET_MARK = "\n# calibrate --offsets: the same kernel source, a separately loaded copy\n"
+SAMPLE_DIGITS = 7  # significant digits kept of each pair ratio in the saved data
+
+
+def _realigned(value: object, rng: np.random.Generator) -> object:
+    """A copy of every array in a workload (dataclass, tuple, list, dict) at a random offset."""
+    import dataclasses
+
+    if isinstance(value, np.ndarray):
+        if value.nbytes == 0:
+            return value
+        raw = np.empty(value.nbytes + PAD_SPAN + PAD_ALIGN, dtype=np.uint8)
+        start = (-raw.ctypes.data) % PAD_ALIGN + PAD_ALIGN * int(
+            rng.integers(PAD_SPAN // PAD_ALIGN)
+        )
+        out = raw[start : start + value.nbytes].view(value.dtype).reshape(value.shape)
+        out[...] = value
+        return out
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {
+            f.name: _realigned(getattr(value, f.name), rng) for f in dataclasses.fields(value)
+        }
+        return dataclasses.replace(value, **fields)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_realigned(v, rng) for v in value)
+    if isinstance(value, dict):
+        return {k: _realigned(v, rng) for k, v in value.items()}
+    return value
+
+
+def offsets_worker(target: str, order: str, pad: bool, seconds: float, match: str | None) -> dict:
+    """One fresh process's A/A pairing, as the quick look (`abtest T --kernels FILE`) makes it:
+    the target's kernels.py against a separately loaded copy of itself (a comment line added),
+    every combination through the suite's own track_ab_ratio (paired_samples: seal, salted
+    workload, TimedCheck). Returns {label: pair ratios} with what the process saw."""
+    import tempfile
+
+    from autoresearch import integrity, oracle
+
+    source = (PACKAGE_DIR / target / "kernels.py").read_text()
+    folder = Path(tempfile.mkdtemp(prefix="calibrate-offsets-"))
+    try:
+        base_file = folder / "baseline" / "kernels.py"
+        cand_file = folder / "candidate" / "kernels.py"
+        for path, text in ((base_file, source), (cand_file, source + OFFSET_MARK)):
+            path.parent.mkdir()
+            path.write_text(text)
+        os.environ[abtest.ENV_BASELINE] = str(base_file)
+        suite = importlib.import_module(f"benchmarks.bench_{target}")
+        # Patched before the seal, so the seal watches the patched harness as it would the real one.
+        if pad:
+            rng = np.random.default_rng()
+            plain = abtest.salted_workload
+            abtest.salted_workload = lambda *a: _realigned(plain(*a), rng)
+        if order != "production":
+            baseline = oracle.load_module_from(base_file, f"autoresearch_offsets_baseline_{target}")
+            abtest.load_baseline = lambda _target: baseline
+            if order == "baseline":  # compile the baseline before setup compiles the candidate
+                for cls in abtest._suite_classes(suite):
+                    cls.setup = _baseline_first(cls.setup, baseline)
+        samples: list[list[float]] = []  # every combination's ratios, in quick_ratios' order
+        paired = abtest.paired_samples
+
+        def recorded(*a):
+            out = paired(*a)
+            samples.append(list(out["samples"]))
+            return out
+
+        abtest.paired_samples = recorded
+        integrity.seal(target)
+        name = f"autoresearch.{target}.kernels"
+        sys.modules[name] = oracle.load_module_from(cand_file, name)
+        measured = abtest.quick_ratios(target, seconds, match, sys.stderr)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {m.combo.label: s for m, s in zip(measured, samples, strict=True)}
+
+
+def _baseline_first(setup: Callable, baseline: object) -> Callable:
+    def wrapped(self, *params):
+        inputs = importlib.import_module(f"autoresearch.{self.target}.inputs")
+        make = getattr(inputs, self.workload_function)
+        inputs.search(baseline, make(*self.workload_args(*params)))
+        return setup(self, *params)
+
+    return wrapped
+
+
+def run_offsets(
+    target: str, processes: int, order: str, pad: bool, seconds: float, match: str | None, log
+) -> dict:
+    """`processes` fresh worker processes, one after another; their raw pair ratios."""
+    runs = []
+    data = {
+        "kind": "offsets",
+        "target": target,
+        "order": order,
+        "pad": pad,
+        "ab_seconds": seconds,
+        "match": match,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count()},
+        "runs": runs,
+    }
+    for i in range(processes):
+        side = order if order != "alternate" else ("baseline", "candidate")[i % 2]
+        cmd = [sys.executable, "-m", "autoresearch.calibrate", target, "--offsets-worker"]
+        cmd += ["--order", side, "--ab-seconds", str(seconds)] + (["--pad"] if pad else [])
+        cmd += ["--match", match] if match else []
+        load0, start = os.getloadavg()[0], time.monotonic()
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=PACKAGE_DIR.parent)
+        secs, load1 = time.monotonic() - start, os.getloadavg()[0]
+        if proc.returncode != 0:
+            raise RuntimeError(f"worker {i} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+        ratios = json.loads(proc.stdout.strip().splitlines()[-1])
+        runs.append(
+            {"order": side, "load_start": load0, "load_end": load1, "secs": secs, "ratios": ratios}
+        )
+        geo = math.exp(np.mean([math.log(np.median(s)) for s in ratios.values()]))
+        print(
+            f"process {i + 1}/{processes} ({side}{', pad' if pad else ''}): geomean {geo:.4f} "
+            f"({secs:.1f} s, load {load1:.2f})",
+            file=log,
+            flush=True,
+        )
+    return data
+
+
+def save_offsets(data: dict, folder: Path = OFFSETS_DIR) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = data["started"].replace(":", "").replace("-", "")
+    name = f"offsets-{data['target']}-{data['order']}{'-pad' if data['pad'] else ''}-{stamp}.json"
+    for run in data["runs"]:
+        run["ratios"] = {
+            k: [float(f"{r:.{SAMPLE_DIGITS}g}") for r in v] for k, v in run["ratios"].items()
+        }
+    path = folder / name
+    path.write_text(json.dumps(data, indent=None, separators=(",", ":")) + "\n")
+    return path
+
+
+def _geomean_of_medians(ratios: dict[str, list]) -> float:
+    return math.exp(float(np.mean([math.log(np.median(v)) for v in ratios.values()])))
+
+
+def offsets_summary(data: dict) -> dict:
+    """What one saved offsets run says (every number of the table, from the raw ratios alone)."""
+    runs = [r["ratios"] for r in data["runs"]]
+    own = [
+        gate.geomean_with_interval([gate.measure(k, v, None) for k, v in r.items()]) for r in runs
+    ]
+    geos = [g for g, _, _ in own]
+    worst = max(abs(float(np.median(v)) - 1.0) for r in runs for v in r.values())
+    two = [gate.cluster_measure([a, b]) for a, b in itertools.combinations(runs, 2)]
+    every = gate.cluster_measure(runs)
+    loads = [x for r in data["runs"] for x in (r["load_start"], r["load_end"])]
+    return {
+        "target": data["target"],
+        "order": data["order"] + ("+pad" if data["pad"] else ""),
+        "processes": len(runs),
+        "combos": len(runs[0]),
+        "load": (float(np.median(loads)), max(loads)),
+        "within_width": float(np.median([hi - lo for _, lo, hi in own])),
+        "between_sd": float(np.std(np.log(geos), ddof=1)) if len(geos) > 1 else float("nan"),
+        "geomean_range": (min(geos), max(geos)),
+        "own_excludes_1": sum(lo > 1.0 or hi < 1.0 for _, lo, hi in own),
+        "worst_combo": worst,
+        "pair2_excludes_1": sum(c.geomean_ci_lo > 1.0 or c.geomean_ci_hi < 1.0 for c in two),
+        "pair2": len(two),
+        "pair2_width": float(np.median([c.geomean_ci_hi - c.geomean_ci_lo for c in two])),
+        "cluster": (every.geomean_ratio, every.geomean_ci_lo, every.geomean_ci_hi),
+        "secs": float(np.median([r["secs"] for r in data["runs"]])),
+    }
+
+
+def offsets_table(paths_or_data: list) -> str:
+    """The "Across processes" table of docs/gate.md, regenerated from saved offsets runs."""
+    header = (
+        "| target | order | procs x combos | load (median, max) | within: 99% width (median) "
+        "| between: geomean range; SD | own interval excludes 1 | worst combination abs(r-1) "
+        "| 2-process cluster: excludes 1; width | all processes, cluster 99% | s/process |\n"
+        "|---|---|---|---|---:|---|---:|---:|---|---|---:|"
+    )
+    rows = [header]
+    for item in paths_or_data:
+        data = json.loads(Path(item).read_text()) if isinstance(item, (str, Path)) else item
+        s = offsets_summary(data)
+        g, lo, hi = s["cluster"]
+        rows.append(
+            f"| {s['target']} | {s['order']} | {s['processes']} x {s['combos']} "
+            f"| {s['load'][0]:.2f}, {s['load'][1]:.2f} | {s['within_width']:.2%} "
+            f"| {s['geomean_range'][0]:.4f}-{s['geomean_range'][1]:.4f}; {s['between_sd']:.2%} "
+            f"| {s['own_excludes_1']}/{s['processes']} | {s['worst_combo']:.2%} "
+            f"| {s['pair2_excludes_1']}/{s['pair2']}; {s['pair2_width']:.2%} "
+            f"| {g:.4f} [{lo:.4f}, {hi:.4f}] | {s['secs']:.0f} |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m autoresearch.calibrate",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("target", choices=TARGETS)
+    parser.add_argument("target", nargs="?", choices=TARGETS)
     parser.add_argument("--decisions", type=int, default=DEFAULT_DECISIONS)
     parser.add_argument(
         "--ab-seconds",
@@ -495,13 +707,49 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="judge only this first fraction of each run's pairs (a shorter AB_SECONDS)",
     )
+    parser.add_argument(
+        "--offsets",
+        action="store_true",
+        help="measure the per-process offset instead: --processes fresh A/A processes (the quick "
+        "look's pairing), raw data saved under results/calibration/",
+    )
+    parser.add_argument("--processes", type=int, default=DEFAULT_PROCESSES)
+    parser.add_argument("--order", choices=OFFSET_ORDERS, default="production")
+    parser.add_argument("--pad", action="store_true", help="realign the workload per process")
+    parser.add_argument("--match", help="only combinations whose label matches this regex")
+    parser.add_argument("--offsets-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--offsets-table",
+        action="store_true",
+        help="print the across-process table from every saved offsets file (target: ignored)",
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return 0 if exc.code == 0 else 3
+    if args.offsets_table:
+        print(offsets_table(sorted(OFFSETS_DIR.glob("offsets-*.json"))))
+        return 0
+    if args.target is None:
+        parser.print_usage(sys.stderr)
+        print("error: a target is needed (all but --offsets-table)", file=sys.stderr)
+        return 3
     if str(PACKAGE_DIR.parent) not in sys.path:
         sys.path.insert(0, str(PACKAGE_DIR.parent))  # the asv suites (benchmarks/) live there
     import benchmarks  # noqa: F401  (single-threaded kernels, as in the asv runs)
+
+    if args.offsets_worker:
+        ratios = offsets_worker(args.target, args.order, args.pad, args.ab_seconds, args.match)
+        print(json.dumps(ratios))
+        return 0
+    if args.offsets:
+        data = run_offsets(
+            args.target, args.processes, args.order, args.pad, args.ab_seconds, args.match,
+            sys.stderr,
+        )  # fmt: skip
+        print(f"saved: {save_offsets(data)}")
+        print(offsets_table([data]))
+        return 0
 
     wall0, cpu0, load0 = time.monotonic(), _cpu_secs(), os.getloadavg()
     lines = [
