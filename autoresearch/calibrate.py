@@ -623,12 +623,26 @@ def _geomean_of_medians(ratios: dict[str, list]) -> float:
     return math.exp(float(np.mean([math.log(np.median(v)) for v in ratios.values()])))
 
 
+def _smallest_kept(measured: list[tuple[float, float]]) -> float:
+    """The smallest uniform speed-up that significance and the 1% floor keep in
+    RESOLVED_FRACTION of these A/A (geomean, interval top) readings: scaling every ratio by 1 - s
+    scales both, so it needs (1 - s) * top < 1 and (1 - s) * geomean <= 1 - MIN_GAIN."""
+    need = [max(1.0 - 1.0 / hi, 1.0 - (1.0 - gate.MIN_GAIN) / g, 0.0) for g, hi in measured]
+    return quantile(need, RESOLVED_FRACTION)
+
+
 def offsets_summary(data: dict) -> dict:
     """What one saved offsets run says (every number of the table, from the raw ratios alone)."""
     runs = [r["ratios"] for r in data["runs"]]
-    own = [
-        gate.geomean_with_interval([gate.measure(k, v, None) for k, v in r.items()]) for r in runs
-    ]
+    measured = [[gate.measure(k, v, None) for k, v in r.items()] for r in runs]
+    own = [gate.geomean_with_interval(m) for m in measured]
+    # Per combination: the variance of its log median between processes, less what the pairs'
+    # own noise explains (the mean bootstrap variance within a process): the offset's variance.
+    offset_sd = []
+    for i in range(len(runs[0])):
+        logs = [math.log(m[i].combo.ratio) for m in measured]
+        within = float(np.mean([np.var(m[i].log_draws) for m in measured]))
+        offset_sd.append(math.sqrt(max(0.0, float(np.var(logs, ddof=1)) - within)))
     geos = [g for g, _, _ in own]
     worst = max(abs(float(np.median(v)) - 1.0) for r in runs for v in r.values())
     two = [gate.cluster_measure([a, b]) for a, b in itertools.combinations(runs, 2)]
@@ -644,11 +658,19 @@ def offsets_summary(data: dict) -> dict:
         "between_sd": float(np.std(np.log(geos), ddof=1)) if len(geos) > 1 else float("nan"),
         "geomean_range": (min(geos), max(geos)),
         "own_excludes_1": sum(lo > 1.0 or hi < 1.0 for _, lo, hi in own),
+        # significance and the 1% floor, the two rules an A/A keep must pass (others only refuse)
+        "own_keeps": sum(hi < 1.0 and g <= 1.0 - gate.MIN_GAIN for g, _, hi in own),
+        "pair2_keeps": sum(
+            c.geomean_ci_hi < 1.0 and c.geomean_ratio <= 1.0 - gate.MIN_GAIN for c in two
+        ),
         "worst_combo": worst,
+        "offset_sd": (float(np.median(offset_sd)), max(offset_sd)),
         "pair2_excludes_1": sum(c.geomean_ci_lo > 1.0 or c.geomean_ci_hi < 1.0 for c in two),
         "pair2": len(two),
         "pair2_width": float(np.median([c.geomean_ci_hi - c.geomean_ci_lo for c in two])),
         "cluster": (every.geomean_ratio, every.geomean_ci_lo, every.geomean_ci_hi),
+        "own_smallest": _smallest_kept([(g, hi) for g, _, hi in own]),
+        "pair2_smallest": _smallest_kept([(c.geomean_ratio, c.geomean_ci_hi) for c in two]),
         "secs": float(np.median([r["secs"] for r in data["runs"]])),
     }
 
@@ -657,9 +679,11 @@ def offsets_table(paths_or_data: list) -> str:
     """The "Across processes" table of docs/gate.md, regenerated from saved offsets runs."""
     header = (
         "| target | order | procs x combos | load (median, max) | within: 99% width (median) "
-        "| between: geomean range; SD | own interval excludes 1 | worst combination abs(r-1) "
-        "| 2-process cluster: excludes 1; width | all processes, cluster 99% | s/process |\n"
-        "|---|---|---|---|---:|---|---:|---:|---|---|---:|"
+        "| between: geomean range; SD | own interval excludes 1 (kept) "
+        "| worst combination abs(r-1) | combination offset SD: median, max "
+        "| 2-process cluster: excludes 1 (kept); width | smallest speed-up kept: one process; "
+        "2-process cluster | all processes, cluster 99% | s/process |\n"
+        "|---|---|---|---|---:|---|---:|---:|---|---|---|---|---:|"
     )
     rows = [header]
     for item in paths_or_data:
@@ -670,8 +694,10 @@ def offsets_table(paths_or_data: list) -> str:
             f"| {s['target']} | {s['order']} | {s['processes']} x {s['combos']} "
             f"| {s['load'][0]:.2f}, {s['load'][1]:.2f} | {s['within_width']:.2%} "
             f"| {s['geomean_range'][0]:.4f}-{s['geomean_range'][1]:.4f}; {s['between_sd']:.2%} "
-            f"| {s['own_excludes_1']}/{s['processes']} | {s['worst_combo']:.2%} "
-            f"| {s['pair2_excludes_1']}/{s['pair2']}; {s['pair2_width']:.2%} "
+            f"| {s['own_excludes_1']}/{s['processes']} ({s['own_keeps']}) | {s['worst_combo']:.2%} "
+            f"| {s['offset_sd'][0]:.2%}, {s['offset_sd'][1]:.2%} "
+            f"| {s['pair2_excludes_1']}/{s['pair2']} ({s['pair2_keeps']}); {s['pair2_width']:.2%} "
+            f"| {s['own_smallest']:.2%}; {s['pair2_smallest']:.2%} "
             f"| {g:.4f} [{lo:.4f}, {hi:.4f}] | {s['secs']:.0f} |"
         )
     return "\n".join(rows)

@@ -87,6 +87,7 @@ def test_the_summary_separates_the_spread_within_a_process_from_the_spread_betwe
     assert s["between_sd"] == pytest.approx(0.03, abs=0.005)
     assert s["own_excludes_1"] == 2  # the 0.97 and 1.03 processes, each sure of itself
     assert s["worst_combo"] == pytest.approx(0.03, abs=0.004)
+    assert s["offset_sd"][0] == pytest.approx(0.03, abs=0.005)  # what the pairs do not explain
     assert s["pair2"] == 3
     g, lo, hi = s["cluster"]
     assert lo < 1.0 < hi
@@ -113,3 +114,15 @@ def test_the_table_command_needs_no_target_and_the_others_do(capsys, monkeypatch
     assert calibrate.main(["--offsets-table"]) == 0
     assert "| distances | production |" in capsys.readouterr().out
     assert calibrate.main([]) == 3
+
+
+def test_smallest_speedup_kept_is_set_by_the_interval_or_the_floor():
+    assert calibrate._smallest_kept([(1.0, 1.002)]) == pytest.approx(0.01)  # the 1% floor
+    assert calibrate._smallest_kept([(1.0, 1.02)]) == pytest.approx(1 - 1 / 1.02)  # the interval
+    assert calibrate._smallest_kept([(0.98, 0.985)]) == 0.0  # an A/A reading already "kept"
+
+
+def test_without_process_offsets_the_offset_sd_is_about_zero():
+    s = calibrate.offsets_summary(offsets_data((1.0,) * 6))
+    assert s["offset_sd"][0] < 0.0005
+    assert s["own_excludes_1"] <= 1
