@@ -509,7 +509,8 @@ print the median candidate/baseline ratio per combination and their geomean. Bel
 
 A look, not a decision: nothing is checked for correctness, recorded or committed, and one process
 on a busy machine can be off by a few percent. `python -m autoresearch.experiment` decides.
-Exit codes: 0 measured, 1 bad usage (unknown target, revision or file), 2 the kernel raised.
+Exit codes: 0 measured, 1 an unknown revision or file, or no combination matched, 2 the kernel
+raised, 64 bad usage (a bad flag, an unknown target).
 """
 
 
@@ -573,19 +574,15 @@ def quick_ratios(target: str, seconds: float, match: str | None, out) -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
     import subprocess
     import sys
     import tempfile
 
-    from autoresearch import PACKAGE_DIR, TARGETS
+    from autoresearch import PACKAGE_DIR
+    from autoresearch.harness import cli
 
-    parser = argparse.ArgumentParser(
-        prog="python -m autoresearch.abtest",
-        description=QUICK_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("target", help=f"one of: {', '.join(TARGETS)}")
+    parser = cli.UsageParser("python -m autoresearch.abtest", QUICK_HELP)
+    cli.add_target(parser)
     parser.add_argument(
         "--baseline", default="HEAD", help="commit whose kernels.py to pair against"
     )
@@ -593,11 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=AB_SECONDS, help="CPU-s per combination")
     parser.add_argument("--match", help="only combinations whose label matches this regex")
     args = parser.parse_args(argv)
-    if args.target not in TARGETS:
-        print(
-            f"error: unknown target {args.target!r} (one of: {', '.join(TARGETS)})", file=sys.stderr
-        )
-        return 1
+    cli.check_targets(parser, args.target)
     repo = PACKAGE_DIR.parent
     proc = subprocess.run(
         ["git", "show", f"{args.baseline}:autoresearch/{args.target}/kernels.py"],

@@ -23,12 +23,12 @@ combination; written to .autoresearch/confirm/MACHINE/COMMIT-ENV.json for the ga
 (`--confirmation FILE`), which refuses to decide when asv's ratios and these disagree.
 
 Exit codes: 0 ran (individual benchmarks may still have failed: the gate reads that from the JSON),
-1 bad usage, a dirty tree or a baseline that is not the pairing's, 2 asv itself failed.
+1 a dirty tree, an unknown revision or a baseline that is not the pairing's, 2 asv itself failed,
+64 bad usage (a bad flag, an unknown target).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 
 from autoresearch import PACKAGE_DIR, TARGETS
+from autoresearch.harness import cli
 
 REPO = PACKAGE_DIR.parent
 RESULTS = REPO / "results"
@@ -380,18 +381,15 @@ def confirm_paired(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m autoresearch.bench",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("target", help=f"one of: {', '.join(TARGETS)}")
+    parser = cli.UsageParser("python -m autoresearch.bench", __doc__)
+    cli.add_target(parser)
     parser.add_argument(
         "--baseline", help="check that the A/B pairing's side (the first parent) has REV's kernel"
     )
     parser.add_argument("--peers", action="store_true", help="also time the peer libraries")
     parser.add_argument("--bench", help="asv -b regex overriding the target's default selection")
     args = parser.parse_args(argv)
+    cli.check_targets(parser, args.target)
     try:
         path = run(args.target, args.baseline, args.peers, args.bench)
     except BenchError as exc:

@@ -19,12 +19,11 @@ was kept), then a new candidate commit (same kernel, a comment changed) benchmar
 real `python -m autoresearch.bench TARGET` (asv run HEAD^!) and judged by `python -m
 autoresearch.gate`; the wall time of those two commands is the decision time.
 
-Exit code: 0 if every target below is met, 1 if one is not, 3 on bad usage.
+Exit code: 0 if every target below is met, 1 if one is not, 64 on bad usage (as every command).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib
 import itertools
@@ -42,7 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autoresearch import PACKAGE_DIR, TARGETS, abtest, gate
+from autoresearch import PACKAGE_DIR, abtest, gate
+from autoresearch.harness import cli
 
 # ---------------------------------------------------------------------------
 # Constants (the targets come from issue 3; the rest says what "caught" means)
@@ -704,12 +704,8 @@ def offsets_table(paths_or_data: list) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m autoresearch.calibrate",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("target", nargs="?", choices=TARGETS)
+    parser = cli.UsageParser("python -m autoresearch.calibrate", __doc__)
+    cli.add_target(parser, nargs="?")
     parser.add_argument("--decisions", type=int, default=DEFAULT_DECISIONS)
     parser.add_argument(
         "--ab-seconds",
@@ -749,17 +745,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="print the across-process table from every saved offsets file (target: ignored)",
     )
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return 0 if exc.code == 0 else 3
+    args = parser.parse_args(argv)
+    cli.check_targets(parser, args.target)
     if args.offsets_table:
         print(offsets_table(sorted(OFFSETS_DIR.glob("offsets-*.json"))))
         return 0
     if args.target is None:
-        parser.print_usage(sys.stderr)
-        print("error: a target is needed (all but --offsets-table)", file=sys.stderr)
-        return 3
+        parser.error("a target is needed (all but --offsets-table)")
     if str(PACKAGE_DIR.parent) not in sys.path:
         sys.path.insert(0, str(PACKAGE_DIR.parent))  # the asv suites (benchmarks/) live there
     import benchmarks  # noqa: F401  (single-threaded kernels, as in the asv runs)

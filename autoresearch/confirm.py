@@ -523,8 +523,10 @@ def confirm_run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autoresearch.confirm", description=__doc__)
-    parser.add_argument("target")
+    from autoresearch.harness import cli
+
+    parser = cli.UsageParser("python -m autoresearch.confirm", __doc__)
+    cli.add_target(parser)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--side", choices=("candidate", "baseline"), help=argparse.SUPPRESS)
@@ -535,6 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", default="HEAD", help="commit whose kernel to pair against")
     parser.add_argument("--match", help="only combinations whose label matches this regex")
     args = parser.parse_args(argv)
+    cli.check_targets(parser, args.target)
     if args.prepare:
         return prepare_main(args.target, int(args.salt, 16), Path(args.cache))
     if args.child:

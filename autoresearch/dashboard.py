@@ -10,10 +10,10 @@ each JSON file is written again as a script under ``html/file-data/``, and a sma
 (``_dashboard_file_loader.js``) serves asv's requests from those when the page is a file.
 
 Exit codes: 0 ok (or ``--serve`` stopped with Ctrl-C); 1 ``asv publish`` or ``--update-vendor``
-failed; 2 usage error or unreadable asv config; 3 no results to publish; 4 the html could not be
+failed; 2 unreadable asv config; 3 no results to publish; 4 the html could not be
 made self-contained (an external reference with no local copy, or a vendored file missing,
 corrupt or not matching the page's integrity hash, or an index.html with no asv.js to hook the
-file:// loader in front of); 5 ``--serve`` could not bind its address.
+file:// loader in front of); 5 ``--serve`` could not bind its address; 64 bad usage.
 """
 
 from __future__ import annotations
@@ -37,9 +37,11 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from autoresearch.harness import cli
+
 EXIT_OK = 0
 EXIT_FAILED = 1
-EXIT_USAGE = 2
+EXIT_CONFIG = 2  # an unreadable asv config, or nothing to localize
 EXIT_NO_RESULTS = 3
 EXIT_NOT_LOCAL = 4
 EXIT_SERVE = 5
@@ -526,7 +528,7 @@ def load_project(config: Path, html_dir: Path | None = None) -> AsvProject:
     try:
         conf = Config.load(str(config))
     except (UserError, OSError, ValueError) as exc:
-        raise DashboardError(f"cannot read asv config {config}: {exc}", EXIT_USAGE) from exc
+        raise DashboardError(f"cannot read asv config {config}: {exc}", EXIT_CONFIG) from exc
     root = config.parent
     return AsvProject(
         config=config,
@@ -587,20 +589,21 @@ def build(config: Path, html_dir: Path | None, extra: list[str], run_publish: bo
     if run_publish:
         publish(project, extra)
     elif not (project.html_dir / "index.html").is_file():
-        raise DashboardError(f"{project.html_dir} has no index.html to localize", EXIT_USAGE)
+        raise DashboardError(f"{project.html_dir} has no index.html to localize", EXIT_CONFIG)
     rewrites = localize_assets(project.html_dir)
     enable_file_urls(project.html_dir)
     return project, rewrites
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m autoresearch.dashboard",
+    p = cli.UsageParser(
+        "python -m autoresearch.dashboard",
+        formatter_class=argparse.HelpFormatter,
         description="Run `asv publish` and make the html self-contained (no CDN needed; opens "
         "from file:// or with --serve). Arguments not listed here (e.g. a commit range, "
         "--no-pull, -v) go to asv publish.",
-        epilog="exit codes: 0 ok; 1 asv publish (or --update-vendor) failed; 2 usage/config "
-        "error; 3 no results; 4 html not made self-contained; 5 --serve could not bind",
+        epilog="exit codes: 0 ok; 1 asv publish (or --update-vendor) failed; 2 config error; "
+        "3 no results; 4 html not made self-contained; 5 --serve could not bind; 64 bad usage",
     )
     p.add_argument("--config", type=Path, default=Path("asv.conf.json"), help="asv config file")
     p.add_argument(

@@ -5,19 +5,19 @@
 For every target (all of them by default) it builds Lance data from the target's own input
 generators, asks pylance for its answer and prints one line per check: `ok`, `MISMATCH` (with the
 first problems) or `skip (why)`. Exit 0 when nothing mismatched (skips included), 1 on any
-mismatch, 2 on bad arguments. Needs the optional extra: `pip install -e '.[lance]'`; without it
+mismatch, 64 on bad arguments. Needs the optional extra: `pip install -e '.[lance]'`; without it
 every target is skipped with that reason. The checks live in autoresearch/lance_checks/, one module
 per target; docs/targets/<target>.md records which pass against which pylance version.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 
 from autoresearch import TARGETS
+from autoresearch.harness import cli
 from autoresearch.lance_checks import (
     MISMATCH,
     PINNED_PYLANCE,
@@ -29,16 +29,12 @@ from autoresearch.lance_checks import (
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m autoresearch.fidelity", description=__doc__.split("\n\n")[0]
-    )
+    parser = cli.UsageParser("python -m autoresearch.fidelity", __doc__.split("\n\n")[0])
     parser.add_argument("targets", nargs="*", metavar="TARGET", help=f"default: all of {TARGETS}")
     parser.add_argument("--small", action="store_true", help="small data (the test suite's size)")
     parser.add_argument("--json", action="store_true", help="one JSON document instead of lines")
     args = parser.parse_args(argv)
-    unknown = [t for t in args.targets if t not in TARGETS]
-    if unknown:
-        parser.error(f"unknown target(s) {', '.join(unknown)}; known: {', '.join(TARGETS)}")
+    cli.check_targets(parser, *args.targets)
     targets = args.targets or list(TARGETS)
     version = pylance_version()
     if not args.json:

@@ -16,8 +16,8 @@ geometric mean of those medians with a bootstrap interval that resamples pairs w
 combination. The rules are listed under the thresholds banner below. Every problem with the inputs
 gives "cannot decide"; the gate never keeps on doubt.
 
-Exit codes: 0 keep, 1 discard, 2 correctness failure, 3 cannot decide (including bad usage and
---help: only a keep ever exits 0).
+Exit codes: 0 keep, 1 discard, 2 correctness failure, 3 cannot decide (including --help: only a
+keep ever exits 0), 64 bad usage (a bad flag, an unknown target).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from autoresearch.common import SplitMix64
+from autoresearch.harness import cli
 
 # ---------------------------------------------------------------------------
 # Thresholds (fixed: every decision in the project's history was made with these)
@@ -977,25 +978,17 @@ def run(args: argparse.Namespace) -> Decision:
     return d
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would exit 2, which reads as "incorrect"
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message} (exit {UNDECIDED}: cannot decide)", file=sys.stderr)
-        sys.exit(UNDECIDED)
-
-
 def parser() -> argparse.ArgumentParser:
     from autoresearch import TARGETS
 
-    p = _Parser(
-        prog="python -m autoresearch.gate",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = cli.UsageParser(
+        "python -m autoresearch.gate",
+        __doc__,
         allow_abbrev=False,
         add_help=False,
     )
     p.add_argument("-h", "--help", action="store_true", help="show this help and exit 3")
-    p.add_argument("--target", default="all", choices=[*TARGETS, "all"], help="default: all")
+    p.add_argument("--target", default="all", help=f"{', '.join(TARGETS)} or all (default: all)")
     p.add_argument("--candidate", default="HEAD", help="commit to judge (default HEAD)")
     p.add_argument(
         "--baseline",
@@ -1029,6 +1022,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.help:
         p.print_help()
         return UNDECIDED
+    if args.target != "all":
+        cli.check_targets(p, args.target)
     try:
         d = run(args)
     except Exception:  # a bug in the gate must never read as keep (0) or discard (1)

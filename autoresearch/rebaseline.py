@@ -41,7 +41,6 @@ selection (tests only: the epoch's results then cover that selection only).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -51,7 +50,7 @@ import sys
 import time
 from pathlib import Path
 
-from autoresearch import PACKAGE_DIR, TARGETS
+from autoresearch import PACKAGE_DIR
 from autoresearch.experiment import (
     ENV_BENCH_REGEX,
     EXIT_ERROR,
@@ -70,7 +69,6 @@ from autoresearch.experiment import (
     _check_timeout,
     _child_env,
     _now,
-    _Parser,
     _phase,
     _restore_after,
     append_row,
@@ -83,6 +81,7 @@ from autoresearch.experiment import (
     log_relpath,
     run_tree,
 )
+from autoresearch.harness import cli
 
 EXIT_EPOCH = 0
 DECISION = "epoch"
@@ -480,16 +479,11 @@ def run_rebaseline(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(
-        prog="python -m autoresearch.rebaseline",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("target", help=f"one of: {', '.join(TARGETS)}")
+    parser = cli.UsageParser("python -m autoresearch.rebaseline", __doc__)
+    cli.add_target(parser)
     parser.add_argument("-m", "--message", required=True, help="why: what changed, one line")
     args = parser.parse_args(argv)
-    if args.target not in TARGETS or not (PACKAGE_DIR / args.target / "kernels.py").exists():
-        parser.error(f"unknown target {args.target!r}")
+    cli.check_targets(parser, args.target)
     if not args.message.strip():
         parser.error("-m: say why the chain starts again")
     ensure_git_identity(PACKAGE_DIR.parent)

@@ -13,8 +13,8 @@ matplotlib, the optional extra `plot` (pip install '.[plot]'); the table does no
 The table's numbers and why they are taken the way they are: docs/reports.md.
 
 Exit codes: 0 done (with --check: the table is current); 1 --check: the table is stale;
-2 bad input (no log, an empty or malformed log, unknown target, no README or no markers, not a
-git checkout); 3 matplotlib is not installed (chart only).
+2 bad input (no log, an empty or malformed log, no README or no markers, not a git checkout);
+3 matplotlib is not installed (chart only); 64 bad usage (a bad flag, an unknown target).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pathlib import Path
 
 from autoresearch import PACKAGE_DIR, TARGETS
 from autoresearch.common import geomean
+from autoresearch.harness import cli
 
 EXIT_OK = 0
 EXIT_STALE = 1
@@ -838,12 +839,8 @@ def update_readme(repo: Path, check: bool, targets: Iterable[str] = TARGETS) -> 
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m autoresearch.report",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("target", nargs="?", help=f"draw this target's chart: {', '.join(TARGETS)}")
+    parser = cli.UsageParser("python -m autoresearch.report", __doc__)
+    cli.add_target(parser, nargs="?", help=f"draw this target's chart: {', '.join(TARGETS)}")
     parser.add_argument("--log", type=Path, help="the results log (default: results/experiments/)")
     parser.add_argument("--readme", action="store_true", help="rewrite README's target table")
     parser.add_argument("--check", action="store_true", help="with --readme: only check it")
@@ -863,11 +860,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give either a TARGET (chart) or --readme (table)")
     if args.check and not args.readme:
         parser.error("--check goes with --readme")
+    cli.check_targets(parser, args.target)
     try:
         if args.readme:
             return update_readme(args.repo.resolve(), args.check)
-        if args.target not in TARGETS:
-            raise ReportError(f"unknown target {args.target!r} (one of: {', '.join(TARGETS)})")
         try:
             paths = chart(args.target, args.log, args.repo.resolve())
         except NoMatplotlib:

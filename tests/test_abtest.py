@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from autoresearch import abtest
+from autoresearch.harness.cli import EXIT_USAGE
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -98,14 +99,21 @@ def test_quick_look_names_the_combination_where_a_kernel_raised(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "args", [["no_such_target"], ["ivf_select", "--no-such-flag"], ["ivf_select", "--seconds", "x"]]
+)
+def test_quick_look_bad_usage_exits_usage(args):
+    proc = _quick(*args)
+    assert proc.returncode == EXIT_USAGE and "error:" in proc.stderr
+
+
+@pytest.mark.parametrize(
     "args, message",
     [
-        (["no_such_target"], "unknown target"),
         (["ivf_select", "--baseline", "no-such-rev"], "no kernels.py at"),
         (["ivf_select", "--kernels", "/no/such/file.py"], "no such file"),
         (["ivf_select", "--match", "nothing matches this"], "no combination matched"),
     ],
 )
-def test_quick_look_bad_usage_exits_1(args, message):
+def test_quick_look_bad_input_exits_1(args, message):
     proc = _quick(*args)
     assert proc.returncode == 1 and message in proc.stderr

@@ -221,7 +221,7 @@ def test_main_without_results_exits_3(tmp_path, capsys):
 
 
 def test_main_with_a_missing_config_exits_2(tmp_path, capsys):
-    assert db.main(["--config", str(tmp_path / "nope.json")]) == db.EXIT_USAGE
+    assert db.main(["--config", str(tmp_path / "nope.json")]) == db.EXIT_CONFIG
     assert "cannot read asv config" in capsys.readouterr().err
 
 

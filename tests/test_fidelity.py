@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from autoresearch import TARGETS, fidelity
+from autoresearch.harness.cli import EXIT_USAGE
 from autoresearch.lance_checks import (
     KERNEL,
     MISMATCH,
@@ -85,7 +86,7 @@ def test_the_default_install_imports_no_pylance():
 def test_command_rejects_unknown_targets():
     with pytest.raises(SystemExit) as exit_info:
         fidelity.main(["no_such_target"])
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == EXIT_USAGE
 
 
 def test_check_lines_say_ok_mismatch_or_skip_with_why():

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from autoresearch import gate
+from autoresearch.harness.cli import EXIT_USAGE
 
 DATA = Path(__file__).parent / "data" / "gate" / "pq_l2"
 MANIFEST = json.loads((DATA / "scenarios.json").read_text())
@@ -539,16 +540,22 @@ def test_malformed_structures_never_raise():
 
 
 @pytest.mark.parametrize(
-    "argv",
-    [["--no-such-flag"], ["--target", "nope"], ["--help"], ["-h"], ["--tar", "pq_l2"]],
-    ids=["unknown-flag", "unknown-target", "help", "h", "abbreviation"],
+    "argv, expected",
+    [
+        (["--no-such-flag"], EXIT_USAGE),
+        (["--target", "nope"], EXIT_USAGE),
+        (["--tar", "pq_l2"], EXIT_USAGE),
+        (["--help"], 3),
+        (["-h"], 3),
+    ],
+    ids=["unknown-flag", "unknown-target", "abbreviation", "help", "h"],
 )
-def test_usage_errors_and_help_exit_3(argv, capsys):
+def test_usage_errors_exit_usage_and_help_exits_3(argv, expected, capsys):
     try:
         code = gate.main(argv)  # --help returns
-    except SystemExit as exc:  # argparse errors exit
+    except SystemExit as exc:  # usage errors exit
         code = exc.code
-    assert code == 3
+    assert code == expected
 
 
 def test_an_internal_error_exits_3(monkeypatch, capsys):

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from autoresearch import report
+from autoresearch.harness.cli import EXIT_USAGE
 
 DATA = Path(__file__).parent / "data" / "report"
 LOG = DATA / "logs" / "pq_l2.tsv"
@@ -313,8 +314,10 @@ def test_chart_of_a_header_only_log_is_refused(tmp_path, capsys):
 
 
 def test_chart_of_an_unknown_target_is_refused(capsys):
-    assert report.main(["no_such_target", "--log", str(LOG)]) == report.EXIT_BAD_INPUT
-    assert "unknown target" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        report.main(["no_such_target", "--log", str(LOG)])
+    assert exc.value.code == EXIT_USAGE
+    assert "unknown target 'no_such_target'" in capsys.readouterr().err
 
 
 def test_chart_without_matplotlib_says_how_to_install_it(tmp_path, monkeypatch, capsys):
@@ -535,13 +538,13 @@ def test_the_repository_readme_table_is_current():
     assert code == report.EXIT_OK, "README.md is stale: python -m autoresearch.report --readme"
 
 
-def test_usage_errors():
+@pytest.mark.parametrize(
+    "argv", [["pq_l2", "--readme"], ["pq_l2", "--check"], ["nope"], ["pq_l2", "--no-such-flag"]]
+)
+def test_usage_errors(argv, capsys):
     with pytest.raises(SystemExit) as exc:
-        report.main(["pq_l2", "--readme"])
-    assert exc.value.code == 2
-    with pytest.raises(SystemExit) as exc:
-        report.main(["pq_l2", "--check"])
-    assert exc.value.code == 2
+        report.main(argv)
+    assert exc.value.code == EXIT_USAGE
 
 
 def test_undecided_rows_are_read_and_drawn_but_move_nothing(tmp_path):
