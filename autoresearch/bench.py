@@ -41,10 +41,10 @@ import time
 from pathlib import Path
 
 from autoresearch import PACKAGE_DIR, TARGETS
-from autoresearch.harness import cli
+from autoresearch.harness import asvresults, cli
 
 REPO = PACKAGE_DIR.parent
-RESULTS = REPO / "results"
+RESULTS = REPO / asvresults.RESULTS_DIR
 ASV_CONF = "asv.conf.json"
 ENV_MACHINE = "AUTORESEARCH_MACHINE"
 CONFIRM_DIR = ".autoresearch/confirm"  # git-ignored: the parent's confirmations, per machine
@@ -65,7 +65,7 @@ def git(*args: str, check: bool = True, cwd: Path = REPO) -> str:
 def confirmation_path(commit: str, machine: str | None = None, repo: Path = REPO) -> Path:
     """Where `run` writes the confirmation of `commit`'s paired ratios (next to asv's results,
     outside results/: it is evidence for one decision, not history)."""
-    return repo / CONFIRM_DIR / (machine or machine_name()) / f"{commit[:8]}-{env_name()}.json"
+    return asvresults.path(repo / CONFIRM_DIR, machine or machine_name(), commit, env_name())
 
 
 def machine_name() -> str:
@@ -131,18 +131,15 @@ def env_name(conf: dict | None = None) -> str:
 
 def result_path(commit: str, machine: str | None = None, results: Path = RESULTS) -> Path:
     """Where asv writes the results of `commit` in this project's environment."""
-    return results / (machine or machine_name()) / f"{commit[:8]}-{env_name()}.json"
+    return asvresults.path(results, machine or machine_name(), commit, env_name())
 
 
 def other_machines(commit: str | None = None, results: Path = RESULTS) -> list[str]:
     """Machines (other than this one) with results in `results`, for `commit` if given."""
     mine = machine_name()
     found = []
-    for folder in sorted(p for p in results.glob("*") if (p / "machine.json").is_file()):
-        if folder.name == mine:
-            continue
-        pattern = f"{commit[:8]}-*.json" if commit else "*-*.json"
-        if any(folder.glob(pattern)):
+    for folder in asvresults.machine_dirs(results):
+        if folder.name != mine and any(folder.glob(asvresults.file_pattern(commit))):
             found.append(folder.name)
     return found
 
@@ -302,8 +299,8 @@ def paired_ratios(results: Path, target: str) -> dict[str, float]:
     from autoresearch import gate
 
     try:
-        benches = gate.read_results(json.loads(results.read_text()), "results")
-    except (OSError, ValueError, gate.CannotDecide):
+        benches = gate.read_results(asvresults.read(results), "results")
+    except (OSError, asvresults.NotAResultFile, gate.CannotDecide):
         return {}
     out = {}
     for name, b in gate.target_benches(benches, target).items():

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from autoresearch.common import SplitMix64
-from autoresearch.harness import cli
+from autoresearch.harness import asvresults, cli
 
 # ---------------------------------------------------------------------------
 # Thresholds (fixed: every decision in the project's history was made with these)
@@ -211,11 +211,8 @@ def _product(params: list) -> list[tuple]:
     return out
 
 
-def read_bench(name: str, columns: list, row: list) -> Bench:
-    if not isinstance(row, list):
-        raise CannotDecide(f"{name}: result row is not a list")
+def read_bench(name: str, cells: dict) -> Bench:
     # asv drops trailing empty columns: a missing cell means None.
-    cells = dict(zip(columns, row, strict=False))
     params = cells.get("params")
     if not isinstance(params, list) or not all(isinstance(p, list) for p in params):
         raise CannotDecide(f"{name}: malformed params {params!r}")
@@ -238,17 +235,13 @@ def read_bench(name: str, columns: list, row: list) -> Bench:
 
 def read_results(data: object, what: str) -> dict[str, Bench]:
     """Every benchmark of a parsed asv result file (api version 2)."""
-    if not isinstance(data, dict):
-        raise CannotDecide(f"{what}: not an asv result file (top level is not an object)")
-    if data.get("version") != 2:
-        raise CannotDecide(f"{what}: asv result format version {data.get('version')!r}, not 2")
-    columns = data.get("result_columns")
-    if not isinstance(columns, list) or not all(c in columns for c in REQUIRED_COLUMNS):
-        raise CannotDecide(f"{what}: result_columns {columns!r} lack {REQUIRED_COLUMNS}")
-    rows = data.get("results")
-    if not isinstance(rows, dict):
-        raise CannotDecide(f"{what}: no results object")
-    return {name: read_bench(name, columns, row) for name, row in rows.items()}
+    try:
+        columns = asvresults.check(data, what)["result_columns"]
+        if not all(c in columns for c in REQUIRED_COLUMNS):
+            raise CannotDecide(f"{what}: result_columns {columns!r} lack {REQUIRED_COLUMNS}")
+        return {name: read_bench(name, cells) for name, cells in asvresults.rows(data, what)}
+    except asvresults.NotAResultFile as exc:
+        raise CannotDecide(str(exc)) from None
 
 
 def _is_number(x: object) -> bool:
@@ -877,12 +870,6 @@ def load_json(path: Path, what: str, fix: str) -> dict:
         ) from None
 
 
-def result_file(results_dir: Path, machine: str, commit: str) -> Path:
-    from autoresearch.bench import result_path
-
-    return result_path(commit, machine, results_dir)
-
-
 def _git(repo: Path, *args: str) -> str | None:
     proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
     return proc.stdout.strip() if proc.returncode == 0 else None
@@ -915,11 +902,14 @@ def load_results(
     environments (another numpy or numba) or on other machines, say which."""
     from autoresearch.bench import env_name, machine_hint
 
-    path = result_file(results_dir, machine, commit)
+    path = asvresults.path(results_dir, machine, commit, env_name())
     if path.is_file():
-        data = load_json(path, what, fix)
-        if not isinstance(data, dict) or data.get("commit_hash") != commit:
-            got = data.get("commit_hash") if isinstance(data, dict) else None
+        try:
+            data = asvresults.read(path, f"the {what} result file {path}")
+            got = asvresults.commit_hash(data, f"the {what} result file {path}")
+        except (OSError, asvresults.NotAResultFile) as exc:
+            raise CannotDecide(str(exc)) from None
+        if got != commit:
             raise CannotDecide(f"the {what} result file is for commit {got}, not {commit}")
         recorded_on = (data.get("params") or {}).get("machine")
         if recorded_on != machine:
@@ -927,7 +917,7 @@ def load_results(
                 f"the {what} results were recorded on machine {recorded_on!r}, not {machine!r}"
             )
         return data
-    others = sorted(p.name for p in path.parent.glob(f"{commit[:8]}-*.json"))
+    others = [p.name for p in asvresults.result_files(path.parent, commit)]
     if others:
         raise CannotDecide(
             f"the {what} {commit[:12]} has results only in other environments ({', '.join(others)})"

@@ -45,7 +45,6 @@ import contextlib
 import io
 import json
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -81,7 +80,7 @@ from autoresearch.experiment import (
     log_relpath,
     run_tree,
 )
-from autoresearch.harness import cli
+from autoresearch.harness import asvresults, cli
 
 EXIT_EPOCH = 0
 DECISION = "epoch"
@@ -112,13 +111,11 @@ def _subject_prefix(target: str, head: str) -> str:
 def target_versions(data: dict, target: str) -> dict[str, str]:
     """{benchmark name: asv version} of `target`, from an asv result file or a benchmarks.json."""
     prefix = f"bench_{target}."
-    if isinstance(data.get("results"), dict) and "result_columns" in data:  # a result file
+    if "result_columns" in data:  # a result file
         try:
-            col = data["result_columns"].index("version")
-        except ValueError:
+            found = {n: cells.get("version") for n, cells in asvresults.rows(data, "results")}
+        except asvresults.NotAResultFile:
             return {}
-        rows = data["results"].items()
-        found = {n: r[col] for n, r in rows if isinstance(r, list) and len(r) > col}
     else:  # benchmarks.json: name -> {..., "version": ...}, plus its own format "version": 2
         found = {n: b.get("version") for n, b in data.items() if isinstance(b, dict)}
     return {n: v for n, v in found.items() if n.startswith(prefix) and isinstance(v, str) and v}
@@ -139,7 +136,7 @@ def baseline_versions(git: Git, head: str, base: str, target: str, machine: str)
     """The target's versions as the previous baseline was benchmarked: its asv result file
     committed at HEAD (this machine's first), else results/benchmarks.json at the baseline."""
     listed = git.out("ls-tree", "-r", "--name-only", head, "--", "results").splitlines()
-    own = re.compile(rf"results/([^/]+)/{re.escape(base[:8])}-[^/]+\.json")
+    own = asvresults.relpath_regex(base)
     files = [(m.group(1) != machine, f) for f in listed if (m := own.fullmatch(f))]
     for _, path in sorted(files):
         if found := target_versions(_json_at(git, head, path), target):

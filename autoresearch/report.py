@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import itertools
-import json
 import math
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 
 from autoresearch import PACKAGE_DIR, TARGETS
 from autoresearch.common import geomean
-from autoresearch.harness import cli
+from autoresearch.harness import asvresults, cli
 
 EXIT_OK = 0
 EXIT_STALE = 1
@@ -526,22 +525,18 @@ def load_result_files(
 ) -> list[ResultFile]:
     """Every asv result file under results/<machine>/ (asv skips machines without machine.json)."""
     files = []
-    for machine_json in sorted(results_dir.glob("*/machine.json")):
-        for path in sorted(machine_json.parent.glob("*.json")):
-            if path.name == "machine.json" or not include(path):
+    for machine_dir in asvresults.machine_dirs(results_dir):
+        for path in asvresults.result_files(machine_dir):
+            if not include(path):
                 continue
             try:
-                data = json.loads(path.read_text())
-                columns = data["result_columns"]
-                rows = {
-                    name: dict(zip(columns, row, strict=False))
-                    for name, row in data["results"].items()
-                }
-                commit = data["commit_hash"]
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                _warn(f"{path}: not an asv result file ({exc}), skipped")
+                data = asvresults.read(path)
+                rows = dict(asvresults.rows(data, str(path)))
+                commit = asvresults.commit_hash(data, str(path))
+            except (OSError, asvresults.NotAResultFile) as exc:
+                _warn(f"{exc}, skipped")
                 continue
-            files.append(ResultFile(path, machine_json.parent.name, commit, rows))
+            files.append(ResultFile(path, machine_dir.name, commit, rows))
     return files
 
 

@@ -373,22 +373,23 @@ def test_missing_results_file_names_the_command(results_copy, side, capsys):
 
 
 @pytest.mark.parametrize(
-    "damage",
+    "damage, says",
     [
-        lambda text: text[: len(text) // 2],  # truncated mid-write
-        lambda text: "",
-        lambda text: "\x00\x01garbage",
-        lambda text: "[1, 2, 3]",  # valid JSON, not a result file
-        lambda text: text.replace('"result_columns"', '"columns"'),
+        (lambda text: text[: len(text) // 2], "unreadable (truncated or corrupt?)"),  # mid-write
+        (lambda text: "", "unreadable (truncated or corrupt?)"),
+        (lambda text: "\x00\x01garbage", "unreadable (truncated or corrupt?)"),
+        (lambda text: "[1, 2, 3]", "not an asv result file"),  # valid JSON, not a result file
+        (lambda text: text.replace('"result_columns"', '"columns"'), "not an asv result file"),
     ],
     ids=["truncated", "empty", "garbage", "not-an-object", "no-result-columns"],
 )
 @pytest.mark.parametrize("side", ["candidate", "baseline"])
-def test_corrupt_results_file(results_copy, damage, side, capsys):
+def test_corrupt_results_file(results_copy, damage, says, side, capsys):
     path = result_path(results_copy, "faster", side)
     path.write_text(damage(path.read_text()))
     code, out = cli("faster", results=results_copy, capsys=capsys)
     assert code == 3, out
+    assert f"the {side} result file {path}" in out and says in out, out
 
 
 def test_result_file_of_another_commit_with_the_same_prefix(results_copy, capsys):
