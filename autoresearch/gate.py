@@ -720,7 +720,7 @@ def _apply_rules(
     )
     if not confirmed:
         text += ": re-measure, then judge the re-measurement with --confirmed"
-        d.reasons.append(Reason("plausibility", False, text))
+        d.reasons = [Reason("plausibility", False, text)]  # an undecided lists only what failed
         return _finish(d, UNDECIDED)
     d.reasons.append(Reason("plausibility", True, text + ", confirmed by a re-measurement"))
     return _finish(d, KEEP)

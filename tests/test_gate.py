@@ -126,6 +126,29 @@ def test_real_scenarios_through_the_command_line(name, code, failed_rules, capsy
     assert sum(line.startswith("combo: ") for line in lines) == 9
 
 
+@pytest.mark.parametrize("repair", [False, True])
+@pytest.mark.parametrize("name", ["faster", "slower", "mixed", "same", "wrong", "restored"])
+def test_a_keep_prints_every_rule_and_anything_else_only_the_failed_ones(name, repair, capsys):
+    """As docs/gate.md says (an implausible speed-up's undecided included)."""
+    code, out = cli(name, *(["--repair"] if repair else []), capsys=capsys)
+    rules = [line.split()[1] for line in out.splitlines() if line.startswith("reason: ")]
+    assert rules, out
+    ending = "=pass" if code == 0 else "=fail"
+    assert all(rule.endswith(ending) for rule in rules), out
+
+
+def test_every_rule_the_gate_prints_is_listed_in_its_docs():
+    import re
+
+    source = Path(gate.__file__).read_text()
+    rules = set(re.findall(r'Reason\(\s*"(\w+)"', source))
+    rules |= set(re.findall(r'undecided\([^()]*"(\w+)", ', source))
+    assert {"input", "gate", "not_slower", "plausibility", "significance"} <= rules
+    docs = (Path(__file__).parents[1] / "docs" / "gate.md").read_text()
+    listed = docs.split("rules: ", 1)[1].split(".\n", 1)[0]
+    assert not {r for r in rules if f"`{r}`" not in listed}
+
+
 @pytest.mark.parametrize(
     ("name", "decision", "failed_rules"),
     [
