@@ -1,14 +1,18 @@
 """Experiment reports: a target's progress chart, and the README's target table.
 
     python -m autoresearch.report TARGET            # chart of results/experiments/TARGET.tsv
+    python -m autoresearch.report TARGET --write-tracked  # ... and update the committed chart
     python -m autoresearch.report --readme          # rewrite README's generated target table
     python -m autoresearch.report --readme --check  # exit 1 if that table is not what results give
 
-The chart (PNG and SVG, written beside the log) shows the speed-up over the target's first kernel
+The chart (PNG and SVG) shows the speed-up over the target's first kernel
 per experiment: kept experiments joined as a frontier and labelled with their descriptions,
 discarded ones grey, failed ones (crash, timeout, fail, refused) as red crosses, epochs (the
 chain started again by autoresearch.rebaseline, same kernel) as dotted vertical lines. It needs
-matplotlib, the optional extra `plot` (pip install '.[plot]'); the table does not.
+matplotlib, the optional extra `plot` (pip install '.[plot]'); the table does not. It is written
+beside the log, except that a log in the checkout's tree (results/experiments/) gets its chart in
+the git-ignored .autoresearch/charts/ unless --write-tracked is given: drawing a chart leaves the
+tree clean, and an experiment refuses to start on a dirty one.
 
 The table's numbers and why they are taken the way they are: docs/reports.md.
 
@@ -38,6 +42,7 @@ EXIT_OK = 0
 EXIT_STALE = 1
 EXIT_BAD_INPUT = 2
 EXIT_NO_MATPLOTLIB = 3
+CHART_DIR = ".autoresearch/charts"  # git-ignored: charts drawn without --write-tracked
 
 # ---------------------------------------------------------------------------
 # Constants (fixed: the README table and its --check depend on them)
@@ -488,8 +493,33 @@ def _segments_cross(a, b) -> bool:
     return turn(p1, p2, q1) * turn(p1, p2, q2) < 0 and turn(q1, q2, p1) * turn(q1, q2, p2) < 0
 
 
-def chart(target: str, log: Path | None = None, repo: Path | None = None) -> list[Path]:
-    """Draw the progress chart of a target's log; returns the files written."""
+def chart_base(log: Path, repo: Path, write_tracked: bool) -> Path:
+    """Where the chart of `log` goes (without suffix): beside the log, unless that is in the
+    repository's tree and not git-ignored and `write_tracked` is false: then in the ignored
+    CHART_DIR, so drawing a chart never leaves the checkout dirty (an experiment refuses to start
+    on a dirty tree). The committed charts change only when asked (--write-tracked)."""
+    beside = log.with_suffix("")
+    if write_tracked:
+        return beside
+    try:
+        beside.resolve().relative_to(repo.resolve())
+    except ValueError:
+        return beside  # outside the checkout: nobody's tracked file
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", str(beside.with_suffix(".png").resolve())],
+        cwd=repo,
+        capture_output=True,
+        check=False,
+    )
+    if ignored.returncode == 0:
+        return beside
+    return repo / CHART_DIR / beside.name
+
+
+def chart(
+    target: str, log: Path | None = None, repo: Path | None = None, write_tracked: bool = False
+) -> list[Path]:
+    """Draw the progress chart of a target's log; returns the files written (where: chart_base)."""
     repo = repo or PACKAGE_DIR.parent
     log = log or log_path(repo, target)
     if not log.exists():
@@ -504,7 +534,9 @@ def chart(target: str, log: Path | None = None, repo: Path | None = None) -> lis
         shown = log.resolve().relative_to(repo.resolve())
     except ValueError:
         shown = log
-    return draw_chart(target, experiments, log.with_suffix(""), f"Results log: {shown}")
+    base = chart_base(log, repo, write_tracked)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    return draw_chart(target, experiments, base, f"Results log: {shown}")
 
 
 # ---------------------------------------------------------------------------
@@ -837,6 +869,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = cli.UsageParser("python -m autoresearch.report", __doc__)
     cli.add_target(parser, nargs="?", help=f"draw this target's chart: {', '.join(TARGETS)}")
     parser.add_argument("--log", type=Path, help="the results log (default: results/experiments/)")
+    parser.add_argument(
+        "--write-tracked",
+        action="store_true",
+        help=f"write the chart beside the log even in the checkout's tree (the committed charts; "
+        f"default there: {CHART_DIR}/, so the tree stays clean)",
+    )
     parser.add_argument("--readme", action="store_true", help="rewrite README's target table")
     parser.add_argument("--check", action="store_true", help="with --readme: only check it")
     parser.add_argument(
@@ -855,12 +893,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give either a TARGET (chart) or --readme (table)")
     if args.check and not args.readme:
         parser.error("--check goes with --readme")
+    if args.write_tracked and args.readme:
+        parser.error("--write-tracked goes with a TARGET (--readme always rewrites README.md)")
     cli.check_targets(parser, args.target)
     try:
         if args.readme:
             return update_readme(args.repo.resolve(), args.check)
         try:
-            paths = chart(args.target, args.log, args.repo.resolve())
+            paths = chart(args.target, args.log, args.repo.resolve(), args.write_tracked)
         except NoMatplotlib:
             print(
                 "report: the chart needs matplotlib: pip install '.[plot]' "

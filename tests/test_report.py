@@ -662,3 +662,73 @@ def test_chart_marks_each_epoch(tmp_path):
     only.write_text(only.read_text() + "\n")
     with pytest.raises(report.ReportError, match="no experiments"):
         report.chart("pq_l2", only)
+
+
+# ---------------------------------------------------------------------------
+# Tracked files are written only when asked: a chart leaves the checkout clean
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """A clean checkout with a committed log (and the repository's .gitignore rule)."""
+    root = tmp_path / "checkout"
+    (root / "results" / "experiments").mkdir(parents=True)
+    (root / ".gitignore").write_text(".autoresearch/\nignored/\n")
+    shutil.copy(LOG, root / "results" / "experiments" / "pq_l2.tsv")
+    _git(root, "init", "-q", "-b", "main")
+    _commit(root, "a log")
+    return root
+
+
+def test_the_chart_of_a_log_in_the_tree_goes_to_the_ignored_folder_unless_asked(checkout, tmp_path):
+    log = checkout / "results" / "experiments" / "pq_l2.tsv"
+    assert report.chart_base(log, checkout, False) == checkout / report.CHART_DIR / "pq_l2"
+    assert report.chart_base(log, checkout, True) == log.with_suffix("")
+    (checkout / "ignored").mkdir()
+    ignored = checkout / "ignored" / "pq_l2.tsv"  # git-ignored: no tracked file to spoil
+    assert report.chart_base(ignored, checkout, False) == ignored.with_suffix("")
+    outside = tmp_path / "elsewhere" / "pq_l2.tsv"  # outside the checkout: as before
+    assert report.chart_base(outside, checkout, False) == outside.with_suffix("")
+
+
+def _report(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "autoresearch.report", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_plain_chart_leaves_git_status_clean_and_write_tracked_updates_it(checkout):
+    pytest.importorskip("matplotlib")
+    done = _report("pq_l2", "--repo", str(checkout), cwd=checkout)
+    assert done.returncode == report.EXIT_OK, done.stderr
+    assert _git(checkout, "status", "--porcelain") == ""
+    assert (checkout / report.CHART_DIR / "pq_l2.svg").is_file()
+    done = _report("pq_l2", "--repo", str(checkout), "--write-tracked", cwd=checkout)
+    assert done.returncode == report.EXIT_OK, done.stderr
+    status = _git(checkout, "status", "--porcelain").splitlines()
+    assert sorted(status) == [
+        "?? results/experiments/pq_l2.png",
+        "?? results/experiments/pq_l2.svg",
+    ]
+
+
+def test_a_plain_chart_of_this_repository_leaves_its_git_status_as_it_was():
+    pytest.importorskip("matplotlib")
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists() or not (root / "results/experiments/pq_l2.tsv").exists():
+        pytest.skip("not a git checkout with a pq_l2 log")
+    before = _git(root, "status", "--porcelain")
+    done = _report("pq_l2", cwd=root)
+    assert done.returncode == report.EXIT_OK, done.stderr
+    assert _git(root, "status", "--porcelain") == before
+
+
+def test_write_tracked_goes_with_a_target():
+    with pytest.raises(SystemExit) as exc:
+        report.main(["--readme", "--write-tracked"])
+    assert exc.value.code == EXIT_USAGE
