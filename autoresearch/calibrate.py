@@ -24,6 +24,7 @@ Exit code: 0 if every target below is met, 1 if one is not, 64 on bad usage (as 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib
 import itertools
