@@ -11,6 +11,7 @@ import pytest
 
 from autoresearch import calibrate
 from autoresearch.common import SplitMix64
+from autoresearch.harness import cli
 
 LABELS = ("Distances/l2/1024", "Distances/cosine/1024")
 
@@ -113,7 +114,9 @@ def test_the_table_command_needs_no_target_and_the_others_do(capsys, monkeypatch
     monkeypatch.setattr(calibrate, "OFFSETS_DIR", tmp_path)
     assert calibrate.main(["--offsets-table"]) == 0
     assert "| distances | production |" in capsys.readouterr().out
-    assert calibrate.main([]) == 3
+    with pytest.raises(SystemExit) as exc:
+        calibrate.main([])
+    assert exc.value.code == cli.EXIT_USAGE
 
 
 def test_smallest_speedup_kept_is_set_by_the_interval_or_the_floor():
