@@ -102,6 +102,19 @@ def ensure_machine(name: str) -> None:
     MachineCollection.save(name, {**Machine.get_defaults(), "machine": name})
 
 
+def private_machine_file(home: Path, name: str, env: dict) -> None:
+    """Point asv (through HOME in `env`) at a machine file of this run's own. `asv run` rewrites
+    ~/.asv-machine.json at every start, in place: two clones benchmarking at once read each
+    other's half-written file and one run died before it began. pip keeps the user's cache."""
+    from asv.machine import Machine
+
+    home.mkdir(mode=0o700)
+    info = {**Machine.get_defaults(), "machine": name}
+    (home / ".asv-machine.json").write_text(json.dumps({name: info, "version": 1}, indent=4))
+    env.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
+    env["HOME"] = str(home)
+
+
 def load_conf(repo: Path = REPO) -> dict:
     """asv.conf.json (asv allows // comment lines; this project's has no other extension)."""
     path = repo / ASV_CONF
@@ -252,6 +265,7 @@ def run(
         env.setdefault(var, "1")
     run_dir = Path(tempfile.mkdtemp(prefix="autoresearch-run-"))  # 0700, removed below
     try:
+        private_machine_file(run_dir / "home", machine, env)
         salt = int.from_bytes(os.urandom(abtest.SALT_BYTES), "little")
         (run_dir / abtest.RUN_SALT_FILE).write_text(f"{salt:016x}")
         env[abtest.ENV_RUN_DIR] = str(run_dir)

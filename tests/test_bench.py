@@ -172,3 +172,17 @@ def test_the_plain_asv_workflow_then_the_gate_then_an_experiment(tmp_path):
     assert machine in left, left
     kernels.write_text(kernels.read_text() + "# the next idea\n")
     experiment.check_tree(experiment.Git(clone), "pq_l2")  # raises Refused if anything blocks
+
+
+def test_asv_gets_a_machine_file_of_the_runs_own(tmp_path):
+    """asv rewrites ~/.asv-machine.json in place at every `asv run`: two clones starting at once
+    read each other's half-written file. bench's asv reads and rewrites a copy of its own."""
+    from asv.machine import MachineCollection
+
+    env = {"HOME": "/nonexistent"}
+    bench.private_machine_file(tmp_path / "home", "some-cpu-2cpu", env)
+    assert env["HOME"] == str(tmp_path / "home") and env["PIP_CACHE_DIR"]
+    entry = MachineCollection.load(
+        "some-cpu-2cpu", _path=str(tmp_path / "home" / ".asv-machine.json")
+    )
+    assert all(entry.get(k) for k in bench.MACHINE_FIELDS) and entry["machine"] == "some-cpu-2cpu"
