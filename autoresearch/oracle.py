@@ -71,6 +71,7 @@ from autoresearch.common import MAX_ABS_ERR, SplitMix64
 from autoresearch.kernel_process import (  # noqa: F401  (module_state & co. are this API too)
     _fingerprint,
     library_state,
+    module_allowed,
     module_state,
     state_changes,
     workload_arrays,
@@ -1944,16 +1945,7 @@ def harness_secrets(target: str | None = None) -> set[int]:
 
 
 def _module_allowed(name: str, allowed: set[str]) -> bool:
-    top = name.split(".")[0]
-    if top not in allowed:
-        return False
-    if top == "numpy":
-        return not any(name == d or name.startswith(d + ".") for d in DENIED_NUMPY_MODULES)
-    if top == "numba":  # numba itself, and only the listed submodules
-        return name == "numba" or any(
-            name == m or name.startswith(m + ".") for m in ALLOWED_NUMBA_MODULES if m != "numba"
-        )
-    return True
+    return module_allowed(name, allowed, DENIED_NUMPY_MODULES, ALLOWED_NUMBA_MODULES)
 
 
 def _denied_ids() -> set[int]:
