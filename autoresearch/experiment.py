@@ -48,7 +48,6 @@ combinations unmeasured, so the gate cannot keep it: tests use it to reach the l
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -59,7 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autoresearch import PACKAGE_DIR, TARGETS, gate
-from autoresearch.harness import asvrun, checks, oraclerun, runlog
+from autoresearch.harness import asvrun, checks, cli, oraclerun, runlog
 from autoresearch.harness import env as harness_env
 from autoresearch.harness.archive import Archive
 from autoresearch.harness.asvrun import asv_errors, failed_benchmarks, guard_errors
@@ -84,7 +83,7 @@ from autoresearch.harness.worktrees import add_worktree, remove_worktrees, workt
 # ---------------------------------------------------------------------------
 
 EXIT_KEEP, EXIT_DISCARD, EXIT_FAIL, EXIT_CRASH, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2, 3, 4, 5
-EXIT_USAGE = 64
+EXIT_USAGE = cli.EXIT_USAGE
 EXIT_FOR_DECISION = {
     "keep": EXIT_KEEP, "discard": EXIT_DISCARD, "undecided": EXIT_DISCARD, "fail": EXIT_FAIL,
     "crash": EXIT_CRASH, "timeout": EXIT_CRASH,
@@ -568,19 +567,8 @@ def _restore_after(exp: object, lock: Lock | None, signals: Signals, progress: P
 # ---------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's 2 would read as "correctness failure"
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(
-        prog="python -m autoresearch.experiment",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.UsageParser("python -m autoresearch.experiment", __doc__)
     parser.add_argument("target", help=f"one of: {', '.join(TARGETS)}")
     parser.add_argument("-m", "--message", required=True, help="one-line hypothesis")
     args = parser.parse_args(argv)

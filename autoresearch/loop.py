@@ -31,7 +31,6 @@ interrupted by SIGINT / SIGTERM.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import os
 import sys
@@ -42,9 +41,9 @@ from autoresearch import PACKAGE_DIR, TARGETS
 from autoresearch.experiment import (
     EXIT_ERROR,
     EXIT_REFUSED,
-    EXIT_USAGE,
     run_experiment,
 )
+from autoresearch.harness import cli
 from autoresearch.harness.checks import UNCHANGED, check_head
 from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.git import Git, ensure_git_identity
@@ -290,19 +289,8 @@ class Loop:
             )
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(
-        prog="python -m autoresearch.loop",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.UsageParser("python -m autoresearch.loop", __doc__)
     parser.add_argument("target", help=f"one of: {', '.join(TARGETS)}")
     parser.add_argument("--agent", required=True, help="shell command of the agent")
     parser.add_argument("--iterations", type=int, help="stop after this many (default: never)")
