@@ -215,16 +215,17 @@ def bench_regex(target: str, peers: bool) -> str:
     return rf"^bench_{target}\." if peers else rf"^bench_{target}\.(?!\w*Peers\.)"
 
 
-def check_baseline(target: str, commit: str, baseline: str) -> None:
+def check_baseline(target: str, commit: str, baseline: str, repo: Path = REPO) -> None:
     """The suite pairs `commit`'s kernel with its first parent's: `baseline` must carry that one."""
-    path = f"autoresearch/{target}/kernels.py"
-    parent = git("rev-parse", "--verify", "--quiet", f"{commit}^", check=False)
-    base = git("rev-parse", "--verify", "--quiet", f"{baseline}^{{commit}}", check=False)
+    from autoresearch import gate
+
+    parent = git("rev-parse", "--verify", "--quiet", f"{commit}^", check=False, cwd=repo)
+    base = git("rev-parse", "--verify", "--quiet", f"{baseline}^{{commit}}", check=False, cwd=repo)
     if not base:
         raise BenchError(f"--baseline {baseline!r} is not a commit")
     if not parent:
         raise BenchError(f"{commit[:12]} has no parent to pair its kernel against")
-    if git("rev-parse", f"{parent}:{path}") != git("rev-parse", f"{base}:{path}", check=False):
+    if path := gate.other_kernel(repo, parent, base, [target]):
         raise BenchError(
             f"the A/B benchmark pairs {commit[:12]} with its first parent {parent[:12]}, whose "
             f"{path} is not {baseline}'s: commit the candidate on top of the baseline's kernel"

@@ -875,6 +875,19 @@ def _git(repo: Path, *args: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
+def other_kernel(repo: Path, parent: str, baseline: str, targets: list[str]) -> str | None:
+    """The first of the targets' kernels.py paths whose git blob at `baseline` is not the one at
+    `parent` (the A/B benchmark pairs a commit's kernel with its first parent's), else None.
+    The one comparison behind the gate's and bench.py's check of a baseline."""
+    for t in targets:
+        path = f"autoresearch/{t}/kernels.py"
+        if _git(repo, "rev-parse", f"{parent}:{path}") != _git(
+            repo, "rev-parse", f"{baseline}:{path}"
+        ):
+            return path
+    return None
+
+
 def check_baseline_is_paired_side(repo: Path, candidate: str, baseline: str, target: str) -> str:
     """The candidate's first parent, after checking `baseline` carries the same kernel(s): the
     A/B ratios were taken against the first parent's kernel."""
@@ -883,15 +896,12 @@ def check_baseline_is_paired_side(repo: Path, candidate: str, baseline: str, tar
     parent = _git(repo, "rev-parse", "--verify", "--quiet", f"{candidate}^")
     if parent is None:
         raise CannotDecide(f"{candidate} has no parent: its kernel was paired with nothing")
-    for t in TARGETS if target == "all" else [target]:
-        path = f"autoresearch/{t}/kernels.py"
-        if _git(repo, "rev-parse", f"{parent}:{path}") != _git(
-            repo, "rev-parse", f"{baseline}:{path}"
-        ):
-            raise CannotDecide(
-                f"the candidate's A/B ratios are against its first parent {parent[:12]}, whose "
-                f"{path} is not the baseline {baseline[:12]}'s: decide against {parent[:12]}"
-            )
+    path = other_kernel(repo, parent, baseline, list(TARGETS) if target == "all" else [target])
+    if path is not None:
+        raise CannotDecide(
+            f"the candidate's A/B ratios are against its first parent {parent[:12]}, whose "
+            f"{path} is not the baseline {baseline[:12]}'s: decide against {parent[:12]}"
+        )
     return parent
 
 

@@ -638,6 +638,21 @@ def test_the_baseline_must_carry_the_first_parents_kernel(history):
         check(repo, shas["other"], shas["kept"], "all")
 
 
+def test_bench_checks_the_baseline_with_the_gates_comparison(history):
+    from autoresearch import bench
+
+    repo, shas = history
+    bench.check_baseline("pq_l2", shas["candidate"], shas["row"], repo)
+    bench.check_baseline("pq_l2", shas["candidate"], shas["kept"], repo)  # the same kernel
+    with pytest.raises(bench.BenchError, match=r"kernels\.py is not"):
+        bench.check_baseline("pq_l2", shas["candidate"], shas["candidate"], repo)
+    with pytest.raises(bench.BenchError, match="is not a commit"):
+        bench.check_baseline("pq_l2", shas["candidate"], "no-such-rev", repo)
+    assert gate.other_kernel(repo, shas["row"], shas["kept"], ["pq_l2"]) is None
+    path = "autoresearch/pq_l2/kernels.py"
+    assert gate.other_kernel(repo, shas["row"], shas["other"], ["pq_l2"]) == path
+
+
 def test_results_only_in_another_environment_or_machine_are_named(history, tmp_path, capsys):
     from autoresearch import bench
 
