@@ -601,9 +601,25 @@ def main(argv: list[str] | None = None) -> int:
     if proc.returncode != 0:
         print(f"error: no kernels.py at {args.baseline!r}: {proc.stderr.strip()}", file=sys.stderr)
         return 1
-    baseline_file = Path(tempfile.mkdtemp(prefix="abtest-")) / "kernels.py"
-    baseline_file.write_text(proc.stdout)
-    os.environ[ENV_BASELINE] = str(baseline_file)
+    saved = os.environ.get(ENV_BASELINE)
+    # The baseline's file lives as long as the measurement that loads it, and no longer.
+    with tempfile.TemporaryDirectory(prefix="abtest-") as tmp:
+        baseline_file = Path(tmp) / "kernels.py"
+        baseline_file.write_text(proc.stdout)
+        os.environ[ENV_BASELINE] = str(baseline_file)
+        try:
+            return _quick_look(args, repo)
+        finally:
+            if saved is None:
+                os.environ.pop(ENV_BASELINE, None)
+            else:
+                os.environ[ENV_BASELINE] = saved
+
+
+def _quick_look(args, repo: Path) -> int:
+    """main's measurement, once the baseline's kernels.py is where ENV_BASELINE says."""
+    import sys
+
     sys.path.insert(0, str(repo))
     importlib.import_module(f"benchmarks.bench_{args.target}")
     integrity.seal(args.target)  # before any kernel loads, as in asv's processes

@@ -117,3 +117,23 @@ def test_quick_look_bad_usage_exits_usage(args):
 def test_quick_look_bad_input_exits_1(args, message):
     proc = _quick(*args)
     assert proc.returncode == 1 and message in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["ivf_select", "--kernels", "/no/such/file.py"], ["ivf_select", "--match", "matches none"]],
+)
+def test_quick_look_leaves_no_temporary_folder(tmp_path, args):
+    import os
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "autoresearch.abtest", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert not list(tmp_path.glob("abtest-*"))
