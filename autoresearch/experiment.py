@@ -71,7 +71,7 @@ from autoresearch.harness.layout import kernels_relpath, log_relpath
 from autoresearch.harness.lock import Lock
 from autoresearch.harness.oraclerun import baseline_failures, judge, verdict_cache
 from autoresearch.harness.procs import Finished, run_tree
-from autoresearch.harness.progress import Progress, format_block
+from autoresearch.harness.progress import Progress, emit, format_block
 from autoresearch.harness.recovery import restore_after, save_ref
 from autoresearch.harness.runlog import append_row, clean_field, timestamp
 from autoresearch.harness.signals import Interrupted, Signals
@@ -576,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown target {args.target!r}")
     ensure_git_identity(PACKAGE_DIR.parent)
     result = run_experiment(PACKAGE_DIR.parent, args.target, args.message)
-    print(result.block, flush=True)
+    emit(result.block)
     return result.exit_code
 
 

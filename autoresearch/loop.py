@@ -50,7 +50,7 @@ from autoresearch.harness.git import Git, ensure_git_identity
 from autoresearch.harness.layout import log_relpath, state_dir
 from autoresearch.harness.lock import Lock
 from autoresearch.harness.procs import run_tree
-from autoresearch.harness.progress import Progress, format_block
+from autoresearch.harness.progress import Progress, emit, format_block
 from autoresearch.harness.recovery import restore, undo_agent
 from autoresearch.harness.runlog import append_row, clean_field, format_rows, read_log, timestamp
 from autoresearch.harness.signals import Interrupted, Signals
@@ -228,7 +228,7 @@ class Loop:
             signals=self.signals,
             progress=self.progress,
         )
-        print(result.block, flush=True)
+        emit(result.block)
         if result.decision == "refused":
             problems = result.reasons
             if len(problems) == 1 and problems[0].endswith(UNCHANGED):

@@ -81,6 +81,7 @@ from autoresearch.experiment import (
     run_tree,
 )
 from autoresearch.harness import asvresults, cli
+from autoresearch.harness.progress import emit
 
 EXIT_EPOCH = 0
 DECISION = "epoch"
@@ -485,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("-m: say why the chain starts again")
     ensure_git_identity(PACKAGE_DIR.parent)
     result = run_rebaseline(PACKAGE_DIR.parent, args.target, args.message)
-    print(result.block, flush=True)
+    emit(result.block)
     return result.exit_code
 
 

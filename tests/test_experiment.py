@@ -414,6 +414,24 @@ def test_interrupt_while_recording_finishes_the_record(repo):
     assert log_rows(repo)[-1]["decision"] == "crash"
 
 
+def test_a_reader_that_goes_away_loses_the_output_not_the_repository(repo):
+    # `experiment ... | head -1`: the pipe closes after the first line. Every later progress line
+    # used to raise BrokenPipeError, whose handler's own first line raised again, and the command
+    # died with the candidate commit checked out and its journal gone. Now the output is dropped
+    # and the experiment runs to its end: the crash is recorded, the tree is clean.
+    apply_patch(repo, "segfault")
+    before = state(repo)
+    cmd = [sys.executable, "-m", "autoresearch.experiment", TARGET, "-m", "stdout closed"]
+    proc = subprocess.Popen(cmd, cwd=repo, env=environ(), stdout=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.wait(timeout=600) == EXIT_CRASH
+    after = state(repo)
+    assert git(repo, "rev-parse", "HEAD^") == before["head"], "the record commit is on top"
+    assert after["status"] == "" and not after["lock"]
+    assert log_rows(repo)[-1]["decision"] == "crash"
+
+
 def test_second_experiment_is_refused_while_one_runs(repo):
     apply_patch(repo, "hang")
     before = state(repo)

@@ -6,6 +6,7 @@ tests/test_loop.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ from autoresearch.harness.layout import LOCK_FILE, state_dir
 from autoresearch.harness.lock import Lock
 from autoresearch.harness.procs import run_tree
 from autoresearch.harness.progress import Progress, format_block
+from autoresearch.harness.recovery import restore_after
 from autoresearch.harness.signals import Interrupted, Signals
 
 
@@ -134,6 +136,44 @@ def test_a_held_lock_refuses_and_a_dead_owners_lock_is_recovered_from_its_journa
     assert git.rev(f"refs/autoresearch/t/{candidate}") == candidate  # kept off-branch
     taken.release()
     assert not (state_dir(tmp_path) / LOCK_FILE).exists()
+
+
+def test_progress_outlives_a_reader_that_went_away():
+    read, write = os.pipe()
+    os.close(read)  # `| head` exited: every write now fails with EPIPE
+    stream = os.fdopen(write, "w")
+    progress = Progress(stream)
+    progress.say("first line")  # raised BrokenPipeError before, aborting the restore
+    progress.phase("restore")
+    assert progress.stream is None  # dropped: later lines cost nothing and raise nothing
+    with contextlib.suppress(OSError):
+        stream.close()
+
+
+def test_a_restore_cut_short_keeps_the_journal_for_the_next_run(tmp_path):
+    git = make_repo(tmp_path)
+    start = git.head()
+    lock = Lock.acquire(tmp_path, "experiment", Progress())
+    (tmp_path / "a.txt").write_text("candidate\n")
+    git.run("commit", "-qam", "experiment(t): candidate")
+    lock.journal(kind="experiment", target="t", phase="gate", pre_head=start, candidate=git.head())
+
+    class Broken(Progress):
+        def phase(self, name, detail=""):
+            raise KeyboardInterrupt  # anything that stops the restore before it is done
+
+    signals = Signals().install()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            restore_after(lock, signals, Broken())
+    finally:
+        signals.uninstall()
+    lock.release()  # what the command's `finally` does: a no-op now
+    held = json.loads((state_dir(tmp_path) / LOCK_FILE).read_text())  # the journal stays ...
+    held.update(pid=2**22 + 1, create_time=0.0)  # ... after its owner is gone
+    (state_dir(tmp_path) / LOCK_FILE).write_text(json.dumps(held))
+    Lock.acquire(tmp_path, "loop", Progress()).release()  # the next run restores from it
+    assert git.head() == start and (tmp_path / "a.txt").read_text() == "a\n"
 
 
 def test_only_the_paired_benchmarks_refusals_count_as_guard_errors():

@@ -7,6 +7,7 @@ line, the part an agent reads (HARNESS.md).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -27,13 +28,42 @@ class Progress:
         return time.monotonic() - self.start
 
     def say(self, text: str) -> None:
-        for line in text.splitlines() or [""]:
-            self.stream.write(f"[{self.elapsed():7.1f}s] {line}\n")
-        self.stream.flush()
+        if self.stream is None:
+            return
+        try:
+            for line in text.splitlines() or [""]:
+                self.stream.write(f"[{self.elapsed():7.1f}s] {line}\n")
+            self.stream.flush()
+        except (OSError, ValueError):
+            # The reader went away (`| head`, a closed terminal, a wrapper that stopped reading):
+            # output is best effort, the run and its restore are not. A raise here used to abort
+            # the restore itself and leave the candidate commit checked out.
+            if self.stream is sys.stdout:
+                silence_stdout()
+            self.stream = None
 
     def phase(self, name: str, detail: str = "") -> None:
         assert name in PHASES or name in OTHER_PHASES, name
         self.say(f"phase: {name}" + (f" ({detail})" if detail else ""))
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null once its reader is gone, so that later prints (the final block)
+    and the interpreter's flush at exit raise nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor behind stdout (a test's capture)
+        pass
+
+
+def emit(text: str) -> None:
+    """Print a command's final block; a reader that went away loses it (the log has the row)."""
+    try:
+        print(text, flush=True)
+    except (OSError, ValueError):
+        silence_stdout()
 
 
 def format_block(keys: list[tuple[str, object]], extra: list[str] = ()) -> str:

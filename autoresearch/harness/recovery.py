@@ -159,13 +159,16 @@ def restore_after(lock: Lock | None, signals: Signals, progress: Progress) -> st
     if lock is None:
         return "nothing to undo"
     with signals.shielded():
-        progress.phase("restore")
         try:
+            progress.phase("restore")
             done = restore(Git(lock.repo), lock.step(), progress)
-        except (HarnessError, OSError) as exc:
+        except BaseException as exc:
+            # Anything short of a finished restore leaves the journal: the next run retries it.
+            lock.release = lambda: None
+            if not isinstance(exc, (HarnessError, OSError)):
+                raise
             done = f"RESTORE FAILED: {exc}; the journal {lock.path} is kept for the next run"
             progress.say(done)
-            lock.release = lambda: None  # leave the journal: the next run retries the restore
             return done
         with contextlib.suppress(OSError):
             lock.journal(phase=None)
