@@ -463,7 +463,7 @@ def test_the_gate_command_reads_the_confirmation_file(fixture_env, tmp_path, cap
 
 
 def test_the_paired_benchmarks_refusal_is_named_as_the_candidates_failure(tmp_path):
-    from autoresearch.experiment import GUARD_ERRORS, asv_errors, failed_benchmarks
+    from autoresearch.harness.asvrun import GUARD_ERRORS, asv_errors, failed_benchmarks
 
     data, _ = _scenario("faster")
     columns = data["result_columns"]
