@@ -535,7 +535,7 @@ def quick_ratios(target: str, seconds: float, match: str | None, out) -> list:
     import itertools
     import re
 
-    from autoresearch import gate
+    from autoresearch.harness import decide
 
     global AB_SECONDS
     suite = importlib.import_module(f"benchmarks.bench_{target}")
@@ -545,7 +545,7 @@ def quick_ratios(target: str, seconds: float, match: str | None, out) -> list:
         for cls in _suite_classes(suite):
             params = cls.params if isinstance(cls.params[0], list) else [cls.params]
             for combo in itertools.product(*params):
-                label = gate.combo_label(
+                label = decide.combo_label(
                     cls.__name__, tuple(map(repr, combo))
                 )  # as asv stores them
                 if match and not re.search(match, label):
@@ -559,7 +559,7 @@ def quick_ratios(target: str, seconds: float, match: str | None, out) -> list:
                     continue
                 except Exception as exc:
                     raise KernelRaised(f"{label}: {type(exc).__name__}: {exc}") from exc
-                c = gate.measure(label, samples, None)
+                c = decide.measure(label, samples, None)
                 measured.append(c)
                 c = c.combo
                 print(
@@ -647,9 +647,9 @@ def _quick_look(args, repo: Path) -> int:
     if not measured:
         print("error: no combination matched", file=sys.stderr)
         return 1
-    from autoresearch import gate
+    from autoresearch.harness import decide
 
-    point, lo, hi = gate.geomean_with_interval(measured)
+    point, lo, hi = decide.geomean_with_interval(measured)
     print(f"geomean {point:.4f}  [{lo:.4f}, {hi:.4f}] over {len(measured)} combinations")
     return 0
 

@@ -42,8 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autoresearch import PACKAGE_DIR, abtest, gate
-from autoresearch.harness import cli
+from autoresearch import PACKAGE_DIR, abtest
+from autoresearch.harness import cli, decide
 
 # ---------------------------------------------------------------------------
 # Constants (the targets come from issue 3; the rest says what "caught" means)
@@ -188,10 +188,10 @@ def synthesized(target: str, params: dict[str, list], ratios: dict | None, commi
     }
 
 
-def judge(target: str, params: dict[str, list], ratios: dict[str, list]) -> gate.Decision:
+def judge(target: str, params: dict[str, list], ratios: dict[str, list]) -> decide.Decision:
     cand = synthesized(target, params, ratios, CANDIDATE)
     base = synthesized(target, params, None, BASELINE)
-    return gate.decide(cand, base, target)
+    return decide.decide(cand, base, target)
 
 
 def scaled(ratios: dict[str, list], factor: float) -> dict[str, list]:
@@ -205,7 +205,7 @@ def first_part(ratios: dict[str, list], fraction: float) -> dict[str, list]:
 
 
 def smallest_resolved(
-    target: str, params: dict, ratios: dict, caught: Callable[[gate.Decision], bool], sign: int
+    target: str, params: dict, ratios: dict, caught: Callable[[decide.Decision], bool], sign: int
 ) -> float:
     """Smallest uniform change (sign -1: speed-up, +1: slowdown) the gate catches on these A/A
     ratios, by bisection (the rules are monotone in a uniform change)."""
@@ -221,12 +221,12 @@ def smallest_resolved(
     return hi
 
 
-def kept(d: gate.Decision) -> bool:
-    return d.exit_code == gate.KEEP
+def kept(d: decide.Decision) -> bool:
+    return d.exit_code == decide.KEEP
 
 
-def resolved_slower(d: gate.Decision) -> bool:
-    return d.exit_code != gate.KEEP and d.geomean_ci_lo is not None and d.geomean_ci_lo > 1.0
+def resolved_slower(d: decide.Decision) -> bool:
+    return d.exit_code != decide.KEEP and d.geomean_ci_lo is not None and d.geomean_ci_lo > 1.0
 
 
 # ---------------------------------------------------------------------------
@@ -410,7 +410,7 @@ def analyze(data: dict, fraction: float = 1.0) -> tuple[list[str], bool]:
             extra = ""
             if change > 0:
                 extra = f", kept {sum(kept(d) for d, _, _ in runs)}"
-                if x >= gate.WORST_SLOWDOWN:
+                if x >= decide.WORST_SLOWDOWN:
                     fired = sum(any(r.rule == "worst_case" for r in d.reasons) for d, _, _ in runs)
                     extra += f", worst-case guard fired {fired}"
             lines.append(
@@ -628,15 +628,15 @@ def _smallest_kept(measured: list[tuple[float, float]]) -> float:
     """The smallest uniform speed-up that significance and the 1% floor keep in
     RESOLVED_FRACTION of these A/A (geomean, interval top) readings: scaling every ratio by 1 - s
     scales both, so it needs (1 - s) * top < 1 and (1 - s) * geomean <= 1 - MIN_GAIN."""
-    need = [max(1.0 - 1.0 / hi, 1.0 - (1.0 - gate.MIN_GAIN) / g, 0.0) for g, hi in measured]
+    need = [max(1.0 - 1.0 / hi, 1.0 - (1.0 - decide.MIN_GAIN) / g, 0.0) for g, hi in measured]
     return quantile(need, RESOLVED_FRACTION)
 
 
 def offsets_summary(data: dict) -> dict:
     """What one saved offsets run says (every number of the table, from the raw ratios alone)."""
     runs = [r["ratios"] for r in data["runs"]]
-    measured = [[gate.measure(k, v, None) for k, v in r.items()] for r in runs]
-    own = [gate.geomean_with_interval(m) for m in measured]
+    measured = [[decide.measure(k, v, None) for k, v in r.items()] for r in runs]
+    own = [decide.geomean_with_interval(m) for m in measured]
     # Per combination: the variance of its log median between processes, less what the pairs'
     # own noise explains (the mean bootstrap variance within a process): the offset's variance.
     offset_sd = []
@@ -646,8 +646,8 @@ def offsets_summary(data: dict) -> dict:
         offset_sd.append(math.sqrt(max(0.0, float(np.var(logs, ddof=1)) - within)))
     geos = [g for g, _, _ in own]
     worst = max(abs(float(np.median(v)) - 1.0) for r in runs for v in r.values())
-    two = [gate.cluster_measure([a, b]) for a, b in itertools.combinations(runs, 2)]
-    every = gate.cluster_measure(runs)
+    two = [decide.cluster_measure([a, b]) for a, b in itertools.combinations(runs, 2)]
+    every = decide.cluster_measure(runs)
     loads = [x for r in data["runs"] for x in (r["load_start"], r["load_end"])]
     return {
         "target": data["target"],
@@ -660,9 +660,9 @@ def offsets_summary(data: dict) -> dict:
         "geomean_range": (min(geos), max(geos)),
         "own_excludes_1": sum(lo > 1.0 or hi < 1.0 for _, lo, hi in own),
         # significance and the 1% floor, the two rules an A/A keep must pass (others only refuse)
-        "own_keeps": sum(hi < 1.0 and g <= 1.0 - gate.MIN_GAIN for g, _, hi in own),
+        "own_keeps": sum(hi < 1.0 and g <= 1.0 - decide.MIN_GAIN for g, _, hi in own),
         "pair2_keeps": sum(
-            c.geomean_ci_hi < 1.0 and c.geomean_ratio <= 1.0 - gate.MIN_GAIN for c in two
+            c.geomean_ci_hi < 1.0 and c.geomean_ratio <= 1.0 - decide.MIN_GAIN for c in two
         ),
         "worst_combo": worst,
         "offset_sd": (float(np.median(offset_sd)), max(offset_sd)),
@@ -773,8 +773,8 @@ def main(argv: list[str] | None = None) -> int:
     wall0, cpu0, load0 = time.monotonic(), _cpu_secs(), os.getloadavg()
     lines = [
         f"target: {args.target}",
-        f"gate: ci_level={gate.CI_LEVEL} min_gain={gate.MIN_GAIN} "
-        f"worst_slowdown={gate.WORST_SLOWDOWN} trade_off={gate.TRADE_OFF_FACTOR:g}",
+        f"gate: ci_level={decide.CI_LEVEL} min_gain={decide.MIN_GAIN} "
+        f"worst_slowdown={decide.WORST_SLOWDOWN} trade_off={decide.TRADE_OFF_FACTOR:g}",
         f"machine: {os.cpu_count()} cpus, load at start {' '.join(f'{x:.2f}' for x in load0)}",
     ]
     ok = True
@@ -798,7 +798,7 @@ def main(argv: list[str] | None = None) -> int:
             f"full_decision_result: {full['decision']} exit {full['exit_code']} "
             f"geomean {full['geomean']} (A/A across commits: expect discard)",
         ]
-        ok &= total <= MAX_FULL_DECISION_SECS and full["exit_code"] != gate.KEEP
+        ok &= total <= MAX_FULL_DECISION_SECS and full["exit_code"] != decide.KEEP
     wall = time.monotonic() - wall0
     lines += [
         f"load_at_end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",

@@ -57,8 +57,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autoresearch import PACKAGE_DIR, TARGETS, gate
-from autoresearch.harness import cli
+from autoresearch import PACKAGE_DIR, TARGETS
+from autoresearch.harness import cli, decide
 from autoresearch.harness.archive import Archive
 from autoresearch.harness.asvrun import asv_errors, failed_benchmarks, guard_errors
 from autoresearch.harness.checks import check_head, check_tree
@@ -90,7 +90,8 @@ EXIT_FOR_DECISION = {
 
 # The gate's exit codes as experiment decisions (UNDECIDED is one only after a re-measurement).
 GATE_DECISIONS = {
-    gate.KEEP: "keep", gate.DISCARD: "discard", gate.INCORRECT: "fail", gate.UNDECIDED: "undecided",
+    decide.KEEP: "keep", decide.DISCARD: "discard", decide.INCORRECT: "fail",
+    decide.UNDECIDED: "undecided",
 }  # fmt: skip
 
 
@@ -103,7 +104,7 @@ GATE_DECISIONS = {
 class Outcome:
     decision: str  # keep | discard | fail | crash | timeout
     correctness: str = ""  # pass | fail | crash | timeout
-    verdict: gate.Decision | None = None  # the gate's, read from its --json
+    verdict: decide.Decision | None = None  # the gate's, read from its --json
     gate_lines: list[str] = field(default_factory=list)  # its lines, as the block repeats them
     reasons: list[str] = field(default_factory=list)
     peak_mem_mb: float = 0.0
@@ -314,7 +315,7 @@ class Experiment:
 
         return bench.confirmation_path(self.candidate, self.machine, repo=cand_wt)
 
-    def run_gate(self, cand_wt: Path, confirmed: bool) -> tuple[int | None, gate.Decision | None]:
+    def run_gate(self, cand_wt: Path, confirmed: bool) -> tuple[int | None, decide.Decision | None]:
         """(the gate's exit code, None on a timeout; its Decision, read from its --json)."""
         self.progress.phase("gate", "--confirmed" if confirmed else "")
         self.journal(phase="gate")
@@ -345,7 +346,7 @@ class Experiment:
         if out:
             return out
         code, verdict = self.run_gate(cand_wt, confirmed=False)
-        if code == gate.UNDECIDED:
+        if code == decide.UNDECIDED:
             self.progress.say("gate: cannot decide; measuring once more, then --confirmed")
             out = self.bench_candidate(cand_wt, "remeasure")
             if out:

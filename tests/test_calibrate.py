@@ -7,8 +7,9 @@ import math
 
 import pytest
 
-from autoresearch import calibrate, gate
+from autoresearch import calibrate
 from autoresearch.common import SplitMix64
+from autoresearch.harness import decide
 
 CLASSES = {"PqL2": [[(128, 16, 256), (768, 96, 256)], ["clustered", "uniform", "sparse"]]}
 PARAMS = calibrate.as_stored(CLASSES)
@@ -55,12 +56,12 @@ def test_conditions_cover_aa_and_both_directions_of_each_injection():
 
 def test_synthesized_results_are_judged_like_real_ones():
     ratios = aa_ratios(1)
-    assert calibrate.judge("pq_l2", PARAMS, ratios).exit_code == gate.DISCARD
+    assert calibrate.judge("pq_l2", PARAMS, ratios).exit_code == decide.DISCARD
     d = calibrate.judge("pq_l2", PARAMS, calibrate.scaled(ratios, 0.95))
-    assert d.exit_code == gate.KEEP
+    assert d.exit_code == decide.KEEP
     assert d.geomean_ratio == pytest.approx(0.95, abs=0.003)
     d = calibrate.judge("pq_l2", PARAMS, calibrate.scaled(ratios, 1.10))
-    assert d.exit_code == gate.DISCARD and calibrate.resolved_slower(d)
+    assert d.exit_code == decide.DISCARD and calibrate.resolved_slower(d)
     assert "worst_case" in {r.rule for r in d.reasons}
 
 
@@ -68,12 +69,12 @@ def test_smallest_resolved_change_is_the_keep_threshold():
     ratios = aa_ratios(2)
     s = calibrate.smallest_resolved("pq_l2", PARAMS, ratios, calibrate.kept, -1)
     geo = calibrate.judge("pq_l2", PARAMS, ratios).geomean_ratio
-    assert s == pytest.approx(1 - (1 - gate.MIN_GAIN) / geo, abs=3e-4)  # quiet: the floor decides
+    assert s == pytest.approx(1 - (1 - decide.MIN_GAIN) / geo, abs=3e-4)  # quiet: the floor decides
     assert calibrate.kept(calibrate.judge("pq_l2", PARAMS, calibrate.scaled(ratios, 1 - s)))
     below = calibrate.scaled(ratios, 1 - 0.98 * s)
     assert not calibrate.kept(calibrate.judge("pq_l2", PARAMS, below))
     slow = calibrate.smallest_resolved("pq_l2", PARAMS, ratios, calibrate.resolved_slower, +1)
-    assert 0 < slow < gate.MIN_GAIN  # a slowdown needs only significance, no floor
+    assert 0 < slow < decide.MIN_GAIN  # a slowdown needs only significance, no floor
 
 
 def test_a_noisy_measurement_is_kept_only_once_its_interval_clears_1():
@@ -81,7 +82,7 @@ def test_a_noisy_measurement_is_kept_only_once_its_interval_clears_1():
     d = calibrate.judge("pq_l2", PARAMS, ratios)
     s = calibrate.smallest_resolved("pq_l2", PARAMS, ratios, calibrate.kept, -1)
     assert s >= 1 - 1 / d.geomean_ci_hi - 1e-3
-    assert s >= 1 - (1 - gate.MIN_GAIN) / d.geomean_ratio - 1e-3
+    assert s >= 1 - (1 - decide.MIN_GAIN) / d.geomean_ratio - 1e-3
     noisy = aa_ratios(3, 0.2)  # beyond the noise limit nothing is ever kept
     assert math.isinf(calibrate.smallest_resolved("pq_l2", PARAMS, noisy, calibrate.kept, -1))
 

@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 
 from autoresearch import PACKAGE_DIR, TARGETS, abtest, confirm, gate, integrity, oracle
+from autoresearch.harness import decide
 
 REPO = PACKAGE_DIR.parent
 REDTEAM = REPO / "tests" / "redteam"
@@ -451,7 +452,7 @@ def test_the_gate_command_reads_the_confirmation_file(fixture_env, tmp_path, cap
     with mock.patch.object(gate, "check_baseline_is_paired_side", lambda r, c, b, t: b):
         assert gate.main(args) == gate.UNDECIDED  # missing: cannot decide
         path.write_text(json.dumps(_confirmation_of(cand)))
-        assert gate.main(args) == gate.KEEP
+        assert gate.main(args) == decide.KEEP
         path.write_text(json.dumps(_confirmation_of(cand, 0.8)))
         assert gate.main(args) == gate.UNDECIDED
     assert "reason: confirmation=fail" in capsys.readouterr().out
