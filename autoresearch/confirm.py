@@ -51,6 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
+from autoresearch.harness.outputs import extents, overlap, same_bits
+
 # ---------------------------------------------------------------------------
 # Constants (fixed, do not modify)
 # ---------------------------------------------------------------------------
@@ -178,7 +180,7 @@ def child_main(
     firsts = []
     for w, record in zip(workloads, recorded, strict=True):
         first = record()
-        firsts.append((first, _deep_copy(first), abtest.extents(first)))
+        firsts.append((first, _deep_copy(first), extents(first)))
         inputs.search(kernel, w)
     if changes := snapshot.changes():
         print(
@@ -251,13 +253,13 @@ def _deep_copy(x):
 
 
 def _judge(kept, first, first_bits, first_extents, w) -> str | None:
-    from autoresearch import abtest, oracle
+    from autoresearch import oracle
 
-    if not abtest.same_bits(kept, first_bits):
+    if not same_bits(kept, first_bits):
         return "a timed call returned other bits than the first call on the same inputs"
-    mine = abtest.extents(kept)
-    held = first_extents + abtest.extents(oracle.workload_arrays(w))
-    if abtest.overlap(mine, held) or abtest.overlap(mine):
+    mine = extents(kept)
+    held = first_extents + extents(oracle.workload_arrays(w))
+    if overlap(mine, held) or overlap(mine):
         return "a timed call returned memory shared with an earlier result or an input"
     return None
 

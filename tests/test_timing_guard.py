@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 from autoresearch import PACKAGE_DIR, TARGETS, abtest, confirm, gate, integrity, oracle
-from autoresearch.harness import decide
+from autoresearch.harness import decide, outputs
 
 REPO = PACKAGE_DIR.parent
 REDTEAM = REPO / "tests" / "redteam"
@@ -258,22 +258,22 @@ def test_timing_redteam_kernel_is_refused_where_it_is_timed(path, tmp_path):
 
 def test_same_bits_is_bit_for_bit():
     a = np.array([1.0, np.nan, -0.0], dtype=np.float32)
-    assert abtest.same_bits(a, a.copy())
-    assert not abtest.same_bits(a, np.array([1.0, np.nan, 0.0], dtype=np.float32))  # -0 vs 0
-    assert not abtest.same_bits(a, a.astype(np.float64))
-    assert abtest.same_bits((a, 3), (a.copy(), 3)) and not abtest.same_bits((a, 3), [a, 3])
-    assert abtest.same_bits(a[::2], a.copy()[::2])  # not contiguous
+    assert outputs.same_bits(a, a.copy())
+    assert not outputs.same_bits(a, np.array([1.0, np.nan, 0.0], dtype=np.float32))  # -0 vs 0
+    assert not outputs.same_bits(a, a.astype(np.float64))
+    assert outputs.same_bits((a, 3), (a.copy(), 3)) and not outputs.same_bits((a, 3), [a, 3])
+    assert outputs.same_bits(a[::2], a.copy()[::2])  # not contiguous
 
 
 def test_an_output_sharing_memory_with_an_earlier_one_is_aliased():
     buf, other = np.zeros(8), np.zeros(8)
-    ext = abtest.extents
-    assert abtest.overlap(ext(buf[2:4]), ext([None, buf]))
-    assert not abtest.overlap(ext(buf.copy()), ext([buf, other]))
-    assert abtest.overlap(ext([(buf[:2], 1)]), ext([[other], buf[1:]]))
-    assert not abtest.overlap(ext(buf[:1]), ext(buf[1:]))  # adjacent, not shared
-    assert abtest.overlap(ext([buf[:4], buf[3:]]))  # two results of one call
-    assert not abtest.overlap(ext([buf, other, buf]))  # one array seen twice is not two
+    ext = outputs.extents
+    assert outputs.overlap(ext(buf[2:4]), ext([None, buf]))
+    assert not outputs.overlap(ext(buf.copy()), ext([buf, other]))
+    assert outputs.overlap(ext([(buf[:2], 1)]), ext([[other], buf[1:]]))
+    assert not outputs.overlap(ext(buf[:1]), ext(buf[1:]))  # adjacent, not shared
+    assert outputs.overlap(ext([buf[:4], buf[3:]]))  # two results of one call
+    assert not outputs.overlap(ext([buf, other, buf]))  # one array seen twice is not two
 
 
 def test_a_recorded_call_sees_every_result_not_only_the_last():
@@ -282,7 +282,7 @@ def test_a_recorded_call_sees_every_result_not_only_the_last():
     w = abtest.salted_workload(inputs.workload, ((16, 4, 16), "uniform"), 7, None)
     record = abtest.recorded_call(inputs.search, kernels, w)()
     assert len(record) == 2 * len(w.queries)
-    assert abtest.same_bits(record[-1], inputs.search(kernels, w))
+    assert outputs.same_bits(record[-1], inputs.search(kernels, w))
 
 
 # ---------------------------------------------------------------------------
