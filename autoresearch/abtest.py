@@ -39,15 +39,9 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
-
-try:
-    from numpy.lib.array_utils import byte_bounds
-except ImportError:  # numpy < 2
-    from numpy import byte_bounds
-
 from autoresearch import PACKAGE_DIR, integrity, oracle
 from autoresearch.common import SplitMix64
+from autoresearch.harness.outputs import extents, overlap, same_bits
 
 # Seal this process (integrity.py) the moment its first kernels module is imported, before that
 # file's code runs: asv's benchmark processes import this module before any suite's `setup`.
@@ -282,61 +276,6 @@ def _pairs(
 # ---------------------------------------------------------------------------
 
 
-def _leaves(obj: object) -> list:
-    if isinstance(obj, (tuple, list)):
-        return [x for item in obj for x in _leaves(item)]
-    if isinstance(obj, dict):
-        return [x for item in obj.values() for x in _leaves(item)]
-    return [obj]
-
-
-def same_bits(a: object, b: object) -> bool:
-    """The same structure, types, dtypes, shapes and every bit (NaN payloads included)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(same_bits(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_bits(a[k], b[k]) for k in a)
-    if isinstance(a, np.ndarray):
-        if a.dtype != b.dtype or a.shape != b.shape:
-            return False
-        if a.flags.c_contiguous and b.flags.c_contiguous:
-            return memoryview(a).cast("B") == memoryview(b).cast("B")
-        return a.tobytes() == b.tobytes()
-    if isinstance(a, (float, complex, np.generic)):
-        return np.asarray(a).tobytes() == np.asarray(b).tobytes()
-    return bool(a == b)
-
-
-def extents(obj: object) -> list[tuple[int, int]]:
-    """The byte ranges of every array in `obj` (distinct arrays; empty ones hold no memory)."""
-    seen, out = set(), []
-    for x in _leaves(obj):
-        if isinstance(x, np.ndarray) and x.size and id(x) not in seen:
-            seen.add(id(x))
-            out.append(byte_bounds(x))
-    return out
-
-
-def overlap(mine: list[tuple[int, int]], others: list[tuple[int, int]] | None = None) -> bool:
-    """Does a range of `mine` overlap one of `others` (None: another of `mine`)? One sweep."""
-    if others is None:  # sorted by start: one overlaps another iff it starts before one ends
-        reach = -1
-        for lo, hi in sorted(mine):
-            if lo < reach:
-                return True
-            reach = max(reach, hi)
-        return False
-    events = sorted([(lo, hi, 0) for lo, hi in mine] + [(lo, hi, 1) for lo, hi in others])
-    reach = [-1, -1]  # the furthest end seen so far, per side
-    for lo, hi, side in events:
-        if lo < reach[1 - side]:
-            return True
-        reach[side] = max(reach[side], hi)
-    return False
-
-
 class TimedCheck:
     """The candidate's outputs, checked in the process that times it (docs/design.md).
 
@@ -535,7 +474,7 @@ def quick_ratios(target: str, seconds: float, match: str | None, out) -> list:
     import itertools
     import re
 
-    from autoresearch import gate
+    from autoresearch.harness import decide
 
     global AB_SECONDS
     suite = importlib.import_module(f"benchmarks.bench_{target}")
@@ -545,7 +484,7 @@ def quick_ratios(target: str, seconds: float, match: str | None, out) -> list:
         for cls in _suite_classes(suite):
             params = cls.params if isinstance(cls.params[0], list) else [cls.params]
             for combo in itertools.product(*params):
-                label = gate.combo_label(
+                label = decide.combo_label(
                     cls.__name__, tuple(map(repr, combo))
                 )  # as asv stores them
                 if match and not re.search(match, label):
@@ -559,7 +498,7 @@ def quick_ratios(target: str, seconds: float, match: str | None, out) -> list:
                     continue
                 except Exception as exc:
                     raise KernelRaised(f"{label}: {type(exc).__name__}: {exc}") from exc
-                c = gate.measure(label, samples, None)
+                c = decide.measure(label, samples, None)
                 measured.append(c)
                 c = c.combo
                 print(
@@ -647,9 +586,9 @@ def _quick_look(args, repo: Path) -> int:
     if not measured:
         print("error: no combination matched", file=sys.stderr)
         return 1
-    from autoresearch import gate
+    from autoresearch.harness import decide
 
-    point, lo, hi = gate.geomean_with_interval(measured)
+    point, lo, hi = decide.geomean_with_interval(measured)
     print(f"geomean {point:.4f}  [{lo:.4f}, {hi:.4f}] over {len(measured)} combinations")
     return 0
 

@@ -311,21 +311,21 @@ def paired_ratios(results: Path, target: str) -> dict[str, float]:
     gate label (asv's ratio, which the confirmation measures longer where it disagrees)."""
     from statistics import median
 
-    from autoresearch import gate
+    from autoresearch.harness import decide
 
     try:
-        benches = gate.read_results(asvresults.read(results), "results")
-    except (OSError, asvresults.NotAResultFile, gate.CannotDecide):
+        benches = decide.read_results(asvresults.read(results), "results")
+    except (OSError, asvresults.NotAResultFile, decide.CannotDecide):
         return {}
     out = {}
-    for name, b in gate.target_benches(benches, target).items():
-        if name.endswith(f".{gate.AB_METHOD}"):
+    for name, b in decide.target_benches(benches, target).items():
+        if name.endswith(f".{decide.AB_METHOD}"):
             cls = name.split(".")[1]
             for i, (combo, result) in enumerate(zip(b.combos, b.results, strict=False)):
-                if gate._finite(result):
+                if decide.finite(result):
                     samples = b.samples[i] if b.samples else None
-                    ok = isinstance(samples, list) and samples and all(map(gate._finite, samples))
-                    out[gate.combo_label(cls, combo)] = median(samples) if ok else float(result)
+                    ok = isinstance(samples, list) and samples and all(map(decide.finite, samples))
+                    out[decide.combo_label(cls, combo)] = median(samples) if ok else float(result)
     return out
 
 

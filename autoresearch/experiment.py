@@ -57,9 +57,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autoresearch import PACKAGE_DIR, TARGETS, gate
-from autoresearch.harness import asvrun, checks, cli, oraclerun, runlog
-from autoresearch.harness import env as harness_env
+from autoresearch import PACKAGE_DIR, TARGETS
+from autoresearch.harness import cli, decide
 from autoresearch.harness.archive import Archive
 from autoresearch.harness.asvrun import asv_errors, failed_benchmarks, guard_errors
 from autoresearch.harness.checks import check_head, check_tree
@@ -68,7 +67,7 @@ from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.files import copy_atomic
 from autoresearch.harness.git import Git, ensure_git_identity
 from autoresearch.harness.layout import kernels_relpath, log_relpath
-from autoresearch.harness.lock import Lock
+from autoresearch.harness.lock import Lock, phase_of
 from autoresearch.harness.oraclerun import baseline_failures, judge, verdict_cache
 from autoresearch.harness.procs import Finished, run_tree
 from autoresearch.harness.progress import Progress, emit, format_block
@@ -91,7 +90,8 @@ EXIT_FOR_DECISION = {
 
 # The gate's exit codes as experiment decisions (UNDECIDED is one only after a re-measurement).
 GATE_DECISIONS = {
-    gate.KEEP: "keep", gate.DISCARD: "discard", gate.INCORRECT: "fail", gate.UNDECIDED: "undecided",
+    decide.KEEP: "keep", decide.DISCARD: "discard", decide.INCORRECT: "fail",
+    decide.UNDECIDED: "undecided",
 }  # fmt: skip
 
 
@@ -104,7 +104,7 @@ GATE_DECISIONS = {
 class Outcome:
     decision: str  # keep | discard | fail | crash | timeout
     correctness: str = ""  # pass | fail | crash | timeout
-    verdict: gate.Decision | None = None  # the gate's, read from its --json
+    verdict: decide.Decision | None = None  # the gate's, read from its --json
     gate_lines: list[str] = field(default_factory=list)  # its lines, as the block repeats them
     reasons: list[str] = field(default_factory=list)
     peak_mem_mb: float = 0.0
@@ -315,7 +315,7 @@ class Experiment:
 
         return bench.confirmation_path(self.candidate, self.machine, repo=cand_wt)
 
-    def run_gate(self, cand_wt: Path, confirmed: bool) -> tuple[int | None, gate.Decision | None]:
+    def run_gate(self, cand_wt: Path, confirmed: bool) -> tuple[int | None, decide.Decision | None]:
         """(the gate's exit code, None on a timeout; its Decision, read from its --json)."""
         self.progress.phase("gate", "--confirmed" if confirmed else "")
         self.journal(phase="gate")
@@ -346,7 +346,7 @@ class Experiment:
         if out:
             return out
         code, verdict = self.run_gate(cand_wt, confirmed=False)
-        if code == gate.UNDECIDED:
+        if code == decide.UNDECIDED:
             self.progress.say("gate: cannot decide; measuring once more, then --confirmed")
             out = self.bench_candidate(cand_wt, "remeasure")
             if out:
@@ -515,14 +515,14 @@ def run_experiment(
         extra = [f"reason: {p}" for p in exc.problems]
         return Result(EXIT_REFUSED, "refused", format_block(keys, extra), reasons=exc.problems)
     except Interrupted as exc:
-        phase = _phase(lock)
+        phase = phase_of(lock)
         done = restore_after(lock, signals, progress)
         code = 128 + exc.signum
         keys = [("decision", "interrupted"), ("exit_code", code), ("target", target)]
         extra = [f"reason: {exc} during {phase}: {done}; nothing recorded"]
         return Result(code, "interrupted", format_block(keys, extra), candidate=_cand(exp))
     except (HarnessError, OSError) as exc:
-        phase = _phase(lock)
+        phase = phase_of(lock)
         done = restore_after(lock, signals, progress)
         keys = [("decision", "error"), ("exit_code", EXIT_ERROR), ("target", target)]
         extra = [f"reason: {type(exc).__name__}: {exc} (during {phase})", f"reason: {done}"]
@@ -534,32 +534,8 @@ def run_experiment(
             signals.uninstall()
 
 
-def _phase(lock: Lock | None) -> str:
-    return (lock.step().get("phase") if lock else None) or "start"
-
-
 def _cand(exp: Experiment | None) -> str | None:
     return exp.candidate if exp else None
-
-
-# ---------------------------------------------------------------------------
-# Names other modules still import from here
-# ---------------------------------------------------------------------------
-
-# autoresearch/rebaseline.py, tests/test_rebaseline.py and tests/test_timing_guard.py (files this
-# change leaves alone) import these from this module, where they lived; they live in
-# autoresearch.harness now.
-_budget, _check_timeout, _child_env, _now = budget, check_timeout, child_env, timestamp
-ENV_BENCH_REGEX = harness_env.ENV_BENCH_REGEX
-DECISIONS, BASELINE_DECISIONS = runlog.DECISIONS, runlog.BASELINE_DECISIONS
-LOG_COLUMNS, baseline_of = runlog.LOG_COLUMNS, runlog.baseline_of
-chain_of = checks.chain_of
-MAX_FAILURE_LINES = oraclerun.MAX_FAILURE_LINES
-GUARD_ERRORS = asvrun.GUARD_ERRORS
-
-
-def _restore_after(exp: object, lock: Lock | None, signals: Signals, progress: Progress) -> str:
-    return restore_after(lock, signals, progress)  # rebaseline.py's signature for it
 
 
 # ---------------------------------------------------------------------------

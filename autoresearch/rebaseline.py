@@ -50,38 +50,21 @@ import time
 from pathlib import Path
 
 from autoresearch import PACKAGE_DIR
-from autoresearch.experiment import (
-    ENV_BENCH_REGEX,
-    EXIT_ERROR,
-    EXIT_REFUSED,
-    MAX_FAILURE_LINES,
-    Finished,
-    Git,
-    HarnessError,
-    Interrupted,
-    Lock,
-    Progress,
-    Refused,
-    Result,
-    Signals,
-    _budget,
-    _check_timeout,
-    _child_env,
-    _now,
-    _phase,
-    _restore_after,
-    append_row,
-    asv_errors,
-    chain_of,
-    clean_field,
-    ensure_git_identity,
-    failed_benchmarks,
-    format_block,
-    log_relpath,
-    run_tree,
-)
+from autoresearch.experiment import EXIT_ERROR, EXIT_REFUSED, Result
 from autoresearch.harness import asvresults, cli
-from autoresearch.harness.progress import emit
+from autoresearch.harness.asvrun import asv_errors, failed_benchmarks
+from autoresearch.harness.checks import chain_of
+from autoresearch.harness.env import ENV_BENCH_REGEX, budget, check_timeout, child_env
+from autoresearch.harness.errors import HarnessError, Refused
+from autoresearch.harness.git import Git, ensure_git_identity
+from autoresearch.harness.layout import log_relpath
+from autoresearch.harness.lock import Lock, phase_of
+from autoresearch.harness.oraclerun import MAX_FAILURE_LINES
+from autoresearch.harness.procs import Finished, run_tree
+from autoresearch.harness.progress import Progress, emit, format_block
+from autoresearch.harness.recovery import restore_after
+from autoresearch.harness.runlog import append_row, clean_field, timestamp
+from autoresearch.harness.signals import Interrupted, Signals
 
 EXIT_EPOCH = 0
 DECISION = "epoch"
@@ -164,8 +147,8 @@ def describe_versions(old: dict, ran: dict, suite: dict, target: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Undoing an unfinished re-baseline (called by experiment.restore: after a failure, an interrupt,
-# or from the journal of a killed one)
+# Undoing an unfinished re-baseline (called by harness.recovery.restore: after a failure, an
+# interrupt, or from the journal of a killed one)
 # ---------------------------------------------------------------------------
 
 
@@ -229,7 +212,7 @@ class Rebaseline:
         self.lock = lock
         self.signals = signals
         self.progress = progress
-        self.deadline = time.monotonic() + _budget()
+        self.deadline = time.monotonic() + budget()
         self.head: str | None = None
         self.previous: str | None = None  # the log's baseline before the epoch
         self.notes: list[str] = []  # for the commit message
@@ -247,7 +230,7 @@ class Rebaseline:
             timeout=min(limit, self.remaining()),
             progress=self.progress,
             tag=tag,
-            env=_child_env(),
+            env=child_env(),
             on_start=lambda ident: self.journal(child=ident),
         )
 
@@ -290,7 +273,7 @@ class Rebaseline:
             )
 
     def correctness(self) -> None:
-        limit = _check_timeout()
+        limit = check_timeout()
         self.progress.phase(
             "correctness", f"HEAD's kernel, limit {min(limit, self.remaining()):.0f}s"
         )
@@ -333,7 +316,7 @@ class Rebaseline:
         done = self.run_child("bench", ["-c", BENCH_CHILD, self.target, regex], self.remaining())
         if done.timed_out:
             raise HarnessError(
-                f"the time budget ({_budget():.0f}s) ran out benchmarking HEAD "
+                f"the time budget ({budget():.0f}s) ran out benchmarking HEAD "
                 "(AUTORESEARCH_TIME_BUDGET_SECS raises it)"
             )
         marks = [ln for ln in done.output.splitlines() if ln.startswith(RESULTS_MARK)]
@@ -368,7 +351,7 @@ class Rebaseline:
         row = {
             "commit": self.head,
             "baseline": self.previous or "",
-            "timestamp": _now(),
+            "timestamp": timestamp(),
             "target": self.target,
             "correctness": "pass",
             "worst_combo": "",
@@ -452,21 +435,21 @@ def run_rebaseline(
         return Result(EXIT_EPOCH, DECISION, format_block(keys, extra), row, rb.head)
     except Refused as exc:
         problems = list(exc.problems)
-        if _phase(lock) == "bench":  # asv has written results: put the repository back
-            problems.append(f"restored: {_restore_after(rb, lock, signals, progress)}")
+        if phase_of(lock) == "bench":  # asv has written results: put the repository back
+            problems.append(f"restored: {restore_after(lock, signals, progress)}")
         keys = [("decision", "refused"), ("exit_code", EXIT_REFUSED), ("target", target)]
         extra = [f"reason: {p}" for p in problems]
         return Result(EXIT_REFUSED, "refused", format_block(keys, extra), reasons=problems)
     except Interrupted as exc:
-        phase = _phase(lock)
-        done = _restore_after(rb, lock, signals, progress)
+        phase = phase_of(lock)
+        done = restore_after(lock, signals, progress)
         code = 128 + exc.signum
         keys = [("decision", "interrupted"), ("exit_code", code), ("target", target)]
         extra = [f"reason: {exc} during {phase}: {done}; nothing recorded"]
         return Result(code, "interrupted", format_block(keys, extra))
     except (HarnessError, OSError, ValueError) as exc:
-        phase = _phase(lock)
-        done = _restore_after(rb, lock, signals, progress)
+        phase = phase_of(lock)
+        done = restore_after(lock, signals, progress)
         keys = [("decision", "error"), ("exit_code", EXIT_ERROR), ("target", target)]
         extra = [f"reason: {type(exc).__name__}: {exc} (during {phase})", f"reason: {done}"]
         return Result(EXIT_ERROR, "error", format_block(keys, extra))

@@ -165,13 +165,14 @@ def test_the_plain_asv_workflow_then_the_gate_then_an_experiment(tmp_path):
 
     # What asv left (its result file, machine file, benchmark list) never blocks an experiment:
     # only kernels.py may differ from HEAD, and results are not code.
-    from autoresearch import experiment
+    from autoresearch.harness.checks import check_tree
+    from autoresearch.harness.git import Git
 
     sh("git", "reset", "-q", "--hard", "HEAD^")  # experiments chain on kept commits, not ours
     left = sh("git", "status", "--porcelain", "--untracked-files=all", "results").stdout
     assert machine in left, left
     kernels.write_text(kernels.read_text() + "# the next idea\n")
-    experiment.check_tree(experiment.Git(clone), "pq_l2")  # raises Refused if anything blocks
+    check_tree(Git(clone), "pq_l2")  # raises Refused if anything blocks
 
 
 def test_asv_gets_a_machine_file_of_the_runs_own(tmp_path):

@@ -7,11 +7,12 @@ import math
 
 import pytest
 
-from autoresearch import calibrate, gate
+from autoresearch import calibrate
 from autoresearch.common import SplitMix64
+from autoresearch.harness import calibration, decide
 
 CLASSES = {"PqL2": [[(128, 16, 256), (768, 96, 256)], ["clustered", "uniform", "sparse"]]}
-PARAMS = calibrate.as_stored(CLASSES)
+PARAMS = calibration.as_stored(CLASSES)
 
 
 def aa_ratios(seed: int, jitter: float = 0.004, pairs: int = 60) -> dict[str, list]:
@@ -55,35 +56,35 @@ def test_conditions_cover_aa_and_both_directions_of_each_injection():
 
 def test_synthesized_results_are_judged_like_real_ones():
     ratios = aa_ratios(1)
-    assert calibrate.judge("pq_l2", PARAMS, ratios).exit_code == gate.DISCARD
-    d = calibrate.judge("pq_l2", PARAMS, calibrate.scaled(ratios, 0.95))
-    assert d.exit_code == gate.KEEP
+    assert calibration.judge("pq_l2", PARAMS, ratios).exit_code == decide.DISCARD
+    d = calibration.judge("pq_l2", PARAMS, calibration.scaled(ratios, 0.95))
+    assert d.exit_code == decide.KEEP
     assert d.geomean_ratio == pytest.approx(0.95, abs=0.003)
-    d = calibrate.judge("pq_l2", PARAMS, calibrate.scaled(ratios, 1.10))
-    assert d.exit_code == gate.DISCARD and calibrate.resolved_slower(d)
+    d = calibration.judge("pq_l2", PARAMS, calibration.scaled(ratios, 1.10))
+    assert d.exit_code == decide.DISCARD and calibration.resolved_slower(d)
     assert "worst_case" in {r.rule for r in d.reasons}
 
 
 def test_smallest_resolved_change_is_the_keep_threshold():
     ratios = aa_ratios(2)
-    s = calibrate.smallest_resolved("pq_l2", PARAMS, ratios, calibrate.kept, -1)
-    geo = calibrate.judge("pq_l2", PARAMS, ratios).geomean_ratio
-    assert s == pytest.approx(1 - (1 - gate.MIN_GAIN) / geo, abs=3e-4)  # quiet: the floor decides
-    assert calibrate.kept(calibrate.judge("pq_l2", PARAMS, calibrate.scaled(ratios, 1 - s)))
-    below = calibrate.scaled(ratios, 1 - 0.98 * s)
-    assert not calibrate.kept(calibrate.judge("pq_l2", PARAMS, below))
-    slow = calibrate.smallest_resolved("pq_l2", PARAMS, ratios, calibrate.resolved_slower, +1)
-    assert 0 < slow < gate.MIN_GAIN  # a slowdown needs only significance, no floor
+    s = calibration.smallest_resolved("pq_l2", PARAMS, ratios, calibration.kept, -1)
+    geo = calibration.judge("pq_l2", PARAMS, ratios).geomean_ratio
+    assert s == pytest.approx(1 - (1 - decide.MIN_GAIN) / geo, abs=3e-4)  # quiet: the floor decides
+    assert calibration.kept(calibration.judge("pq_l2", PARAMS, calibration.scaled(ratios, 1 - s)))
+    below = calibration.scaled(ratios, 1 - 0.98 * s)
+    assert not calibration.kept(calibration.judge("pq_l2", PARAMS, below))
+    slow = calibration.smallest_resolved("pq_l2", PARAMS, ratios, calibration.resolved_slower, +1)
+    assert 0 < slow < decide.MIN_GAIN  # a slowdown needs only significance, no floor
 
 
 def test_a_noisy_measurement_is_kept_only_once_its_interval_clears_1():
     ratios = aa_ratios(3, 0.03, pairs=12)  # spread about 3.5%: inside the noise limit
-    d = calibrate.judge("pq_l2", PARAMS, ratios)
-    s = calibrate.smallest_resolved("pq_l2", PARAMS, ratios, calibrate.kept, -1)
+    d = calibration.judge("pq_l2", PARAMS, ratios)
+    s = calibration.smallest_resolved("pq_l2", PARAMS, ratios, calibration.kept, -1)
     assert s >= 1 - 1 / d.geomean_ci_hi - 1e-3
-    assert s >= 1 - (1 - gate.MIN_GAIN) / d.geomean_ratio - 1e-3
+    assert s >= 1 - (1 - decide.MIN_GAIN) / d.geomean_ratio - 1e-3
     noisy = aa_ratios(3, 0.2)  # beyond the noise limit nothing is ever kept
-    assert math.isinf(calibrate.smallest_resolved("pq_l2", PARAMS, noisy, calibrate.kept, -1))
+    assert math.isinf(calibration.smallest_resolved("pq_l2", PARAMS, noisy, calibration.kept, -1))
 
 
 def test_main_classes_are_the_suite_without_peers():
@@ -96,18 +97,18 @@ def test_main_classes_are_the_suite_without_peers():
 
 def test_a_shorter_pairing_keeps_the_first_pairs_but_never_fewer_than_the_minimum():
     ratios = {"PqL2": [list(range(1, 201)), list(range(1, 21))]}
-    half = calibrate.first_part(ratios, 0.5)["PqL2"]
+    half = calibration.first_part(ratios, 0.5)["PqL2"]
     assert half[0] == list(range(1, 101))
     assert half[1] == list(range(1, 13))  # abtest.AB_MIN_PAIRS
 
 
 def test_saved_measurements_are_judged_again(tmp_path):
     records = [
-        {"round": 0, "change": c, "load": 1.0, "secs": 1.0, "ratios": calibrate.scaled(r, 1 + c)}
+        {"round": 0, "change": c, "load": 1.0, "secs": 1.0, "ratios": calibration.scaled(r, 1 + c)}
         for c, r in zip(calibrate.conditions(), [aa_ratios(s) for s in range(5)], strict=True)
     ]
     data = {"target": "pq_l2", "ab_seconds": 1.5, "params": PARAMS, "records": records}
-    lines, ok = calibrate.analyze(data)
+    lines, ok = calibration.analyze(data)
     out = dict(line.split(": ", 1) for line in lines)
     assert out["aa_false_keeps"] == "0/1"
     assert out["faster_3pct_caught"].startswith("1/1")

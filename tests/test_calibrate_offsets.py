@@ -11,7 +11,7 @@ import pytest
 
 from autoresearch import calibrate
 from autoresearch.common import SplitMix64
-from autoresearch.harness import cli
+from autoresearch.harness import calibration, cli
 
 LABELS = ("Distances/l2/1024", "Distances/cosine/1024")
 
@@ -80,7 +80,7 @@ def offsets_data(offsets: tuple) -> dict:
 
 
 def test_the_summary_separates_the_spread_within_a_process_from_the_spread_between():
-    s = calibrate.offsets_summary(offsets_data((0.97, 1.0, 1.03)))
+    s = calibration.offsets_summary(offsets_data((0.97, 1.0, 1.03)))
     assert s["processes"] == 3 and s["combos"] == 2
     assert s["within_width"] < 0.01  # each process alone: tight
     assert s["geomean_range"][0] == pytest.approx(0.97, abs=0.003)
@@ -103,7 +103,7 @@ def test_saved_runs_regenerate_the_table(tmp_path):
     first = saved["runs"][0]["ratios"][LABELS[0]][0]
     assert first == float(f"{first:.{calibrate.SAMPLE_DIGITS}g}")
     padded = dict(data, pad=True, order="alternate")
-    table = calibrate.offsets_table([path, calibrate.save_offsets(padded, tmp_path)])
+    table = calibration.offsets_table([path, calibrate.save_offsets(padded, tmp_path)])
     rows = table.splitlines()
     assert len(rows) == 4 and rows[2].startswith("| distances | production | 2 x 2 |")
     assert rows[3].startswith("| distances | alternate+pad |")
@@ -120,12 +120,12 @@ def test_the_table_command_needs_no_target_and_the_others_do(capsys, monkeypatch
 
 
 def test_smallest_speedup_kept_is_set_by_the_interval_or_the_floor():
-    assert calibrate._smallest_kept([(1.0, 1.002)]) == pytest.approx(0.01)  # the 1% floor
-    assert calibrate._smallest_kept([(1.0, 1.02)]) == pytest.approx(1 - 1 / 1.02)  # the interval
-    assert calibrate._smallest_kept([(0.98, 0.985)]) == 0.0  # an A/A reading already "kept"
+    assert calibration._smallest_kept([(1.0, 1.002)]) == pytest.approx(0.01)  # the 1% floor
+    assert calibration._smallest_kept([(1.0, 1.02)]) == pytest.approx(1 - 1 / 1.02)  # the interval
+    assert calibration._smallest_kept([(0.98, 0.985)]) == 0.0  # an A/A reading already "kept"
 
 
 def test_without_process_offsets_the_offset_sd_is_about_zero():
-    s = calibrate.offsets_summary(offsets_data((1.0,) * 6))
+    s = calibration.offsets_summary(offsets_data((1.0,) * 6))
     assert s["offset_sd"][0] < 0.0005
     assert s["own_excludes_1"] <= 1

@@ -34,6 +34,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from autoresearch import dashboard as db
+from autoresearch.harness import assets
 
 REPO = Path(__file__).resolve().parents[1]
 ASV_WWW = Path(__import__("asv").__file__).parent / "www"
@@ -72,15 +73,15 @@ def template_dir(tmp_path):
 
 
 def test_is_external():
-    assert db.is_external("https://code.jquery.com/jquery-3.3.1.min.js")
-    assert db.is_external("//cdn.example.org/x.js")
+    assert assets.is_external("https://code.jquery.com/jquery-3.3.1.min.js")
+    assert assets.is_external("//cdn.example.org/x.js")
     for local in ("asv.js", "vendor/a/b.js", "../x.css", "/abs/path.js", "data:,x", "#top"):
-        assert not db.is_external(local)
+        assert not assets.is_external(local)
 
 
 def test_vendored_assets_match_their_checksums_and_carry_licences():
-    assert db.verify_vendor_assets() == []
-    for pkg in db.PACKAGES:
+    assert assets.verify_vendor_assets() == []
+    for pkg in assets.PACKAGES:
         assert (db.VENDOR_DIR / pkg.local(pkg.license)).is_file()
 
 
@@ -95,19 +96,19 @@ def test_no_vendored_file_is_gitignored():
 
 def test_every_cdn_reference_in_asv_template_has_a_vendored_copy():
     # Guards asv upgrades: a new or re-versioned CDN file must be added to PACKAGES.
-    refs = [r for p in ASV_WWW.glob("*.html") for r in db.find_external_refs_in_file(p)]
+    refs = [r for p in ASV_WWW.glob("*.html") for r in assets.find_external_refs_in_file(p)]
     assert refs, "asv's template no longer loads anything from a CDN?"
-    known = db.url_map()
+    known = assets.url_map()
     assert [r.url for r in refs if r.url not in known] == []
 
 
 def test_localize_assets_rewrites_every_reference(template_dir):
-    before = db.find_external_refs(template_dir)
+    before = assets.find_external_refs(template_dir)
     assert {r.tag for r in before} == {"script", "link"}
 
     rewrites = db.localize_assets(template_dir)
 
-    assert db.find_external_refs(template_dir) == []
+    assert assets.find_external_refs(template_dir) == []
     assert sorted(r.url for r in rewrites) == sorted(r.url for r in before)
     for r in rewrites:
         assert (r.file.parent / r.local).is_file(), r
@@ -207,7 +208,7 @@ def test_enable_file_urls_needs_asv_js_in_the_page(template_dir):
 def test_find_external_refs_sees_css_urls(tmp_path):
     (tmp_path / "a.css").write_text("x{background:url('https://fonts.example/f.woff')}\n")
     (tmp_path / "b.css").write_text('@import "//cdn.example/y.css";\nz{background:url(img.png)}')
-    urls = sorted(r.url for r in db.find_external_refs(tmp_path))
+    urls = sorted(r.url for r in assets.find_external_refs(tmp_path))
     assert urls == ["//cdn.example/y.css", "https://fonts.example/f.woff"]
 
 
@@ -337,7 +338,7 @@ def test_published_dashboard_is_self_contained(published):
     _, html_dir = published
     pages = sorted(p.name for p in html_dir.rglob("*.html"))
     assert "index.html" in pages
-    assert db.find_external_refs(html_dir) == []
+    assert assets.find_external_refs(html_dir) == []
     benchmarks = _with_data(html_dir)
     assert benchmarks
     for name in benchmarks:  # asv wrote the data behind each graph

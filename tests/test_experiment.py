@@ -46,7 +46,7 @@ from autoresearch.experiment import (
 )
 from autoresearch.harness.asvrun import asv_errors, failed_benchmarks
 from autoresearch.harness.errors import HarnessError
-from autoresearch.harness.runlog import LOG_COLUMNS, append_row, read_log
+from autoresearch.harness.runlog import LOG_COLUMNS, append_row, parse_log, read_log
 
 FAST = {"AUTORESEARCH_BENCH_REGEX": ONE_COMBO}
 
@@ -112,6 +112,23 @@ def test_the_log_reader_refuses_a_row_the_writer_could_not_have_written(tmp_path
         f.write(line + "\n")
     with pytest.raises(HarnessError, match=f"t.tsv:3: {error}"):
         read_log(path)
+
+
+def test_the_lenient_log_reader_takes_old_layouts_and_skips_a_cut_last_row(tmp_path):
+    """report.py's mode: fewer columns in another order, CRLF, blank lines; a killed writer's
+    last row (no newline) is skipped with a warning. Strict mode refuses the same text."""
+    text = "description\tdecision\tgeomean_ratio\r\nfirst\tkeep\t0.9\r\n\nsecond\tdis"
+    warnings = []
+    rows = parse_log(text, "old.tsv", lenient=True, warn=warnings.append)
+    assert [(r["description"], r["decision"], r["line"]) for r in rows] == [("first", "keep", 2)]
+    assert rows[0]["commit"] == rows[0]["baseline"] == ""  # absent columns read as ""
+    assert warnings == ["old.tsv:4: last line is incomplete (a killed writer?), ignored"]
+    with pytest.raises(HarnessError, match="has columns"):
+        parse_log(text, "old.tsv")
+    with pytest.raises(HarnessError, match=r"old\.tsv:1: header lacks column\(s\) geomean_ratio"):
+        parse_log("description\tdecision\nx\tkeep\n", "old.tsv", lenient=True)
+    with pytest.raises(HarnessError, match=r"old\.tsv:2: unknown decision 'drop'"):
+        parse_log("description\tdecision\tgeomean_ratio\nx\tdrop\t1\n", "old.tsv", lenient=True)
 
 
 def test_full_disk_leaves_no_half_row(tmp_path):

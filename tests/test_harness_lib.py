@@ -188,24 +188,25 @@ def test_only_the_paired_benchmarks_refusals_count_as_guard_errors():
 
 def test_the_gates_json_reads_back_into_the_block_it_prints_without_it():
     from autoresearch import gate
+    from autoresearch.harness import decide
     from autoresearch.harness.verdict import gate_lines, read_gate_json, repeated_lines
 
     combos = [
-        gate.Combo("PqL2/(1,2)/a", 0.91, 0.9, 0.92, 12, "faster", 0.01, 0.0012),
-        gate.Combo("PqL2/(1,2)/b", 1.02, 0.99, 1.05, 12, "same", 0.02, None),
+        decide.Combo("PqL2/(1,2)/a", 0.91, 0.9, 0.92, 12, "faster", 0.01, 0.0012),
+        decide.Combo("PqL2/(1,2)/b", 1.02, 0.99, 1.05, 12, "same", 0.02, None),
     ]
     d = gate.Decision(
-        "keep", gate.KEEP, "pq_l2", "c" * 40, "b" * 40, 0.95, 0.94, 0.96, combos,
-        [gate.Reason("min_gain", True, "a gain"), gate.Reason("noise", False, "quiet")],
+        "keep", decide.KEEP, "pq_l2", "c" * 40, "b" * 40, 0.95, 0.94, 0.96, combos,
+        [decide.Reason("min_gain", True, "a gain"), decide.Reason("noise", False, "quiet")],
     )  # fmt: skip
     d.targets = [gate.undecided("other", "c", "b", "input", "no results")]
     warning = "numpy: RuntimeWarning: something\n"
     read, before = read_gate_json(warning + json.dumps(gate.to_json(d), indent=1) + "\n")
     assert before == warning
     assert gate_lines(read) == gate.format_block(d).splitlines()
-    assert read.worst.label == "PqL2/(1,2)/b" and read.exit_code == gate.KEEP
+    assert read.worst.label == "PqL2/(1,2)/b" and read.exit_code == decide.KEEP
     repeated = repeated_lines(read)
-    assert repeated[:2] == ["gate_decision: keep", f"gate_exit_code: {gate.KEEP}"]
+    assert repeated[:2] == ["gate_decision: keep", f"gate_exit_code: {decide.KEEP}"]
     assert not [ln for ln in repeated if ln.startswith(("target:", "candidate:", "baseline:"))]
     assert read_gate_json("Traceback ...\nKeyError: x\n") == (None, "Traceback ...\nKeyError: x\n")
 

@@ -35,16 +35,15 @@ from agents.fixtures import (
     state,
 )
 
-from autoresearch import experiment as exp_module
 from autoresearch import report
 from autoresearch.experiment import (
     EXIT_CRASH,
     EXIT_ERROR,
     EXIT_REFUSED,
     EXIT_USAGE,
-    LOG_COLUMNS,
-    baseline_of,
 )
+from autoresearch.harness import runlog
+from autoresearch.harness.runlog import LOG_COLUMNS, baseline_of
 from autoresearch.rebaseline import describe_versions, target_versions
 
 FAST = {"AUTORESEARCH_BENCH_REGEX": ONE_COMBO}
@@ -94,9 +93,8 @@ def commit_change(repo, path: str, old: str, new: str, message: str) -> None:
 
 
 def test_the_decision_lists_agree_and_know_epochs():
-    assert set(exp_module.DECISIONS) == set(report.DECISIONS)
-    assert "epoch" in exp_module.DECISIONS and report.EPOCH == "epoch"
-    assert set(exp_module.BASELINE_DECISIONS) == {"keep", "epoch"}
+    assert "epoch" in runlog.DECISIONS and report.EPOCH == "epoch"
+    assert set(runlog.BASELINE_DECISIONS) == {"keep", "epoch"}
 
 
 def test_the_baseline_is_the_last_keep_or_epoch():

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from autoresearch import report
+from autoresearch.harness import chart
 from autoresearch.harness.cli import EXIT_USAGE
 
 DATA = Path(__file__).parent / "data" / "report"
@@ -287,11 +288,11 @@ def test_malformed_logs_name_the_line(tmp_path, edit, message):
 
 
 def test_shorten_cuts_at_a_word():
-    assert report.shorten("short") == "short"
+    assert chart.shorten("short") == "short"
     long = "process 4 sub-spaces per pass: 4 table rows live in registers, one store per code"
-    cut = report.shorten(long)
+    cut = chart.shorten(long)
     assert cut == "process 4 sub-spaces per pass: 4 table…"
-    assert len(cut) <= report.LABEL_CHARS
+    assert len(cut) <= chart.LABEL_CHARS
 
 
 # ---------------------------------------------------------------------------

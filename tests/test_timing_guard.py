@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 
 from autoresearch import PACKAGE_DIR, TARGETS, abtest, confirm, gate, integrity, oracle
+from autoresearch.harness import decide, outputs
 
 REPO = PACKAGE_DIR.parent
 REDTEAM = REPO / "tests" / "redteam"
@@ -257,22 +258,22 @@ def test_timing_redteam_kernel_is_refused_where_it_is_timed(path, tmp_path):
 
 def test_same_bits_is_bit_for_bit():
     a = np.array([1.0, np.nan, -0.0], dtype=np.float32)
-    assert abtest.same_bits(a, a.copy())
-    assert not abtest.same_bits(a, np.array([1.0, np.nan, 0.0], dtype=np.float32))  # -0 vs 0
-    assert not abtest.same_bits(a, a.astype(np.float64))
-    assert abtest.same_bits((a, 3), (a.copy(), 3)) and not abtest.same_bits((a, 3), [a, 3])
-    assert abtest.same_bits(a[::2], a.copy()[::2])  # not contiguous
+    assert outputs.same_bits(a, a.copy())
+    assert not outputs.same_bits(a, np.array([1.0, np.nan, 0.0], dtype=np.float32))  # -0 vs 0
+    assert not outputs.same_bits(a, a.astype(np.float64))
+    assert outputs.same_bits((a, 3), (a.copy(), 3)) and not outputs.same_bits((a, 3), [a, 3])
+    assert outputs.same_bits(a[::2], a.copy()[::2])  # not contiguous
 
 
 def test_an_output_sharing_memory_with_an_earlier_one_is_aliased():
     buf, other = np.zeros(8), np.zeros(8)
-    ext = abtest.extents
-    assert abtest.overlap(ext(buf[2:4]), ext([None, buf]))
-    assert not abtest.overlap(ext(buf.copy()), ext([buf, other]))
-    assert abtest.overlap(ext([(buf[:2], 1)]), ext([[other], buf[1:]]))
-    assert not abtest.overlap(ext(buf[:1]), ext(buf[1:]))  # adjacent, not shared
-    assert abtest.overlap(ext([buf[:4], buf[3:]]))  # two results of one call
-    assert not abtest.overlap(ext([buf, other, buf]))  # one array seen twice is not two
+    ext = outputs.extents
+    assert outputs.overlap(ext(buf[2:4]), ext([None, buf]))
+    assert not outputs.overlap(ext(buf.copy()), ext([buf, other]))
+    assert outputs.overlap(ext([(buf[:2], 1)]), ext([[other], buf[1:]]))
+    assert not outputs.overlap(ext(buf[:1]), ext(buf[1:]))  # adjacent, not shared
+    assert outputs.overlap(ext([buf[:4], buf[3:]]))  # two results of one call
+    assert not outputs.overlap(ext([buf, other, buf]))  # one array seen twice is not two
 
 
 def test_a_recorded_call_sees_every_result_not_only_the_last():
@@ -281,7 +282,7 @@ def test_a_recorded_call_sees_every_result_not_only_the_last():
     w = abtest.salted_workload(inputs.workload, ((16, 4, 16), "uniform"), 7, None)
     record = abtest.recorded_call(inputs.search, kernels, w)()
     assert len(record) == 2 * len(w.queries)
-    assert abtest.same_bits(record[-1], inputs.search(kernels, w))
+    assert outputs.same_bits(record[-1], inputs.search(kernels, w))
 
 
 # ---------------------------------------------------------------------------
@@ -451,7 +452,7 @@ def test_the_gate_command_reads_the_confirmation_file(fixture_env, tmp_path, cap
     with mock.patch.object(gate, "check_baseline_is_paired_side", lambda r, c, b, t: b):
         assert gate.main(args) == gate.UNDECIDED  # missing: cannot decide
         path.write_text(json.dumps(_confirmation_of(cand)))
-        assert gate.main(args) == gate.KEEP
+        assert gate.main(args) == decide.KEEP
         path.write_text(json.dumps(_confirmation_of(cand, 0.8)))
         assert gate.main(args) == gate.UNDECIDED
     assert "reason: confirmation=fail" in capsys.readouterr().out
@@ -463,7 +464,7 @@ def test_the_gate_command_reads_the_confirmation_file(fixture_env, tmp_path, cap
 
 
 def test_the_paired_benchmarks_refusal_is_named_as_the_candidates_failure(tmp_path):
-    from autoresearch.experiment import GUARD_ERRORS, asv_errors, failed_benchmarks
+    from autoresearch.harness.asvrun import GUARD_ERRORS, asv_errors, failed_benchmarks
 
     data, _ = _scenario("faster")
     columns = data["result_columns"]

@@ -1,7 +1,7 @@
 """What an asv run left besides its ratios: the exceptions in its output, the benchmarks it
 recorded as failed (null, with exit 0), and which of those the paired benchmark's guards raised.
 
-The result file itself is read by the gate's reader (gate.read_results).
+The result file itself is read by the gate's reader (decide.read_results).
 """
 
 from __future__ import annotations
@@ -19,19 +19,19 @@ GUARD_ERRORS = ("HarnessChangedError", "WrongWhileTimedError")
 def failed_benchmarks(results: Path, target: str, paired: bool = False) -> list[str]:
     """The candidate-only benchmarks (not the paired A/B) asv recorded as failed (null); with
     `paired`, the paired one's failures too."""
-    from autoresearch import gate
+    from autoresearch.harness import decide
 
     try:
-        benches = gate.read_results(json.loads(results.read_text()), "candidate results")
-    except (OSError, ValueError, gate.CannotDecide):
+        benches = decide.read_results(json.loads(results.read_text()), "candidate results")
+    except (OSError, ValueError, decide.CannotDecide):
         return []  # unreadable: the gate says why
     failed = []
-    for name, bench in gate.target_benches(benches, target).items():
-        if name.endswith(f".{gate.AB_METHOD}") and not paired:
+    for name, bench in decide.target_benches(benches, target).items():
+        if name.endswith(f".{decide.AB_METHOD}") and not paired:
             continue  # the baseline's kernel runs there too: the gate handles its failures
         cls, method = name.split(".")[1:]
         failed += [
-            f"{gate.combo_label(cls, combo)} {method}"
+            f"{decide.combo_label(cls, combo)} {method}"
             for combo, result in zip(bench.combos, bench.results, strict=False)
             if result is None
         ]

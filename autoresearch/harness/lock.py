@@ -90,6 +90,11 @@ class Lock:
             self.path.unlink(missing_ok=True)
 
 
+def phase_of(lock: Lock | None) -> str:
+    """The phase a run was in when it stopped ("start" before its first journaled step)."""
+    return (lock.step().get("phase") if lock else None) or "start"
+
+
 def read_json(path: Path) -> dict | None:
     try:
         data = json.loads(path.read_text())

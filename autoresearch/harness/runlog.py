@@ -1,7 +1,11 @@
-"""The experiment log, results/experiments/<target>.tsv: its one reader (strict) and its writer.
+"""The experiment log, results/experiments/<target>.tsv: its one reader and its writer.
 
 Tab-separated, a header of LOG_COLUMNS once, then one row per experiment, `refused` attempt (the
 loop) or `epoch` (autoresearch.rebaseline); append-only, never rewritten, every row fsynced.
+
+The reader is strict for the harness (a log it appends to or chains on must be the writer's
+format) and, with `lenient=True`, reads what report.py charts: logs of older layouts (columns
+in another order, fewer columns, no `baseline`) and a last row cut short by a killed writer.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from autoresearch.harness.errors import HarnessError
@@ -23,10 +28,12 @@ LOG_COLUMNS = (
     "description",
 )  # fmt: skip
 # `refused` rows are written by the loop only (an agent's edit outside the CAN table), `epoch`
-# rows by autoresearch.rebaseline only (the chain starts again at that commit). report.DECISIONS
-# is the same set (tests/test_rebaseline.py checks it).
-DECISIONS = ("keep", "discard", "undecided", "fail", "crash", "timeout", "refused", "epoch")
+# rows by autoresearch.rebaseline only (the chain starts again at that commit). The order is the
+# order report.py draws them in (epoch last: drawn as lines, not points).
+DECISIONS = ("keep", "discard", "undecided", "crash", "timeout", "fail", "refused", "epoch")
 BASELINE_DECISIONS = ("keep", "epoch")  # a row with one of these makes its commit the baseline
+# What an old log must still have to be read leniently (the others read as "").
+LENIENT_COLUMNS = ("decision", "geomean_ratio", "description")
 
 
 def timestamp() -> str:
@@ -38,9 +45,14 @@ def clean_field(value: object) -> str:
     return re.sub(r"[\t\r\n]+", " ", str(value)).strip()
 
 
-def parse_log(text: str, where: str) -> list[dict]:
+def parse_log(
+    text: str, where: str, lenient: bool = False, warn: Callable[[str], None] | None = None
+) -> list[dict]:
     """The rows, by column name. Anything but the writer's format (other columns, a row with
-    another number of fields, an unknown decision) raises HarnessError naming the line."""
+    another number of fields, an unknown decision) raises HarnessError naming the line.
+    `lenient`: as _parse_old; `warn` then hears of what was skipped."""
+    if lenient:
+        return _parse_old(text, where, warn or (lambda message: None))
     lines = text.splitlines()
     if not lines:
         return []
@@ -66,8 +78,49 @@ def parse_log(text: str, where: str) -> list[dict]:
     return rows
 
 
-def read_log(path: Path) -> list[dict]:
-    return parse_log(path.read_text(), str(path)) if path.exists() else []
+def _parse_old(text: str, where: str, warn: Callable[[str], None]) -> list[dict]:
+    """Columns in any order, any subset holding LENIENT_COLUMNS (the missing ones read as ""),
+    CRLF line ends, blank lines; the writer ends every row with a newline, so a last line without
+    one was cut short by a killed writer: it is skipped with a warning. A row with another number
+    of fields than the header, or an unknown decision, still raises HarnessError naming the line.
+    Each row also has `line`, its line number, for the caller's own messages."""
+    if not text.strip():
+        return []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    elif len(lines) > 1:
+        warn(f"{where}:{len(lines)}: last line is incomplete (a killed writer?), ignored")
+        lines.pop()
+    header = lines[0].rstrip("\r").split("\t")
+    missing = [c for c in LENIENT_COLUMNS if c not in header]
+    if missing:
+        raise HarnessError(f"{where}:1: header lacks column(s) {', '.join(missing)}")
+    rows = []
+    for lineno, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = line.rstrip("\r").split("\t")
+        if len(fields) != len(header):
+            raise HarnessError(
+                f"{where}:{lineno}: {len(fields)} tab-separated fields, the header has "
+                f"{len(header)} (a tab or newline inside a description?)"
+            )
+        row = {**dict.fromkeys(LOG_COLUMNS, ""), **dict(zip(header, fields, strict=True))}
+        row["decision"], row["line"] = row["decision"].strip(), lineno
+        if row["decision"] not in DECISIONS:
+            raise HarnessError(f"{where}:{lineno}: unknown decision {row['decision']!r}")
+        rows.append(row)
+    return rows
+
+
+def read_log(
+    path: Path, lenient: bool = False, warn: Callable[[str], None] | None = None
+) -> list[dict]:
+    """The rows of the log at `path` (none if there is none), as parse_log."""
+    if not path.exists():
+        return []
+    return parse_log(path.read_text(encoding="utf-8"), str(path), lenient, warn)
 
 
 def format_rows(rows: list[dict]) -> list[str]:

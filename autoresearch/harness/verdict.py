@@ -12,6 +12,7 @@ import json
 import re
 
 from autoresearch import gate
+from autoresearch.harness import decide
 
 GATE_MODULE = "autoresearch.gate"
 KEY_LINE = re.compile(r"^([a-z_]+): (.*)$")  # a `key: value` line of a block
@@ -36,7 +37,7 @@ def gate_args(
     return [*args, "--confirmation", confirmation]
 
 
-def read_gate_json(output: str) -> tuple[gate.Decision | None, str]:
+def read_gate_json(output: str) -> tuple[decide.Decision | None, str]:
     """(the Decision the gate printed last, what it wrote before it: warnings, a traceback).
 
     The gate prints its JSON last, an object starting on a line of its own ("{"); stderr, merged
@@ -55,12 +56,12 @@ def read_gate_json(output: str) -> tuple[gate.Decision | None, str]:
     return decision, "".join(lines[:start])
 
 
-def gate_lines(decision: gate.Decision) -> list[str]:
+def gate_lines(decision: decide.Decision) -> list[str]:
     """The gate's `key: value` lines for this Decision, as it prints them without --json."""
     return gate.format_block(decision).splitlines()
 
 
-def repeated_lines(decision: gate.Decision) -> list[str]:
+def repeated_lines(decision: decide.Decision) -> list[str]:
     """The gate's `key: value` lines as the experiment's block repeats them: its own keys
     renamed (RENAMED), the ones the experiment states itself left out (SKIPPED)."""
     lines = []
@@ -77,13 +78,13 @@ def _known(cls: type, data: dict) -> dict:
     return {k: v for k, v in data.items() if k in names}
 
 
-def _decision(data: dict) -> gate.Decision:
+def _decision(data: dict) -> decide.Decision:
     # to_json adds what the Decision derives (pair_spread, worst, best): recomputed, not read.
-    fields = _known(gate.Decision, data)
+    fields = _known(decide.Decision, data)
     for nested in ("combos", "reasons", "targets", "measured"):
         fields.pop(nested, None)
-    d = gate.Decision(**fields)
-    d.combos = [gate.Combo(**_known(gate.Combo, c)) for c in data.get("combos", [])]
-    d.reasons = [gate.Reason(**_known(gate.Reason, r)) for r in data.get("reasons", [])]
+    d = decide.Decision(**fields)
+    d.combos = [decide.Combo(**_known(decide.Combo, c)) for c in data.get("combos", [])]
+    d.reasons = [decide.Reason(**_known(decide.Reason, r)) for r in data.get("reasons", [])]
     d.targets = [_decision(t) for t in data.get("targets", [])]
     return d
