@@ -307,7 +307,7 @@ def state_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 def module_allowed(
     name: str, allowed: Any, denied_numpy: Any = (), allowed_numba: Any = ("numba",)
 ) -> bool:
-    """Whether kernels.py may reach module `name` (the static check's rule, oracle.py)."""
+    """Whether kernels.py may reach module `name` (harness/static_check's rule too)."""
     top = name.split(".")[0]
     if top not in allowed:
         return False
