@@ -30,14 +30,13 @@ at a random offset), so array flags cannot tell the oracle apart. The reference 
 kernel returns, in this process. The speed workload itself is checked too, as is and with one
 element of each array changed in place. docs/oracle.md has the full list.
 
-Command: `python -m autoresearch.oracle TARGET [--kernels FILE]`; exit 0 pass, 2 fail, 1 bad usage.
+Command: `python -m autoresearch.oracle TARGET [--kernels FILE]`; exit 0 pass, 2 fail, 64 bad usage.
 Only a completed report with `correctness: pass` exits 0: a kernel that raises SystemExit, fails to
 import or ends its process is a failure.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib
 import os
@@ -47,7 +46,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from autoresearch import PACKAGE_DIR, TARGETS
+from autoresearch import PACKAGE_DIR
 from autoresearch.common import MAX_ABS_ERR, SplitMix64
 from autoresearch.harness.case_runs import (
     CANARY_BYTES,
@@ -76,6 +75,7 @@ from autoresearch.harness.cases import (
     count_mismatches,
     mismatches,
 )
+from autoresearch.harness.cli import UsageParser, add_target, check_targets
 from autoresearch.harness.kernel_channel import (
     KEEP_OUTPUT_BYTES,
     KernelProcess,
@@ -260,24 +260,13 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2, which here means "kernel failed"
-        self.print_usage(sys.stderr)
-        self.exit(1, f"{self.prog}: error: {message}\n")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(
-        prog="python -m autoresearch.oracle",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("target", help=f"one of: {', '.join(TARGETS)}")
+    parser = UsageParser("python -m autoresearch.oracle", description=__doc__)
+    add_target(parser)
     parser.add_argument("--kernels", type=Path, help="check this file instead of kernels.py")
     parser.add_argument("--seed", type=int, action="append", help="run only these seeds")
     args = parser.parse_args(argv)
-    if not (PACKAGE_DIR / args.target / "inputs.py").exists():
-        parser.error(f"unknown target {args.target!r}")
+    check_targets(parser, args.target)
     if args.kernels is not None and not args.kernels.is_file():
         parser.error(f"no such kernels file: {args.kernels}")
     try:

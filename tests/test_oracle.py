@@ -19,6 +19,7 @@ import pytest
 from autoresearch import PACKAGE_DIR, TARGETS, oracle
 from autoresearch.common import SplitMix64
 from autoresearch.harness import case_runs
+from autoresearch.harness.cli import EXIT_USAGE
 from autoresearch.oracle import Case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -723,10 +724,12 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_cli_usage_errors_exit_1(tmp_path):
-    assert _cli("no_such_target").returncode == 1
-    assert _cli("pq_l2", "--kernels", str(tmp_path / "missing.py")).returncode == 1
-    assert _cli().returncode == 1
+def test_cli_usage_errors_exit_usage(tmp_path):
+    # 64, as from every command: never 2, which is the oracle's "fail"
+    assert _cli("no_such_target").returncode == EXIT_USAGE
+    missing = _cli("pq_l2", "--kernels", str(tmp_path / "missing.py"))
+    assert missing.returncode == EXIT_USAGE and "no such kernels file" in missing.stderr
+    assert _cli().returncode == EXIT_USAGE
 
 
 def test_cli_failure_exits_2_with_a_report(tmp_path):
