@@ -83,6 +83,13 @@ from autoresearch.harness.kernel_channel import (
     KernelSide,
     _side,
 )
+from autoresearch.harness.kernel_data import workload_arrays
+from autoresearch.harness.module_state import (
+    library_state,
+    module_allowed,
+    module_state,
+    state_changes,
+)
 from autoresearch.harness.speed_workloads import (
     DISGUISE_JITTER,
     disguised,
@@ -103,13 +110,6 @@ from autoresearch.harness.static_check import (
     harness_secrets,
     static_check,
     static_problems,
-)
-from autoresearch.kernel_process import (
-    library_state,
-    module_allowed,
-    module_state,
-    state_changes,
-    workload_arrays,
 )
 
 # The API the targets, the asv suites, abtest and the tests import from here (`from

@@ -22,7 +22,7 @@ import numpy as np
 from autoresearch.common import SplitMix64
 from autoresearch.harness.cases import Case, Failure, Report, _arrays, compare_outputs
 from autoresearch.harness.kernel_channel import KernelSide, _root, _side
-from autoresearch.kernel_process import state_changes
+from autoresearch.harness.module_state import state_changes
 
 FRESH_SEEDS = 2  # plus this many drawn from os.urandom on every run: no tuning to fixed seeds
 REPEAT_CALLS = 5  # same inputs again and again, as a timing loop does, then re-check

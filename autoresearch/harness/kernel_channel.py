@@ -32,6 +32,7 @@ import numpy as np
 
 from autoresearch import PACKAGE_DIR
 from autoresearch.harness.cases import _arrays
+from autoresearch.harness.kernel_data import raw, structure
 from autoresearch.harness.static_check import ALLOWED_NUMBA_MODULES, DENIED_NUMPY_MODULES
 
 # Outputs stay alive in the kernel's process so that memory reused across calls shows (no address
@@ -431,8 +432,6 @@ class KernelSide:
         entry = self.roots.get(id(root))
         if entry is not None and entry.local is root:
             return entry
-        from autoresearch.kernel_process import raw
-
         entry = _RootMirror(next(self.ids), root, raw(root).tobytes())
         new.append([entry.rid, root])  # its bytes go over (pickled, or copied locally)
         self.roots[id(root)] = entry
@@ -514,8 +513,6 @@ class KernelSide:
     ) -> list[_Called]:
         """`func(*args)` `times` times in a row, in one request (a repeat loop); fewer when a call
         raises or writes to an input (it is the last)."""
-        from autoresearch.kernel_process import raw, structure
-
         entry = self.argsets.get(id(args))
         define = None
         if entry is None or entry[0] is not args:
@@ -579,8 +576,6 @@ class KernelSide:
     def _pull(self, args: Any, changed: list[_RootMirror]) -> list[str]:
         """Bring back roots the kernel wrote to; which input arrays (or the buffer around them)
         changed, as _Guard says it."""
-        from autoresearch.kernel_process import raw
-
         meta, bufs = self.channel.request("fetch", rids=[m.rid for m in changed])
         new = {rid: bytes(b) for rid, b in zip(meta["rids"], bufs, strict=True)}
         problems = []

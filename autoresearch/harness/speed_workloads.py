@@ -30,7 +30,7 @@ from autoresearch.harness.kernel_channel import (
     _side,
     _Spans,
 )
-from autoresearch.kernel_process import workload_arrays
+from autoresearch.harness.kernel_data import span, workload_arrays
 
 DISGUISE_JITTER = 1e-5  # relative jitter of a disguised workload's floats (~80 float32 ulps)
 
@@ -105,8 +105,6 @@ class _WorkloadMap:
     benchmark's timed loop hands it, and nothing large crosses the pipe."""
 
     def __init__(self, w: Any):
-        from autoresearch.kernel_process import span
-
         self.arrays = workload_arrays(w)
         self.index = {id(a): i for i, a in enumerate(self.arrays)}
         contiguous = [
@@ -136,8 +134,6 @@ class _WorkloadMap:
             if id(node) in self.index:
                 return ["w", self._use(self.index[id(node)])]
             if node.size:
-                from autoresearch.kernel_process import span
-
                 found = self.container(*span(node))
                 if found is not None:
                     i, start = found

@@ -18,7 +18,7 @@ from typing import Any
 
 from autoresearch import PACKAGE_DIR
 from autoresearch.harness.cases import FIXED_SEEDS, Failure
-from autoresearch.kernel_process import module_allowed
+from autoresearch.harness.module_state import module_allowed
 
 DEFAULT_ALLOWED_IMPORTS = ("numpy", "numba", "math")
 
