@@ -29,7 +29,7 @@ from collections.abc import Callable
 import numpy as np
 
 from autoresearch.common import SplitMix64
-from autoresearch.oracle import Case
+from autoresearch.harness.cases import Case
 
 SCALE = 1e3  # where float32 expansion formulas lose every digit of a small distance
 

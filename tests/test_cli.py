@@ -14,6 +14,7 @@ from autoresearch.harness import cli
 COMMANDS = {
     "gate": (["--target", "nope"], ["--target", "pq_l2", "--no-such-flag"]),
     "report": (["nope"], ["pq_l2", "--no-such-flag"]),
+    "oracle": (["nope"], ["pq_l2", "--no-such-flag"]),
     "bench": (["nope"], ["pq_l2", "--no-such-flag"]),
     "abtest": (["nope"], ["pq_l2", "--seconds", "not-a-number"]),
     "calibrate": (["nope"], ["pq_l2", "--decisions", "not-a-number"]),

@@ -18,6 +18,8 @@ import pytest
 
 from autoresearch import PACKAGE_DIR, TARGETS, oracle
 from autoresearch.common import SplitMix64
+from autoresearch.harness import case_runs
+from autoresearch.harness.cli import EXIT_USAGE
 from autoresearch.oracle import Case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -264,8 +266,8 @@ def test_mutation_consistent_with_the_mutated_input_is_caught():
 
 def test_writes_past_an_input_end_are_caught():
     rng = SplitMix64(5)
-    x = oracle._rehome(np.arange(8, dtype=np.float32), rng)
-    guard = oracle._Guard((x,))
+    x = case_runs._rehome(np.arange(8, dtype=np.float32), rng)
+    guard = case_runs._Guard((x,))
     past = np.lib.stride_tricks.as_strided(x, shape=(9,), strides=x.strides, writeable=True)
     past[8] = 123.0
     assert guard.problems() == ["the buffer around input array 0 was written to (out of bounds)"]
@@ -274,7 +276,7 @@ def test_writes_past_an_input_end_are_caught():
 def test_inputs_look_like_the_workload_s_sometimes_owned_sometimes_views():
     rng = SplitMix64(7)
     x = np.arange(100, dtype=np.float32)
-    shown = [oracle._present((x,), rng)[0] for _ in range(40)]
+    shown = [case_runs._present((x,), rng)[0] for _ in range(40)]
     assert {a.base is None for a in shown} == {True, False}
     assert len({a.ctypes.data % 64 for a in shown if a.base is not None}) > 1
     for a in shown:
@@ -285,7 +287,7 @@ def test_inputs_look_like_the_workload_s_sometimes_owned_sometimes_views():
 def test_inputs_sharing_memory_keep_sharing_it():
     x = np.arange(64, dtype=np.float32)
     for seed in range(20):
-        a, b, c = oracle._present((x, x, x[:8]), SplitMix64(seed))
+        a, b, c = case_runs._present((x, x, x[:8]), SplitMix64(seed))
         assert a is x and b is x and c.base is x
 
 
@@ -722,10 +724,12 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_cli_usage_errors_exit_1(tmp_path):
-    assert _cli("no_such_target").returncode == 1
-    assert _cli("pq_l2", "--kernels", str(tmp_path / "missing.py")).returncode == 1
-    assert _cli().returncode == 1
+def test_cli_usage_errors_exit_usage(tmp_path):
+    # 64, as from every command: never 2, which is the oracle's "fail"
+    assert _cli("no_such_target").returncode == EXIT_USAGE
+    missing = _cli("pq_l2", "--kernels", str(tmp_path / "missing.py"))
+    assert missing.returncode == EXIT_USAGE and "no such kernels file" in missing.stderr
+    assert _cli().returncode == EXIT_USAGE
 
 
 def test_cli_failure_exits_2_with_a_report(tmp_path):

@@ -15,6 +15,7 @@ import pytest
 
 from autoresearch import bench, common, oracle
 from autoresearch.common import ENV_SPEED_SALT, SplitMix64, cached_arrays, speed_seed
+from autoresearch.harness import static_check as static_check_module
 
 REDTEAM = Path(__file__).resolve().parent / "redteam"
 SALT_A, SALT_B = "3f1c0ffee0ddba11", "9a7e5eed00c0ffee"
@@ -176,9 +177,10 @@ def test_reading_the_salt_through_libc_is_what_the_static_check_rejects(private_
     )
     assert problems and all("ExternalFunction" in p for p in problems), problems
     without_rule = oracle.FORBIDDEN_ATTRS - {"ExternalFunction"}
-    monkeypatch.setattr(oracle, "FORBIDDEN_ATTRS", without_rule)
+    rules = static_check_module  # the rules live where the checker reads them
+    monkeypatch.setattr(rules, "FORBIDDEN_ATTRS", without_rule)
     monkeypatch.setattr(
-        oracle, "DENIED_OBJECTS", tuple(d for d in oracle.DENIED_OBJECTS if "External" not in d)
+        rules, "DENIED_OBJECTS", tuple(d for d in rules.DENIED_OBJECTS if "External" not in d)
     )
     secrets = oracle.harness_secrets("pq_l2")
     assert oracle.static_problems(source, oracle.DEFAULT_ALLOWED_IMPORTS, secrets) == []
