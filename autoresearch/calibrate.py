@@ -314,6 +314,9 @@ def _cpu_secs() -> float:
 # ---------------------------------------------------------------------------
 
 OFFSETS_DIR = PACKAGE_DIR.parent / "results" / "calibration"  # raw data, committed
+# One JSON document on one line, named .jsonl: asv reads every *.json under its results folder as
+# a result file and warns on every publish/compare that a folder has no machine.json.
+OFFSETS_SUFFIX = ".jsonl"
 DEFAULT_PROCESSES = 6  # fresh processes per run: enough to see a between-process spread at all
 # How a worker process orders the two copies. "production": the quick look as is (the candidate
 # is compiled in the suite's setup, before the baseline, which paired_samples loads afresh for
@@ -453,12 +456,12 @@ def run_offsets(
 def save_offsets(data: dict, folder: Path = OFFSETS_DIR) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = data["started"].replace(":", "").replace("-", "")
-    name = f"offsets-{data['target']}-{data['order']}{'-pad' if data['pad'] else ''}-{stamp}.json"
+    name = f"offsets-{data['target']}-{data['order']}{'-pad' if data['pad'] else ''}-{stamp}"
     for run in data["runs"]:
         run["ratios"] = {
             k: [float(f"{r:.{SAMPLE_DIGITS}g}") for r in v] for k, v in run["ratios"].items()
         }
-    path = folder / name
+    path = folder / (name + OFFSETS_SUFFIX)
     path.write_text(json.dumps(data, indent=None, separators=(",", ":")) + "\n")
     return path
 
@@ -508,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cli.check_targets(parser, args.target)
     if args.offsets_table:
-        print(offsets_table(sorted(OFFSETS_DIR.glob("offsets-*.json"))))
+        print(offsets_table(sorted(OFFSETS_DIR.glob(f"offsets-*{OFFSETS_SUFFIX}"))))
         return 0
     if args.target is None:
         parser.error("a target is needed (all but --offsets-table)")
