@@ -2,10 +2,9 @@
 
 The scripted agent (tests/agents/scripted_agent.py) applies one prepared patch per iteration:
 faster, slower, wrong, segfault, forbidden file, benchmark edit, its own commit, nothing, a
-failure, or a long sleep. test_loop_keeps_faster_and_discards_slower is the one slow test of the
-suite (three full asv runs: 3 minutes on a quiet 2-core VM, 7 on a busy one); it is the only
-end-to-end proof that the gate's real keep is committed with its results and its real discard
-leaves results/ untouched. AUTORESEARCH_QUICK_TESTS=1 skips it.
+failure, or a long sleep. test_loop_keeps_faster_and_discards_slower (marked slow: three full asv
+runs, 2 minutes on a quiet 2-core VM, 7 on a busy one) is the only end-to-end proof that the
+gate's real keep is committed with its results and its real discard leaves results/ untouched.
 """
 
 from __future__ import annotations
