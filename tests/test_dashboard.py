@@ -334,6 +334,7 @@ def _all_nan(html_dir: Path, name: str) -> bool:
     return not any(isinstance(v, (int, float)) and v == v for _, v in data)
 
 
+@pytest.mark.slow
 def test_published_dashboard_is_self_contained(published):
     _, html_dir = published
     pages = sorted(p.name for p in html_dir.rglob("*.html"))
@@ -357,6 +358,7 @@ def test_published_dashboard_is_self_contained(published):
     assert _loader_tags((html_dir / "index.html").read_text()) == 1
 
 
+@pytest.mark.slow
 def test_serve_serves_the_dashboard_and_stops_cleanly_on_ctrl_c(published):
     proj, html_dir = published
     cmd = [sys.executable, "-m", "autoresearch.dashboard", "--config", str(proj / "asv.conf.json")]
@@ -379,6 +381,7 @@ def test_serve_serves_the_dashboard_and_stops_cleanly_on_ctrl_c(published):
             proc.wait()
 
 
+@pytest.mark.slow
 def test_serve_exits_5_when_the_port_is_taken(published, capsys):
     proj, html_dir = published
     with socket.socket() as taken:
@@ -636,6 +639,7 @@ def _chromium() -> str | None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme", ["http", "file"])
 def test_dashboard_in_headless_chromium(published, scheme, request, tmp_path, record_property):
     """The dashboard as served (--serve) and opened as a file (file://, no server running)."""

@@ -200,6 +200,7 @@ def test_changes_outside_the_kernel_are_refused(repo, change):
     unchanged(before, state(repo))
 
 
+@pytest.mark.slow
 def test_head_moved_by_hand_is_refused(repo):
     apply_patch(repo, "segfault")  # a cheap experiment makes the log
     assert experiment(repo, "crash").proc.returncode == EXIT_CRASH
@@ -215,6 +216,7 @@ def test_head_moved_by_hand_is_refused(repo):
     unchanged(before, state(repo))
 
 
+@pytest.mark.slow
 def test_every_record_keeps_the_readme_table_current(repo):
     apply_patch(repo, "segfault")
     assert experiment(repo, "crash").proc.returncode == EXIT_CRASH
@@ -229,6 +231,7 @@ def test_every_record_keeps_the_readme_table_current(repo):
     assert git(repo, "status", "--porcelain") == ""
 
 
+@pytest.mark.slow
 def test_harness_fixes_and_docs_may_land_between_experiments(repo):
     apply_patch(repo, "segfault")
     assert experiment(repo, "crash").proc.returncode == EXIT_CRASH
@@ -241,6 +244,7 @@ def test_harness_fixes_and_docs_may_land_between_experiments(repo):
     assert r.proc.returncode == EXIT_CRASH, r.text()
 
 
+@pytest.mark.slow
 def test_other_targets_may_take_turns(repo):
     apply_patch(repo, "segfault")
     assert experiment(repo, "crash").proc.returncode == EXIT_CRASH
@@ -304,7 +308,9 @@ def test_asv_errors_keeps_one_line_per_exception_type():
     [
         ("wrong", EXIT_FAIL, "fail", "failure: wrong: pq_distances", "180"),
         ("segfault", EXIT_CRASH, "crash", "killed by SIGSEGV", "180"),
-        ("hang", EXIT_CRASH, "timeout", "still running after", "6"),
+        pytest.param(
+            "hang", EXIT_CRASH, "timeout", "still running after", "6", marks=pytest.mark.slow
+        ),
     ],
 )
 def test_bad_kernel_is_recorded_and_reverted(repo, patch, code, decision, evidence, limit):
@@ -344,10 +350,7 @@ def pq_distances(table, codes):
 """
 
 
-@pytest.mark.skipif(
-    os.environ.get("AUTORESEARCH_QUICK_TESTS") == "1",
-    reason="a keep needs the full pq_l2 suite (about a minute)",
-)
+@pytest.mark.slow  # a keep needs the full pq_l2 suite (about a minute)
 def test_a_baseline_the_oracle_now_rejects_is_repaired_by_a_not_slower_candidate(repo):
     # Kept before the oracle learned to reject it (committed by hand here: the log is empty, so
     # HEAD is the baseline). The clean kernel is no faster, and is kept as a repair: the full
@@ -368,6 +371,7 @@ def test_a_baseline_the_oracle_now_rejects_is_repaired_by_a_not_slower_candidate
         assert log_rows(repo)[-1]["decision"] == "keep"
 
 
+@pytest.mark.slow
 def test_time_budget_turns_a_long_experiment_into_a_timeout(repo):
     apply_patch(repo, "faster")
     before = state(repo)
@@ -391,6 +395,7 @@ def shared_repo(tmp_path_factory):
     return make_clone(tmp_path_factory.mktemp("interrupts") / "repo")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("phase", "sig"),
     [
@@ -463,6 +468,7 @@ def test_second_experiment_is_refused_while_one_runs(repo):
     restored(before, state(repo))
 
 
+@pytest.mark.slow
 def test_killed_experiment_is_recovered_by_the_next_run(repo):
     apply_patch(repo, "faster")
     before = state(repo)
@@ -486,6 +492,7 @@ def test_killed_experiment_is_recovered_by_the_next_run(repo):
     assert gone(child["pid"])  # the recovery killed the orphaned benchmark tree
 
 
+@pytest.mark.slow
 def test_full_disk_for_the_log_restores_and_records_nothing(repo):
     log_dir = (repo / LOG).parent
     exclude = repo / ".git" / "info" / "exclude"

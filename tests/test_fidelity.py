@@ -37,7 +37,9 @@ needs_pylance = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 
 @needs_pylance
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize(  # the default run checks one target (the quickest); --runslow every one
+    "target", [t if t == "dictionary" else pytest.param(t, marks=pytest.mark.slow) for t in TARGETS]
+)
 def test_lance_agrees_with_the_reference_and_the_kernel(target):
     if pylance_version() != PINNED_PYLANCE:
         pytest.skip(

@@ -2,16 +2,14 @@
 
 The scripted agent (tests/agents/scripted_agent.py) applies one prepared patch per iteration:
 faster, slower, wrong, segfault, forbidden file, benchmark edit, its own commit, nothing, a
-failure, or a long sleep. test_loop_keeps_faster_and_discards_slower is the one slow test of the
-suite (three full asv runs: 3 minutes on a quiet 2-core VM, 7 on a busy one); it is the only
-end-to-end proof that the gate's real keep is committed with its results and its real discard
-leaves results/ untouched. AUTORESEARCH_QUICK_TESTS=1 skips it.
+failure, or a long sleep. test_loop_keeps_faster_and_discards_slower (marked slow: three full asv
+runs, 2 minutes on a quiet 2-core VM, 7 on a busy one) is the only end-to-end proof that the
+gate's real keep is committed with its results and its real discard leaves results/ untouched.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 
@@ -76,6 +74,7 @@ def test_the_prompt_shows_the_logs_header_and_its_last_rows(tmp_path):
     assert "decision: keep" in prompt and "the contract" in prompt and "the target" in prompt
 
 
+@pytest.mark.slow
 def test_loop_records_every_bad_outcome_and_stays_clean(repo, tmp_path):
     start = git(repo, "rev-parse", "HEAD")
     prompts = tmp_path / "prompts"
@@ -168,10 +167,7 @@ def test_killed_loop_is_recovered_by_the_next_run(repo, tmp_path):
     assert git(repo, "show", f"{kept}:{KERNELS}") == (PATCHES / "faster.py").read_text().strip()
 
 
-@pytest.mark.skipif(
-    os.environ.get("AUTORESEARCH_QUICK_TESTS") == "1",
-    reason="AUTORESEARCH_QUICK_TESTS=1: skips the three full asv runs (2-7 min on a shared VM)",
-)
+@pytest.mark.slow  # three full asv runs (2-7 min on a shared VM)
 def test_loop_keeps_faster_and_discards_slower(repo):
     """The real thing, full asv suite: a faster kernel is kept, a slower one discarded."""
     start = git(repo, "rev-parse", "HEAD")

@@ -159,6 +159,7 @@ def _harness_change(repo) -> None:  # not the target's definition: experiments g
     git(repo, "commit", "-qam", "harness: an oracle fix")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("change", "refused", "versions"),
     [
@@ -228,6 +229,7 @@ def test_a_change_then_rebaseline_then_the_next_experiment_is_accepted(
     assert log_rows(repo)[-1]["baseline"] == epoch_commit
 
 
+@pytest.mark.slow
 def test_nothing_to_start_again_is_refused(chain_repo):
     # After the scenarios above: only results changed since the last epoch.
     before = state(chain_repo)
@@ -265,6 +267,7 @@ def test_a_kernel_the_oracle_rejects_cannot_be_a_baseline(repo):
     assert state(repo) == before
 
 
+@pytest.mark.slow
 def test_a_benchmark_that_fails_in_asv_is_refused_and_its_results_removed(repo):
     old = "    def time_search(self, shape, distribution):\n        self.run()"
     commit_change(repo, SUITE, old, old + '\n        raise ValueError("broken suite")', "broken")
@@ -276,6 +279,7 @@ def test_a_benchmark_that_fails_in_asv_is_refused_and_its_results_removed(repo):
     assert state(repo) == before  # asv's result file and benchmarks.json are gone again
 
 
+@pytest.mark.slow
 def test_a_failed_benchmark_run_is_a_harness_error_and_changes_nothing(repo):
     before = state(repo)
     r = rebaseline(repo, "no benchmark", environ(AUTORESEARCH_BENCH_REGEX="^no such benchmark$"))
@@ -284,6 +288,7 @@ def test_a_failed_benchmark_run_is_a_harness_error_and_changes_nothing(repo):
     assert state(repo) == before
 
 
+@pytest.mark.slow
 def test_an_interrupted_rebaseline_is_restored(repo):
     before = state(repo)
     r = Run(repo, ["autoresearch.rebaseline", TARGET, "-m", "interrupted"], environ(**FAST))
@@ -295,6 +300,7 @@ def test_an_interrupted_rebaseline_is_restored(repo):
     assert state(repo) == before
 
 
+@pytest.mark.slow
 def test_a_killed_rebaseline_is_recovered_by_the_next_command(repo):
     before = state(repo)
     r = Run(repo, ["autoresearch.rebaseline", TARGET, "-m", "killed"], environ(**FAST))
@@ -317,6 +323,7 @@ def test_a_killed_rebaseline_is_recovered_by_the_next_command(repo):
     assert git(repo, "diff", "--name-only", before["head"], "HEAD").split() == ["README.md", LOG]
 
 
+@pytest.mark.slow
 def test_an_interrupt_while_recording_finishes_the_record(repo):
     r = Run(repo, ["autoresearch.rebaseline", TARGET, "-m", "late"], environ(**FAST))
     r.wait_for("phase: record")

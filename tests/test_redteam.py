@@ -79,20 +79,30 @@ def run_oracle(
 
 _pool: ThreadPoolExecutor | None = None
 _runs: dict[Path, Future] = {}
+_selected: list[Path] = []
 
 
 def oracle_result(path: Path) -> subprocess.CompletedProcess:
-    """The oracle's verdict on one red-team file (every file's run is started on first use)."""
+    """The oracle's verdict on one red-team file (every selected file's run is started on first
+    use)."""
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=PARALLEL_RUNS)
-        for p in redteam_files():
+        for p in _selected:
             _runs[p] = _pool.submit(run_oracle, p)
+    if path not in _runs:
+        _runs[path] = _pool.submit(run_oracle, path)
     return _runs[path].result()
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _cancel_pending_runs():
+def _oracle_runs(request):
+    # Only the files whose test this session runs: a deselected slow one is not run for nothing.
+    _selected[:] = [
+        item.callspec.params["path"]
+        for item in request.session.items
+        if getattr(item, "function", None) is test_rejected_for_the_right_reason
+    ]
     yield
     if _pool is not None:  # after -x or a failure: do not start the runs nobody will read
         _pool.shutdown(wait=False, cancel_futures=True)
@@ -100,6 +110,24 @@ def _cancel_pending_runs():
 
 def _id(path: Path) -> str:
     return f"{path.parent.name}/{path.stem}"
+
+
+# The default run's oracle processes (a few seconds each): the static check, a wrong answer,
+# aliasing, a verdict forged from the kernel's process, the harness patched, and one left to the
+# gate. Every failure kind is also checked in-process by tests/test_oracle.py; the other files
+# are marked slow (`--runslow` runs every one).
+QUICK = {
+    "pq_l2/timer_patch",  # static
+    "pq_l2/lossy_uint8_table",  # wrong
+    "pq_l2/round_robin_rows",  # aliased
+    "pq_l2/forge_verdict_and_exit",  # raised
+    "pq_l2/patch_oracle_compare",  # tampered
+    "pq_l2/tell_by_argv",  # gate
+}
+
+
+def quick_or_slow(paths: list[Path]) -> list:
+    return [p if _id(p) in QUICK else pytest.param(p, marks=pytest.mark.slow) for p in paths]
 
 
 @pytest.mark.parametrize("path", redteam_files(), ids=_id)
@@ -112,7 +140,7 @@ def test_declares_a_known_kind(path):
     )
 
 
-@pytest.mark.parametrize("path", redteam_files(), ids=_id)
+@pytest.mark.parametrize("path", quick_or_slow(redteam_files()), ids=_id)
 def test_rejected_for_the_right_reason(path):
     kind = expected_kind(path)
     result = oracle_result(path)
@@ -167,6 +195,7 @@ def fixed_seed_fingerprints() -> set[tuple[float, float]]:
     return prints
 
 
+@pytest.mark.slow
 def test_fixed_seeds_only_kernel_is_exact_wherever_the_fixed_seeds_test_it():
     """The kernel correct only on the fixed seeds passes every case when only those run: so it is
     the fresh seeds (and the speed workload) that reject it, not a stale fingerprint list."""

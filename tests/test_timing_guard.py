@@ -201,7 +201,10 @@ def test_the_seal_is_taken_before_the_first_kernel_runs():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("target", TARGETS)
+# The default run times one target's kernel (the quickest); `--runslow` times every target's.
+@pytest.mark.parametrize(
+    "target", [t if t == "ivf_select" else pytest.param(t, marks=pytest.mark.slow) for t in TARGETS]
+)
 def test_every_current_kernel_is_timed_and_passes_the_checks_where_it_is_timed(target):
     proc = quick(target, "--match", SMALL[target], "--baseline", "HEAD")
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
@@ -231,7 +234,20 @@ def test_there_are_timing_redteam_kernels_for_several_targets():
     assert refusals == {"HarnessChangedError", "WrongWhileTimedError", "confirmation"}, refusals
 
 
-@pytest.mark.parametrize("path", timing_redteam(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+# The default run: one kernel per refusal (HarnessChangedError, WrongWhileTimedError, confirmation).
+QUICK_TIMING = {"clock_discount", "pairing_scaled", "late_shortcut"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        p
+        if p.parent.name == "pq_l2" and p.stem in QUICK_TIMING
+        else pytest.param(p, marks=pytest.mark.slow)
+        for p in timing_redteam()
+    ],
+    ids=lambda p: f"{p.parent.name}/{p.stem}",
+)
 def test_timing_redteam_kernel_is_refused_where_it_is_timed(path, tmp_path):
     """In the paired benchmark (the quick look runs the suite's own track_ab_ratio), or, for
     `refused: confirmation`, by the parent's confirmation process that runs it (the baseline's
@@ -342,6 +358,7 @@ def _confirm(tmp_path, baseline_extra: str, labels=IVF_LABELS) -> dict:
     )
 
 
+@pytest.mark.slow
 def test_a_kernel_confirmed_against_itself_is_near_one(tmp_path):
     out = _confirm(tmp_path, "\n# the same kernel\n")
     assert out["ok"], out["error"]
@@ -350,6 +367,7 @@ def test_a_kernel_confirmed_against_itself_is_near_one(tmp_path):
     assert out["candidate_idle_s"] < confirm.IDLE_SLACK_SECS
 
 
+@pytest.mark.slow
 def test_the_confirmation_sees_a_baseline_three_times_as_slow(tmp_path):
     out = _confirm(tmp_path, SLOWER)
     assert out["ok"], out["error"]
@@ -357,6 +375,7 @@ def test_the_confirmation_sees_a_baseline_three_times_as_slow(tmp_path):
         assert 0.4 < out["combos"][label]["ratio"] < 0.8, out
 
 
+@pytest.mark.slow
 def test_work_off_the_clock_fails_the_confirmation(tmp_path):
     out = _confirm(tmp_path, OFF_THE_CLOCK, IVF_LABELS[:1])
     assert not out["ok"] and out["failed_side"] == "baseline", out
