@@ -22,6 +22,7 @@ import argparse
 import functools
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -169,10 +170,18 @@ def serve(html_dir: Path, host: str, port: int) -> None:
             f"Serving {html_dir} at http://{url_host}:{server.server_address[1]}/ (Ctrl-C stops)",
             flush=True,
         )
+        # Ctrl-C and SIGTERM stop it cleanly, also where the shell started it with SIGINT ignored
+        # (a background job of a script: Python then never installs its KeyboardInterrupt).
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _stop_serving)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
+
+
+def _stop_serving(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def benchmarks_without_data(html_dir: Path) -> list[str]:
