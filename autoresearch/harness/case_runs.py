@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 
 from autoresearch.common import SplitMix64
-from autoresearch.harness.cases import Case, Failure, Report, _arrays, compare_outputs
+from autoresearch.harness.cases import Case, Failure, Report, compare_outputs
 from autoresearch.harness.kernel_channel import KernelSide, _root, _side
+from autoresearch.harness.kernel_data import arrays_of
 from autoresearch.harness.module_state import state_changes
+from autoresearch.harness.outputs import leaves
 
 FRESH_SEEDS = 2  # plus this many drawn from os.urandom on every run: no tuning to fixed seeds
 REPEAT_CALLS = 5  # same inputs again and again, as a timing loop does, then re-check
@@ -41,14 +43,6 @@ def _snapshot(args: Any) -> Any:
 
 def _digest(a: np.ndarray) -> bytes:
     return hashlib.blake2b(a.tobytes(), digest_size=16).digest()
-
-
-def _leaves(obj: Any) -> list:
-    if isinstance(obj, (tuple, list)):
-        return [x for item in obj for x in _leaves(item)]
-    if isinstance(obj, dict):
-        return [x for item in obj.values() for x in _leaves(item)]
-    return [obj]
 
 
 def _rehome(a: np.ndarray, rng: SplitMix64) -> np.ndarray:
@@ -70,7 +64,7 @@ def _present(args: Any, rng: SplitMix64, keep: list[np.ndarray] | None = None) -
     choice is random per array, so neither ownership nor alignment tells the oracle apart.
     """
     if keep is None:
-        arrays = _arrays(args)
+        arrays = arrays_of(args)
         keep = [
             a
             for i, a in enumerate(arrays)
@@ -95,8 +89,8 @@ class _Guard:
     """Digests of every input array and of the buffer it lives in, taken before a call."""
 
     def __init__(self, args: Any):
-        self.items = [(a, _digest(a), _root(a), _digest(_root(a))) for a in _arrays(args)]
-        self.others = _snapshot([x for x in _leaves(args) if not isinstance(x, np.ndarray)])
+        self.items = [(a, _digest(a), _root(a), _digest(_root(a))) for a in arrays_of(args)]
+        self.others = _snapshot([x for x in leaves(args) if not isinstance(x, np.ndarray)])
         self.args = args
 
     def problems(self) -> list[str]:
@@ -106,7 +100,7 @@ class _Guard:
                 found.append(f"input array {i} was written to")
             elif _digest(root) != root_digest:
                 found.append(f"the buffer around input array {i} was written to (out of bounds)")
-        others = [x for x in _leaves(self.args) if not isinstance(x, np.ndarray)]
+        others = [x for x in leaves(self.args) if not isinstance(x, np.ndarray)]
         if repr(others) != repr(self.others):
             found.append("a non-array input was changed")
         return found
@@ -124,7 +118,7 @@ def _kind(problem: str) -> str:
 
 
 def _same_layout(a: Any, b: Any) -> bool:
-    xs, ys = _arrays(a), _arrays(b)
+    xs, ys = arrays_of(a), arrays_of(b)
     return len(xs) == len(ys) and all(
         x.shape == y.shape and x.dtype == y.dtype for x, y in zip(xs, ys, strict=True)
     )
@@ -242,7 +236,7 @@ class _CaseRun:
 
         # The very same arrays given new contents: defeats caches keyed by id or address.
         if next_data is not None and _same_layout(args, next_data):
-            for dst, src in zip(_arrays(args), _arrays(next_data), strict=True):
+            for dst, src in zip(arrays_of(args), arrays_of(next_data), strict=True):
                 if dst.flags.writeable:
                     np.copyto(dst, src)
             fails += self.changed_call(args, [expected], "changed in place")
@@ -251,7 +245,7 @@ class _CaseRun:
         # input cannot hide behind a change to another.
         if case.partial_change and not fails:
             before = self.reference(args)
-            for i, a in enumerate(_arrays(args)):
+            for i, a in enumerate(arrays_of(args)):
                 with changed_in_place([a], layout) as n:
                     if n:
                         what = f"one element of input array {i} changed in place"
@@ -280,13 +274,13 @@ class _CaseRun:
             if again.aliased:
                 return [fail("aliased", f"{what}: {again.aliased[0]}")]
         if self.case.partial_change:
-            with changed_in_place(_arrays(args), layout) as n:
+            with changed_in_place(arrays_of(args), layout) as n:
                 if n:
                     detail = f"{what}, one element of every input changed in place"
                     return self.changed_call(args, [expected], detail, keep=False)
             return []
         if _same_layout(args, other) and not _same_data(args, other):
-            for dst, src in zip(_arrays(args), _arrays(other), strict=True):
+            for dst, src in zip(arrays_of(args), arrays_of(other), strict=True):
                 if dst.flags.writeable:
                     np.copyto(dst, src)
             return self.changed_call(args, [expected], f"{what}, other data", keep=False)
@@ -312,7 +306,7 @@ class _CaseRun:
 
 
 def _same_data(a: Any, b: Any) -> bool:
-    return all(x.tobytes() == y.tobytes() for x, y in zip(_arrays(a), _arrays(b), strict=True))
+    return all(x.tobytes() == y.tobytes() for x, y in zip(arrays_of(a), arrays_of(b), strict=True))
 
 
 def check_case(

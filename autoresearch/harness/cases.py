@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from autoresearch.common import MAX_ABS_ERR, SplitMix64
+from autoresearch.harness.kernel_data import arrays_of
 
 FIXED_SEEDS = (20260001, 20260002)  # always run: reproducible failures
 MAX_REPORTED = 5  # mismatching elements shown per failure
@@ -73,16 +74,6 @@ class Report:
 # ---------------------------------------------------------------------------
 # Comparisons
 # ---------------------------------------------------------------------------
-
-
-def _arrays(obj: Any) -> list[np.ndarray]:
-    if isinstance(obj, np.ndarray):
-        return [obj]
-    if isinstance(obj, (tuple, list)):
-        return [a for item in obj for a in _arrays(item)]
-    if isinstance(obj, dict):
-        return [a for item in obj.values() for a in _arrays(item)]
-    return []
 
 
 def _array_contract(actual: Any, expected: np.ndarray) -> str | None:
@@ -211,14 +202,14 @@ def count_mismatches(actual: Any, expected: Any, scale: Any = None) -> int:
     """Mismatching elements, with a contract violation counting as every element wrong."""
     if isinstance(expected, (tuple, list)):
         if type(actual) is not type(expected) or len(actual) != len(expected):
-            return max(1, sum(e.size for e in _arrays(expected)))
+            return max(1, sum(e.size for e in arrays_of(expected)))
         return sum(
             count_mismatches(a, e, scale[i] if isinstance(scale, (tuple, list)) else None)
             for i, (a, e) in enumerate(zip(actual, expected, strict=True))
         )
     if isinstance(expected, dict):
         if type(actual) is not type(expected) or actual.keys() != expected.keys():
-            return max(1, sum(e.size for e in _arrays(expected)))
+            return max(1, sum(e.size for e in arrays_of(expected)))
         return sum(count_mismatches(actual[k], expected[k]) for k in expected)
     if isinstance(expected, np.ndarray):
         if _array_contract(actual, expected):

@@ -31,8 +31,7 @@ from typing import Any
 import numpy as np
 
 from autoresearch import PACKAGE_DIR
-from autoresearch.harness.cases import _arrays
-from autoresearch.harness.kernel_data import raw, structure
+from autoresearch.harness.kernel_data import arrays_of, raw, structure
 from autoresearch.harness.static_check import ALLOWED_NUMBA_MODULES, DENIED_NUMPY_MODULES
 
 # Outputs stay alive in the kernel's process so that memory reused across calls shows (no address
@@ -75,7 +74,7 @@ _DTYPE = re.compile(r"^[<>|=][?biufcmMSUV]\d+(\[\w+\])?$")  # dtype.str of a pla
 def _decode(meta: Any, bufs: list[bytes], spans: list[dict] | None = None) -> Any:
     """An output as the kernel's process described it (kernel_process.encode): arrays as fresh
     arrays with the same dtype, shape, contiguity and writeability; anything that cannot cross
-    as a _Foreign. `spans` collects the memory facts of each decoded array, in _arrays order."""
+    as a _Foreign. `spans` collects the memory facts of each decoded array, in arrays_of order."""
     if not isinstance(meta, dict):
         raise KernelProcessError("malformed output description")
     kind = meta.get("t")
@@ -554,7 +553,7 @@ class KernelSide:
             called.aliased = self._aliases(metas, rids)
             called.oid = reply.get("oid")
             if called.oid is not None:
-                self.kept.append((called.oid, sum(a.nbytes for a in _arrays(called.value))))
+                self.kept.append((called.oid, sum(a.nbytes for a in arrays_of(called.value))))
                 if not called.aliased:
                     for m in metas:
                         self.spans.add(*m["root"], ("output", called.oid))
@@ -579,7 +578,7 @@ class KernelSide:
         meta, bufs = self.channel.request("fetch", rids=[m.rid for m in changed])
         new = {rid: bytes(b) for rid, b in zip(meta["rids"], bufs, strict=True)}
         problems = []
-        for i, a in enumerate(_arrays(args)):
+        for i, a in enumerate(arrays_of(args)):
             m = self.roots.get(id(_mirrorable_root(a)))
             if m is None or m.rid not in new:
                 continue

@@ -13,11 +13,12 @@ except ImportError:  # numpy < 2
     from numpy import byte_bounds
 
 
-def _leaves(obj: object) -> list:
+def leaves(obj: object) -> list:
+    """The non-container values of a nested tuple/list/dict, in order."""
     if isinstance(obj, (tuple, list)):
-        return [x for item in obj for x in _leaves(item)]
+        return [x for item in obj for x in leaves(item)]
     if isinstance(obj, dict):
-        return [x for item in obj.values() for x in _leaves(item)]
+        return [x for item in obj.values() for x in leaves(item)]
     return [obj]
 
 
@@ -43,7 +44,7 @@ def same_bits(a: object, b: object) -> bool:
 def extents(obj: object) -> list[tuple[int, int]]:
     """The byte ranges of every array in `obj` (distinct arrays; empty ones hold no memory)."""
     seen, out = set(), []
-    for x in _leaves(obj):
+    for x in leaves(obj):
         if isinstance(x, np.ndarray) and x.size and id(x) not in seen:
             seen.add(id(x))
             out.append(byte_bounds(x))
