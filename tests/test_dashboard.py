@@ -365,15 +365,12 @@ def test_serve_serves_the_dashboard_and_stops_cleanly_on_ctrl_c(published, sig):
     cmd = [sys.executable, "-m", "autoresearch.dashboard", "--config", str(proj / "asv.conf.json")]
     cmd += ["--html-dir", str(html_dir), "--no-publish", "--serve", "--port", "0"]
     # Started as a script's background job starts it: SIGINT ignored (CI ran it so, and the
-    # server never stopped: Python installs no KeyboardInterrupt for an ignored SIGINT).
-    proc = subprocess.Popen(
-        cmd,
-        cwd=proj,
-        env=_module_env(),
-        stdout=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-    )
+    # server never stopped: Python installs no KeyboardInterrupt for an ignored SIGINT). A small
+    # launcher ignores it and execs the command (no preexec_fn: this process has threads).
+    launch = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    launch += "os.execv(sys.argv[1], sys.argv[1:])"
+    cmd = [sys.executable, "-c", launch, *cmd]
+    proc = subprocess.Popen(cmd, cwd=proj, env=_module_env(), stdout=subprocess.PIPE, text=True)
     try:
         url = None
         for line in proc.stdout:
