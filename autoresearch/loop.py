@@ -276,9 +276,8 @@ class Loop:
             return 128 + exc.signum
         except (HarnessError, OSError) as exc:
             done = self.restore()
-            print(format_block([("decision", "error"), ("exit_code", EXIT_ERROR)],
-                               [f"reason: {type(exc).__name__}: {exc}", f"reason: {done}"]),
-                  flush=True)  # fmt: skip
+            reasons = [f"reason: {type(exc).__name__}: {exc}", f"reason: {done}"]
+            emit(format_block([("decision", "error"), ("exit_code", EXIT_ERROR)], reasons))
             return EXIT_ERROR
         finally:
             self.lock.release()
@@ -307,12 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return loop.run(args.iterations, args.hours)
     except Refused as exc:
-        print(format_block([("decision", "refused"), ("exit_code", EXIT_REFUSED)],
-                           [f"reason: {p}" for p in exc.problems]), flush=True)  # fmt: skip
+        emit(format_block([("decision", "refused"), ("exit_code", EXIT_REFUSED)],
+                          [f"reason: {p}" for p in exc.problems]))  # fmt: skip
         return EXIT_REFUSED
     except (HarnessError, OSError) as exc:
-        print(format_block([("decision", "error"), ("exit_code", EXIT_ERROR)],
-                           [f"reason: {type(exc).__name__}: {exc}"]), flush=True)  # fmt: skip
+        emit(format_block([("decision", "error"), ("exit_code", EXIT_ERROR)],
+                          [f"reason: {type(exc).__name__}: {exc}"]))  # fmt: skip
         return EXIT_ERROR
     finally:
         signals.uninstall()
