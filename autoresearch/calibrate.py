@@ -1,6 +1,7 @@
 """Measure the keep gate on this machine: false keeps, detection, resolution, decision time.
 
     python -m autoresearch.calibrate TARGET [--decisions N] [--ab-seconds S] [--no-full]
+    python -m autoresearch.calibrate --decisions-table   # docs/gate.md's table, from results/
 
 A benchmark, not a test: it takes about (5 x N + 1) x the A/B time of one decision (~25 minutes
 for pq_l2 with N = 20) and its numbers depend on how loaded the machine is, which it reports.
@@ -49,6 +50,7 @@ from autoresearch.harness.calibration import (
     INJECTED,
     analyze,
     as_stored,
+    decisions_table,
     judge,
     offsets_table,
 )
@@ -178,15 +180,20 @@ def measure(
     )
     classes = main_classes(target)
     params = as_stored(classes)
-    workloads = {
-        (cls, combo): inputs.workload(*combo)
-        for cls, values in classes.items()
-        for combo in itertools.product(*values)
-    }
+    suite = importlib.import_module(f"benchmarks.bench_{target}")
+    workloads = {}
+    for cls, values in classes.items():
+        bench = getattr(suite, cls)()  # the suite's own workload function and arguments
+        make = getattr(inputs, bench.workload_function)
+        for combo in itertools.product(*values):
+            workloads[(cls, combo)] = make(*bench.workload_args(*combo))
     spin = Spinner()
     conds = conditions()
     records = []
-    data = {"target": target, "ab_seconds": seconds, "params": params, "records": records}
+    data = {"kind": "decisions", "target": target, "ab_seconds": seconds, "params": params}
+    data["started"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    data["machine"] = {"cpus": os.cpu_count()}
+    data["records"] = records
     data["clock"] = "process" if abtest._clock is time.process_time else "abtest"
     for d in range(decisions):
         for change in conds[d % len(conds) :] + conds[: d % len(conds)]:  # rotate the order
@@ -204,12 +211,16 @@ def measure(
                 a, b = inject(run_c, run_b, change, call_time(run_c), call_time(run_b), spin)
                 ratios[cls].append(abtest.paired_ratios(a, b, seconds))
             secs, load = time.monotonic() - start, os.getloadavg()[0]
+            ratios = {
+                cls: [[float(f"{r:.{SAMPLE_DIGITS}g}") for r in samples] for samples in per]
+                for cls, per in ratios.items()
+            }
             records.append(
                 {"round": d, "change": change, "load": load, "secs": secs, "ratios": ratios}
             )
             if save is not None:  # after every decision: an interrupted run still leaves its data
                 tmp = save.with_suffix(".tmp")
-                tmp.write_text(json.dumps(data))
+                tmp.write_text(json.dumps(data, separators=(",", ":")) + "\n")
                 tmp.replace(save)
             decision = judge(target, params, ratios)
             print(
@@ -453,6 +464,13 @@ def run_offsets(
     return data
 
 
+def decisions_path(target: str, folder: Path = OFFSETS_DIR) -> Path:
+    """Where a new decisions run saves its raw data (committed, as the offsets runs)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return folder / f"decisions-{target}-{stamp}{OFFSETS_SUFFIX}"
+
+
 def save_offsets(data: dict, folder: Path = OFFSETS_DIR) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = data["started"].replace(":", "").replace("-", "")
@@ -477,7 +495,11 @@ def main(argv: list[str] | None = None) -> int:
         help="pairing time per combination (default: the production value)",
     )
     parser.add_argument("--no-full", action="store_true", help="skip the full bench+gate run")
-    parser.add_argument("--save", help="write the measured pair ratios to this JSON file")
+    parser.add_argument(
+        "--save",
+        help="write the measured pair ratios to this file (default: a new "
+        "results/calibration/decisions-TARGET-START.jsonl, committed as the raw data)",
+    )
     parser.add_argument("--load", help="judge pair ratios saved by --save instead of measuring")
     parser.add_argument(
         "--clock",
@@ -504,6 +526,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--match", help="only combinations whose label matches this regex")
     parser.add_argument("--offsets-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
+        "--decisions-table",
+        action="store_true",
+        help="print the per-target decisions table from every saved decisions file (target: "
+        "ignored)",
+    )
+    parser.add_argument(
         "--offsets-table",
         action="store_true",
         help="print the across-process table from every saved offsets file (target: ignored)",
@@ -513,8 +541,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.offsets_table:
         print(offsets_table(sorted(OFFSETS_DIR.glob(f"offsets-*{OFFSETS_SUFFIX}"))))
         return 0
+    if args.decisions_table:
+        print(decisions_table(sorted(OFFSETS_DIR.glob(f"decisions-*{OFFSETS_SUFFIX}"))))
+        return 0
     if args.target is None:
-        parser.error("a target is needed (all but --offsets-table)")
+        parser.error("a target is needed (all but --offsets-table and --decisions-table)")
     if str(PACKAGE_DIR.parent) not in sys.path:
         sys.path.insert(0, str(PACKAGE_DIR.parent))  # the asv suites (benchmarks/) live there
     import benchmarks  # noqa: F401  (single-threaded kernels, as in the asv runs)
@@ -544,8 +575,9 @@ def main(argv: list[str] | None = None) -> int:
         data = json.loads(Path(args.load).read_text())
     elif args.decisions > 0:
         with clock(args.clock):
-            save = Path(args.save) if args.save else None
+            save = Path(args.save) if args.save else decisions_path(args.target)
             data = measure(args.target, args.decisions, args.ab_seconds, save)
+        lines.append(f"saved: {save}")
     else:
         data = None
     if data is not None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
 
 import pytest
@@ -19,6 +21,10 @@ def aa_ratios(seed: int, jitter: float = 0.004, pairs: int = 60) -> dict[str, li
     """Ratios around 1, spread like a real A/A run (docs/gate.md): 6 combinations."""
     rng = SplitMix64(seed)
     return {"PqL2": [list(1.0 + jitter * rng.normal(pairs)) for _ in range(6)]}
+
+
+def _combo(i: int) -> tuple:
+    return list(itertools.product(*PARAMS["PqL2"]))[i]
 
 
 def test_injected_slowdown_makes_the_candidate_do_the_extra_work():
@@ -51,7 +57,7 @@ def test_aa_injects_nothing():
 
 def test_conditions_cover_aa_and_both_directions_of_each_injection():
     names = [calibrate.condition_name(c) for c in calibrate.conditions()]
-    assert names == ["aa", "slower_3pct", "faster_3pct", "slower_10pct", "faster_10pct"]
+    assert names == ["aa", "slower_2pct", "faster_2pct", "slower_5pct", "faster_5pct"]
 
 
 def test_synthesized_results_are_judged_like_real_ones():
@@ -111,9 +117,50 @@ def test_saved_measurements_are_judged_again(tmp_path):
     lines, ok = calibration.analyze(data)
     out = dict(line.split(": ", 1) for line in lines)
     assert out["aa_false_keeps"] == "0/1"
-    assert out["faster_3pct_caught"].startswith("1/1")
-    assert out["slower_10pct_caught"].startswith("1/1")
+    assert out["faster_2pct_caught"].startswith("1/1")
+    assert out["slower_5pct_caught"].startswith("1/1")
+    assert out["undecided"].startswith("0/5")
     assert ok
+
+
+def _decisions(bias: float = 1.0, load: float = 1.0) -> dict:
+    """A saved decisions run: 2 rounds of every condition; `bias` scales one combination's A/A."""
+    records = []
+    for r in range(2):
+        for c in calibrate.conditions():
+            ratios = calibration.scaled(aa_ratios(10 * r + len(records)), 1 + c)
+            if c == 0.0:
+                ratios["PqL2"][1] = [x * bias for x in ratios["PqL2"][1]]
+            records.append({"round": r, "change": c, "load": load, "secs": 2.0, "ratios": ratios})
+    return {"target": "pq_l2", "ab_seconds": 0.5, "params": PARAMS, "records": records}
+
+
+def test_the_decisions_table_is_made_from_saved_runs(tmp_path):
+    path = tmp_path / "decisions-pq_l2-x.jsonl"
+    path.write_text(json.dumps(_decisions()))
+    table = calibration.decisions_table([path]).splitlines()
+    assert len(table) == 3 and table[2].startswith("| pq_l2 | 2 | 1.00, 1.00 | 0/2 | 2/2 | 2/2 |")
+    assert table[2].endswith("| yes |")
+
+
+def test_an_aa_bias_in_one_combination_fails_the_targets():
+    s = calibration.summarize(_decisions(bias=1.01), bisect=False)
+    label, bias = s["aa_bias"]
+    assert label == "PqL2/" + "/".join(v.replace(" ", "").strip("'") for v in _combo(1))
+    assert 0.009 < bias < 0.011 and not s["met"]["aa_bias"]
+    assert calibration.summarize(_decisions(), bisect=False)["met"]["aa_bias"]
+
+
+def test_undecided_decisions_count_only_at_low_load():
+    noisy = _decisions(load=5.0)
+    for rec in noisy["records"]:  # pairs spread far over MAX_PAIR_SPREAD: the gate declines
+        rec["ratios"] = {k: [[x * (1 + 0.3 * (i % 2)) for i, x in enumerate(s)] for s in v]
+                         for k, v in rec["ratios"].items()}  # fmt: skip
+    assert calibration.summarize(noisy, bisect=False)["undecided"] == (0, 0)
+    for rec in noisy["records"]:
+        rec["load"] = 1.0
+    s = calibration.summarize(noisy, bisect=False)
+    assert s["undecided"][0] > 1 and not s["met"]["undecided"]
 
 
 def test_the_clock_experiment_restores_abtests_clock():

@@ -21,10 +21,13 @@ from autoresearch.harness import decide
 # Constants (the targets come from issue 3; the rest says what "caught" means)
 # ---------------------------------------------------------------------------
 
-INJECTED = (0.03, 0.10)  # injected changes: +-3% (the target) and +-10%
+INJECTED = (0.02, 0.05)  # injected changes: +-2% (the resolution target) and +-5% (the guard's)
 DEFAULT_DECISIONS = 20  # decisions per condition
 MAX_AA_FALSE_KEEPS = 0  # target: no false keep in 20 A/A decisions
-MIN_CAUGHT_3PCT = 19  # target: an injected 3% change caught in at least 19 of 20 decisions
+MIN_CAUGHT = 19  # target: the smaller injected change caught in at least 19 of 20 decisions
+MAX_UNDECIDED = 1  # target: at most 1 in 20 decisions undecided (noise) at load <= UNDECIDED_LOAD
+UNDECIDED_LOAD = 3.0  # above this load the noise guard is meant to decline: not counted
+MAX_AA_BIAS = 0.005  # target: no combination's A/A ratio (geomean over decisions) off 1 by 0.5%
 RESOLVED_FRACTION = 0.95  # "resolved": caught in at least this fraction of A/A decisions
 BISECTION_STEPS = 12  # halvings when searching the smallest resolved change (0.5 / 2**12 ~ 0.01%)
 
@@ -130,61 +133,157 @@ def quantile(values: list[float], q: float) -> float:
     return float(np.quantile(np.asarray(values), q, method="higher"))
 
 
-def analyze(data: dict, fraction: float = 1.0) -> tuple[list[str], bool]:
-    """Judge every saved measurement with the current gate; the report lines and targets met."""
+def summarize(data: dict, fraction: float = 1.0, bisect: bool = True) -> dict:
+    """Judge every saved measurement with the current gate: every number of the report and of the
+    decisions table, from the raw ratios alone. `bisect=False` takes the smallest speed-up kept
+    from significance and the 1% floor only (fast, for the table) instead of the whole gate."""
     target, params = data["target"], data["params"]
     by_change: dict[float, list] = {}
     for rec in data["records"]:
         ratios = rec["ratios"] if fraction >= 1.0 else first_part(rec["ratios"], fraction)
         by_change.setdefault(rec["change"], []).append((judge(target, params, ratios), rec, ratios))
-    n = len(by_change.get(0.0, []))
+    aa = by_change.get(0.0, [])
     loads = [rec["load"] for rec in data["records"]]
+    s: dict = {
+        "target": target,
+        "clock": data.get("clock", "abtest"),
+        "ab_seconds": data["ab_seconds"] * fraction,
+        "decisions": len(aa),
+        "load": (float(np.median(loads)), max(loads)),
+        "aa_keeps": [rec["load"] for d, rec, _ in aa if kept(d)],
+        "aa_excludes_1": sum(d.geomean_ci_hi < 1 or d.geomean_ci_lo > 1 for d, _, _ in aa),
+        "aa_geomean_range": (
+            min(d.geomean_ratio for d, _, _ in aa),
+            max(d.geomean_ratio for d, _, _ in aa),
+        ),
+        "aa_width": float(np.median([d.geomean_ci_hi - d.geomean_ci_lo for d, _, _ in aa])),
+        "caught": {},
+    }
+    for x in INJECTED:
+        for change, caught in ((x, resolved_slower), (-x, kept)):
+            runs = by_change.get(change, [])
+            s["caught"][change] = {
+                "n": len(runs),
+                "caught": sum(caught(d) for d, _, _ in runs),
+                "missed_at": [rec["load"] for d, rec, _ in runs if not caught(d)],
+                "median_geomean": float(np.median([d.geomean_ratio for d, _, _ in runs])),
+                "kept": sum(kept(d) for d, _, _ in runs),
+                "guard_fired": sum(
+                    any(r.rule == "worst_case" for r in d.reasons) for d, _, _ in runs
+                ),
+            }
+    every = [(d, rec) for runs in by_change.values() for d, rec, _ in runs]
+    quiet = [d for d, rec in every if rec["load"] <= UNDECIDED_LOAD]
+    s["undecided"] = (sum(d.exit_code == decide.UNDECIDED for d in quiet), len(quiet))
+    s["aa_bias"] = aa_bias([r for _, _, r in aa], params)
+    spreads = [decide.pair_spread(d.combos) for d, _ in every]
+    s["pair_spread"] = (float(np.median(spreads)), max(spreads))
+    s["secs"] = float(np.median([rec["secs"] for rec in data["records"]]))
+    if bisect:
+        speedups = [smallest_resolved(target, params, r, kept, -1) for _, _, r in aa]
+        slowdowns = [smallest_resolved(target, params, r, resolved_slower, +1) for _, _, r in aa]
+        s["smallest_speedup"] = quantile(speedups, RESOLVED_FRACTION)
+        s["smallest_slowdown"] = quantile(slowdowns, RESOLVED_FRACTION)
+    else:
+        s["smallest_speedup"] = _smallest_kept(
+            [(d.geomean_ratio, d.geomean_ci_hi) for d, _, _ in aa]
+        )
+    smaller = [s["caught"][c] for c in (INJECTED[0], -INJECTED[0]) if c in s["caught"]]
+    s["met"] = {
+        "aa_keeps": len(s["aa_keeps"]) <= MAX_AA_FALSE_KEEPS,
+        "caught": all(c["caught"] >= MIN_CAUGHT * c["n"] / DEFAULT_DECISIONS for c in smaller),
+        "undecided": s["undecided"][0] <= MAX_UNDECIDED * s["undecided"][1] / DEFAULT_DECISIONS,
+        "aa_bias": s["aa_bias"][1] < MAX_AA_BIAS,
+    }
+    return s
+
+
+def analyze(data: dict, fraction: float = 1.0) -> tuple[list[str], bool]:
+    """The report lines of a saved measurement and whether every target is met."""
+    s = summarize(data, fraction)
+    n = s["decisions"]
     lines = [
-        f"clock: {data.get('clock', 'abtest')}",
-        f"ab_seconds: {data['ab_seconds'] * fraction:g}"
+        f"clock: {s['clock']}",
+        f"ab_seconds: {s['ab_seconds']:g}"
         + (f" (the first {fraction:.0%} of {data['ab_seconds']:g} s runs)" if fraction < 1 else ""),
         f"decisions_per_condition: {n}",
-        f"load_during: median {np.median(loads):.2f}, max {max(loads):.2f} (2 = both cores busy)",
+        f"load_during: median {s['load'][0]:.2f}, max {s['load'][1]:.2f} (2 = both cores busy)",
+        f"aa_false_keeps: {len(s['aa_keeps'])}/{n}{_at(s['aa_keeps'])}",
+        f"aa_interval_excludes_1: {s['aa_excludes_1']}/{n}",
+        f"aa_geomean_range: {s['aa_geomean_range'][0]:.4f} {s['aa_geomean_range'][1]:.4f}",
+        f"aa_geomean_ci_width_median: {s['aa_width']:.4f}",
     ]
-    aa = by_change[0.0]
-    false_keeps = [rec["load"] for d, rec, _ in aa if kept(d)]
-    geos = [d.geomean_ratio for d, _, _ in aa]
-    widths = [d.geomean_ci_hi - d.geomean_ci_lo for d, _, _ in aa]
-    sig = sum(d.geomean_ci_hi < 1 or d.geomean_ci_lo > 1 for d, _, _ in aa)
+    for change, c in s["caught"].items():
+        name = f"{'slower' if change > 0 else 'faster'}_{abs(change) * 100:.0f}pct"
+        extra = ""
+        if change > 0:
+            extra = f", kept {c['kept']}"
+            if change >= decide.WORST_SLOWDOWN:
+                extra += f", worst-case guard fired {c['guard_fired']}"
+        lines.append(
+            f"{name}_caught: {c['caught']}/{c['n']} (median geomean "
+            f"{c['median_geomean']:.4f}{extra}){_at(c['missed_at'], 'missed')}"
+        )
+    label, bias = s["aa_bias"]
     lines += [
-        f"aa_false_keeps: {len(false_keeps)}/{n}{_at(false_keeps)}",
-        f"aa_interval_excludes_1: {sig}/{n}",
-        f"aa_geomean_range: {min(geos):.4f} {max(geos):.4f}",
-        f"aa_geomean_ci_width_median: {float(np.median(widths)):.4f}",
-    ]
-    ok = len(false_keeps) <= MAX_AA_FALSE_KEEPS
-    for x in INJECTED:
-        pct = f"{x * 100:.0f}pct"
-        for change, caught, name in ((x, resolved_slower, "slower"), (-x, kept, "faster")):
-            runs = by_change[change]
-            missed = [rec["load"] for d, rec, _ in runs if not caught(d)]
-            median_geo = float(np.median([d.geomean_ratio for d, _, _ in runs]))
-            extra = ""
-            if change > 0:
-                extra = f", kept {sum(kept(d) for d, _, _ in runs)}"
-                if x >= decide.WORST_SLOWDOWN:
-                    fired = sum(any(r.rule == "worst_case" for r in d.reasons) for d, _, _ in runs)
-                    extra += f", worst-case guard fired {fired}"
-            lines.append(
-                f"{name}_{pct}_caught: {len(runs) - len(missed)}/{len(runs)} (median geomean "
-                f"{median_geo:.4f}{extra}){_at(missed, 'missed')}"
-            )
-            if x == 0.03:
-                ok &= len(runs) - len(missed) >= MIN_CAUGHT_3PCT * len(runs) / DEFAULT_DECISIONS
-    speedups = [smallest_resolved(target, params, r, kept, -1) for _, _, r in aa]
-    slowdowns = [smallest_resolved(target, params, r, resolved_slower, +1) for _, _, r in aa]
-    lines += [
-        f"smallest_speedup_kept: {_pct(quantile(speedups, RESOLVED_FRACTION))} "
+        f"undecided: {s['undecided'][0]}/{s['undecided'][1]} (decisions at load <= "
+        f"{UNDECIDED_LOAD:g})",
+        f"aa_bias_max: {bias:.2%} ({label}: its A/A ratio, geomean over the decisions)",
+        f"pair_spread: median {s['pair_spread'][0]:.2%}, max {s['pair_spread'][1]:.2%}",
+        f"secs_per_decision: median {s['secs']:.1f} (the A/B pairing of every combination)",
+        f"smallest_speedup_kept: {_pct(s['smallest_speedup'])} "
         f"(a uniform speed-up kept in {RESOLVED_FRACTION:.0%} of the A/A measurements)",
-        f"smallest_slowdown_resolved: {_pct(quantile(slowdowns, RESOLVED_FRACTION))} "
+        f"smallest_slowdown_resolved: {_pct(s['smallest_slowdown'])} "
         f"(a uniform slowdown whose interval lies above 1 in {RESOLVED_FRACTION:.0%} of them)",
     ]
-    return lines, ok
+    return lines, all(s["met"].values())
+
+
+def decisions_table(paths_or_data: list) -> str:
+    """The per-target calibration table of docs/gate.md, regenerated from saved decision runs."""
+    small, large = (f"{x * 100:.0f}%" for x in INJECTED)
+    rows = [
+        f"| target | decisions | load (median, max) | A/A keeps | {small} faster kept "
+        f"| {small} slower resolved | {large} faster kept | {large} slower resolved "
+        f"| undecided (load <= {UNDECIDED_LOAD:g}) | smallest speed-up kept "
+        "| A/A bias: max combination | pair spread: median, max | A/B s per decision "
+        "| targets met |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|"
+    ]
+    for item in paths_or_data:
+        data = json.loads(Path(item).read_text()) if isinstance(item, (str, Path)) else item
+        s = summarize(data, bisect=False)
+        n = s["decisions"]
+
+        def cell(change: float, s: dict = s) -> str:
+            c = s["caught"].get(change)
+            return f"{c['caught']}/{c['n']}" if c else "-"
+
+        label, bias = s["aa_bias"]
+        missed = [k for k, ok in s["met"].items() if not ok]
+        rows.append(
+            f"| {s['target']} | {n} | {s['load'][0]:.2f}, {s['load'][1]:.2f} "
+            f"| {len(s['aa_keeps'])}/{n} | {cell(-INJECTED[0])} | {cell(INJECTED[0])} "
+            f"| {cell(-INJECTED[1])} | {cell(INJECTED[1])} "
+            f"| {s['undecided'][0]}/{s['undecided'][1]} | {_pct(s['smallest_speedup'])} "
+            f"| {bias:.2%} {label} | {s['pair_spread'][0]:.2%}, {s['pair_spread'][1]:.2%} "
+            f"| {s['secs']:.1f} | {'yes' if not missed else 'no: ' + ', '.join(missed)} |"
+        )
+    return "\n".join(rows)
+
+
+def aa_bias(aa_ratios: list[dict[str, list]], params: dict[str, list]) -> tuple[str, float]:
+    """The combination whose A/A median ratio, as a geometric mean over the A/A decisions, lies
+    furthest from 1, and how far: a systematic offset between two copies of the same kernel (the
+    pairs' noise averages out over the decisions; an offset does not)."""
+    logs: dict[str, list[float]] = {}
+    for ratios in aa_ratios:
+        for cls, per in ratios.items():
+            combos = itertools.product(*params[cls])
+            for combo, samples in zip(combos, per, strict=True):
+                label = "/".join([cls, *(v.replace(" ", "").strip("'") for v in combo)])
+                logs.setdefault(label, []).append(math.log(float(np.median(samples))))
+    label, values = max(logs.items(), key=lambda kv: abs(float(np.mean(kv[1]))))
+    return label, abs(math.exp(float(np.mean(values))) - 1.0)
 
 
 def _pct(x: float) -> str:
