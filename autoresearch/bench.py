@@ -1,6 +1,7 @@
 """Run a target's asv suite for the checked-out commit: plain `asv run HEAD^!`, flags included.
 
-    python -m autoresearch.bench TARGET [--peers] [--bench REGEX] [--baseline REV]
+    python -m autoresearch.bench TARGET [--part all|decision|history] [--peers] [--bench REGEX]
+                                        [--baseline REV]
 
 It is exactly what a user types (docs/design.md, "asv"), with the flags this project depends on:
 - asv's own environment (asv.conf.json: virtualenv, numpy and numba pinned by its matrix), under
@@ -16,6 +17,11 @@ on a workload drawn from a secret salt, fresh per run (drawn here and handed to 
 a private folder, AUTORESEARCH_RUN_DIR, so that the next step times the same workloads). `--baseline
 REV` only checks that REV's kernel is that first parent's (the experiment's last kept commit),
 failing otherwise.
+
+`--part` selects the main classes' methods: `all` (the default, what `asv run` runs), `decision`
+(the `track_*` methods, all the gate reads: the experiment's decision run) or `history` (the
+`time_*` methods, the dashboard's series: the experiment runs them for a kept commit only, into the
+same result file, which asv extends). A history run makes no confirmation.
 
 Then, when the paired benchmark ran, the parent's confirmation (autoresearch/confirm.py): the two
 kernels timed again in two processes of this command's own, their CPU time read from the OS, per
@@ -210,9 +216,16 @@ def dirty_paths() -> list[str]:
     return [line[3:] for line in status.splitlines() if line.strip()]
 
 
-def bench_regex(target: str, peers: bool) -> str:
+# The main classes' methods per part of a run. The gate reads track_ab_ratio and
+# track_mismatches only; time_* is the dashboard's history, worth its 15-45 s for kept commits.
+PARTS = {"all": "", "decision": r"\w+\.track_", "history": r"\w+\.time_"}
+
+
+def bench_regex(target: str, peers: bool, part: str = "all") -> str:
     # The kernel's own classes; *Peers classes only when asked (they are slow and optional).
-    return rf"^bench_{target}\." if peers else rf"^bench_{target}\.(?!\w*Peers\.)"
+    if peers:
+        return rf"^bench_{target}\."
+    return rf"^bench_{target}\.(?!\w*Peers\.){PARTS[part]}"
 
 
 def check_baseline(target: str, commit: str, baseline: str, repo: Path = REPO) -> None:
@@ -240,6 +253,7 @@ def run(
     allow_dirty: bool = False,
     stream=None,
     confirm: bool = True,
+    part: str = "all",
 ) -> Path:
     """Benchmark HEAD for `target` (`asv run HEAD^!`), then confirm its paired ratios (unless
     `confirm` is false); returns the result file written."""
@@ -288,7 +302,7 @@ def run(
                 "spawn",
                 "--show-stderr",
                 "-b",
-                bench or bench_regex(target, peers),
+                bench or bench_regex(target, peers, part),
                 env=env,
                 stream=stream,
             )
@@ -299,7 +313,7 @@ def run(
         path = result_path(commit, machine)
         if not path.exists():
             raise RuntimeError(f"asv wrote no results at {path}")
-        if confirm:
+        if confirm and part != "history":
             confirm_paired(target, commit, path, run_dir, salt, env, stream)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -398,12 +412,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baseline", help="check that the A/B pairing's side (the first parent) has REV's kernel"
     )
+    parser.add_argument(
+        "--part",
+        choices=sorted(PARTS),
+        default="all",
+        help="all main methods (default), the gate's track_* only (decision), or time_* only "
+        "(history, added to the commit's existing results)",
+    )
     parser.add_argument("--peers", action="store_true", help="also time the peer libraries")
     parser.add_argument("--bench", help="asv -b regex overriding the target's default selection")
     args = parser.parse_args(argv)
     cli.check_targets(parser, args.target)
     try:
-        path = run(args.target, args.baseline, args.peers, args.bench)
+        path = run(args.target, args.baseline, args.peers, args.bench, part=args.part)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

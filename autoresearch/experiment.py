@@ -14,12 +14,14 @@ Run it after editing autoresearch/TARGET/kernels.py, the only file an experiment
    subprocess with a time limit. A kernel that raises, dies on a signal or hangs is a crash or a
    timeout, never a harness failure. The baseline's kernel is checked too (once, cached): if the
    current oracle rejects it, the candidate is a repair (gate --repair: not slower is enough).
-4. Speed: `python -m autoresearch.bench TARGET --baseline BASELINE` (a plain `asv run CANDIDATE^!`,
-   whose A/B benchmark pairs the candidate's kernel with its first parent's, the baseline's) in a
-   temporary git worktree of the candidate sharing this clone's asv environment, then
-   `python -m autoresearch.gate`. A "cannot decide" (exit 3, e.g. a suspect speed-up) is measured
-   once more and judged again with --confirmed; only a keep then keeps. A candidate benchmark
-   that raised inside asv (recorded null) is a crash.
+4. Speed: `python -m autoresearch.bench TARGET --baseline BASELINE --part decision` (a plain
+   `asv run CANDIDATE^!` of the methods the gate reads, whose A/B benchmark pairs the candidate's
+   kernel with its first parent's, the baseline's) in a temporary git worktree of the candidate
+   sharing this clone's asv environment, then `python -m autoresearch.gate`. A "cannot decide"
+   (exit 3, e.g. a suspect speed-up) is measured once more and judged again with --confirmed;
+   only a keep then keeps. A keep then times the candidate's `time_*` (`--part history`, the
+   dashboard's series) into the same result file. A candidate benchmark that raised inside asv
+   (recorded null) is a crash.
 5. Keep: the candidate commit stays and a second commit adds its asv results and its log row
    (results/ is committed history; the results cannot go into the candidate's own commit because
    they are filed under its hash). Anything else: `git reset --hard` to where the experiment
@@ -261,12 +263,14 @@ class Experiment:
         cache.write_text("".join(f"{ln}\n" for ln in failures))
         return failures
 
-    def bench_args(self, baseline: str | None) -> list[str]:
+    def bench_args(self, baseline: str | None, part: str = "decision") -> list[str]:
         args = ["-m", "autoresearch.bench", self.target]
         if baseline:
             args += ["--baseline", baseline]
         if self.bench_regex:
             args += ["--bench", self.bench_regex]
+        else:
+            args += ["--part", part]
         return args
 
     def bench_candidate(self, cand_wt: Path, phase: str) -> Outcome | None:
@@ -308,6 +312,32 @@ class Experiment:
                     "crash", "pass", peak_mem_mb=self.peak,
                     reasons=[f"the confirmation failed: {data.get('error')}"],
                 )  # fmt: skip
+        return None
+
+    def bench_history(self, cand_wt: Path) -> Outcome | None:
+        """A kept candidate's `time_*` (the dashboard's series), added to its result file: the
+        decision measured only what the gate reads, so a discard never pays for these."""
+        self.progress.phase("history", f"time_* of {self.candidate[:12]} for the dashboard")
+        self.journal(phase="history")
+        args = self.bench_args(None, part="history")
+        done = self.run_child("bench", args, cand_wt, self.remaining())
+        self.peak = max(self.peak, done.peak_rss_mb)
+        if done.timed_out:
+            return Outcome(
+                "timeout", "pass", peak_mem_mb=self.peak,
+                reasons=[f"the time budget ({budget():.0f}s) ran out timing the kept candidate's "
+                         "time_* for the history"],
+            )  # fmt: skip
+        results = cand_wt / self.result_relpath(self.candidate)
+        failed = failed_benchmarks(results, self.target) if results.exists() else ["(no results)"]
+        if done.returncode != 0 or failed:
+            # Only the candidate's kernel runs in time_*: a failure there is its crash.
+            return Outcome(
+                "crash", "pass", peak_mem_mb=self.peak,
+                reasons=[f"the kept candidate's time_* run failed (exit {done.returncode}"
+                         f"{', failed: ' + ', '.join(failed[:4]) if failed else ''})",
+                         *(f"output: {ln}" for ln in asv_errors(done.output) or done.tail())],
+            )  # fmt: skip
         return None
 
     def confirmation_path(self, cand_wt: Path) -> Path:
@@ -352,6 +382,10 @@ class Experiment:
             if out:
                 return out
             code, verdict = self.run_gate(cand_wt, confirmed=True)
+        if code == decide.KEEP and not self.bench_regex:
+            out = self.bench_history(cand_wt)
+            if out:
+                return out
         lines = repeated_lines(verdict) if verdict else []
         judged = {"verdict": verdict, "gate_lines": lines, "peak_mem_mb": self.peak}
         if code is None:

@@ -482,10 +482,22 @@ def test_combination_on_one_side_only(side):
     undecided_because(d, "parameter combinations differ", "'sparse'")
 
 
-def test_benchmark_on_one_side_only():
+@pytest.mark.parametrize("bench", [AB, MISMATCHES])
+def test_benchmark_the_gate_reads_on_one_side_only(bench):
     cand, base, pairing = files("faster")
-    del base["results"][TIME]
-    undecided_because(decide("faster", base=base), TIME, "candidate only")
+    del base["results"][bench]
+    undecided_because(decide("faster", base=base), bench, "candidate only")
+
+
+@pytest.mark.parametrize("side", ["candidate", "baseline"])
+def test_time_benchmark_on_one_side_only_is_not_read(side):
+    # A decision run measures track_* alone (bench.py --part decision); a kept commit's results
+    # add time_*. The gate reads neither's time_* for the decision, so it decides either way.
+    cand, base, pairing = files("faster")
+    del (cand if side == "candidate" else base)["results"][TIME]
+    d = gate.decide(cand, base, "pq_l2")
+    assert d.exit_code == gate_rules.KEEP, d.reasons
+    assert all(c.time_s is None for c in d.combos) is (side == "candidate")
 
 
 @pytest.mark.parametrize("bench", [AB, MISMATCHES, TIME])

@@ -200,3 +200,9 @@ def test_loop_keeps_faster_and_discards_slower(repo):
     # The discarded candidate's results are archived locally, outside results/.
     archived = repo / ".autoresearch" / "runs" / TARGET / discard["commit"][:12] / "results"
     assert any(p.name.startswith(discard["commit"][:8]) for p in archived.rglob("*.json"))
+    # A decision measures what the gate reads (track_*); only the keep adds time_* (the history).
+    kept_file = next(repo / p for p in results if f"/{keep['commit'][:8]}-" in p)
+    kept_names = json.loads(kept_file.read_text())["results"]
+    assert any(".time_" in n for n in kept_names) and any(".track_ab_" in n for n in kept_names)
+    for path in archived.rglob(f"{discard['commit'][:8]}*.json"):
+        assert not any(".time_" in n for n in json.loads(path.read_text())["results"]), path

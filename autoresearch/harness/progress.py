@@ -14,7 +14,7 @@ import time
 # Progress markers, printed as `phase: NAME`: the experiment's steps, then the loop's and the
 # restore's.
 PHASES = (
-    "checks", "commit", "correctness", "bench", "gate", "remeasure", "record",
+    "checks", "commit", "correctness", "bench", "gate", "remeasure", "history", "record",
 )  # fmt: skip
 OTHER_PHASES = ("agent", "restore")
 
