@@ -187,3 +187,19 @@ def test_asv_gets_a_machine_file_of_the_runs_own(tmp_path):
         "some-cpu-2cpu", _path=str(tmp_path / "home" / ".asv-machine.json")
     )
     assert all(entry.get(k) for k in bench.MACHINE_FIELDS) and entry["machine"] == "some-cpu-2cpu"
+
+
+def test_importing_the_suites_imports_no_kernel():
+    # asv's forkserver (bench.LAUNCH_METHOD) imports every suite once and forks each benchmark
+    # from it: a kernel imported there would be shared by every benchmark and outlive its own.
+    code = (
+        "import importlib, pkgutil, sys, benchmarks\n"
+        "for m in pkgutil.iter_modules(benchmarks.__path__):\n"
+        "    importlib.import_module('benchmarks.' + m.name)\n"
+        "print(sorted(n for n in sys.modules if n.endswith('.kernels')))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    assert bench.LAUNCH_METHOD == "forkserver"
