@@ -369,6 +369,7 @@ def confirm_paired(
     """The parent's confirmation of `commit`'s paired ratios (confirm.py), written for the gate;
     None (and no file) when the paired benchmark did not run."""
     from autoresearch import confirm
+    from autoresearch.harness import decide
 
     out_stream = stream or sys.stdout
     dest = confirmation_path(commit)
@@ -383,13 +384,23 @@ def confirm_paired(
         capture_output=True,
     )
     python = asv_env_python(commit)
-    out_stream.write(f"confirmation: {len(labels)} combinations in processes of this command\n")
-    out_stream.flush()
-    if source.returncode:
+    try:
+        keepable = decide.could_keep(asvresults.read(results), target)
+    except (OSError, ValueError, asvresults.NotAResultFile):
+        keepable = True  # unreadable here: confirm, and let the gate say what is wrong
+    if not keepable:
+        # A discard (or incorrect) under every flag: the confirmation could only turn a keep into
+        # "cannot decide", so it is not made (7-18 s of a decision). The gate fails closed on a
+        # skipped confirmation should its rules keep after all (decide.decide).
+        out = {"version": confirm.VERSION, "target": target, "ok": False, "skipped": True}
+        out.update(combos={}, error="asv's ratios are a discard under every flag of the gate")
+    elif source.returncode:
         error = f"no first parent's kernels.py: {source.stderr.decode().strip()}"
         out = {"version": confirm.VERSION, "target": target, "ok": False, "combos": {}}
         out["error"] = error
     else:
+        out_stream.write(f"confirmation: {len(labels)} combinations in processes of this command\n")
+        out_stream.flush()
         out = confirm.confirm_run(
             target, labels, salt, run_dir, source.stdout, python or Path(sys.executable),
             run_dir if python else REPO, env, expected=expected,
@@ -400,10 +411,9 @@ def confirm_paired(
             f"confirmation: {label} ratio={c['ratio']:.4f} pairs={c['pairs']} "
             f"spread={c['spread']:.4f}\n"
         )
-    out_stream.write(
-        f"confirmation: {'ok' if out['ok'] else 'failed: ' + str(out['error'])} "
-        f"({out.get('seconds', 0):.1f} s)\n"
-    )
+    state = "ok" if out["ok"] else ("skipped: " if out.get("skipped") else "failed: ")
+    state += "" if out["ok"] else str(out["error"])
+    out_stream.write(f"confirmation: {state} ({out.get('seconds', 0):.1f} s)\n")
     out_stream.flush()
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")

@@ -458,6 +458,44 @@ def test_a_discard_stays_a_discard_and_says_the_confirmation_disagreed(fixture_e
     assert any(r.rule == "confirmation" and not r.ok for r in d.reasons)
 
 
+SKIPPED = {"version": 1, "target": "pq_l2", "ok": False, "skipped": True, "error": "discard"}
+
+
+def test_a_skipped_confirmation_never_lets_a_keep_through(fixture_env):
+    cand, base = _scenario("faster")
+    assert decide.could_keep(cand, "pq_l2")
+    d = gate.decide(cand, base, "pq_l2", confirmation={**SKIPPED, "commit": cand["commit_hash"]})
+    assert (d.decision, [r.rule for r in d.reasons]) == ("undecided", ["confirmation"])
+
+
+def test_a_discard_needs_no_confirmation(fixture_env):
+    cand, base = _scenario("slower")
+    assert not decide.could_keep(cand, "pq_l2")
+    d = gate.decide(cand, base, "pq_l2", confirmation={**SKIPPED, "commit": cand["commit_hash"]})
+    assert d.decision == "discard"
+    assert not any(r.rule == "confirmation" for r in d.reasons)
+
+
+@pytest.mark.parametrize(("scenario", "made"), [("slower", False), ("faster", True)])
+def test_bench_confirms_only_ratios_some_flag_could_keep(fixture_env, tmp_path, monkeypatch,
+                                                         scenario, made):  # fmt: skip
+    from autoresearch import bench
+
+    cand, _ = _scenario(scenario)
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(cand))
+    monkeypatch.setattr(bench, "confirmation_path", lambda commit: tmp_path / "confirmation.json")
+    calls = []
+    fake = {"version": 1, "target": "pq_l2", "ok": True, "combos": {}}
+    monkeypatch.setattr(confirm, "confirm_run", lambda *a, **k: calls.append(a) or dict(fake))
+    parent = subprocess.CompletedProcess([], 0, stdout=b"# the first parent's kernels.py\n")
+    monkeypatch.setattr(bench.subprocess, "run", lambda *a, **k: parent)  # git show C^:...
+    path = bench.confirm_paired("pq_l2", cand["commit_hash"], results, tmp_path, 1, {})
+    written = json.loads(path.read_text())
+    assert bool(calls) is made and written.get("skipped", False) is not made
+    assert written["commit"] == cand["commit_hash"]
+
+
 def test_the_gate_command_reads_the_confirmation_file(fixture_env, tmp_path, capsys):
     manifest = json.loads((GATE_DATA / "scenarios.json").read_text())
     s = manifest["scenarios"]["faster"]

@@ -558,6 +558,14 @@ def _decide_target(
         normal = _apply_repair_rules(normal)
     if confirmation is None:
         return normal
+    if isinstance(confirmation, dict) and confirmation.get("skipped"):
+        # bench.py skips the confirmation when no flag could keep asv's ratios (could_keep): then
+        # it has nothing to say. Should the rules keep after all, that is no keep: fail closed.
+        if normal.exit_code == KEEP:
+            text = f"the confirmation was not made ({confirmation.get('error')})"
+            normal.reasons = [Reason("confirmation", False, text)]
+            return _finish(normal, UNDECIDED)
+        return normal
     agrees = check_confirmation(measured, confirmation, target, candidate)
     if normal.exit_code == KEEP and not agrees.ok:
         normal.reasons = [agrees]  # cannot decide: the two measurements disagree
@@ -565,6 +573,15 @@ def _decide_target(
     if normal.exit_code == KEEP or not agrees.ok:
         normal.reasons.append(agrees)  # said on a keep, and on a discard it did not change
     return normal
+
+
+def could_keep(candidate_results: object, target: str) -> bool:
+    """Whether any flags could make the gate keep these results: judged with the most lenient
+    ones (--repair relaxes only discards, --confirmed lifts only the plausibility ceiling), no
+    baseline file and no confirmation. False only for a discard or incorrect; bench.py then skips
+    the confirmation, which can only turn a keep into "cannot decide"."""
+    d = decide(candidate_results, None, target, confirmed=True, repair=True)
+    return d.exit_code in (KEEP, UNDECIDED)
 
 
 def check_confirmation(
