@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autoresearch.common import TOPK_DIST_TOL, SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case, count_mismatches
 
 # ---------------------------------------------------------------------------
@@ -32,7 +33,16 @@ MAX_RANK = 10_000  # query terms' vocabulary ranks are log-uniform in [1, MAX_RA
 DOC_LENGTH_MEDIAN = 100.0  # log-normal document lengths (tokens) ...
 DOC_LENGTH_SIGMA = 0.8  # ... with this sigma of the log
 TF_PARETO_ALPHA = 2.5  # in-document frequency floor(u ** -1/alpha): 1 in ~82% of postings
-SPEED_PARAMS = [NUM_DOCS, NUM_TERMS, TOP_K]  # workload(*combination), as the asv suite's params
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "Bm25": SpeedWorkload(
+        "workload",
+        {
+            "num_docs": NUM_DOCS,  # documents in the partition (N)
+            "num_terms": NUM_TERMS,  # posting lists per query (T)
+            "k": TOP_K,  # the query's limit (k)
+        },
+    ),
+}
 SPEED_SEED = 0xB3425  # the speed workload's seed (correctness uses fresh ones too)
 CASE_SHAPE_SEED = 0xB3426  # fixes each correctness case's posting-list lengths across seeds
 

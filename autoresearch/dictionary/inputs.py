@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autoresearch.common import SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case, as_bits, compare_bits
 
 # ---------------------------------------------------------------------------
@@ -40,9 +41,22 @@ SPEED_SEED = 0xD1C7  # the speed workload's seed (correctness uses fresh ones to
 
 VALUE_WIDTH = 16  # bytes of one "bytes16" value
 OFFSET_DTYPES = {"binary": "int32", "large_binary": "int64"}  # string value type -> offsets
-# Every workload `workload(*combo)` builds, for the oracle's check of the benchmark's own data (a
-# product: it includes the string shapes under every distribution, which asv times under zipf).
-SPEED_PARAMS = [SHAPES + BINARY_SHAPES, DISTRIBUTIONS]
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "DictDecode": SpeedWorkload(
+        "workload",
+        {
+            "shape": SHAPES,  # (index dtype, value type, dictionary size)
+            "distribution": DISTRIBUTIONS,  # how the indices are drawn
+        },
+    ),
+    "DictDecodeBinary": SpeedWorkload(
+        "workload",
+        {
+            "shape": BINARY_SHAPES,  # (index dtype, string type, dictionary size)
+            "distribution": BINARY_DISTRIBUTIONS,  # how the indices are drawn
+        },
+    ),
+}
 CASE_VALUES = 20_000  # indices per correctness case built from a speed combination
 
 # Held out: never in the speed workload or program.md. Float bit patterns a decoder must carry

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autoresearch.common import SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case
 
 # ---------------------------------------------------------------------------
@@ -31,7 +32,15 @@ SHAPES = {
     "sparse": (1 << 31, 100_000, 100_000, 4),  # ids anywhere below 2^31
 }
 DISTRIBUTIONS = list(SHAPES)
-SPEED_PARAMS = [NUM_LISTS, DISTRIBUTIONS]  # workload(*combination), as the asv suite's params
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "PostingIntersect": SpeedWorkload(
+        "workload",
+        {
+            "k": NUM_LISTS,  # K posting lists per query
+            "shape": DISTRIBUTIONS,  # list lengths and id density (SHAPES)
+        },
+    ),
+}
 CORE_FRACTION = 0.1  # of the shortest list, planted in every list
 CASE_SCALE = {"balanced": 1, "skewed": 4, "dense": 1, "sparse": 4}  # correctness: sizes / this
 SPEED_SEED = 0x1A7E5  # the speed workload's seed (correctness uses fresh ones too)

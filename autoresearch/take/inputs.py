@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autoresearch.common import SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case, as_bits, compare_bits
 
 # ---------------------------------------------------------------------------
@@ -39,8 +40,24 @@ SPEED_SEED = 0x7A4E  # the speed workload's seed (correctness uses fresh ones to
 
 VALUE_WIDTH = 16  # bytes of one "bytes16" value
 OFFSET_DTYPES = {"binary": "int32", "large_binary": "int64"}  # string value type -> offsets
-# The combinations the asv suites time, for the oracle's check of the benchmark's own data.
-SPEED_PARAMS = [SHAPES, DISTRIBUTIONS, SELECTIVITIES]
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "Take": SpeedWorkload(
+        "workload",
+        {
+            "shape": SHAPES,  # (value type, index dtype)
+            "distribution": DISTRIBUTIONS,  # how the row indices are drawn
+            "selectivity": SELECTIVITIES,  # indices per take as a fraction of the column's rows
+        },
+    ),
+    "TakeBinary": SpeedWorkload(
+        "workload",
+        {
+            "shape": BINARY_SHAPES,  # (string type, index dtype)
+            "distribution": BINARY_DISTRIBUTIONS,  # how the row indices are drawn
+            "selectivity": BINARY_SELECTIVITIES,  # indices per take as a fraction of the rows
+        },
+    ),
+}
 CASE_VALUES = 50_000  # column length of a correctness case built from a speed combination
 
 # Held out: never in the speed workload or program.md. Float bit patterns a take must carry
