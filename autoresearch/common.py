@@ -11,7 +11,7 @@ import math
 import os
 import resource
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -240,20 +240,25 @@ def salted_cache_dir(salt: int) -> Path | None:
 
 
 def cached_arrays(
-    source: str | Path, key: str, build: Callable[[], dict[str, np.ndarray]]
+    source: str | Path,
+    key: str,
+    build: Callable[[], dict[str, np.ndarray]],
+    also: Sequence[str | Path] = (),
 ) -> dict[str, np.ndarray]:
     """Arrays from `build()`, kept on disk between processes, keyed on the generating file's bytes.
 
     asv runs every combination in a fresh process; regenerating a 20k-vector workload (with its
     k-means codebook) each time would cost more than timing it. The key includes the SHA-256 of
-    `source` (the target's inputs.py) and of this file, so a changed generator never reuses data.
+    `source` (the target's inputs.py), of the other generator files `also` names (shared helpers)
+    and of this file, so a changed generator never reuses data.
     Under a speed salt (ENV_SPEED_SALT) `build()` runs salted (see SplitMix64) and the arrays are
     keyed on the salt too and kept in that salt's own folder.
     """
     global _build_salt
     salt = speed_salt()
     tag = b"" if salt is None else salt.to_bytes(8, "little")
-    h = hashlib.sha256(Path(source).read_bytes() + Path(__file__).read_bytes() + key.encode() + tag)
+    generators = b"".join(Path(f).read_bytes() for f in (source, *also))
+    h = hashlib.sha256(generators + Path(__file__).read_bytes() + key.encode() + tag)
     folder = inputs_cache_dir() if salt is None else salted_cache_dir(salt)
     path = None if folder is None else folder / f"{h.hexdigest()[:24]}.npz"
     try:

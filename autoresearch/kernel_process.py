@@ -46,6 +46,7 @@ from autoresearch.harness.module_state import (
     library_state,
     state_digests,
 )
+from autoresearch.harness.target_protocol import load_inputs
 
 # Replies larger than this are a broken or hostile process, not a kernel's outputs.
 MAX_HEADER_BYTES = 1 << 28
@@ -72,10 +73,10 @@ class Executor:
     """Runs kernels.py's functions on arrays it is sent and reports what happened.
 
     Input buffers ("roots") come from the oracle as bytes, or, for the speed workload, from this
-    process's own build of it (`inputs.workload`, checked against the oracle's by digest). Every
-    root and every kept output stays alive until the run ends (kept outputs of the speed
-    workload until the oracle releases them), so no address is handed out twice: an output
-    overlapping one of them shares memory with it.
+    process's own build of it (its inputs.py workload function, checked against the oracle's by
+    digest). Every root and every kept output stays alive until the run ends (kept outputs of
+    the speed workload until the oracle releases them), so no address is handed out twice: an
+    output overlapping one of them shares memory with it.
     """
 
     def __init__(
@@ -272,13 +273,15 @@ class Executor:
     def op_batch(
         self, combo: list, calls: list, layout: list, changes: list | None
     ) -> tuple[dict, list[bytes]]:
-        """Calls on this process's own build of the speed workload `combo`, in order, as
-        `inputs.outputs` makes them: [name, spec] with spec as in define, plus ["w", i] (array i
-        of the workload), ["wv", i, offset, shape, strides, dtype] (an array inside it) and
-        ["o", k] (the k-th output of this pass) and ["b", array]. `layout` ([i, shape, strides,
-        dtype]) says how the oracle's build holds the arrays it refers to; `changes` ([i, byte
-        offset, bytes]) are applied before the first call of the pass and undone at its end."""
-        arrays = workload_arrays(self.inputs.workload(*combo))
+        """Calls on this process's own build of the speed workload `combo` ([inputs.py function
+        name, its arguments]), in order, as `inputs.outputs` makes them: [name, spec] with spec as
+        in define, plus ["w", i] (array i of the workload), ["wv", i, offset, shape, strides,
+        dtype] (an array inside it) and ["o", k] (the k-th output of this pass) and ["b", array].
+        `layout` ([i, shape, strides, dtype]) says how the oracle's build holds the arrays it
+        refers to; `changes` ([i, byte offset, bytes]) are applied before the first call of the
+        pass and undone at its end."""
+        function, args = combo
+        arrays = workload_arrays(getattr(self.inputs, function)(*args))
         for i, shape, strides, dtype in layout:
             a = arrays[i]
             if list(a.shape) != shape or list(a.strides) != strides or a.dtype.str != dtype:
@@ -431,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         importlib.import_module(f"benchmarks.bench_{target}")
     except ImportError:
         pass  # no suite for this target: the environment above is the configuration
-    inputs = importlib.import_module(f"autoresearch.{target}.inputs")
+    inputs = load_inputs(target)
     name = f"autoresearch.{target}.kernels"
     # The timing side's seal (autoresearch.integrity, installed by `benchmarks`) seals itself when
     # the first kernels module loads; take it now, so its own state is not read as the kernel's.

@@ -111,6 +111,7 @@ from autoresearch.harness.static_check import (
     static_check,
     static_problems,
 )
+from autoresearch.harness.target_protocol import load_inputs
 
 # The API the targets, the asv suites, abtest and the tests import from here (`from
 # autoresearch.oracle import Case, compare_bits`); the code lives in autoresearch/harness/.
@@ -149,8 +150,8 @@ def check_target(target: str, kernels: Any = None, seeds: Iterable[int] | None =
 
 
 def _check_target(target: str, kernels: Any, seeds: Iterable[int] | None) -> Report:
+    inputs = load_inputs(target)  # the target protocol first: a clear error, not a later KeyError
     reference = importlib.import_module(f"autoresearch.{target}.reference")
-    inputs = importlib.import_module(f"autoresearch.{target}.inputs")
     report = Report(target)
     if isinstance(kernels, KernelProcess):
         hello = kernels.go(allowed_imports(PACKAGE_DIR / target / "program.md"))

@@ -12,13 +12,15 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 from autoresearch import abtest, oracle  # noqa: E402  (sets NUMBA_CACHE_DIR before numba loads)
+from autoresearch.harness.target_protocol import SpeedWorkload, load_inputs  # noqa: E402
 
 
 class _KernelSuite:
     """What every main suite class shares (asv skips names starting with `_`).
 
-    A subclass sets `target`, `params`, `param_names` and one `time_*` method whose body is
-    `self.run()`. Its workload is `inputs.<workload_function>(*workload_args(*params))`.
+    A subclass sets `target`, `speed` (its entry of inputs.SPEED_WORKLOADS, whence asv's `params`
+    and `param_names`) and one `time_*` method whose body is `self.run()`. Its workload is
+    `inputs.<workload_function>(*workload_args(*params))`, as the oracle builds it.
     - `setup_cache`: once per commit of an asv run, the run's secret salt for the paired workload.
     - `track_mismatches`: the kernel against the reference on the speed workload (correctness where
       speed is measured; the gate fails a candidate with any).
@@ -27,18 +29,23 @@ class _KernelSuite:
     """
 
     target = ""
-    workload_function = "workload"
+    speed: SpeedWorkload
     timeout = 180
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.params, cls.param_names = cls.speed.params, cls.speed.param_names
+        cls.workload_function = cls.speed.function
+
     def workload_args(self, *params):
-        return params
+        return self.speed.arguments(*params)
 
     def setup_cache(self):
         abtest.write_run_salt()
 
     def setup(self, *params):
         package = f"autoresearch.{self.target}"
-        self.inputs = importlib.import_module(f"{package}.inputs")
+        self.inputs = load_inputs(self.target)
         self.kernels = importlib.import_module(f"{package}.kernels")
         self.reference = importlib.import_module(f"{package}.reference")
         self.args = self.workload_args(*params)

@@ -2,19 +2,16 @@
 
 import numpy as np
 
-from autoresearch.bitpack import inputs
-from benchmarks import _KernelSuite
+from benchmarks import _KernelSuite, load_inputs
+
+inputs = load_inputs("bitpack")
 
 PEER_GROUP_BLOCKS = 64  # blocks per numpy batch: bounds the bit-per-byte temporaries (~4 MB)
 
 
 class Unpack(_KernelSuite):
     target = "bitpack"
-    params = [inputs.UNPACK_SHAPES]  # (word type, bit width) of an out-of-line page
-    param_names = ["shape"]
-
-    def workload_args(self, shape):
-        return ("unpack", shape, "uniform")
+    speed = inputs.SPEED_WORKLOADS["Unpack"]  # params, param_names, workload
 
     def time_unpack(self, shape):
         self.run()
@@ -22,14 +19,7 @@ class Unpack(_KernelSuite):
 
 class DecodeMiniblock(_KernelSuite):
     target = "bitpack"
-    params = [
-        inputs.MINIBLOCK_SHAPES,  # (word type, widest chunk's bit width)
-        inputs.DISTRIBUTIONS,  # uniform: every chunk at full width; skewed: per-chunk widths vary
-    ]
-    param_names = ["shape", "distribution"]
-
-    def workload_args(self, shape, distribution):
-        return ("decode_miniblock", shape, distribution)
+    speed = inputs.SPEED_WORKLOADS["DecodeMiniblock"]  # params, param_names, workload
 
     def time_decode_miniblock(self, shape, distribution):
         self.run()

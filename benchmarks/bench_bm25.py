@@ -2,18 +2,14 @@
 
 import numpy as np
 
-from autoresearch.bm25 import inputs
-from benchmarks import _KernelSuite
+from benchmarks import _KernelSuite, load_inputs
+
+inputs = load_inputs("bm25")
 
 
 class Bm25(_KernelSuite):
     target = "bm25"
-    params = [
-        inputs.NUM_DOCS,  # documents in the partition (N)
-        inputs.NUM_TERMS,  # posting lists per query (T)
-        inputs.TOP_K,  # the query's limit (k)
-    ]
-    param_names = ["num_docs", "num_terms", "k"]
+    speed = inputs.SPEED_WORKLOADS["Bm25"]  # params, param_names, workload
 
     def time_search(self, num_docs, num_terms, k):
         self.run()

@@ -4,19 +4,17 @@ import functools
 
 import numpy as np
 
-from autoresearch.dictionary import inputs, reference
-from benchmarks import _KernelSuite
+from autoresearch.dictionary import reference
+from benchmarks import _KernelSuite, load_inputs
+
+inputs = load_inputs("dictionary")
 
 PEER_CHUNK = 1 << 18  # indices per numpy string-gather chunk: bounds its byte-index temporaries
 
 
 class DictDecode(_KernelSuite):
     target = "dictionary"
-    params = [
-        inputs.SHAPES,  # (index dtype, value type, dictionary size)
-        inputs.DISTRIBUTIONS,  # how the indices are drawn
-    ]
-    param_names = ["shape", "distribution"]
+    speed = inputs.SPEED_WORKLOADS["DictDecode"]  # params, param_names, workload
 
     def time_dict_decode(self, shape, distribution):
         self.run()
@@ -24,11 +22,7 @@ class DictDecode(_KernelSuite):
 
 class DictDecodeBinary(_KernelSuite):
     target = "dictionary"
-    params = [
-        inputs.BINARY_SHAPES,  # (index dtype, string type, dictionary size)
-        inputs.BINARY_DISTRIBUTIONS,  # how the indices are drawn
-    ]
-    param_names = ["shape", "distribution"]
+    speed = inputs.SPEED_WORKLOADS["DictDecodeBinary"]  # params, param_names, workload
 
     def time_dict_decode_binary(self, shape, distribution):
         self.run()

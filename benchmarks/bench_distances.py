@@ -2,17 +2,14 @@
 
 import numpy as np
 
-from autoresearch.distances import inputs
-from benchmarks import _KernelSuite
+from benchmarks import _KernelSuite, load_inputs
+
+inputs = load_inputs("distances")
 
 
 class Distances(_KernelSuite):
     target = "distances"
-    params = [
-        inputs.FLOAT_FUNCTIONS,  # l2_batch, dot_batch, cosine_batch
-        inputs.DIMS,  # vector dimension D (N = 4 MiB / (4 D) vectors per distribution)
-    ]
-    param_names = ["function", "dim"]
+    speed = inputs.SPEED_WORKLOADS["Distances"]  # params, param_names, workload
 
     def time_search(self, function, dim):
         self.run()
@@ -20,13 +17,7 @@ class Distances(_KernelSuite):
 
 class Hamming(_KernelSuite):
     target = "distances"
-    params = [
-        inputs.HAMMING_BYTES,  # code length B in bytes (65,536 codes per distribution)
-    ]
-    param_names = ["nbytes"]
-
-    def workload_args(self, nbytes):
-        return ("hamming_batch", nbytes)
+    speed = inputs.SPEED_WORKLOADS["Hamming"]  # params, param_names, workload
 
     def time_search(self, nbytes):
         self.run()

@@ -2,19 +2,16 @@
 
 import numpy as np
 
-from autoresearch.fsst import inputs
-from benchmarks import _KernelSuite
+from benchmarks import _KernelSuite, load_inputs
+
+inputs = load_inputs("fsst")
 
 PEER_GROUP_BYTES = 1 << 20  # code bytes per numpy batch: bounds the int64 temporaries
 
 
 class FsstDecode(_KernelSuite):
     target = "fsst"
-    params = [
-        inputs.CORPORA,  # what the strings look like (words, urls, emails, hex ids, numbers)
-        inputs.SIZES,  # uncompressed bytes of the page: 1 MiB (cache-resident) and 16 MiB
-    ]
-    param_names = ["corpus", "size"]
+    speed = inputs.SPEED_WORKLOADS["FsstDecode"]  # params, param_names, workload
 
     def time_fsst_decode(self, corpus, size):
         self.run()

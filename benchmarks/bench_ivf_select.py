@@ -2,17 +2,14 @@
 
 import numpy as np
 
-from autoresearch.ivf_select import inputs
-from benchmarks import _KernelSuite
+from benchmarks import _KernelSuite, load_inputs
+
+inputs = load_inputs("ivf_select")
 
 
 class IvfSelect(_KernelSuite):
     target = "ivf_select"
-    params = [
-        inputs.SHAPES,  # (P partitions, D dimension)
-        inputs.NPROBES,  # partitions probed per query
-    ]
-    param_names = ["shape", "nprobes"]
+    speed = inputs.SPEED_WORKLOADS["IvfSelect"]  # params, param_names, workload
 
     def time_search(self, shape, nprobes):
         self.run()

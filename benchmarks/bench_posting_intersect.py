@@ -5,17 +5,14 @@ import functools
 
 import numpy as np
 
-from autoresearch.posting_intersect import inputs
-from benchmarks import _KernelSuite
+from benchmarks import _KernelSuite, load_inputs
+
+inputs = load_inputs("posting_intersect")
 
 
 class PostingIntersect(_KernelSuite):
     target = "posting_intersect"
-    params = [
-        inputs.NUM_LISTS,  # K posting lists per query
-        inputs.DISTRIBUTIONS,  # list lengths and id density (inputs.SHAPES)
-    ]
-    param_names = ["k", "shape"]
+    speed = inputs.SPEED_WORKLOADS["PostingIntersect"]  # params, param_names, workload
 
     def time_search(self, k, shape):
         self.run()

@@ -2,17 +2,14 @@
 
 import numpy as np
 
-from autoresearch.pq_l2 import inputs
-from benchmarks import _KernelSuite
+from benchmarks import _KernelSuite, load_inputs
+
+inputs = load_inputs("pq_l2")
 
 
 class PqL2(_KernelSuite):
     target = "pq_l2"
-    params = [
-        inputs.SHAPES,  # (dim, M sub-vectors, K centroids)
-        inputs.DISTRIBUTIONS,  # what the vectors and queries look like
-    ]
-    param_names = ["shape", "distribution"]
+    speed = inputs.SPEED_WORKLOADS["PqL2"]  # params, param_names, workload
 
     def time_search(self, shape, distribution):
         self.run()

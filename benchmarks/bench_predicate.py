@@ -2,17 +2,14 @@
 
 import numpy as np
 
-from autoresearch.predicate import inputs
-from benchmarks import _KernelSuite
+from benchmarks import _KernelSuite, load_inputs
+
+inputs = load_inputs("predicate")
 
 
 class Predicate(_KernelSuite):
     target = "predicate"
-    params = [
-        inputs.DTYPES,  # the column's type
-        inputs.ORDERS,  # random or sorted values (the same selectivities either way)
-    ]
-    param_names = ["dtype", "order"]
+    speed = inputs.SPEED_WORKLOADS["Predicate"]  # params, param_names, workload
 
     def time_search(self, dtype, order):
         self.run()

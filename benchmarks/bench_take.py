@@ -4,20 +4,17 @@ import functools
 
 import numpy as np
 
-from autoresearch.take import inputs, reference
-from benchmarks import _KernelSuite
+from autoresearch.take import reference
+from benchmarks import _KernelSuite, load_inputs
+
+inputs = load_inputs("take")
 
 PEER_CHUNK = 1 << 18  # indices per numpy string-gather chunk: bounds its byte-index temporaries
 
 
 class Take(_KernelSuite):
     target = "take"
-    params = [
-        inputs.SHAPES,  # (value type, index dtype)
-        inputs.DISTRIBUTIONS,  # how the row indices are drawn
-        inputs.SELECTIVITIES,  # indices per take as a fraction of the column's rows
-    ]
-    param_names = ["shape", "distribution", "selectivity"]
+    speed = inputs.SPEED_WORKLOADS["Take"]  # params, param_names, workload
 
     def time_take(self, shape, distribution, selectivity):
         self.run()
@@ -25,12 +22,7 @@ class Take(_KernelSuite):
 
 class TakeBinary(_KernelSuite):
     target = "take"
-    params = [
-        inputs.BINARY_SHAPES,  # (string type, index dtype)
-        inputs.BINARY_DISTRIBUTIONS,  # how the row indices are drawn
-        inputs.BINARY_SELECTIVITIES,  # indices per take as a fraction of the column's rows
-    ]
-    param_names = ["shape", "distribution", "selectivity"]
+    speed = inputs.SPEED_WORKLOADS["TakeBinary"]  # params, param_names, workload
 
     def time_take_binary(self, shape, distribution, selectivity):
         self.run()

@@ -6,17 +6,14 @@ import itertools
 
 import numpy as np
 
-from autoresearch.topk_merge import inputs
-from benchmarks import _KernelSuite
+from benchmarks import _KernelSuite, load_inputs
+
+inputs = load_inputs("topk_merge")
 
 
 class TopkMerge(_KernelSuite):
     target = "topk_merge"
-    params = [
-        inputs.NUM_LISTS,  # L: sorted result lists merged
-        inputs.KS,  # k: entries per list and in the result
-    ]
-    param_names = ["lists", "k"]
+    speed = inputs.SPEED_WORKLOADS["TopkMerge"]  # params, param_names, workload
 
     def time_search(self, lists, k):
         self.run()
@@ -24,12 +21,7 @@ class TopkMerge(_KernelSuite):
 
 class Topk(_KernelSuite):
     target = "topk_merge"
-    params = [
-        inputs.KS,  # k kept from each partition of TOPK_ROWS unsorted rows
-    ]
-    param_names = ["k"]
-
-    workload_function = "topk_workload"
+    speed = inputs.SPEED_WORKLOADS["Topk"]  # params, param_names, workload
 
     def time_search(self, k):
         self.run()

@@ -75,3 +75,11 @@ def test_cached_arrays_round_trip_and_key(tmp_path, monkeypatch):
     source.write_text("v2")  # a changed generator never reuses old data
     cached_arrays(source, "k", build)
     assert len(calls) == 2
+    helper = tmp_path / "helper.py"  # nor does one whose shared helper changed
+    helper.write_text("h1")
+    cached_arrays(source, "k", build, [helper])
+    cached_arrays(source, "k", build, [helper])
+    assert len(calls) == 3
+    helper.write_text("h2")
+    cached_arrays(source, "k", build, [helper])
+    assert len(calls) == 4

@@ -20,6 +20,7 @@ from autoresearch import PACKAGE_DIR, TARGETS, oracle
 from autoresearch.common import SplitMix64
 from autoresearch.harness import case_runs
 from autoresearch.harness.cli import EXIT_USAGE
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -395,7 +396,7 @@ def test_numpy_process_wide_state_is_watched():
 
 
 def _toy_workload_inputs():
-    """A target shaped like pq_l2's inputs.py: SHAPES x DISTRIBUTIONS, workload(), outputs()."""
+    """A target shaped like pq_l2's inputs.py: SPEED_WORKLOADS, workload(), outputs()."""
     cache = {}
 
     def workload(n, distribution):
@@ -407,15 +408,15 @@ def _toy_workload_inputs():
     def outputs(impl, w):
         return [impl.double(w["x"]) for _ in range(3)]
 
-    return SimpleNamespace(SHAPES=[100, 200], DISTRIBUTIONS=["normal"], workload=workload,
-                           outputs=outputs)  # fmt: skip
+    speed = SpeedWorkload("workload", {"n": [100, 200], "distribution": ["normal"]})
+    return SimpleNamespace(SPEED_WORKLOADS={"Toy": speed}, workload=workload, outputs=outputs)
 
 
 def test_speed_workload_lookup_by_fingerprint_is_stale():
     inputs = _toy_workload_inputs()
     known = {}
-    for combo in oracle.speed_combinations(inputs):
-        x = inputs.workload(*combo)["x"]
+    for _, function, args in oracle.speed_combinations(inputs):
+        x = getattr(inputs, function)(*args)["x"]
         known[x[:4].tobytes()] = _double(x)
 
     def lookup(x):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autoresearch.common import SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case
 
 # ---------------------------------------------------------------------------
@@ -34,11 +35,21 @@ MINIBLOCK_SHAPES = [("uint32", 13), ("uint64", 45)]  # (word type, widest chunk)
 DISTRIBUTIONS = ["uniform", "skewed"]  # values uniform within the width; per-chunk widths vary
 NUM_VALUES = 2_000_000  # values per timed call; 2e6 % 1024 = 128, so every page has a tail
 SPEED_SEED = 0xB17BAC  # the speed workload's seed (correctness uses fresh ones too)
-SPEED_COMBINATIONS = [("unpack", shape, "uniform") for shape in UNPACK_SHAPES] + [
-    ("decode_miniblock", shape, distribution)
-    for shape in MINIBLOCK_SHAPES
-    for distribution in DISTRIBUTIONS
-]  # the `workload` arguments of every timed combination (the asv classes' params)
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "Unpack": SpeedWorkload(
+        "workload",
+        {"shape": UNPACK_SHAPES},  # (word type, bit width) of an out-of-line page
+        args=lambda shape: ("unpack", shape, "uniform"),
+    ),
+    "DecodeMiniblock": SpeedWorkload(
+        "workload",
+        {
+            "shape": MINIBLOCK_SHAPES,  # (word type, widest chunk's bit width)
+            "distribution": DISTRIBUTIONS,  # uniform: chunks at full width; skewed: widths vary
+        },
+        args=lambda shape, distribution: ("decode_miniblock", shape, distribution),
+    ),
+}
 
 BLOCK = 1024  # values per FastLanes block
 FL_ORDER = (0, 4, 2, 6, 1, 5, 3, 7)

@@ -16,8 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autoresearch import sorted_sets
 from autoresearch.common import TOPK_DIST_TOL, SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case, count_mismatches
+from autoresearch.sorted_sets import sample_unique
 
 # ---------------------------------------------------------------------------
 # Speed workload (fixed; append only: changing it rebases every recorded result)
@@ -32,7 +35,17 @@ MAX_RANK = 10_000  # query terms' vocabulary ranks are log-uniform in [1, MAX_RA
 DOC_LENGTH_MEDIAN = 100.0  # log-normal document lengths (tokens) ...
 DOC_LENGTH_SIGMA = 0.8  # ... with this sigma of the log
 TF_PARETO_ALPHA = 2.5  # in-document frequency floor(u ** -1/alpha): 1 in ~82% of postings
-SPEED_PARAMS = [NUM_DOCS, NUM_TERMS, TOP_K]  # workload(*combination), as the asv suite's params
+GENERATORS = [sorted_sets.__file__]  # the shared helpers the cached workload is built with
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "Bm25": SpeedWorkload(
+        "workload",
+        {
+            "num_docs": NUM_DOCS,  # documents in the partition (N)
+            "num_terms": NUM_TERMS,  # posting lists per query (T)
+            "k": TOP_K,  # the query's limit (k)
+        },
+    ),
+}
 SPEED_SEED = 0xB3425  # the speed workload's seed (correctness uses fresh ones too)
 CASE_SHAPE_SEED = 0xB3426  # fixes each correctness case's posting-list lengths across seeds
 
@@ -40,18 +53,6 @@ CASE_SHAPE_SEED = 0xB3426  # fixes each correctness case's posting-list lengths 
 # ---------------------------------------------------------------------------
 # Generators
 # ---------------------------------------------------------------------------
-
-
-def sample_unique(rng: SplitMix64, n: int, universe: int) -> np.ndarray:
-    """int64[n]: n distinct sorted values drawn uniformly from [0, universe)."""
-    if n == 0:
-        return np.empty(0, dtype=np.int64)
-    if 2 * n > universe:
-        return np.sort(rng.permutation(universe)[:n])
-    pool = np.empty(0, dtype=np.int64)
-    while pool.size < n:
-        pool = np.unique(np.concatenate([pool, rng.integers(n + n // 4 + 16, universe)]))
-    return np.sort(pool[rng.permutation(pool.size)[:n]])
 
 
 def query_dfs(rng: SplitMix64, num_docs: int, num_terms: int) -> list[int]:
@@ -112,7 +113,7 @@ def _arrays(num_docs: int, num_terms: int) -> dict:
             "freqs": np.concatenate(freqs),
         }
 
-    return cached_arrays(__file__, key, make)
+    return cached_arrays(__file__, key, make, GENERATORS)
 
 
 @functools.lru_cache(maxsize=4)

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autoresearch import arrow_layouts
+from autoresearch.arrow_layouts import (
+    OFFSET_DTYPES,
+    SPECIAL_FLOAT_BITS,
+    VALUE_WIDTH,
+    make_strings,
+)
 from autoresearch.common import SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case, as_bits, compare_bits
 
 # ---------------------------------------------------------------------------
@@ -38,29 +46,25 @@ ZIPF_EXPONENT = 1.0  # zipf: P(index k) proportional to 1 / (k + 1); frequent va
 MAX_RUN_LENGTH = 64  # runs: one index repeated 1..64 times (uniform), then a new random index
 SPEED_SEED = 0xD1C7  # the speed workload's seed (correctness uses fresh ones too)
 
-VALUE_WIDTH = 16  # bytes of one "bytes16" value
-OFFSET_DTYPES = {"binary": "int32", "large_binary": "int64"}  # string value type -> offsets
-# Every workload `workload(*combo)` builds, for the oracle's check of the benchmark's own data (a
-# product: it includes the string shapes under every distribution, which asv times under zipf).
-SPEED_PARAMS = [SHAPES + BINARY_SHAPES, DISTRIBUTIONS]
+GENERATORS = [arrow_layouts.__file__]  # the shared helpers the cached workload is built with
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "DictDecode": SpeedWorkload(
+        "workload",
+        {
+            "shape": SHAPES,  # (index dtype, value type, dictionary size)
+            "distribution": DISTRIBUTIONS,  # how the indices are drawn
+        },
+    ),
+    "DictDecodeBinary": SpeedWorkload(
+        "workload",
+        {
+            "shape": BINARY_SHAPES,  # (index dtype, string type, dictionary size)
+            "distribution": BINARY_DISTRIBUTIONS,  # how the indices are drawn
+        },
+    ),
+}
 CASE_VALUES = 20_000  # indices per correctness case built from a speed combination
 
-# Held out: never in the speed workload or program.md. Float bit patterns a decoder must carry
-# through untouched: -0.0, quiet / signalling / negative NaNs with payloads, infinities,
-# subnormals, the largest finite value.
-SPECIAL_FLOAT_BITS = (
-    0x8000000000000000,
-    0x7FF8000000000000,
-    0x7FF0000000000001,
-    0xFFF8000000000000,
-    0x7FF8DEADBEEF0001,
-    0xFFF4000000000ABC,
-    0x7FF0000000000000,
-    0xFFF0000000000000,
-    0x0000000000000001,
-    0x800FFFFFFFFFFFFF,
-    0x7FEFFFFFFFFFFFFF,
-)
 SPECIAL_INT64 = (-(2**63), 2**63 - 1, -1, 0, 1)
 
 
@@ -97,18 +101,6 @@ def make_dictionary(rng: SplitMix64, value_type: str, size: int) -> np.ndarray:
     if value_type == "bytes16":
         return rng.u64(2 * size).view(np.uint8).reshape(size, VALUE_WIDTH)
     raise ValueError(f"unknown value type {value_type!r}")
-
-
-def make_strings(rng: SplitMix64, count: int, total_bytes: int, offset_dtype):
-    """(offsets[count + 1], uint8[total_bytes]): `count` random strings of `total_bytes` in all.
-
-    Lengths come from sorted random cut points of [0, total_bytes] (empty strings included), so
-    the data size is the same for every seed: the oracle's cross-call checks need fixed shapes.
-    """
-    cuts = np.sort(rng.integers(count - 1, total_bytes + 1)) if count > 1 else np.empty(0)
-    offsets = np.concatenate([[0], cuts, [total_bytes]]).astype(offset_dtype)
-    data = rng.u64((total_bytes + 7) // 8).view(np.uint8)[:total_bytes].copy()
-    return offsets, data
 
 
 @dataclass(frozen=True)
@@ -157,7 +149,7 @@ def workload(shape: tuple, distribution: str) -> Workload | BinaryWorkload:
             w = build(rng, shape, distribution, NUM_VALUES)
         return dataclasses.asdict(w)
 
-    arrays = cached_arrays(__file__, key, make)
+    arrays = cached_arrays(__file__, key, make, GENERATORS)
     return BinaryWorkload(**arrays) if is_binary(shape) else Workload(**arrays)
 
 

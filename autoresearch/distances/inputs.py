@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autoresearch.common import SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case
 
 # ---------------------------------------------------------------------------
@@ -25,9 +26,20 @@ BATCH_BYTES = 4 << 20  # float vectors per distribution: N = BATCH_BYTES // (4 *
 HAMMING_CODES = 65_536  # binary codes per distribution
 QUERIES = 4  # queries per distribution in one timed call
 SPEED_SEED = 0xD157A
-# The float combinations, workload(function, dim). The hamming ones, workload("hamming_batch", B),
-# are not a product with these axes; asv's track_mismatches checks them.
-SPEED_PARAMS = [FLOAT_FUNCTIONS, DIMS]
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "Distances": SpeedWorkload(
+        "workload",
+        {
+            "function": FLOAT_FUNCTIONS,  # l2_batch, dot_batch, cosine_batch
+            "dim": DIMS,  # vector dimension D (N = 4 MiB / (4 D) vectors per distribution)
+        },
+    ),
+    "Hamming": SpeedWorkload(
+        "workload",
+        {"nbytes": HAMMING_BYTES},  # code length B in bytes (65,536 codes per distribution)
+        args=lambda nbytes: ("hamming_batch", nbytes),
+    ),
+}
 
 # Held out: never in the speed workload or program.md.
 HELD_OUT_DISTRIBUTIONS = ["scaled_1e-3", "scaled_1e3", "mixed_range"]

@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit
 
 from autoresearch.common import SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case
 
 # ---------------------------------------------------------------------------
@@ -33,7 +34,15 @@ from autoresearch.oracle import Case
 CORPORA = ["words", "urls", "emails", "hex_ids", "numbers"]  # what the strings look like
 SIZES = [1 << 20, 16 << 20]  # uncompressed bytes per page: 1 MiB (cache-resident), 16 MiB
 SPEED_SEED = 0xF5577  # the speed workload's seed (correctness uses fresh ones too)
-SPEED_PARAMS = [CORPORA, SIZES]  # the `workload` arguments of every timed combination
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "FsstDecode": SpeedWorkload(
+        "workload",
+        {
+            "corpus": CORPORA,  # what the strings look like (words, urls, emails, hex ids, numbers)
+            "size": SIZES,  # uncompressed bytes of the page: 1 MiB (cache-resident) and 16 MiB
+        },
+    ),
+}
 
 # FSST constants (rust/compression/fsst/src/fsst.rs)
 SYMBOL_TABLE_SIZE = 8 + 256 * 8 + 256

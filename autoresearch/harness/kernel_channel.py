@@ -408,7 +408,7 @@ class KernelSide:
         self.roots: dict[int, _RootMirror] = {}  # id(local root) -> mirror
         self.views: dict[tuple, int] = {}
         self.argsets: dict[int, tuple[Any, int, list[int]]] = {}
-        self.combo: list = []  # the speed workload combination being checked
+        self.combo: list = []  # [workload function, arguments] of the speed workload being checked
         self.kept: list[tuple[int, int]] = []  # (output id, bytes) kept there, oldest first
         self.ids = itertools.count()
 

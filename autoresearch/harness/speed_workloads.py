@@ -1,15 +1,15 @@
 """The oracle's check of the speed workload, and the disguised copies timing uses.
 
-The speed workload (each of the target's speed combinations) is run through the kernel's process
-once as is, recording which arrays it passes (`_Recorder`), then replayed with one element of
-each array changed in place (`_Replayer`): a kernel that answers from memory is stale there.
-`workload_mismatches` is the same check run in asv's process (`track_mismatches`).
+The speed workload (every combination of every asv class's workload, inputs.SPEED_WORKLOADS)
+is run through the kernel's process once as is, recording which arrays it passes (`_Recorder`),
+then replayed with one element of each array changed in place (`_Replayer`): a kernel that
+answers from memory is stale there. `workload_mismatches` is the same check run in asv's process
+(`track_mismatches`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import os
 from collections.abc import Callable, Iterable
 from types import ModuleType
@@ -31,6 +31,7 @@ from autoresearch.harness.kernel_channel import (
     _Spans,
 )
 from autoresearch.harness.kernel_data import span, workload_arrays
+from autoresearch.harness.target_protocol import speed_workloads
 
 DISGUISE_JITTER = 1e-5  # relative jitter of a disguised workload's floats (~80 float32 ulps)
 
@@ -63,20 +64,10 @@ def disguised(w: Any, rng: SplitMix64 | None = None, jitter: float = DISGUISE_JI
     return move(w)
 
 
-def speed_combinations(inputs: ModuleType) -> list[tuple]:
-    """Arguments of `inputs.workload` for every speed combination.
-
-    SPEED_COMBINATIONS (a list of argument tuples), else the product of SPEED_PARAMS (a list of
-    lists), else SHAPES x DISTRIBUTIONS.
-    """
-    if hasattr(inputs, "SPEED_COMBINATIONS") and hasattr(inputs, "workload"):
-        return [tuple(c) for c in inputs.SPEED_COMBINATIONS]
-    params = getattr(inputs, "SPEED_PARAMS", None)
-    if params is None and hasattr(inputs, "SHAPES") and hasattr(inputs, "DISTRIBUTIONS"):
-        params = [inputs.SHAPES, inputs.DISTRIBUTIONS]
-    if params is None or not hasattr(inputs, "workload") or not hasattr(inputs, "outputs"):
-        return []
-    return list(itertools.product(*params))
+def speed_combinations(inputs: ModuleType) -> list[tuple[str, str, tuple]]:
+    """(label, workload function, its arguments) of every combination of every speed workload
+    inputs.SPEED_WORKLOADS declares (target_protocol): what the asv suites time."""
+    return speed_workloads(inputs)
 
 
 class _NotRecordable(Exception):
@@ -362,17 +353,15 @@ def speed_workload_failures(
     own build of the workload (_kernel_outputs).
     """
     combos = speed_combinations(inputs)
-    if not combos:
-        return [], ["speed workload: not checked (inputs.py has no workload/outputs convention)"]
     side = _side(kernels, inputs)
     fails = []
-    for combo in combos:
-        label = f"speed workload {combo}"
+    for name, function, args in combos:
+        label = f"speed workload {name}"
         try:
-            w = inputs.workload(*combo)
+            w = getattr(inputs, function)(*args)
         except Exception as exc:  # the harness's problem, not the kernel's: say so, fail nothing
             return fails, [f"speed workload: not checked ({type(exc).__name__}: {exc})"]
-        side.combo = list(combo)
+        side.combo = [function, list(args)]
         fails += _speed_combination(label, w, inputs, side, reference, rng)
     return fails, [f"speed workload: {len(combos)} combinations checked"]
 

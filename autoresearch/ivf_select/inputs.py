@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autoresearch.common import MAX_ABS_ERR, TOPK_DIST_TOL, SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case
 
 # ---------------------------------------------------------------------------
@@ -24,7 +25,15 @@ DISTRIBUTIONS = ["clustered", "uniform"]  # of centroids and queries; every time
 SCAN_FLOATS = 1 << 21  # centroid floats read per (distribution, metric) in one timed call
 CLUSTERS = 32  # clustered: the data's modes, which k-means centroids crowd around
 SPEED_SEED = 0x1F5E1
-SPEED_PARAMS = [SHAPES, NPROBES]  # the combinations: workload(shape, nprobes)
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "IvfSelect": SpeedWorkload(
+        "workload",
+        {
+            "shape": SHAPES,  # (P partitions, D dimension)
+            "nprobes": NPROBES,  # partitions probed per query
+        },
+    ),
+}
 
 
 def queries_per_call(shape: tuple) -> int:

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autoresearch import sorted_sets
 from autoresearch.common import SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case
+from autoresearch.sorted_sets import sample_unique
 
 # ---------------------------------------------------------------------------
 # Speed workload (fixed; append only: changing it rebases every recorded result)
@@ -31,7 +34,16 @@ SHAPES = {
     "sparse": (1 << 31, 100_000, 100_000, 4),  # ids anywhere below 2^31
 }
 DISTRIBUTIONS = list(SHAPES)
-SPEED_PARAMS = [NUM_LISTS, DISTRIBUTIONS]  # workload(*combination), as the asv suite's params
+GENERATORS = [sorted_sets.__file__]  # the shared helpers the cached workload is built with
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "PostingIntersect": SpeedWorkload(
+        "workload",
+        {
+            "k": NUM_LISTS,  # K posting lists per query
+            "shape": DISTRIBUTIONS,  # list lengths and id density (SHAPES)
+        },
+    ),
+}
 CORE_FRACTION = 0.1  # of the shortest list, planted in every list
 CASE_SCALE = {"balanced": 1, "skewed": 4, "dense": 1, "sparse": 4}  # correctness: sizes / this
 SPEED_SEED = 0x1A7E5  # the speed workload's seed (correctness uses fresh ones too)
@@ -40,27 +52,6 @@ SPEED_SEED = 0x1A7E5  # the speed workload's seed (correctness uses fresh ones t
 # ---------------------------------------------------------------------------
 # Generators
 # ---------------------------------------------------------------------------
-
-
-def sorted_unique(x: np.ndarray) -> np.ndarray:
-    """np.unique(x) by one sort: numpy 2.4's hash-based unique took 0.17 s per 500k ids, three
-    quarters of the speed workload's generation, which the experiment pays on every paired run."""
-    x = np.sort(x)
-    first = np.ones(x.size, dtype=bool)
-    first[1:] = x[1:] != x[:-1]
-    return x[first]
-
-
-def sample_unique(rng: SplitMix64, n: int, universe: int) -> np.ndarray:
-    """int64[n]: n distinct sorted values drawn uniformly from [0, universe) (universe <= 2^32)."""
-    if n == 0:
-        return np.empty(0, dtype=np.int64)
-    if 2 * n > universe:
-        return np.sort(rng.permutation(universe)[:n])
-    pool = np.empty(0, dtype=np.int64)
-    while pool.size < n:
-        pool = sorted_unique(np.concatenate([pool, rng.integers(n + n // 4 + 16, universe)]))
-    return np.sort(pool[rng.permutation(pool.size)[:n]])
 
 
 def make_lists(rng: SplitMix64, universe: int, lengths: list[int], core: int) -> list[np.ndarray]:
@@ -101,7 +92,7 @@ def workload(k: int, shape: str) -> Workload:
                 arrays[f"q{q}_{j}"] = lists[pos]
         return arrays
 
-    a = cached_arrays(__file__, key, make)
+    a = cached_arrays(__file__, key, make, GENERATORS)
     return Workload([[a[f"q{q}_{j}"] for j in range(k)] for q in range(queries)])
 
 

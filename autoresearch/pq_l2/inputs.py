@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autoresearch.common import SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case
 
 # ---------------------------------------------------------------------------
@@ -25,6 +26,15 @@ NUM_QUERIES = 32  # queries per timed call
 TRAIN_ROWS = 4096  # codebook training sample
 LLOYD_ITERS = 2  # a few Lloyd iterations: realistic centroids, cheap to build
 SPEED_SEED = 0x1A2CE  # the speed workload's seed (correctness uses fresh ones too)
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "PqL2": SpeedWorkload(
+        "workload",
+        {
+            "shape": SHAPES,  # (dim, M sub-vectors, K centroids)
+            "distribution": DISTRIBUTIONS,  # what the vectors and queries look like
+        },
+    ),
+}
 
 # Held out: never in the speed workload or program.md.
 HELD_OUT_DISTRIBUTIONS = ["gaussian", "scaled_1e-3", "scaled_1e3", "mostly_zero"]

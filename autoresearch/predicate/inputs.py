@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autoresearch.common import SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case
 
 # ---------------------------------------------------------------------------
@@ -23,7 +24,15 @@ from autoresearch.oracle import Case
 
 DTYPES = ["int32", "int64", "float32", "float64"]  # the column's type
 ORDERS = ["random", "sorted"]  # value order in the column (sorted: a clustered/sorted column)
-SPEED_PARAMS = [DTYPES, ORDERS]  # workload(*combination), as the asv suite's params
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "Predicate": SpeedWorkload(
+        "workload",
+        {
+            "dtype": DTYPES,  # the column's type
+            "order": ORDERS,  # random or sorted values (the same selectivities either way)
+        },
+    ),
+}
 NUM_VALUES = 10_000_000  # rows per column
 CARDINALITY = 1000  # distinct values: each is 0.1% of the rows, so eq selects 0.1%
 NULL_FRACTION = 0.01  # rows that are null in the comparisons' validity bitmap

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autoresearch import arrow_layouts
+from autoresearch.arrow_layouts import (
+    OFFSET_DTYPES,
+    SPECIAL_FLOAT_BITS,
+    VALUE_WIDTH,
+    make_strings,
+)
 from autoresearch.common import SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case, as_bits, compare_bits
 
 # ---------------------------------------------------------------------------
@@ -37,28 +45,26 @@ MIN_TAKEN_FRACTION = 0.1  # a timed call repeats small takes (fresh indices) up 
 MAX_RUN_LENGTH = 64  # clustered: runs of 1..64 consecutive rows (uniform) at random starts
 SPEED_SEED = 0x7A4E  # the speed workload's seed (correctness uses fresh ones too)
 
-VALUE_WIDTH = 16  # bytes of one "bytes16" value
-OFFSET_DTYPES = {"binary": "int32", "large_binary": "int64"}  # string value type -> offsets
-# The combinations the asv suites time, for the oracle's check of the benchmark's own data.
-SPEED_PARAMS = [SHAPES, DISTRIBUTIONS, SELECTIVITIES]
+GENERATORS = [arrow_layouts.__file__]  # the shared helpers the cached workload is built with
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "Take": SpeedWorkload(
+        "workload",
+        {
+            "shape": SHAPES,  # (value type, index dtype)
+            "distribution": DISTRIBUTIONS,  # how the row indices are drawn
+            "selectivity": SELECTIVITIES,  # indices per take as a fraction of the column's rows
+        },
+    ),
+    "TakeBinary": SpeedWorkload(
+        "workload",
+        {
+            "shape": BINARY_SHAPES,  # (string type, index dtype)
+            "distribution": BINARY_DISTRIBUTIONS,  # how the row indices are drawn
+            "selectivity": BINARY_SELECTIVITIES,  # indices per take as a fraction of the rows
+        },
+    ),
+}
 CASE_VALUES = 50_000  # column length of a correctness case built from a speed combination
-
-# Held out: never in the speed workload or program.md. Float bit patterns a take must carry
-# through untouched: -0.0, quiet / signalling / negative NaNs with payloads, infinities,
-# subnormals, the largest finite value.
-SPECIAL_FLOAT_BITS = (
-    0x8000000000000000,
-    0x7FF8000000000000,
-    0x7FF0000000000001,
-    0xFFF8000000000000,
-    0x7FF8DEADBEEF0001,
-    0xFFF4000000000ABC,
-    0x7FF0000000000000,
-    0xFFF0000000000000,
-    0x0000000000000001,
-    0x800FFFFFFFFFFFFF,
-    0x7FEFFFFFFFFFFFFF,
-)
 
 
 # ---------------------------------------------------------------------------
@@ -107,18 +113,6 @@ def make_values(rng: SplitMix64, value_type: str, n: int) -> np.ndarray:
     raise ValueError(f"unknown value type {value_type!r}")
 
 
-def make_strings(rng: SplitMix64, count: int, total_bytes: int, offset_dtype):
-    """(offsets[count + 1], uint8[total_bytes]): `count` random strings of `total_bytes` in all.
-
-    Lengths come from sorted random cut points of [0, total_bytes] (empty strings included), so
-    the data size is the same for every seed: the oracle's cross-call checks need fixed shapes.
-    """
-    cuts = np.sort(rng.integers(count - 1, total_bytes + 1)) if count > 1 else np.empty(0)
-    offsets = np.concatenate([[0], cuts, [total_bytes]]).astype(offset_dtype)
-    data = rng.u64((total_bytes + 7) // 8).view(np.uint8)[:total_bytes].copy()
-    return offsets, data
-
-
 def taken_per_call(selectivity: float, n: int = NUM_VALUES) -> tuple[int, int]:
     """(takes per timed call, indices per take) for a selectivity of an n-row column."""
     count = round(selectivity * n)
@@ -150,7 +144,7 @@ def _column(value_type: str) -> np.ndarray:
     def make():
         return {"values": make_values(SplitMix64(SPEED_SEED).spawn(key), value_type, NUM_VALUES)}
 
-    return cached_arrays(__file__, key, make)["values"]
+    return cached_arrays(__file__, key, make, GENERATORS)["values"]
 
 
 @functools.lru_cache(maxsize=2)
@@ -163,7 +157,7 @@ def _string_column(value_type: str) -> tuple[np.ndarray, np.ndarray]:
         offsets, data = make_strings(rng, NUM_VALUES, total, OFFSET_DTYPES[value_type])
         return {"offsets": offsets, "data": data}
 
-    arrays = cached_arrays(__file__, key, make)
+    arrays = cached_arrays(__file__, key, make, GENERATORS)
     return arrays["offsets"], arrays["data"]
 
 
@@ -172,7 +166,7 @@ def _batches(key: str, selectivity: float, distribution: str, index_dtype: str) 
         rng = SplitMix64(SPEED_SEED).spawn(key)
         return {"batches": make_batches(rng, selectivity, NUM_VALUES, distribution, index_dtype)}
 
-    return cached_arrays(__file__, key, make)["batches"]
+    return cached_arrays(__file__, key, make, GENERATORS)["batches"]
 
 
 def is_binary(shape: tuple) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autoresearch.common import SplitMix64, cached_arrays
+from autoresearch.harness.target_protocol import SpeedWorkload
 from autoresearch.oracle import Case, compare_outputs
 
 # ---------------------------------------------------------------------------
@@ -29,7 +30,19 @@ PADDING_ROW_ID = np.uint64(2**64 - 1)  # the row id of the +inf entries padding 
 TOPK_ROWS = 16_384  # topk: rows scanned per partition
 TOP_BIT = np.uint64(1 << 63)  # ids at or above it: row address (frag << 32 | offset), frag >= 2**31
 SPEED_SEED = 0x70B4
-SPEED_PARAMS = [NUM_LISTS, KS]  # the merge combinations: workload(lists, k); topk: topk_workload(k)
+SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
+    "TopkMerge": SpeedWorkload(
+        "workload",
+        {
+            "lists": NUM_LISTS,  # L: sorted result lists merged
+            "k": KS,  # k: entries per list and in the result
+        },
+    ),
+    "Topk": SpeedWorkload(
+        "topk_workload",
+        {"k": KS},  # k kept from each partition of TOPK_ROWS unsorted rows
+    ),
+}
 
 
 def merges_per_call(num_lists: int, k: int) -> int:
