@@ -234,7 +234,9 @@ def test_there_are_timing_redteam_kernels_for_several_targets():
     assert refusals == {"HarnessChangedError", "WrongWhileTimedError", "confirmation"}, refusals
 
 
-# The default run: one kernel per refusal (HarnessChangedError, WrongWhileTimedError, confirmation).
+# The default run: pq_l2's kernels for the paired benchmark's refusals (HarnessChangedError by two
+# routes, WrongWhileTimedError); the confirmation's refusal of changing bits is quick below
+# (test_results_that_change_while_timed_fail_the_confirmation).
 QUICK_TIMING = {"clock_discount", "pairing_scaled", "late_shortcut"}
 
 
