@@ -320,7 +320,7 @@ def test_a_clear_slowdown_is_discarded_however_noisy():
 def test_real_quiet_runs_are_under_the_noise_limit():
     for name in SCENARIOS:
         d = decide(name)
-        assert gate.pair_spread(d.combos) < gate_rules.MAX_PAIR_SPREAD / 2, name
+        assert gate_rules.pair_spread(d.combos) < gate_rules.MAX_PAIR_SPREAD / 2, name
 
 
 def test_a_single_implausible_combination_is_suspect():

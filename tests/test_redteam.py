@@ -112,17 +112,17 @@ def _id(path: Path) -> str:
     return f"{path.parent.name}/{path.stem}"
 
 
-# The default run's oracle processes (a few seconds each): the static check, a wrong answer,
-# aliasing, a verdict forged from the kernel's process, the harness patched, and one left to the
-# gate. Every failure kind is also checked in-process by tests/test_oracle.py; the other files
-# are marked slow (`--runslow` runs every one).
+# The default run's oracle processes (a few seconds each): the static check and the harness
+# patched, the two rejections only the command's path shows. The others' checks are quick tests
+# elsewhere, so they are marked slow (`--runslow` runs every one): every failure kind in-process in
+# tests/test_oracle.py; a wrong kernel through this command in tests/test_experiment.py; a verdict
+# forged and the process ended (forge_verdict_and_exit) by test_a_kernel_that_kills_its_process_...
+# and test_an_exit_at_import_...; rows of one buffer (round_robin_rows) in-process in
+# tests/test_kernel_process.py; a full passing run (tell_by_argv, left to the gate) by
+# test_the_oracle_process_never_imports_the_kernel.
 QUICK = {
     "pq_l2/timer_patch",  # static
-    "pq_l2/lossy_uint8_table",  # wrong
-    "pq_l2/round_robin_rows",  # aliased
-    "pq_l2/forge_verdict_and_exit",  # raised
     "pq_l2/patch_oracle_compare",  # tampered
-    "pq_l2/tell_by_argv",  # gate
 }
 
 

@@ -2,7 +2,7 @@
 
 The experiment runs the gate in a child (in the candidate's worktree, under the time budget) and
 reads its JSON back into the gate's own Decision, never its `key: value` text; the text block the
-experiment repeats is the gate's own rendering of that Decision (gate.format_block).
+experiment repeats is the gate's own rendering of that Decision (gate_output.format_block).
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import dataclasses
 import json
 import re
 
-from autoresearch import gate
-from autoresearch.harness import decide
+from autoresearch.harness import decide, gate_output
 
 GATE_MODULE = "autoresearch.gate"
 KEY_LINE = re.compile(r"^([a-z_]+): (.*)$")  # a `key: value` line of a block
@@ -58,7 +57,7 @@ def read_gate_json(output: str) -> tuple[decide.Decision | None, str]:
 
 def gate_lines(decision: decide.Decision) -> list[str]:
     """The gate's `key: value` lines for this Decision, as it prints them without --json."""
-    return gate.format_block(decision).splitlines()
+    return gate_output.format_block(decision).splitlines()
 
 
 def repeated_lines(decision: decide.Decision) -> list[str]:
