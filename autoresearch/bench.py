@@ -236,7 +236,7 @@ def bench_regex(target: str, peers: bool, part: str = "all") -> str:
 
 def check_baseline(target: str, commit: str, baseline: str, repo: Path = REPO) -> None:
     """The suite pairs `commit`'s kernel with its first parent's: `baseline` must carry that one."""
-    from autoresearch import gate
+    from autoresearch.harness.git import other_kernel
 
     parent = git("rev-parse", "--verify", "--quiet", f"{commit}^", check=False, cwd=repo)
     base = git("rev-parse", "--verify", "--quiet", f"{baseline}^{{commit}}", check=False, cwd=repo)
@@ -244,7 +244,7 @@ def check_baseline(target: str, commit: str, baseline: str, repo: Path = REPO) -
         raise BenchError(f"--baseline {baseline!r} is not a commit")
     if not parent:
         raise BenchError(f"{commit[:12]} has no parent to pair its kernel against")
-    if path := gate.other_kernel(repo, parent, base, [target]):
+    if path := other_kernel(repo, parent, base, [target]):
         raise BenchError(
             f"the A/B benchmark pairs {commit[:12]} with its first parent {parent[:12]}, whose "
             f"{path} is not {baseline}'s: commit the candidate on top of the baseline's kernel"

@@ -40,6 +40,7 @@ from autoresearch.harness.decide import (
     undecided,
 )
 from autoresearch.harness.gate_output import format_block, to_json
+from autoresearch.harness.git import other_kernel
 
 # ---------------------------------------------------------------------------
 # Command line: load the files, decide, print
@@ -76,19 +77,6 @@ def load_json(path: Path, what: str, fix: str) -> dict:
 def _git(repo: Path, *args: str) -> str | None:
     proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
     return proc.stdout.strip() if proc.returncode == 0 else None
-
-
-def other_kernel(repo: Path, parent: str, baseline: str, targets: list[str]) -> str | None:
-    """The first of the targets' kernels.py paths whose git blob at `baseline` is not the one at
-    `parent` (the A/B benchmark pairs a commit's kernel with its first parent's), else None.
-    The one comparison behind the gate's and bench.py's check of a baseline."""
-    for t in targets:
-        path = f"autoresearch/{t}/kernels.py"
-        if _git(repo, "rev-parse", f"{parent}:{path}") != _git(
-            repo, "rev-parse", f"{baseline}:{path}"
-        ):
-            return path
-    return None
 
 
 def check_baseline_is_paired_side(repo: Path, candidate: str, baseline: str, target: str) -> str:

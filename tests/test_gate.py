@@ -17,6 +17,7 @@ import pytest
 from autoresearch import gate
 from autoresearch.harness import decide as gate_rules
 from autoresearch.harness.cli import EXIT_USAGE
+from autoresearch.harness.git import other_kernel
 
 DATA = Path(__file__).parent / "data" / "gate" / "pq_l2"
 MANIFEST = json.loads((DATA / "scenarios.json").read_text())
@@ -661,9 +662,9 @@ def test_bench_checks_the_baseline_with_the_gates_comparison(history):
         bench.check_baseline("pq_l2", shas["candidate"], shas["candidate"], repo)
     with pytest.raises(bench.BenchError, match="is not a commit"):
         bench.check_baseline("pq_l2", shas["candidate"], "no-such-rev", repo)
-    assert gate.other_kernel(repo, shas["row"], shas["kept"], ["pq_l2"]) is None
+    assert other_kernel(repo, shas["row"], shas["kept"], ["pq_l2"]) is None
     path = "autoresearch/pq_l2/kernels.py"
-    assert gate.other_kernel(repo, shas["row"], shas["other"], ["pq_l2"]) == path
+    assert other_kernel(repo, shas["row"], shas["other"], ["pq_l2"]) == path
 
 
 def test_results_only_in_another_environment_or_machine_are_named(history, tmp_path, capsys):

@@ -79,3 +79,19 @@ def ensure_git_identity(repo: Path) -> None:
     for role in ("AUTHOR", "COMMITTER"):
         os.environ.setdefault(f"GIT_{role}_NAME", "lance-autoresearch")
         os.environ.setdefault(f"GIT_{role}_EMAIL", "autoresearch@localhost")
+
+
+def _rev(repo: Path, spec: str) -> str | None:
+    proc = subprocess.run(["git", "rev-parse", spec], cwd=repo, capture_output=True, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def other_kernel(repo: Path, parent: str, baseline: str, targets: list[str]) -> str | None:
+    """The first of the targets' kernels.py paths whose git blob at `baseline` is not the one at
+    `parent` (the A/B benchmark pairs a commit's kernel with its first parent's), else None.
+    The one comparison behind the gate's and bench.py's check of a baseline."""
+    for t in targets:
+        path = f"autoresearch/{t}/kernels.py"
+        if _rev(repo, f"{parent}:{path}") != _rev(repo, f"{baseline}:{path}"):
+            return path
+    return None
