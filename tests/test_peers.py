@@ -127,3 +127,66 @@ def test_copy_roofs_write_the_decoded_size(name, params, workload_args):
     parts = decoded if isinstance(decoded, tuple) else (decoded,)
     out = _peers(name, *params, "numpy copy encoded->decoded").run()
     assert out.nbytes == sum(np.asarray(p).nbytes for p in parts)
+
+
+# ---------------------------------------------------------------------------
+# bm25: bm25s and tantivy beside the numpy formula
+# ---------------------------------------------------------------------------
+
+
+def _bm25_args(w):
+    return (*w.queries[-1], w.doc_lengths, w.k)
+
+
+def test_bm25s_top_k_passes_the_targets_rule():
+    """bm25s with Lance's formula (atire tf, lucene idf) and exact lengths: the last query's top k
+    passes compare_topk, scores and membership."""
+    from autoresearch.bm25 import inputs, reference
+
+    w = inputs.workload(100_000, 3, 10)
+    result = _peers("bench_bm25.Bm25Peers", 100_000, 3, 10, "bm25s").run()
+    ids, scores = result.documents[0].astype(np.uint32), result.scores[0]
+    matched = scores > 0  # bm25s pads a short answer with zero-score documents
+    args = _bm25_args(w)
+    actual = (ids[matched], scores[matched])
+    assert inputs.compare_topk(args, actual, reference.bm25_topk(*args)) == []
+
+
+def _tantivy_answer(built, hits):
+    searcher = built[0].searcher()
+    ids = np.array([searcher.doc(address)["id"][0] for _, address in hits], dtype=np.uint32)
+    return ids, np.array([score for score, _ in hits], dtype=np.float32)
+
+
+def test_tantivy_top_k_passes_the_targets_rule_where_lengths_are_exact():
+    """tantivy stores a document's length in one byte, exact up to 40 tokens: on documents that
+    short its answer passes compare_topk (same k1, b, idf and avgdl as Lance)."""
+    pytest.importorskip("tantivy")
+    from autoresearch.bm25 import inputs, reference
+    from autoresearch.common import SplitMix64
+    from benchmarks import bench_bm25
+
+    rng = SplitMix64(0xB3)
+    lengths = (12 + rng.integers(2_000, 29)).astype(np.uint32)  # 12..40 tokens
+    query = inputs.make_query(rng, [300, 40, 900], lengths)
+    w = inputs.Workload(lengths, [query], 25)
+    built = bench_bm25.tantivy_build(w)
+    assert built[3] == 0  # one query: no document's postings outnumber its length
+    actual = _tantivy_answer(built, bench_bm25._tantivy_search(w, built)().hits)
+    args = _bm25_args(w)
+    assert inputs.compare_topk(args, actual, reference.bm25_topk(*args)) == []
+
+
+def test_tantivy_finds_the_reference_top_k_on_the_workload():
+    """On the workload (lengths up to thousands, quantized) the same documents, scores within 3%."""
+    from autoresearch.bm25 import inputs, reference
+    from benchmarks import bench_bm25
+
+    w = inputs.workload(100_000, 8, 100)
+    hits = _peers("bench_bm25.Bm25Peers", 100_000, 8, 100, "tantivy").run().hits
+    ids, scores = _tantivy_answer(bench_bm25._tantivy_index(100_000, 8), hits)
+    args = _bm25_args(w)
+    expected = reference.bm25_topk(*args)
+    assert set(ids.tolist()) == set(expected[0].tolist())
+    exact = reference.doc_scores(*args[:4])[ids]
+    np.testing.assert_allclose(scores, exact, rtol=0.03)
