@@ -190,3 +190,46 @@ def test_tantivy_finds_the_reference_top_k_on_the_workload():
     assert set(ids.tolist()) == set(expected[0].tolist())
     exact = reference.doc_scores(*args[:4])[ids]
     np.testing.assert_allclose(scores, exact, rtol=0.03)
+
+
+# ---------------------------------------------------------------------------
+# ivf_select and topk_merge: faiss
+# ---------------------------------------------------------------------------
+
+
+def test_faiss_flat_search_selects_the_reference_partitions():
+    """IndexFlatIP with k = nprobes, 1 - inner product: the last call (dot metric) passes the
+    target's selection rule."""
+    from autoresearch.ivf_select import inputs, reference
+
+    w = inputs.workload((1024, 768), 20)
+    dists, ids = _peers("bench_ivf_select.IvfSelectPeers", (1024, 768), 20, "faiss").run()
+    args = (w.queries[-1][-1], w.centroids[-1], 20, "dot")
+    actual = (ids[0].astype(np.uint32), dists[0].astype(np.float32))
+    assert inputs.compare_selection(args, actual, reference.find_partitions(*args)) == []
+
+
+def test_faiss_merge_knn_results_equals_the_reference_merge():
+    """merge_knn_results over the skewed distribution's merges (distinct distances): the
+    reference's distances and row ids, merge by merge."""
+    from autoresearch.topk_merge import inputs, reference
+
+    w = inputs.workload(64, 100)
+    dists, row_ids = _peers("bench_topk_merge.TopkMergePeers", 64, 100, "faiss").run()[-1]
+    merges = w.calls[-len(dists) :]
+    for m, (d, r) in enumerate(merges):
+        expected_d, expected_r = reference.topk_merge(d, r, 100)
+        np.testing.assert_array_equal(dists[m], expected_d)
+        np.testing.assert_array_equal(row_ids[m].view(np.uint64), expected_r)
+
+
+def test_faiss_result_heap_equals_the_reference_topk():
+    from autoresearch.topk_merge import inputs, reference
+
+    w = inputs.topk_workload(100)
+    dists, row_ids = _peers("bench_topk_merge.TopkPeers", 100, "faiss").run()
+    partitions = w.calls[-len(dists) :]
+    for p, (d, r) in enumerate(partitions):
+        expected_d, expected_r = reference.topk(d, r, 100)
+        np.testing.assert_array_equal(dists[p], expected_d)
+        np.testing.assert_array_equal(row_ids[p].view(np.uint64), expected_r)
