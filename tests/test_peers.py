@@ -233,3 +233,39 @@ def test_faiss_result_heap_equals_the_reference_topk():
         expected_d, expected_r = reference.topk(d, r, 100)
         np.testing.assert_array_equal(dists[p], expected_d)
         np.testing.assert_array_equal(row_ids[p].view(np.uint64), expected_r)
+
+
+# ---------------------------------------------------------------------------
+# dictionary, take: pyarrow; posting_intersect: numpy and pyroaring
+# ---------------------------------------------------------------------------
+
+
+def test_pyarrow_dictionary_decode_equals_the_reference():
+    from autoresearch.dictionary import inputs, reference
+
+    shape = ("uint8", "int64", 16)
+    decoded = _peers("bench_dictionary.DictDecodePeers", shape, "zipf", "pyarrow dictionary_decode")
+    w = inputs.workload(shape, "zipf")
+    expected = reference.dict_decode(w.indices, w.dictionary)
+    np.testing.assert_array_equal(decoded.run().to_numpy(), expected)
+
+
+def test_pyarrow_take_equals_the_reference():
+    from autoresearch.take import inputs, reference
+
+    shape = ("int64", "uint64")
+    taken = _peers("bench_take.TakePeers", shape, "random", 0.001, "pyarrow take").run()
+    w = inputs.workload(shape, "random", 0.001)
+    assert len(taken) == len(w.batches)
+    for out, indices in zip(taken, w.batches, strict=True):
+        np.testing.assert_array_equal(out.to_numpy(), reference.take(w.values, indices))
+
+
+@pytest.mark.parametrize("peer", ["numpy", "pyroaring"])
+@pytest.mark.parametrize("shape", ["balanced", "sparse"])
+def test_intersection_peers_equal_the_reference(peer, shape):
+    from autoresearch.posting_intersect import inputs, reference
+
+    out = _peers("bench_posting_intersect.PostingIntersectPeers", 3, shape, peer).run()
+    expected = reference.intersect(inputs.workload(3, shape).queries[-1])
+    np.testing.assert_array_equal(np.asarray(out, dtype=np.uint32), expected)
