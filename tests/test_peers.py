@@ -6,6 +6,7 @@ its rows. Each check runs one workload combination through the Peers class's own
 
 import importlib
 import inspect
+import sys
 
 import numpy as np
 import pytest
@@ -269,3 +270,20 @@ def test_intersection_peers_equal_the_reference(peer, shape):
     out = _peers("bench_posting_intersect.PostingIntersectPeers", 3, shape, peer).run()
     expected = reference.intersect(inputs.workload(3, shape).queries[-1])
     np.testing.assert_array_equal(np.asarray(out, dtype=np.uint32), expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "library"),
+    [
+        ("bench_distances.DistancesPeers", ("l2_batch", 128, "numkong"), "numkong"),
+        ("bench_distances.HammingPeers", (32, "numkong"), "numkong"),
+        ("bench_bm25.Bm25Peers", (100_000, 1, 10, "bm25s"), "bm25s"),
+        ("bench_bm25.Bm25Peers", (100_000, 1, 10, "tantivy"), "tantivy"),
+    ],
+)
+def test_a_missing_peer_library_is_an_asv_skip(monkeypatch, name, params, library):
+    """Without the library, setup raises NotImplementedError (asv records a skip) with the hint."""
+    monkeypatch.setitem(sys.modules, library, None)  # import raises ImportError
+    module = importlib.import_module(f"benchmarks.{name.split('.')[0]}")
+    with pytest.raises(NotImplementedError, match=r"pip install '\.\[peers\]'"):
+        getattr(module, name.split(".")[1])().setup(*params)
