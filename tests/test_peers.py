@@ -7,25 +7,17 @@ its rows. Each check runs one workload combination through the Peers class's own
 import importlib
 import inspect
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from autoresearch import report
 
-TARGETS = [
-    "bitpack",
-    "bm25",
-    "dictionary",
-    "distances",
-    "fsst",
-    "ivf_select",
-    "posting_intersect",
-    "pq_l2",
-    "predicate",
-    "take",
-    "topk_merge",
-]
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+# Every suite module: benchmarks/bench_<target>.py.
+TARGETS = sorted(p.stem.removeprefix("bench_") for p in BENCHMARKS.glob("bench_*.py"))
 
 
 def _peers(name, *params):
