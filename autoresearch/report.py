@@ -56,9 +56,10 @@ RESULT_ROOTS = ("results", "legacy-results")
 README_BEGIN = "<!-- targets:begin -->"
 README_END = "<!-- targets:end -->"
 PEERS_SUFFIX = "Peers"  # asv classes named *Peers time the peer libraries (informational)
-# Rows of a *Peers class that time a bandwidth roof (a plain copy of the output), not a library
-# that does the kernel's job: never "the best peer".
-ROOF_PEERS = frozenset({"numpy copy"})
+# Rows of a *Peers class that time a bandwidth roof (a plain copy of the output, or the encoded
+# bytes read while the decoded size is written), not a library that does the kernel's job: never
+# "the best peer".
+ROOF_PEERS = frozenset({"numpy copy", "numpy copy encoded->decoded"})
 
 
 class ReportError(Exception):

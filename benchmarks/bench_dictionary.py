@@ -29,12 +29,14 @@ class DictDecodeBinary(_KernelSuite):
 
 
 class DictDecodePeers:
-    """Other decoders on the same pages, and a plain copy of the output (the bandwidth roof)."""
+    """Other decoders on the same pages, and two copy roofs: a plain copy of the output (read and
+    written), and the indices and dictionary read while the output size is written (the least
+    traffic any decoder has)."""
 
     params = [
         inputs.SHAPES,
         inputs.DISTRIBUTIONS,
-        ["numpy take", "pyarrow dictionary_decode", "numpy copy"],
+        ["numpy take", "pyarrow dictionary_decode", "numpy copy", "numpy copy encoded->decoded"],
     ]
     param_names = ["shape", "distribution", "peer"]
     timeout = 180
@@ -48,6 +50,9 @@ class DictDecodePeers:
         elif peer == "numpy copy":
             # Reads and writes the decoded size into a new array, as a decoder must.
             self.run = _decoded(shape, distribution).copy
+        elif peer == "numpy copy encoded->decoded":
+            encoded = [w.indices, w.dictionary]
+            self.run = encoded_to_decoded_copy(encoded, inputs.output_bytes(w))
         self.run()
 
     def time_dict_decode(self, shape, distribution, peer):
@@ -60,7 +65,7 @@ class DictDecodeBinaryPeers:
     params = [
         inputs.BINARY_SHAPES,
         inputs.BINARY_DISTRIBUTIONS,
-        ["numpy", "pyarrow dictionary_decode", "numpy copy"],
+        ["numpy", "pyarrow dictionary_decode", "numpy copy", "numpy copy encoded->decoded"],
     ]
     param_names = ["shape", "distribution", "peer"]
     timeout = 180
@@ -74,6 +79,9 @@ class DictDecodeBinaryPeers:
         elif peer == "numpy copy":
             offsets, data = _decoded(shape, distribution)
             self.run = lambda: (offsets.copy(), data.copy())
+        elif peer == "numpy copy encoded->decoded":
+            encoded = [w.indices, w.dict_offsets, w.dict_data]
+            self.run = encoded_to_decoded_copy(encoded, inputs.output_bytes(w))
         self.run()
 
     def time_dict_decode_binary(self, shape, distribution, peer):
@@ -84,6 +92,23 @@ class DictDecodeBinaryPeers:
 def _decoded(shape, distribution):
     """The decoded page (computed once per process): what the copy row copies."""
     return inputs.search(reference, inputs.workload(shape, distribution))
+
+
+def encoded_to_decoded_copy(encoded: list, decoded_nbytes: int):
+    """The copy roof of a decoder (issue 21): read the page's encoded bytes, write the decoded
+    size into a new array, the least memory traffic any decoder of the page has. The encoded
+    bytes are tiled over the output in one broadcast copy: the first tile reads them from memory,
+    later tiles mostly from cache, as a decoder reads each input byte once."""
+    source = np.concatenate([np.ascontiguousarray(a).reshape(-1).view(np.uint8) for a in encoded])
+    tiles, rest = divmod(decoded_nbytes, source.size)
+
+    def run():
+        out = np.empty(decoded_nbytes, dtype=np.uint8)
+        np.copyto(out[: tiles * source.size].reshape(tiles, source.size), source)
+        out[tiles * source.size :] = source[:rest]
+        return out
+
+    return run
 
 
 def numpy_gather_strings(offsets, data, indices):

@@ -27,16 +27,18 @@ class DistancesPeers:
     """The best public implementations on the same data and calls: how far the kernel is from them.
 
     numpy gets the vectors' norms precomputed (outside the timed call), its usual trick; Lance has
-    no stored norms, so the kernel computes them per call.
+    no stored norms, so the kernel computes them per call. simsimd and numkong (SimSIMD's
+    successor) run the same cdist call per query, single-threaded.
     """
 
-    params = [inputs.FLOAT_FUNCTIONS, inputs.DIMS, ["numpy", "simsimd"]]
+    params = [inputs.FLOAT_FUNCTIONS, inputs.DIMS, ["numpy", "simsimd", "numkong"]]
     param_names = ["function", "dim", "peer"]
     timeout = 180
 
     def setup(self, function, dim, peer):
         w = inputs.workload(function, dim)
-        self.run = _numpy_float(w) if peer == "numpy" else _simsimd_float(w)
+        make = {"numpy": _numpy_float, "simsimd": _simsimd_float, "numkong": _numkong_float}
+        self.run = make[peer](w)
         self.run()
 
     def time_search(self, function, dim, peer):
@@ -44,13 +46,14 @@ class DistancesPeers:
 
 
 class HammingPeers:
-    params = [inputs.HAMMING_BYTES, ["numpy", "simsimd"]]
+    params = [inputs.HAMMING_BYTES, ["numpy", "simsimd", "numkong"]]
     param_names = ["nbytes", "peer"]
     timeout = 180
 
     def setup(self, nbytes, peer):
         w = inputs.workload("hamming_batch", nbytes)
-        self.run = _numpy_hamming(w) if peer == "numpy" else _simsimd_hamming(w)
+        make = {"numpy": _numpy_hamming, "simsimd": _simsimd_hamming, "numkong": _numkong_hamming}
+        self.run = make[peer](w)
         self.run()
 
     def time_search(self, nbytes, peer):
@@ -125,6 +128,41 @@ def _simsimd_hamming(w):
     def run():
         for q, codes in calls:
             out = simsimd.cdist(q, codes, metric="hamming", dtype="bin8", threads=1)
+        return out
+
+    return run
+
+
+def _numkong():
+    try:
+        import numkong
+    except ImportError:
+        raise NotImplementedError("numkong not installed (pip install '.[peers]')") from None
+    return numkong
+
+
+def _numkong_float(w):
+    numkong = _numkong()
+    calls = [(q[None, :], x) for q, x in _calls(w)]
+    # numkong calls cosine "angular" (1 - q.x / |q| |x|, as Lance's cosine distance).
+    metric = {"l2_batch": "sqeuclidean", "dot_batch": "dot", "cosine_batch": "angular"}[w.function]
+
+    def run():
+        for q, x in calls:
+            out = numkong.cdist(q, x, metric=metric, out_dtype="float32", threads=1)
+        return out  # dot: numkong gives q.x, as simsimd does
+
+    return run
+
+
+def _numkong_hamming(w):
+    numkong = _numkong()
+    calls = [(q[None, :], codes) for q, codes in _calls(w)]
+
+    def run():
+        for q, codes in calls:
+            # "uint1": bytes as packed bits (numkong 7.8's "u1" counts differing bytes instead).
+            out = numkong.cdist(q, codes, metric="hamming", dtype="uint1", threads=1)
         return out
 
     return run
