@@ -260,6 +260,7 @@ def run(
     stream=None,
     confirm: bool = True,
     part: str = "all",
+    repair: bool = False,
 ) -> Path:
     """Benchmark HEAD for `target` (`asv run HEAD^!`), then confirm its paired ratios (unless
     `confirm` is false); returns the result file written."""
@@ -320,7 +321,7 @@ def run(
         if not path.exists():
             raise RuntimeError(f"asv wrote no results at {path}")
         if confirm and part != "history":
-            confirm_paired(target, commit, path, run_dir, salt, env, stream)
+            confirm_paired(target, commit, path, run_dir, salt, env, stream, repair)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     return path
@@ -364,7 +365,14 @@ def asv_env_python(commit: str, repo: Path = REPO) -> Path | None:
 
 
 def confirm_paired(
-    target: str, commit: str, results: Path, run_dir: Path, salt: int, env: dict, stream=None
+    target: str,
+    commit: str,
+    results: Path,
+    run_dir: Path,
+    salt: int,
+    env: dict,
+    stream=None,
+    repair: bool = False,
 ) -> Path | None:
     """The parent's confirmation of `commit`'s paired ratios (confirm.py), written for the gate;
     None (and no file) when the paired benchmark did not run."""
@@ -385,7 +393,7 @@ def confirm_paired(
     )
     python = asv_env_python(commit)
     try:
-        keepable = decide.could_keep(asvresults.read(results), target)
+        keepable = decide.could_keep(asvresults.read(results), target, repair)
     except (OSError, ValueError, asvresults.NotAResultFile):
         keepable = True  # unreadable here: confirm, and let the gate say what is wrong
     if not keepable:
@@ -435,12 +443,19 @@ def main(argv: list[str] | None = None) -> int:
         help="all main methods (default), the gate's track_* only (decision), or time_* only "
         "(history, added to the commit's existing results)",
     )
+    parser.add_argument(
+        "--repair",
+        action="store_true",
+        help="the gate will judge with --repair: confirm ratios that are merely not slower too",
+    )
     parser.add_argument("--peers", action="store_true", help="also time the peer libraries")
     parser.add_argument("--bench", help="asv -b regex overriding the target's default selection")
     args = parser.parse_args(argv)
     cli.check_targets(parser, args.target)
     try:
-        path = run(args.target, args.baseline, args.peers, args.bench, part=args.part)
+        path = run(
+            args.target, args.baseline, args.peers, args.bench, part=args.part, repair=args.repair
+        )
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -267,6 +267,8 @@ class Experiment:
         args = ["-m", "autoresearch.bench", self.target]
         if baseline:
             args += ["--baseline", baseline]
+        if self.repair and part == "decision":
+            args.append("--repair")  # the gate judges a repair: not slower may keep (confirm it)
         if self.bench_regex:
             args += ["--bench", self.bench_regex]
         else:

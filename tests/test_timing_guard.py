@@ -484,9 +484,17 @@ def test_a_discard_needs_no_confirmation(fixture_env):
     assert not any(r.rule == "confirmation" for r in d.reasons)
 
 
-@pytest.mark.parametrize(("scenario", "made"), [("slower", False), ("faster", True)])
-def test_bench_confirms_only_ratios_some_flag_could_keep(fixture_env, tmp_path, monkeypatch,
-                                                         scenario, made):  # fmt: skip
+@pytest.mark.parametrize(
+    ("scenario", "repair", "made"),
+    [
+        ("slower", False, False),
+        ("faster", False, True),
+        ("same", False, False),
+        ("same", True, True),
+    ],
+)  # a repair keeps "not slower": the same kernel is confirmed only when the gate judges a repair
+def test_bench_confirms_only_ratios_the_gate_could_keep(fixture_env, tmp_path, monkeypatch,
+                                                        scenario, repair, made):  # fmt: skip
     from autoresearch import bench
 
     cand, _ = _scenario(scenario)
@@ -498,7 +506,9 @@ def test_bench_confirms_only_ratios_some_flag_could_keep(fixture_env, tmp_path, 
     monkeypatch.setattr(confirm, "confirm_run", lambda *a, **k: calls.append(a) or dict(fake))
     parent = subprocess.CompletedProcess([], 0, stdout=b"# the first parent's kernels.py\n")
     monkeypatch.setattr(bench.subprocess, "run", lambda *a, **k: parent)  # git show C^:...
-    path = bench.confirm_paired("pq_l2", cand["commit_hash"], results, tmp_path, 1, {})
+    path = bench.confirm_paired(
+        "pq_l2", cand["commit_hash"], results, tmp_path, 1, {}, repair=repair
+    )
     written = json.loads(path.read_text())
     assert bool(calls) is made and written.get("skipped", False) is not made
     assert written["commit"] == cand["commit_hash"]

@@ -575,12 +575,14 @@ def _decide_target(
     return normal
 
 
-def could_keep(candidate_results: object, target: str) -> bool:
-    """Whether any flags could make the gate keep these results: judged with the most lenient
-    ones (--repair relaxes only discards, --confirmed lifts only the plausibility ceiling), no
+def could_keep(candidate_results: object, target: str, repair: bool = False) -> bool:
+    """Whether the gate could keep these results: judged with --confirmed (it lifts only the
+    plausibility ceiling, so a re-measurement could keep), `repair` as the gate will be run, no
     baseline file and no confirmation. False only for a discard or incorrect; bench.py then skips
-    the confirmation, which can only turn a keep into "cannot decide"."""
-    d = decide(candidate_results, None, target, confirmed=True, repair=True)
+    the confirmation, which can only turn a keep into "cannot decide". (--repair keeps a candidate
+    that is merely not slower, so every A/A would count as keepable: it is passed only when the
+    experiment will judge a repair.)"""
+    d = decide(candidate_results, None, target, confirmed=True, repair=repair)
     return d.exit_code in (KEEP, UNDECIDED)
 
 
