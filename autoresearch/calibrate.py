@@ -48,11 +48,15 @@ from autoresearch.harness import cli, decide
 from autoresearch.harness.calibration import (
     DEFAULT_DECISIONS,
     INJECTED,
+    OFFSETS_SUFFIX,
+    SAMPLE_DIGITS,
     analyze,
     as_stored,
+    decisions_path,
     decisions_table,
     judge,
     offsets_table,
+    save_offsets,
 )
 
 # ---------------------------------------------------------------------------
@@ -325,9 +329,6 @@ def _cpu_secs() -> float:
 # ---------------------------------------------------------------------------
 
 OFFSETS_DIR = PACKAGE_DIR.parent / "results" / "calibration"  # raw data, committed
-# One JSON document on one line, named .jsonl: asv reads every *.json under its results folder as
-# a result file and warns on every publish/compare that a folder has no machine.json.
-OFFSETS_SUFFIX = ".jsonl"
 DEFAULT_PROCESSES = 6  # fresh processes per run: enough to see a between-process spread at all
 # How a worker process orders the two copies. "production": the quick look as is (the candidate
 # is compiled in the suite's setup, before the baseline, which paired_samples loads afresh for
@@ -337,7 +338,6 @@ OFFSET_ORDERS = ("production", "baseline", "candidate", "alternate")
 PAD_ALIGN = 64  # a realigned workload array starts at a random multiple of a cache line ...
 PAD_SPAN = 4096  # ... within one page, so each process sees another placement of the same data
 OFFSET_MARK = "\n# calibrate --offsets: the same kernel source, a separately loaded copy\n"
-SAMPLE_DIGITS = 7  # significant digits kept of each pair ratio in the saved data
 
 
 def _realigned(value: object, rng: np.random.Generator) -> object:
@@ -464,26 +464,6 @@ def run_offsets(
     return data
 
 
-def decisions_path(target: str, folder: Path = OFFSETS_DIR) -> Path:
-    """Where a new decisions run saves its raw data (committed, as the offsets runs)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return folder / f"decisions-{target}-{stamp}{OFFSETS_SUFFIX}"
-
-
-def save_offsets(data: dict, folder: Path = OFFSETS_DIR) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = data["started"].replace(":", "").replace("-", "")
-    name = f"offsets-{data['target']}-{data['order']}{'-pad' if data['pad'] else ''}-{stamp}"
-    for run in data["runs"]:
-        run["ratios"] = {
-            k: [float(f"{r:.{SAMPLE_DIGITS}g}") for r in v] for k, v in run["ratios"].items()
-        }
-    path = folder / (name + OFFSETS_SUFFIX)
-    path.write_text(json.dumps(data, indent=None, separators=(",", ":")) + "\n")
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = cli.UsageParser("python -m autoresearch.calibrate", __doc__)
     cli.add_target(parser, nargs="?")
@@ -559,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
             args.target, args.processes, args.order, args.pad, args.ab_seconds, args.match,
             sys.stderr,
         )  # fmt: skip
-        print(f"saved: {save_offsets(data)}")
+        print(f"saved: {save_offsets(data, OFFSETS_DIR)}")
         print(offsets_table([data]))
         return 0
 
@@ -575,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
         data = json.loads(Path(args.load).read_text())
     elif args.decisions > 0:
         with clock(args.clock):
-            save = Path(args.save) if args.save else decisions_path(args.target)
+            save = Path(args.save) if args.save else decisions_path(args.target, OFFSETS_DIR)
             data = measure(args.target, args.decisions, args.ab_seconds, save)
         lines.append(f"saved: {save}")
     else:

@@ -36,6 +36,10 @@ ASV_COLUMNS = [
     "stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples", "profile",
 ]  # fmt: skip
 ENV_NAME = "calibrate"
+# Saved runs: one JSON document on one line, named .jsonl (asv reads every *.json under its results
+# folder as a result file and warns on every publish/compare that a folder has no machine.json).
+OFFSETS_SUFFIX = ".jsonl"
+SAMPLE_DIGITS = 7  # significant digits kept of each pair ratio in the saved data
 CANDIDATE, BASELINE = "c" * 40, "b" * 40  # stand-in commit ids of the synthesized results
 
 
@@ -381,3 +385,28 @@ def offsets_table(paths_or_data: list) -> str:
             f"| {g:.4f} [{lo:.4f}, {hi:.4f}] | {s['secs']:.0f} |"
         )
     return "\n".join(rows)
+
+
+# ---------------------------------------------------------------------------
+# Saved runs (results/calibration/, committed)
+# ---------------------------------------------------------------------------
+
+
+def decisions_path(target: str, folder: Path) -> Path:
+    """Where a new decisions run saves its raw data (committed, as the offsets runs)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return folder / f"decisions-{target}-{stamp}{OFFSETS_SUFFIX}"
+
+
+def save_offsets(data: dict, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = data["started"].replace(":", "").replace("-", "")
+    name = f"offsets-{data['target']}-{data['order']}{'-pad' if data['pad'] else ''}-{stamp}"
+    for run in data["runs"]:
+        run["ratios"] = {
+            k: [float(f"{r:.{SAMPLE_DIGITS}g}") for r in v] for k, v in run["ratios"].items()
+        }
+    path = folder / (name + OFFSETS_SUFFIX)
+    path.write_text(json.dumps(data, indent=None, separators=(",", ":")) + "\n")
+    return path
