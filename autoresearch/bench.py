@@ -397,11 +397,12 @@ def confirm_paired(
     except (OSError, ValueError, asvresults.NotAResultFile):
         keepable = True  # unreadable here: confirm, and let the gate say what is wrong
     if not keepable:
-        # A discard (or incorrect) under every flag: the confirmation could only turn a keep into
-        # "cannot decide", so it is not made (7-18 s of a decision). The gate fails closed on a
-        # skipped confirmation should its rules keep after all (decide.decide).
+        # A discard (or incorrect) for the gate as it will be run (--confirmed, and --repair when
+        # given): the confirmation could only turn a keep into "cannot decide", so it is not made
+        # (6-76 s of a decision). The gate fails closed on a skipped confirmation should its rules
+        # keep after all (decide.decide).
         out = {"version": confirm.VERSION, "target": target, "ok": False, "skipped": True}
-        out.update(combos={}, error="asv's ratios are a discard under every flag of the gate")
+        out.update(combos={}, error="asv's ratios are a discard for the gate as it will be run")
     elif source.returncode:
         error = f"no first parent's kernels.py: {source.stderr.decode().strip()}"
         out = {"version": confirm.VERSION, "target": target, "ok": False, "combos": {}}
