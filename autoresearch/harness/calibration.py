@@ -284,7 +284,7 @@ def aa_bias(aa_ratios: list[dict[str, list]], params: dict[str, list]) -> tuple[
         for cls, per in ratios.items():
             combos = itertools.product(*params[cls])
             for combo, samples in zip(combos, per, strict=True):
-                label = "/".join([cls, *(v.replace(" ", "").strip("'") for v in combo)])
+                label = decide.combo_label(cls, combo)
                 logs.setdefault(label, []).append(math.log(float(np.median(samples))))
     label, values = max(logs.items(), key=lambda kv: abs(float(np.mean(kv[1]))))
     return label, abs(math.exp(float(np.mean(values))) - 1.0)
