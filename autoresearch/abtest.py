@@ -61,6 +61,13 @@ AB_SECONDS = 0.5  # CPU time spent pairing per combination (both sides together)
 AB_MIN_PAIRS = 12  # at least this many pairs, however slow the kernel
 AB_MAX_PAIRS = 200  # at most this many, however fast
 AB_MIN_SAMPLE_SECS = 0.002  # one sample runs the workload often enough to last this long
+# Calls checked after the timing loop (TimedCheck.after): as many as were timed, up to this many.
+# A shortcut taken on a fraction f of calls saves at most f of the candidate's time, and the gate
+# keeps nothing under its floor (decide.MIN_GAIN, 1%), so a shortcut worth keeping is taken on at
+# least 1% of calls: it survives 1000 checked calls with probability 0.99**1000 = 4e-5 (one taken
+# from call N on fails the first). Checking every timed call cost bitpack 38 of its 47 CPU-s of
+# pairing (thousands of microsecond calls, each recorded and compared bit for bit).
+AFTER_CHECK_CALLS = 1000
 
 
 SALT_FILE = "autoresearch-speed-salt"  # in asv's setup_cache folder: the run's secret salt
@@ -285,11 +292,11 @@ class TimedCheck:
       them) against the baseline kernel's, which the oracle passed when it was kept and which ran
       in this process under the same seal; if they differ, against a fresh copy of reference.py
       (the baseline is the one that is wrong when the current oracle rejects it: a repair);
-    - after the timing loop, as many calls as were timed, each seen through a recorder (every
-      result the kernels computed in it, not only what `search` returns): every result bit for
-      bit what the candidate's first call returned on the same inputs (kernels are deterministic:
-      one thread, the same inputs), sharing no memory with it, with the previous call's results
-      or with an input (a buffer handed out again);
+    - after the timing loop, as many calls as were timed (at most AFTER_CHECK_CALLS), each seen
+      through a recorder (every result the kernels computed in it, not only what `search`
+      returns): every result bit for bit what the candidate's first call returned on the same
+      inputs (kernels are deterministic: one thread, the same inputs), sharing no memory with it,
+      with the previous call's results or with an input (a buffer handed out again);
     - then one element of each workload array changed in place: the outputs must follow
       (against the baseline's, or the reference's): an answer remembered across calls does not;
     - and kernels.py's module-level state and numpy's process-wide state unchanged since
@@ -367,6 +374,7 @@ class TimedCheck:
         self.previous, self.previous_extents = out, mine
 
     def after(self, calls: int) -> None:
+        calls = min(calls, AFTER_CHECK_CALLS)
         for i in range(calls):
             self.judge(self.call(), f"call {i + 1} of {calls} after timing")
         self.previous, self.previous_extents = None, []

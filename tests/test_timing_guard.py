@@ -281,6 +281,10 @@ def test_same_bits_is_bit_for_bit():
     assert not outputs.same_bits(a, a.astype(np.float64))
     assert outputs.same_bits((a, 3), (a.copy(), 3)) and not outputs.same_bits((a, 3), [a, 3])
     assert outputs.same_bits(a[::2], a.copy()[::2])  # not contiguous
+    big = np.arange(3 * outputs.COMPARE_CHUNK, dtype=np.float64)
+    other = big.copy()
+    other.view(np.uint8)[-1] ^= 1  # one bit, in the last of several chunks
+    assert outputs.same_bits(big, big.copy()) and not outputs.same_bits(big, other)
 
 
 def test_an_output_sharing_memory_with_an_earlier_one_is_aliased():
@@ -301,6 +305,19 @@ def test_a_recorded_call_sees_every_result_not_only_the_last():
     record = abtest.recorded_call(inputs.search, kernels, w)()
     assert len(record) == 2 * len(w.queries)
     assert outputs.same_bits(record[-1], inputs.search(kernels, w))
+
+
+def test_the_calls_checked_after_timing_catch_any_shortcut_the_gate_could_keep():
+    # A shortcut on a fraction f of calls gains at most f; the gate keeps nothing under MIN_GAIN.
+    assert (1 - decide.MIN_GAIN) ** abtest.AFTER_CHECK_CALLS < 1e-4
+    from autoresearch.pq_l2 import inputs, kernels
+
+    w = abtest.salted_workload(inputs.workload, ((16, 4, 16), "uniform"), 7, None)
+    for timed, checked in ((3, 3), (10 * abtest.AFTER_CHECK_CALLS, abtest.AFTER_CHECK_CALLS)):
+        check = abtest.TimedCheck("pq_l2", inputs, kernels, kernels, w, inputs.search)
+        check.before()
+        check.after(timed)
+        assert check.checked == checked
 
 
 # ---------------------------------------------------------------------------

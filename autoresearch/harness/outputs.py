@@ -12,6 +12,11 @@ try:
 except ImportError:  # numpy < 2
     from numpy import byte_bounds
 
+# Bytes compared per step: one step's boolean temporary stays in cache. Whole-array comparisons
+# ran 4x slower on 80 MB outputs and memoryview's ran 6x slower on bitpack's 8 MB (1.3 ms against
+# 8 ms a call: the checks after timing cost bitpack 38 of its 47 CPU-s of pairing).
+COMPARE_CHUNK = 1 << 18
+
 
 def leaves(obj: object) -> list:
     """The non-container values of a nested tuple/list/dict, in order."""
@@ -33,12 +38,21 @@ def same_bits(a: object, b: object) -> bool:
     if isinstance(a, np.ndarray):
         if a.dtype != b.dtype or a.shape != b.shape:
             return False
-        if a.flags.c_contiguous and b.flags.c_contiguous:
-            return memoryview(a).cast("B") == memoryview(b).cast("B")
-        return a.tobytes() == b.tobytes()
+        if a.dtype.hasobject:  # no buffer of its own to compare (kernels return none)
+            return a.tobytes() == b.tobytes()
+        x, y = _raw_bytes(a), _raw_bytes(b)
+        return all(
+            np.array_equal(x[i : i + COMPARE_CHUNK], y[i : i + COMPARE_CHUNK])
+            for i in range(0, x.size, COMPARE_CHUNK)
+        )
     if isinstance(a, (float, complex, np.generic)):
         return np.asarray(a).tobytes() == np.asarray(b).tobytes()
     return bool(a == b)
+
+
+def _raw_bytes(a: np.ndarray) -> np.ndarray:
+    """The array's bytes as uint8 (through the buffer protocol: no subclass method is called)."""
+    return np.frombuffer(np.ascontiguousarray(a), np.uint8)
 
 
 def extents(obj: object) -> list[tuple[int, int]]:
