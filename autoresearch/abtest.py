@@ -63,10 +63,10 @@ AB_MAX_PAIRS = 200  # at most this many, however fast
 AB_MIN_SAMPLE_SECS = 0.002  # one sample runs the workload often enough to last this long
 # Calls checked after the timing loop (TimedCheck.after): as many as were timed, up to this many.
 # A shortcut taken on a fraction f of calls saves at most f of the candidate's time, and the gate
-# keeps nothing under its floor (decide.MIN_GAIN, 1%), so a shortcut worth keeping is taken on at
-# least 1% of calls: it survives 1000 checked calls with probability 0.99**1000 = 4e-5 (one taken
-# from call N on fails the first). Checking every timed call cost bitpack 38 of its 47 CPU-s of
-# pairing (thousands of microsecond calls, each recorded and compared bit for bit).
+# keeps nothing under its floor (thresholds.MIN_GAIN, 1%), so a shortcut worth keeping is taken on
+# at least 1% of calls: it survives 1000 checked calls with probability 0.99**1000 = 4e-5 (one
+# taken from call N on fails the first). Checking every timed call cost bitpack 38 of its 47 CPU-s
+# of pairing (thousands of microsecond calls, each recorded and compared bit for bit).
 AFTER_CHECK_CALLS = 1000
 
 
@@ -482,7 +482,7 @@ def quick_ratios(target: str, seconds: float, match: str | None, out) -> list:
     import itertools
     import re
 
-    from autoresearch.harness import decide
+    from autoresearch.harness import asvresults, pairstats
 
     global AB_SECONDS
     suite = importlib.import_module(f"benchmarks.bench_{target}")
@@ -492,7 +492,7 @@ def quick_ratios(target: str, seconds: float, match: str | None, out) -> list:
         for cls in _suite_classes(suite):
             params = cls.params if isinstance(cls.params[0], list) else [cls.params]
             for combo in itertools.product(*params):
-                label = decide.combo_label(
+                label = asvresults.combo_label(
                     cls.__name__, tuple(map(repr, combo))
                 )  # as asv stores them
                 if match and not re.search(match, label):
@@ -506,7 +506,7 @@ def quick_ratios(target: str, seconds: float, match: str | None, out) -> list:
                     continue
                 except Exception as exc:
                     raise KernelRaised(f"{label}: {type(exc).__name__}: {exc}") from exc
-                c = decide.measure(label, samples, None)
+                c = pairstats.measure(label, samples, None)
                 measured.append(c)
                 c = c.combo
                 print(
@@ -594,9 +594,9 @@ def _quick_look(args, repo: Path) -> int:
     if not measured:
         print("error: no combination matched", file=sys.stderr)
         return 1
-    from autoresearch.harness import decide
+    from autoresearch.harness import pairstats
 
-    point, lo, hi = decide.geomean_with_interval(measured)
+    point, lo, hi = pairstats.geomean_with_interval(measured)
     print(f"geomean {point:.4f}  [{lo:.4f}, {hi:.4f}] over {len(measured)} combinations")
     return 0
 

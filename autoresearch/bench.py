@@ -335,18 +335,24 @@ def paired_ratios(results: Path, target: str) -> dict[str, float]:
     from autoresearch.harness import decide
 
     try:
-        benches = decide.read_results(asvresults.read(results), "results")
-    except (OSError, asvresults.NotAResultFile, decide.CannotDecide):
+        benches = asvresults.benches(asvresults.read(results), "results")
+    except (OSError, asvresults.NotAResultFile):
         return {}
     out = {}
-    for name, b in decide.target_benches(benches, target).items():
+    for name, b in asvresults.target_benches(benches, target).items():
         if name.endswith(f".{decide.AB_METHOD}"):
             cls = name.split(".")[1]
             for i, (combo, result) in enumerate(zip(b.combos, b.results, strict=False)):
-                if decide.finite(result):
+                if asvresults.finite(result):
                     samples = b.samples[i] if b.samples else None
-                    ok = isinstance(samples, list) and samples and all(map(decide.finite, samples))
-                    out[decide.combo_label(cls, combo)] = median(samples) if ok else float(result)
+                    ok = (
+                        isinstance(samples, list)
+                        and samples
+                        and all(map(asvresults.finite, samples))
+                    )
+                    out[asvresults.combo_label(cls, combo)] = (
+                        median(samples) if ok else float(result)
+                    )
     return out
 
 

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from autoresearch import PACKAGE_DIR, abtest
-from autoresearch.harness import cli, decide
+from autoresearch.harness import cli, decide, thresholds
 from autoresearch.harness.calibration import (
     DEFAULT_DECISIONS,
     INJECTED,
@@ -546,8 +546,8 @@ def main(argv: list[str] | None = None) -> int:
     wall0, cpu0, load0 = time.monotonic(), _cpu_secs(), os.getloadavg()
     lines = [
         f"target: {args.target}",
-        f"gate: ci_level={decide.CI_LEVEL} min_gain={decide.MIN_GAIN} "
-        f"worst_slowdown={decide.WORST_SLOWDOWN} trade_off={decide.TRADE_OFF_FACTOR:g}",
+        f"gate: ci_level={thresholds.CI_LEVEL} min_gain={thresholds.MIN_GAIN} "
+        f"worst_slowdown={thresholds.WORST_SLOWDOWN} trade_off={thresholds.TRADE_OFF_FACTOR:g}",
         f"machine: {os.cpu_count()} cpus, load at start {' '.join(f'{x:.2f}' for x in load0)}",
     ]
     ok = True

@@ -20,7 +20,7 @@ two processes of its own, on the same salted workloads, and reads their CPU time
 
 The ratio of a combination is the median over pairs of candidate/baseline CPU time per call. The
 gate compares these with asv's pair ratios and refuses to decide when they disagree beyond the
-noise (decide.MAX_CONFIRM_GAP). Such a check cannot be gamed from inside asv's process (nothing
+noise (thresholds.MAX_CONFIRM_GAP). Such a check cannot be gamed from inside asv's process (nothing
 there reaches these processes) nor cheaply from inside the candidate's own process here: its CPU
 time is counted by the OS, and work it hides outside a chunk is counted too.
 
@@ -64,7 +64,9 @@ CONFIRM_SECONDS = 0.2  # CPU seconds per combination, both processes together (d
 CHUNK_SECS = 0.02
 MIN_PAIRS = 6  # at least this many chunk pairs per combination, however slow the kernel
 MAX_PAIRS = 40  # with asv's ratios given, a disagreeing combination is measured up to this
-SETTLE_GAP = 0.02  # ... while its median is this far from asv's (decide.MAX_CONFIRM_COMBO_GAP: 10%)
+SETTLE_GAP = (
+    0.02  # ... while its median is this far from asv's (thresholds.MAX_CONFIRM_COMBO_GAP: 10%)
+)
 IDLE_SLACK_SECS = 0.02  # CPU a process may use between chunks in all (replying, reading)
 START_TIMEOUT_SECS = 180  # imports, workloads from the run's cache, kernels from numba's cache
 CHUNK_TIMEOUT_SECS = 60  # one chunk (a kernel that hangs fails the confirmation)
@@ -219,7 +221,7 @@ def child_main(
 def suite_combinations(target: str) -> list[tuple[str, object, tuple]]:
     """(label, workload function, its arguments) of every main-class combination, in asv's order."""
     from autoresearch import abtest
-    from autoresearch.harness import decide
+    from autoresearch.harness import asvresults
 
     suite = importlib.import_module(f"benchmarks.bench_{target}")
     inputs = importlib.import_module(f"autoresearch.{target}.inputs")
@@ -227,7 +229,7 @@ def suite_combinations(target: str) -> list[tuple[str, object, tuple]]:
     for cls in abtest._suite_classes(suite):
         params = cls.params if isinstance(cls.params[0], list) else [cls.params]
         for combo in itertools.product(*params):
-            label = decide.combo_label(cls.__name__, tuple(map(repr, combo)))
+            label = asvresults.combo_label(cls.__name__, tuple(map(repr, combo)))
             out.append((label, getattr(inputs, cls.workload_function), cls().workload_args(*combo)))
     return out
 

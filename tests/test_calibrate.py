@@ -11,7 +11,7 @@ import pytest
 
 from autoresearch import calibrate
 from autoresearch.common import SplitMix64
-from autoresearch.harness import calibration, decide
+from autoresearch.harness import calibration, decide, thresholds
 
 CLASSES = {"PqL2": [[(128, 16, 256), (768, 96, 256)], ["clustered", "uniform", "sparse"]]}
 PARAMS = calibration.as_stored(CLASSES)
@@ -75,12 +75,14 @@ def test_smallest_resolved_change_is_the_keep_threshold():
     ratios = aa_ratios(2)
     s = calibration.smallest_resolved("pq_l2", PARAMS, ratios, calibration.kept, -1)
     geo = calibration.judge("pq_l2", PARAMS, ratios).geomean_ratio
-    assert s == pytest.approx(1 - (1 - decide.MIN_GAIN) / geo, abs=3e-4)  # quiet: the floor decides
+    assert s == pytest.approx(
+        1 - (1 - thresholds.MIN_GAIN) / geo, abs=3e-4
+    )  # quiet: the floor decides
     assert calibration.kept(calibration.judge("pq_l2", PARAMS, calibration.scaled(ratios, 1 - s)))
     below = calibration.scaled(ratios, 1 - 0.98 * s)
     assert not calibration.kept(calibration.judge("pq_l2", PARAMS, below))
     slow = calibration.smallest_resolved("pq_l2", PARAMS, ratios, calibration.resolved_slower, +1)
-    assert 0 < slow < decide.MIN_GAIN  # a slowdown needs only significance, no floor
+    assert 0 < slow < thresholds.MIN_GAIN  # a slowdown needs only significance, no floor
 
 
 def test_a_noisy_measurement_is_kept_only_once_its_interval_clears_1():
@@ -88,7 +90,7 @@ def test_a_noisy_measurement_is_kept_only_once_its_interval_clears_1():
     d = calibration.judge("pq_l2", PARAMS, ratios)
     s = calibration.smallest_resolved("pq_l2", PARAMS, ratios, calibration.kept, -1)
     assert s >= 1 - 1 / d.geomean_ci_hi - 1e-3
-    assert s >= 1 - (1 - decide.MIN_GAIN) / d.geomean_ratio - 1e-3
+    assert s >= 1 - (1 - thresholds.MIN_GAIN) / d.geomean_ratio - 1e-3
     noisy = aa_ratios(3, 0.2)  # beyond the noise limit nothing is ever kept
     assert math.isinf(calibration.smallest_resolved("pq_l2", PARAMS, noisy, calibration.kept, -1))
 

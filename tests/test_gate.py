@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from autoresearch import gate
+from autoresearch.harness import asvresults, thresholds
 from autoresearch.harness import decide as gate_rules
 from autoresearch.harness.cli import EXIT_USAGE
 from autoresearch.harness.git import other_kernel
@@ -321,7 +322,7 @@ def test_a_clear_slowdown_is_discarded_however_noisy():
 def test_real_quiet_runs_are_under_the_noise_limit():
     for name in SCENARIOS:
         d = decide(name)
-        assert gate_rules.pair_spread(d.combos) < gate_rules.MAX_PAIR_SPREAD / 2, name
+        assert gate_rules.pair_spread(d.combos) < thresholds.MAX_PAIR_SPREAD / 2, name
 
 
 def test_a_single_implausible_combination_is_suspect():
@@ -467,7 +468,7 @@ def drop_last_distribution(results: dict) -> None:
         if not name.startswith("bench_pq_l2.PqL2."):
             continue
         params = cell(results, name, "params")
-        keep = [i for i, combo in enumerate(gate_rules._product(params)) if combo[1] != "'sparse'"]
+        keep = [i for i, combo in enumerate(asvresults.product(params)) if combo[1] != "'sparse'"]
         params[1] = params[1][:2]
         for column in ("result", "samples", "stats_ci_99_a", "stats_ci_99_b", "stats_repeat"):
             values = cell(results, name, column)
@@ -532,8 +533,8 @@ def test_single_sample_time_results_as_quick_makes_them():
 
 def test_too_few_pair_ratios():
     cand, _, _ = files("faster")
-    cell(cand, AB, "samples")[0] = cell(cand, AB, "samples")[0][: gate_rules.MIN_PAIRS - 1]
-    undecided_because(decide("faster", cand=cand), f"fewer than {gate_rules.MIN_PAIRS}")
+    cell(cand, AB, "samples")[0] = cell(cand, AB, "samples")[0][: thresholds.MIN_PAIRS - 1]
+    undecided_because(decide("faster", cand=cand), f"fewer than {thresholds.MIN_PAIRS}")
 
 
 @pytest.mark.parametrize("bench", [AB, TIME])

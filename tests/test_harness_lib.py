@@ -188,12 +188,12 @@ def test_only_the_paired_benchmarks_refusals_count_as_guard_errors():
 
 def test_the_gates_json_reads_back_into_the_block_it_prints_without_it():
     from autoresearch import gate
-    from autoresearch.harness import decide
+    from autoresearch.harness import decide, pairstats
     from autoresearch.harness.verdict import gate_lines, read_gate_json, repeated_lines
 
     combos = [
-        decide.Combo("PqL2/(1,2)/a", 0.91, 0.9, 0.92, 12, "faster", 0.01, 0.0012),
-        decide.Combo("PqL2/(1,2)/b", 1.02, 0.99, 1.05, 12, "same", 0.02, None),
+        pairstats.Combo("PqL2/(1,2)/a", 0.91, 0.9, 0.92, 12, "faster", 0.01, 0.0012),
+        pairstats.Combo("PqL2/(1,2)/b", 1.02, 0.99, 1.05, 12, "same", 0.02, None),
     ]
     d = gate.Decision(
         "keep", decide.KEEP, "pq_l2", "c" * 40, "b" * 40, 0.95, 0.94, 0.96, combos,

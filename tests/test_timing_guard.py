@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 from autoresearch import PACKAGE_DIR, TARGETS, abtest, confirm, gate, integrity, oracle
-from autoresearch.harness import decide, outputs
+from autoresearch.harness import decide, outputs, thresholds
 
 REPO = PACKAGE_DIR.parent
 REDTEAM = REPO / "tests" / "redteam"
@@ -309,7 +309,7 @@ def test_a_recorded_call_sees_every_result_not_only_the_last():
 
 def test_the_calls_checked_after_timing_catch_any_shortcut_the_gate_could_keep():
     # A shortcut on a fraction f of calls gains at most f; the gate keeps nothing under MIN_GAIN.
-    assert (1 - decide.MIN_GAIN) ** abtest.AFTER_CHECK_CALLS < 1e-4
+    assert (1 - thresholds.MIN_GAIN) ** abtest.AFTER_CHECK_CALLS < 1e-4
     from autoresearch.pq_l2 import inputs, kernels
 
     w = abtest.salted_workload(inputs.workload, ((16, 4, 16), "uniform"), 7, None)

@@ -10,13 +10,16 @@ a file does it here, so a file that is valid JSON but no result file reads the s
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 RESULTS_DIR = "results"  # in the repository: committed history
 MACHINE_FILE = "machine.json"
 FORMAT_VERSION = 2
+REQUIRED_COLUMNS = ("result", "params", "version", "started_at", "samples")  # what the gate reads
 
 
 class NotAResultFile(ValueError):
@@ -116,3 +119,103 @@ def rows(data: object, what: str) -> Iterator[tuple[str, dict]]:
         if not isinstance(row, list):
             raise NotAResultFile(f"{what}: {name}: result row is not a list")
         yield name, dict(zip(columns, row, strict=False))
+
+
+# ---------------------------------------------------------------------------
+# Rows as benchmarks (by result_columns name, never by position)
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    """One benchmark's row of a result file, per parameter combination."""
+
+    name: str
+    params: list  # [[repr, ...], ...] per parameter
+    version: str
+    started_at: float | None  # JS milliseconds
+    results: list  # per combination: number, None (failed) or NaN (skipped)
+    samples: list | None  # per combination: list of numbers or None; None: not recorded
+
+    @property
+    def combos(self) -> list[tuple]:
+        return list(product(self.params))
+
+
+def product(params: list) -> list[tuple]:
+    # asv's order: itertools.product over the parameters, the last varying fastest.
+    out = [()]
+    for values in params:
+        out = [(*prefix, v) for prefix in out for v in values]
+    return out
+
+
+def read_bench(name: str, cells: dict) -> Bench:
+    # asv drops trailing empty columns: a missing cell means None.
+    params = cells.get("params")
+    if not isinstance(params, list) or not all(isinstance(p, list) for p in params):
+        raise NotAResultFile(f"{name}: malformed params {params!r}")
+    n = len(product(params))
+    results, samples = cells.get("result"), cells.get("samples")
+    if not params:  # unparameterized: one combination, stored unwrapped
+        results, samples = [results], None if samples is None else [samples]
+    if results is None:
+        results = [None] * n  # asv collapses all-failed to null
+    if not isinstance(results, list) or len(results) != n:
+        raise NotAResultFile(f"{name}: {n} parameter combinations but result is {results!r:.80}")
+    if samples is not None and (not isinstance(samples, list) or len(samples) != n):
+        raise NotAResultFile(f"{name}: samples do not match its {n} parameter combinations")
+    version = cells.get("version")
+    if not isinstance(version, str) or not version:
+        raise NotAResultFile(f"{name}: no benchmark version")
+    started = cells.get("started_at")
+    return Bench(name, params, version, started if is_number(started) else None, results, samples)
+
+
+def benches(data: object, what: str) -> dict[str, Bench]:
+    """Every benchmark of a parsed asv result file by name (NotAResultFile: one is unreadable)."""
+    columns = check(data, what)["result_columns"]
+    if not all(c in columns for c in REQUIRED_COLUMNS):
+        raise NotAResultFile(f"{what}: result_columns {columns!r} lack {REQUIRED_COLUMNS}")
+    return {name: read_bench(name, cells) for name, cells in rows(data, what)}
+
+
+def is_number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def finite(x: object) -> bool:
+    return is_number(x) and math.isfinite(x)
+
+
+def cell_state(x: object) -> str:
+    if x is None:
+        return "null (failed)"
+    if is_number(x) and math.isnan(x):
+        return "NaN (skipped)"
+    return repr(x)
+
+
+def target_benches(by_name: dict[str, Bench], target: str) -> dict[str, Bench]:
+    """The target's main benchmarks (bench_T.Class.method); *Peers classes are informational."""
+    prefix = f"bench_{target}."
+    out = {}
+    for name, bench in by_name.items():
+        parts = name.split(".")
+        if name.startswith(prefix) and len(parts) == 3 and not parts[1].endswith("Peers"):
+            out[name] = bench
+    return out
+
+
+def targets_in(by_name: dict[str, Bench]) -> set[str]:
+    names = set()
+    for name in by_name:
+        parts = name.split(".")
+        if len(parts) == 3 and parts[0].startswith("bench_") and not parts[1].endswith("Peers"):
+            names.add(parts[0].removeprefix("bench_"))
+    return names
+
+
+def combo_label(cls: str, combo: tuple) -> str:
+    # Compact and space-free so an agent can grep it: PqL2/(128,16,256)/clustered
+    return "/".join([cls, *(re.sub(r"[\s'\"]", "", v) for v in combo)])

@@ -19,19 +19,19 @@ GUARD_ERRORS = ("HarnessChangedError", "WrongWhileTimedError")
 def failed_benchmarks(results: Path, target: str, paired: bool = False) -> list[str]:
     """The candidate-only benchmarks (not the paired A/B) asv recorded as failed (null); with
     `paired`, the paired one's failures too."""
-    from autoresearch.harness import decide
+    from autoresearch.harness import asvresults, decide
 
     try:
         benches = decide.read_results(json.loads(results.read_text()), "candidate results")
     except (OSError, ValueError, decide.CannotDecide):
         return []  # unreadable: the gate says why
     failed = []
-    for name, bench in decide.target_benches(benches, target).items():
+    for name, bench in asvresults.target_benches(benches, target).items():
         if name.endswith(f".{decide.AB_METHOD}") and not paired:
             continue  # the baseline's kernel runs there too: the gate handles its failures
         cls, method = name.split(".")[1:]
         failed += [
-            f"{decide.combo_label(cls, combo)} {method}"
+            f"{asvresults.combo_label(cls, combo)} {method}"
             for combo, result in zip(bench.combos, bench.results, strict=False)
             if result is None
         ]

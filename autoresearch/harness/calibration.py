@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autoresearch.harness import decide
+from autoresearch.harness import asvresults, decide, pairstats, thresholds
 
 # ---------------------------------------------------------------------------
 # Constants (the targets come from issue 3; the rest says what "caught" means)
@@ -222,7 +222,7 @@ def analyze(data: dict, fraction: float = 1.0) -> tuple[list[str], bool]:
         extra = ""
         if change > 0:
             extra = f", kept {c['kept']}"
-            if change >= decide.WORST_SLOWDOWN:
+            if change >= thresholds.WORST_SLOWDOWN:
                 extra += f", worst-case guard fired {c['guard_fired']}"
         lines.append(
             f"{name}_caught: {c['caught']}/{c['n']} (median geomean "
@@ -284,7 +284,7 @@ def aa_bias(aa_ratios: list[dict[str, list]], params: dict[str, list]) -> tuple[
         for cls, per in ratios.items():
             combos = itertools.product(*params[cls])
             for combo, samples in zip(combos, per, strict=True):
-                label = decide.combo_label(cls, combo)
+                label = asvresults.combo_label(cls, combo)
                 logs.setdefault(label, []).append(math.log(float(np.median(samples))))
     label, values = max(logs.items(), key=lambda kv: abs(float(np.mean(kv[1]))))
     return label, abs(math.exp(float(np.mean(values))) - 1.0)
@@ -311,15 +311,15 @@ def _smallest_kept(measured: list[tuple[float, float]]) -> float:
     """The smallest uniform speed-up that significance and the 1% floor keep in
     RESOLVED_FRACTION of these A/A (geomean, interval top) readings: scaling every ratio by 1 - s
     scales both, so it needs (1 - s) * top < 1 and (1 - s) * geomean <= 1 - MIN_GAIN."""
-    need = [max(1.0 - 1.0 / hi, 1.0 - (1.0 - decide.MIN_GAIN) / g, 0.0) for g, hi in measured]
+    need = [max(1.0 - 1.0 / hi, 1.0 - (1.0 - thresholds.MIN_GAIN) / g, 0.0) for g, hi in measured]
     return quantile(need, RESOLVED_FRACTION)
 
 
 def offsets_summary(data: dict) -> dict:
     """What one saved offsets run says (every number of the table, from the raw ratios alone)."""
     runs = [r["ratios"] for r in data["runs"]]
-    measured = [[decide.measure(k, v, None) for k, v in r.items()] for r in runs]
-    own = [decide.geomean_with_interval(m) for m in measured]
+    measured = [[pairstats.measure(k, v, None) for k, v in r.items()] for r in runs]
+    own = [pairstats.geomean_with_interval(m) for m in measured]
     # Per combination: the variance of its log median between processes, less what the pairs'
     # own noise explains (the mean bootstrap variance within a process): the offset's variance.
     offset_sd = []
@@ -329,8 +329,8 @@ def offsets_summary(data: dict) -> dict:
         offset_sd.append(math.sqrt(max(0.0, float(np.var(logs, ddof=1)) - within)))
     geos = [g for g, _, _ in own]
     worst = max(abs(float(np.median(v)) - 1.0) for r in runs for v in r.values())
-    two = [decide.cluster_measure([a, b]) for a, b in itertools.combinations(runs, 2)]
-    every = decide.cluster_measure(runs)
+    two = [pairstats.cluster_measure([a, b]) for a, b in itertools.combinations(runs, 2)]
+    every = pairstats.cluster_measure(runs)
     loads = [x for r in data["runs"] for x in (r["load_start"], r["load_end"])]
     return {
         "target": data["target"],
@@ -343,9 +343,9 @@ def offsets_summary(data: dict) -> dict:
         "geomean_range": (min(geos), max(geos)),
         "own_excludes_1": sum(lo > 1.0 or hi < 1.0 for _, lo, hi in own),
         # significance and the 1% floor, the two rules an A/A keep must pass (others only refuse)
-        "own_keeps": sum(hi < 1.0 and g <= 1.0 - decide.MIN_GAIN for g, _, hi in own),
+        "own_keeps": sum(hi < 1.0 and g <= 1.0 - thresholds.MIN_GAIN for g, _, hi in own),
         "pair2_keeps": sum(
-            c.geomean_ci_hi < 1.0 and c.geomean_ratio <= 1.0 - decide.MIN_GAIN for c in two
+            c.geomean_ci_hi < 1.0 and c.geomean_ratio <= 1.0 - thresholds.MIN_GAIN for c in two
         ),
         "worst_combo": worst,
         "offset_sd": (float(np.median(offset_sd)), max(offset_sd)),

@@ -3,94 +3,43 @@ undecided (autoresearch.gate is its command: it finds and reads the files and pr
 
 Per combination the ratio is the median of its pair ratios with a bootstrap interval; overall, the
 geometric mean of those medians with a bootstrap interval that resamples pairs within every
-combination. The rules are listed under the thresholds banner below; every number they use is a
-named threshold with its reason. Every problem with the inputs gives "cannot decide"; the gate
-never keeps on doubt. Reads no file, runs no process: the same inputs give the same decision.
+combination (harness/pairstats.py). The rules are below; every number they use is a named
+threshold with its reason in harness/thresholds.py. Every problem with the inputs gives "cannot
+decide"; the gate never keeps on doubt. Reads no file, runs no process: the same inputs give the
+same decision.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from autoresearch.common import SplitMix64
 from autoresearch.harness import asvresults
-
-# ---------------------------------------------------------------------------
-# Thresholds (fixed: every decision in the project's history was made with these)
-# ---------------------------------------------------------------------------
-
-# Two-sided confidence of every interval. Paired ratios are tight (A/A intervals are under 1% wide,
-# toolchain-notes.md), so 99% costs little power, while the loop makes hundreds of decisions and
-# each false keep ratchets noise into the baseline for good. Same level as asv's stats_ci_99.
-CI_LEVEL = 0.99
-
-# Bootstrap resamples: the 0.5% tails of a 99% interval rest on 20 resamples each, enough for the
-# interval's ends to move by far less than the 1% minimum gain when the seed changes.
-BOOTSTRAP_RESAMPLES = 4000
-
-# Fixed seed: the same files always give the same decision. Each combination draws from its own
-# stream (spawned from its name), so adding a combination leaves the others' intervals unchanged.
-BOOTSTRAP_SEED = 0x6A7E_5EED
-
-# Keep only if the geomean ratio is at most 1 - MIN_GAIN. Pairing removes the VM's drift but not
-# per-process effects (code and data placement) that shift a ratio by a few tenths of a percent
-# with identical code (A/A medians 0.998-1.006, toolchain-notes.md); a 1% floor stays above them,
-# and a sub-percent "win" is not worth a commit whose cost is more code for the next edit to read.
-MIN_GAIN = 0.01
-
-# Worst-case guard: discard if any combination is significantly slower (interval above 1) by at
-# least this much (point ratio >= 1 + WORST_SLOWDOWN). An average must not hide one shape getting
-# worse for Lance's users; 5% is asv's default regression threshold (regressions_thresholds).
-WORST_SLOWDOWN = 0.05
-
-# Trade-off rule (the Rust harness's): the summed log-improvement of the significantly faster
-# combinations must be at least this many times the summed log-regression of the significantly
-# slower ones. Small regressions are tolerated only when they buy much larger gains.
-TRADE_OFF_FACTOR = 10.0
-
-# Plausibility ceiling: a geomean speed-up, or a speed-up of any one combination, above this factor
-# in one step is "suspect" (exit 3) unless --confirmed. KernelBench flags 10x; a jump that large in
-# one edit is more often a measurement or correctness hole than a kernel (Sakana's 150x was 3x
-# slower). The experiment then re-measures; with --confirmed the gate judges that re-measurement
-# by every rule (the caller, the experiment, re-measured before passing it).
-SUSPECT_SPEEDUP = 10.0
-
-# Noise guard: the spread of a combination's pair ratios, (q75 - q25) / median, is 1-2% on a quiet
-# machine; with the 2 cores oversubscribed (load 4-9) wall-clock pairs spread 33% (median), A/A
-# geomeans range 0.91-1.08 and one came within 0.4% of a false keep. The bootstrap assumes
-# independent pairs, which bursts of preemption break. Above this median spread over the
-# combinations the gate keeps nothing ("cannot decide": re-measure); a clear slowdown (interval
-# above 1) is still discarded. CPU-time pairs spread 1.5-3% at load 8 (docs/gate.md).
-MAX_PAIR_SPREAD = 0.05
-
-# Fewest pair ratios a combination may have: with n pairs the widest interval for a median from
-# order statistics covers 1 - 2**(1 - n), which first exceeds 99% at n = 8. abtest always records
-# at least 12; fewer means the results were not made by it (asv --quick records one).
-MIN_PAIRS = 8
-
-# Fewest samples of a time_* result: one sample means `asv run --quick` overwrote the run.
-MIN_TIME_SAMPLES = 2
-
-# The parent's confirmation (autoresearch/confirm.py, `--confirmation FILE`): the same two kernels
-# timed again in two processes of the parent's, CPU time read from the OS. asv's ratios come from
-# the process the candidate runs in, which it could have edited on their way out; these cannot be.
-# When the geometric mean over the combinations of asv-ratio / confirmed-ratio is off 1 by more
-# than MAX_CONFIRM_GAP, or one combination's by more than MAX_CONFIRM_COMBO_GAP, the gate refuses
-# to keep ("cannot decide"). Honest pairs measured both ways: see docs/gate.md ("Confirmation");
-# a tampered pairing (every ratio scaled by 0.8) is off by 25%.
-MAX_CONFIRM_GAP = 0.03
-MAX_CONFIRM_COMBO_GAP = 0.10
-CONFIRM_VERSION = 1
-
-# Cluster bootstrap (cluster_measure; not yet used by decide): the stream that draws processes.
-# Pairs of one process share that process's offset (where code and data landed, which copy was
-# compiled first): an A/A combination read 0.945 in one process and 0.999 in three others
-# (docs/gate.md, "Across processes"), which no resampling of one process's pairs can show.
-CLUSTER_STREAM = "processes"
+from autoresearch.harness.asvresults import (
+    Bench,
+    cell_state,
+    combo_label,
+    finite,
+    is_number,
+    target_benches,
+    targets_in,
+)
+from autoresearch.harness.pairstats import Combo, Measured, geomean_with_interval, measure
+from autoresearch.harness.thresholds import (
+    CI_LEVEL,
+    CONFIRM_VERSION,
+    MAX_CONFIRM_COMBO_GAP,
+    MAX_CONFIRM_GAP,
+    MAX_PAIR_SPREAD,
+    MIN_GAIN,
+    MIN_PAIRS,
+    MIN_TIME_SAMPLES,
+    SUSPECT_SPEEDUP,
+    TRADE_OFF_FACTOR,
+    WORST_SLOWDOWN,
+)
 
 # ---------------------------------------------------------------------------
 # Exit codes and decisions
@@ -101,7 +50,6 @@ DECISION_NAMES = {KEEP: "keep", DISCARD: "discard", INCORRECT: "incorrect", UNDE
 
 AB_METHOD = "track_ab_ratio"
 MISMATCH_METHOD = "track_mismatches"
-REQUIRED_COLUMNS = ("result", "params", "version", "started_at", "samples")
 BENCH_COMMAND = "python -m autoresearch.bench"
 ASV_COMMAND = "asv run"
 
@@ -118,18 +66,6 @@ class Reason:
 
     def line(self) -> str:
         return f"{self.rule}={'pass' if self.ok else 'fail'} {self.text}"
-
-
-@dataclass
-class Combo:
-    label: str  # Class/param/param, e.g. PqL2/(128,16,256)/clustered
-    ratio: float  # median candidate/baseline time ratio of the pairs
-    ci_lo: float
-    ci_hi: float
-    pairs: int
-    verdict: str  # faster / slower / same (interval excludes 1 or not)
-    spread: float  # (q75 - q25) / median of the pair ratios: how disturbed the pairing was
-    time_s: float | None = None  # the candidate's median time_* (informational)
 
 
 @dataclass
@@ -163,107 +99,12 @@ def undecided(target: str, candidate: str, baseline: str, rule: str, text: str) 
     )  # fmt: skip
 
 
-# ---------------------------------------------------------------------------
-# Reading asv results (by result_columns name, never by position)
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class Bench:
-    """One benchmark's row of a result file, per parameter combination."""
-
-    name: str
-    params: list  # [[repr, ...], ...] per parameter
-    version: str
-    started_at: float | None  # JS milliseconds
-    results: list  # per combination: number, None (failed) or NaN (skipped)
-    samples: list | None  # per combination: list of numbers or None; None: not recorded
-
-    @property
-    def combos(self) -> list[tuple]:
-        return list(_product(self.params))
-
-
-def _product(params: list) -> list[tuple]:
-    # asv's order: itertools.product over the parameters, the last varying fastest.
-    out = [()]
-    for values in params:
-        out = [(*prefix, v) for prefix in out for v in values]
-    return out
-
-
-def read_bench(name: str, cells: dict) -> Bench:
-    # asv drops trailing empty columns: a missing cell means None.
-    params = cells.get("params")
-    if not isinstance(params, list) or not all(isinstance(p, list) for p in params):
-        raise CannotDecide(f"{name}: malformed params {params!r}")
-    n = len(_product(params))
-    results, samples = cells.get("result"), cells.get("samples")
-    if not params:  # unparameterized: one combination, stored unwrapped
-        results, samples = [results], None if samples is None else [samples]
-    if results is None:
-        results = [None] * n  # asv collapses all-failed to null
-    if not isinstance(results, list) or len(results) != n:
-        raise CannotDecide(f"{name}: {n} parameter combinations but result is {results!r:.80}")
-    if samples is not None and (not isinstance(samples, list) or len(samples) != n):
-        raise CannotDecide(f"{name}: samples do not match its {n} parameter combinations")
-    version = cells.get("version")
-    if not isinstance(version, str) or not version:
-        raise CannotDecide(f"{name}: no benchmark version")
-    started = cells.get("started_at")
-    return Bench(name, params, version, started if _is_number(started) else None, results, samples)
-
-
 def read_results(data: object, what: str) -> dict[str, Bench]:
-    """Every benchmark of a parsed asv result file (api version 2)."""
+    """asvresults.benches, with what keeps a file from being read as the gate's CannotDecide."""
     try:
-        columns = asvresults.check(data, what)["result_columns"]
-        if not all(c in columns for c in REQUIRED_COLUMNS):
-            raise CannotDecide(f"{what}: result_columns {columns!r} lack {REQUIRED_COLUMNS}")
-        return {name: read_bench(name, cells) for name, cells in asvresults.rows(data, what)}
+        return asvresults.benches(data, what)
     except asvresults.NotAResultFile as exc:
         raise CannotDecide(str(exc)) from None
-
-
-def _is_number(x: object) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-def finite(x: object) -> bool:
-    return _is_number(x) and math.isfinite(x)
-
-
-def _state(x: object) -> str:
-    if x is None:
-        return "null (failed)"
-    if _is_number(x) and math.isnan(x):
-        return "NaN (skipped)"
-    return repr(x)
-
-
-def target_benches(benches: dict[str, Bench], target: str) -> dict[str, Bench]:
-    """The target's main benchmarks (bench_T.Class.method); *Peers classes are informational."""
-    prefix = f"bench_{target}."
-    out = {}
-    for name, bench in benches.items():
-        parts = name.split(".")
-        if name.startswith(prefix) and len(parts) == 3 and not parts[1].endswith("Peers"):
-            out[name] = bench
-    return out
-
-
-def targets_in(benches: dict[str, Bench]) -> set[str]:
-    names = set()
-    for name in benches:
-        parts = name.split(".")
-        if len(parts) == 3 and parts[0].startswith("bench_") and not parts[1].endswith("Peers"):
-            names.add(parts[0].removeprefix("bench_"))
-    return names
-
-
-def combo_label(cls: str, combo: tuple) -> str:
-    # Compact and space-free so an agent can grep it: PqL2/(128,16,256)/clustered
-    return "/".join([cls, *(re.sub(r"[\s'\"]", "", v) for v in combo)])
 
 
 # ---------------------------------------------------------------------------
@@ -306,113 +147,6 @@ def check_same_benchmarks(cand: dict[str, Bench], base: dict[str, Bench], target
                 f"{name}: parameter combinations differ (candidate only: {only_c}, baseline only: "
                 f"{only_b}; or their order)"
             )
-
-
-# ---------------------------------------------------------------------------
-# Statistics
-# ---------------------------------------------------------------------------
-
-
-def bootstrap_medians(samples: np.ndarray, label: str) -> np.ndarray:
-    """BOOTSTRAP_RESAMPLES medians of resamples (with replacement) of `samples`."""
-    n = len(samples)
-    rng = SplitMix64(BOOTSTRAP_SEED).spawn(label)
-    idx = rng.integers(BOOTSTRAP_RESAMPLES * n, n).reshape(BOOTSTRAP_RESAMPLES, n)
-    return np.median(samples[idx], axis=1)
-
-
-def interval(draws: np.ndarray) -> tuple[float, float]:
-    tail = (1.0 - CI_LEVEL) / 2.0
-    lo, hi = np.quantile(draws, [tail, 1.0 - tail])
-    return float(lo), float(hi)
-
-
-@dataclass
-class Measured:
-    combo: Combo
-    log_draws: np.ndarray  # log of the bootstrap medians
-
-
-def measure(label: str, samples: list, time_s: float | None) -> Measured:
-    x = np.asarray(samples, dtype=np.float64)
-    ratio = float(np.median(x))
-    draws = bootstrap_medians(x, label)
-    lo, hi = interval(draws)
-    verdict = "faster" if hi < 1.0 else "slower" if lo > 1.0 else "same"
-    q25, q75 = np.quantile(x, [0.25, 0.75])
-    spread = float((q75 - q25) / ratio)
-    return Measured(Combo(label, ratio, lo, hi, len(x), verdict, spread, time_s), np.log(draws))
-
-
-def geomean_with_interval(measured: list[Measured]) -> tuple[float, float, float]:
-    point = math.exp(sum(math.log(m.combo.ratio) for m in measured) / len(measured))
-    # Resample pairs within every combination at once; the geomean of each joint resample.
-    draws = np.exp(np.mean([m.log_draws for m in measured], axis=0))
-    lo, hi = interval(draws)
-    return point, lo, hi
-
-
-@dataclass
-class Clustered:
-    """cluster_measure's answer: per combination and overall, over every process."""
-
-    combos: list[Combo]
-    geomean_ratio: float
-    geomean_ci_lo: float
-    geomean_ci_hi: float
-    processes: int
-
-
-def _process_stream(label: str, process: int) -> str:
-    # The first process draws its pairs from the pair bootstrap's own stream, so one process gives
-    # exactly gate.measure's interval; each further process has a stream of its own.
-    return label if process == 0 else f"{label}@process{process}"
-
-
-def cluster_measure(processes: list[dict[str, list]]) -> Clustered:
-    """A two-stage (cluster) bootstrap: processes with replacement, then pairs within each.
-
-    `processes`: one {combination label: pair ratios} per process, the same labels in each. A
-    combination's ratio is the geometric mean over processes of that process's median pair ratio;
-    the overall ratio is the geometric mean of those over combinations. Resample r draws as many
-    processes as there are, with replacement (one draw of processes shared by every combination,
-    since a process's offset can touch all its combinations), and for each drawn process its r-th
-    pair-bootstrap median (bootstrap_medians); the 99% interval is the percentile interval of the
-    draws. With one process this is the pair bootstrap (measure, geomean_with_interval) exactly;
-    with processes that agree it is about as wide; a spread between processes widens it. Like any
-    bootstrap over few clusters it is too narrow by about sqrt((P - 1) / P) for P processes.
-    Raises ValueError on no process, a combination missing from one, or fewer than two pairs.
-    """
-    if not processes:
-        raise ValueError("no process to resample")
-    labels = list(processes[0])
-    if not labels or any(set(p) != set(labels) for p in processes):
-        raise ValueError("every process must measure the same combinations")
-    n = len(processes)
-    picks = SplitMix64(BOOTSTRAP_SEED).spawn(CLUSTER_STREAM).integers(BOOTSTRAP_RESAMPLES * n, n)
-    picks = picks.reshape(BOOTSTRAP_RESAMPLES, n)
-    rows = np.arange(BOOTSTRAP_RESAMPLES)[:, None]
-    combos, combo_draws = [], []
-    for label in labels:
-        per = [np.asarray(p[label], dtype=np.float64) for p in processes]
-        if any(len(x) < 2 for x in per):
-            raise ValueError(f"{label}: fewer than two pairs in a process")
-        medians = np.log([np.median(x) for x in per])
-        draws = np.stack(
-            [np.log(bootstrap_medians(x, _process_stream(label, i))) for i, x in enumerate(per)],
-            axis=1,
-        )  # (resamples, processes)
-        log_draws = draws[rows, picks].mean(axis=1)
-        lo, hi = interval(np.exp(log_draws))
-        ratio = float(np.exp(medians.mean()))
-        verdict = "faster" if hi < 1.0 else "slower" if lo > 1.0 else "same"
-        spreads = [float(np.subtract(*np.quantile(x, [0.75, 0.25])) / np.median(x)) for x in per]
-        pairs = sum(len(x) for x in per)
-        combos.append(Combo(label, ratio, lo, hi, pairs, verdict, float(np.median(spreads))))
-        combo_draws.append(log_draws)
-    point = math.exp(sum(math.log(c.ratio) for c in combos) / len(combos))
-    lo, hi = interval(np.exp(np.mean(combo_draws, axis=0)))
-    return Clustered(combos, point, lo, hi, n)
 
 
 # ---------------------------------------------------------------------------
@@ -475,7 +209,7 @@ def decide(
 def _was_paired(benches: dict[str, Bench], target: str) -> bool:
     """Did any combination of the target's A/B benchmarks run (NaN: skipped, kernel unchanged)?"""
     return any(
-        not (_is_number(r) and math.isnan(r))
+        not (is_number(r) and math.isnan(r))
         for name, b in target_benches(benches, target).items()
         if name.endswith(f".{AB_METHOD}")
         for r in b.results
@@ -539,7 +273,7 @@ def _decide_target(
             label = combo_label(c, combo)
             count = m.results[i]
             if not finite(count):
-                raise CannotDecide(f"{m.name} {label}: {_state(count)}")
+                raise CannotDecide(f"{m.name} {label}: {cell_state(count)}")
             if count != 0:
                 mismatched.append(f"{label} {count:.0f}")
             for t in times:
@@ -639,7 +373,7 @@ def check_confirmation(
 def _ab_samples(a: Bench, i: int, label: str) -> list:
     if not finite(a.results[i]):
         raise CannotDecide(
-            f"{a.name} {label}: {_state(a.results[i])} (skipped: the kernel equals its first "
+            f"{a.name} {label}: {cell_state(a.results[i])} (skipped: the kernel equals its first "
             f"parent's, so there was nothing to pair; failed: see asv's output)"
         )
     if a.samples is None:
@@ -649,7 +383,7 @@ def _ab_samples(a: Bench, i: int, label: str) -> list:
         )
     s = a.samples[i]
     if not isinstance(s, list) or len(s) < MIN_PAIRS:
-        got = len(s) if isinstance(s, list) else _state(s)
+        got = len(s) if isinstance(s, list) else cell_state(s)
         raise CannotDecide(f"{a.name} {label}: {got} pair ratios, fewer than {MIN_PAIRS}")
     if not all(finite(x) and x > 0 for x in s):
         raise CannotDecide(f"{a.name} {label}: a pair ratio is not a positive finite number")
@@ -658,7 +392,7 @@ def _ab_samples(a: Bench, i: int, label: str) -> list:
 
 def _check_time(t: Bench, i: int, label: str) -> None:
     if not finite(t.results[i]):
-        raise CannotDecide(f"{t.name} {label}: {_state(t.results[i])}")
+        raise CannotDecide(f"{t.name} {label}: {cell_state(t.results[i])}")
     s = None if t.samples is None else t.samples[i]
     if not isinstance(s, list) or len(s) < MIN_TIME_SAMPLES:
         got = len(s) if isinstance(s, list) else "no"

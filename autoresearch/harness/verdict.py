@@ -11,7 +11,7 @@ import dataclasses
 import json
 import re
 
-from autoresearch.harness import decide, gate_output
+from autoresearch.harness import decide, gate_output, pairstats
 
 GATE_MODULE = "autoresearch.gate"
 KEY_LINE = re.compile(r"^([a-z_]+): (.*)$")  # a `key: value` line of a block
@@ -83,7 +83,7 @@ def _decision(data: dict) -> decide.Decision:
     for nested in ("combos", "reasons", "targets", "measured"):
         fields.pop(nested, None)
     d = decide.Decision(**fields)
-    d.combos = [decide.Combo(**_known(decide.Combo, c)) for c in data.get("combos", [])]
+    d.combos = [pairstats.Combo(**_known(pairstats.Combo, c)) for c in data.get("combos", [])]
     d.reasons = [decide.Reason(**_known(decide.Reason, r)) for r in data.get("reasons", [])]
     d.targets = [_decision(t) for t in data.get("targets", [])]
     return d

@@ -1,0 +1,75 @@
+"""Every threshold of the keep gate, each with its reason: the one place they are set.
+
+Fixed: every decision in the project's history was made with these. harness/decide.py's rules and
+harness/pairstats.py's bootstrap read them here; docs/gate.md explains them; calibrate measures
+what they give on this machine (docs/gate.md, "Calibration").
+"""
+
+# Two-sided confidence of every interval. Paired ratios are tight (A/A intervals are under 1% wide,
+# toolchain-notes.md), so 99% costs little power, while the loop makes hundreds of decisions and
+# each false keep ratchets noise into the baseline for good. Same level as asv's stats_ci_99.
+CI_LEVEL = 0.99
+
+# Bootstrap resamples: the 0.5% tails of a 99% interval rest on 20 resamples each, enough for the
+# interval's ends to move by far less than the 1% minimum gain when the seed changes.
+BOOTSTRAP_RESAMPLES = 4000
+
+# Fixed seed: the same files always give the same decision. Each combination draws from its own
+# stream (spawned from its name), so adding a combination leaves the others' intervals unchanged.
+BOOTSTRAP_SEED = 0x6A7E_5EED
+
+# Keep only if the geomean ratio is at most 1 - MIN_GAIN. Pairing removes the VM's drift but not
+# per-process effects (code and data placement) that shift a ratio by a few tenths of a percent
+# with identical code (A/A medians 0.998-1.006, toolchain-notes.md); a 1% floor stays above them,
+# and a sub-percent "win" is not worth a commit whose cost is more code for the next edit to read.
+MIN_GAIN = 0.01
+
+# Worst-case guard: discard if any combination is significantly slower (interval above 1) by at
+# least this much (point ratio >= 1 + WORST_SLOWDOWN). An average must not hide one shape getting
+# worse for Lance's users; 5% is asv's default regression threshold (regressions_thresholds).
+WORST_SLOWDOWN = 0.05
+
+# Trade-off rule (the Rust harness's): the summed log-improvement of the significantly faster
+# combinations must be at least this many times the summed log-regression of the significantly
+# slower ones. Small regressions are tolerated only when they buy much larger gains.
+TRADE_OFF_FACTOR = 10.0
+
+# Plausibility ceiling: a geomean speed-up, or a speed-up of any one combination, above this factor
+# in one step is "suspect" (exit 3) unless --confirmed. KernelBench flags 10x; a jump that large in
+# one edit is more often a measurement or correctness hole than a kernel (Sakana's 150x was 3x
+# slower). The experiment then re-measures; with --confirmed the gate judges that re-measurement
+# by every rule (the caller, the experiment, re-measured before passing it).
+SUSPECT_SPEEDUP = 10.0
+
+# Noise guard: the spread of a combination's pair ratios, (q75 - q25) / median, is 1-2% on a quiet
+# machine; with the 2 cores oversubscribed (load 4-9) wall-clock pairs spread 33% (median), A/A
+# geomeans range 0.91-1.08 and one came within 0.4% of a false keep. The bootstrap assumes
+# independent pairs, which bursts of preemption break. Above this median spread over the
+# combinations the gate keeps nothing ("cannot decide": re-measure); a clear slowdown (interval
+# above 1) is still discarded. CPU-time pairs spread 1.5-3% at load 8 (docs/gate.md).
+MAX_PAIR_SPREAD = 0.05
+
+# Fewest pair ratios a combination may have: with n pairs the widest interval for a median from
+# order statistics covers 1 - 2**(1 - n), which first exceeds 99% at n = 8. abtest always records
+# at least 12; fewer means the results were not made by it (asv --quick records one).
+MIN_PAIRS = 8
+
+# Fewest samples of a time_* result: one sample means `asv run --quick` overwrote the run.
+MIN_TIME_SAMPLES = 2
+
+# The parent's confirmation (autoresearch/confirm.py, `--confirmation FILE`): the same two kernels
+# timed again in two processes of the parent's, CPU time read from the OS. asv's ratios come from
+# the process the candidate runs in, which it could have edited on their way out; these cannot be.
+# When the geometric mean over the combinations of asv-ratio / confirmed-ratio is off 1 by more
+# than MAX_CONFIRM_GAP, or one combination's by more than MAX_CONFIRM_COMBO_GAP, the gate refuses
+# to keep ("cannot decide"). Honest pairs measured both ways: see docs/gate.md ("Confirmation");
+# a tampered pairing (every ratio scaled by 0.8) is off by 25%.
+MAX_CONFIRM_GAP = 0.03
+MAX_CONFIRM_COMBO_GAP = 0.10
+CONFIRM_VERSION = 1
+
+# Cluster bootstrap (cluster_measure; not yet used by decide): the stream that draws processes.
+# Pairs of one process share that process's offset (where code and data landed, which copy was
+# compiled first): an A/A combination read 0.945 in one process and 0.999 in three others
+# (docs/gate.md, "Across processes"), which no resampling of one process's pairs can show.
+CLUSTER_STREAM = "processes"
