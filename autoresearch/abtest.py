@@ -537,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=AB_SECONDS, help="CPU-s per combination")
     parser.add_argument("--match", help="only combinations whose label matches this regex")
     args = parser.parse_args(argv)
-    cli.check_targets(parser, args.target)
+    cli.check_targets(parser, args.target, protocol=True)
     repo = PACKAGE_DIR.parent
     proc = subprocess.run(
         ["git", "show", f"{args.baseline}:autoresearch/{args.target}/kernels.py"],

@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers", action="store_true", help="also time the peer libraries")
     parser.add_argument("--bench", help="asv -b regex overriding the target's default selection")
     args = parser.parse_args(argv)
-    cli.check_targets(parser, args.target)
+    cli.check_targets(parser, args.target, protocol=True)
     try:
         path = run(
             args.target, args.baseline, args.peers, args.bench, part=args.part, repair=args.repair

@@ -517,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
         help="print the across-process table from every saved offsets file (target: ignored)",
     )
     args = parser.parse_args(argv)
-    cli.check_targets(parser, args.target)
+    cli.check_targets(parser, args.target, protocol=True)
     if args.offsets_table:
         print(offsets_table(sorted(OFFSETS_DIR.glob(f"offsets-*{OFFSETS_SUFFIX}"))))
         return 0

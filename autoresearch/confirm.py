@@ -542,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", default="HEAD", help="commit whose kernel to pair against")
     parser.add_argument("--match", help="only combinations whose label matches this regex")
     args = parser.parse_args(argv)
-    cli.check_targets(parser, args.target)
+    cli.check_targets(parser, args.target, protocol=True)
     if args.prepare:
         return prepare_main(args.target, int(args.salt, 16), Path(args.cache))
     if args.child:

@@ -59,7 +59,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autoresearch import PACKAGE_DIR, TARGETS
+from autoresearch import PACKAGE_DIR
 from autoresearch.harness import cli, decide
 from autoresearch.harness.archive import Archive
 from autoresearch.harness.asvrun import asv_errors, failed_benchmarks, guard_errors
@@ -581,11 +581,10 @@ def _cand(exp: Experiment | None) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.UsageParser("python -m autoresearch.experiment", __doc__)
-    parser.add_argument("target", help=f"one of: {', '.join(TARGETS)}")
+    cli.add_target(parser)
     parser.add_argument("-m", "--message", required=True, help="one-line hypothesis")
     args = parser.parse_args(argv)
-    if args.target not in TARGETS or not (PACKAGE_DIR / args.target / "kernels.py").exists():
-        parser.error(f"unknown target {args.target!r}")
+    cli.check_targets(parser, args.target, protocol=True)
     ensure_git_identity(PACKAGE_DIR.parent)
     result = run_experiment(PACKAGE_DIR.parent, args.target, args.message)
     emit(result.block)

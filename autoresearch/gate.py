@@ -12,8 +12,9 @@ the same benchmarks in the same environment. `--baseline REV` (the experiment's 
 must carry the first parent's kernel, which is what the ratios were taken against.
 
 The decision itself and its rules are autoresearch/harness/decide.py (pure: it reads nothing),
-their thresholds harness/thresholds.py, the bootstrap harness/pairstats.py; this module finds and reads the result files, calls it and prints the result.
-Every problem with the inputs gives "cannot decide"; the gate never keeps on doubt.
+their thresholds harness/thresholds.py, the bootstrap harness/pairstats.py; this module finds and
+reads the result files, calls it and prints the result. Every problem with the inputs gives
+"cannot decide"; the gate never keeps on doubt.
 
 Exit codes: 0 keep, 1 discard, 2 correctness failure, 3 cannot decide (including --help: only a
 keep ever exits 0), 64 bad usage (a bad flag, an unknown target).

@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from autoresearch import PACKAGE_DIR, TARGETS
+from autoresearch import PACKAGE_DIR
 from autoresearch.experiment import (
     EXIT_ERROR,
     EXIT_REFUSED,
@@ -290,13 +290,12 @@ class Loop:
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.UsageParser("python -m autoresearch.loop", __doc__)
-    parser.add_argument("target", help=f"one of: {', '.join(TARGETS)}")
+    cli.add_target(parser)
     parser.add_argument("--agent", required=True, help="shell command of the agent")
     parser.add_argument("--iterations", type=int, help="stop after this many (default: never)")
     parser.add_argument("--hours", type=float, help="stop starting new iterations after this")
     args = parser.parse_args(argv)
-    if args.target not in TARGETS or not (PACKAGE_DIR / args.target / "kernels.py").exists():
-        parser.error(f"unknown target {args.target!r}")
+    cli.check_targets(parser, args.target, protocol=True)
     if args.iterations is not None and args.iterations < 1:
         parser.error("--iterations must be at least 1")
     ensure_git_identity(PACKAGE_DIR.parent)

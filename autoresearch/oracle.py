@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kernels", type=Path, help="check this file instead of kernels.py")
     parser.add_argument("--seed", type=int, action="append", help="run only these seeds")
     args = parser.parse_args(argv)
-    check_targets(parser, args.target)
+    check_targets(parser, args.target, protocol=True)
     if args.kernels is not None and not args.kernels.is_file():
         parser.error(f"no such kernels file: {args.kernels}")
     try:

@@ -464,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     cli.add_target(parser)
     parser.add_argument("-m", "--message", required=True, help="why: what changed, one line")
     args = parser.parse_args(argv)
-    cli.check_targets(parser, args.target)
+    cli.check_targets(parser, args.target, protocol=True)
     if not args.message.strip():
         parser.error("-m: say why the chain starts again")
     ensure_git_identity(PACKAGE_DIR.parent)

@@ -14,6 +14,7 @@ import pytest
 
 from autoresearch import TARGETS, abtest, oracle
 from autoresearch.common import SplitMix64
+from autoresearch.harness import cli, target_protocol
 from autoresearch.harness.target_protocol import (
     DOC,
     TargetProtocolError,
@@ -146,6 +147,38 @@ def test_the_oracle_refuses_a_target_that_breaks_the_protocol(tmp_path, monkeypa
     monkeypatch.setattr(oracle, "load_inputs", lambda target: load_inputs(target, package=package))
     with pytest.raises(TargetProtocolError, match=r"inputs\.outputs is missing"):
         oracle._check_target("fake", SimpleNamespace(), seeds=[])
+
+
+COMMANDS_THAT_LOAD_A_TARGET = {
+    "oracle": ["pq_l2"],
+    "abtest": ["pq_l2"],
+    "bench": ["pq_l2"],
+    "confirm": ["pq_l2"],
+    "calibrate": ["pq_l2"],
+    "experiment": ["pq_l2", "-m", "a hypothesis"],
+    "loop": ["pq_l2", "--agent", "true"],
+    "rebaseline": ["pq_l2", "-m", "why"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS_THAT_LOAD_A_TARGET))
+def test_every_command_refuses_a_target_that_breaks_the_protocol_as_bad_usage(
+    command, tmp_path, monkeypatch, capsys
+):
+    """The same situation, the same exit (HARNESS.md): 64 and the protocol's message, before the
+    command does anything (no traceback, no oracle `fail` row for a target the agent cannot edit).
+    """
+    package = fake_target(tmp_path, monkeypatch, without(VALID_INPUTS, "outputs"))
+    real = target_protocol.load_inputs
+    monkeypatch.setattr(
+        target_protocol, "load_inputs", lambda target, package_=package: real("fake", package_)
+    )
+    main = importlib.import_module(f"autoresearch.{command}").main
+    with pytest.raises(SystemExit) as info:
+        main(COMMANDS_THAT_LOAD_A_TARGET[command])
+    assert info.value.code == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "inputs.outputs is missing" in err and DOC in err, err
 
 
 # ---------------------------------------------------------------------------

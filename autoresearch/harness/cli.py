@@ -50,8 +50,21 @@ def add_target(parser: argparse.ArgumentParser, **kwargs) -> argparse.Action:
     return parser.add_argument("target", metavar="TARGET", **kwargs)
 
 
-def check_targets(parser: argparse.ArgumentParser, *names: str | None) -> None:
-    """Exit EXIT_USAGE, through the parser's usage error, on the first name that is no target."""
+def check_targets(
+    parser: argparse.ArgumentParser, *names: str | None, protocol: bool = False
+) -> None:
+    """Exit EXIT_USAGE, through the parser's usage error, on the first name that is no target;
+    with `protocol` (commands that load the target's code), also on one whose package breaks the
+    target protocol (harness/target_protocol.py: imports inputs.py, ~0.1 s) before anything runs."""
     for name in names:
         if name is not None and not is_target(name):
             parser.error(unknown_target_message(name))
+    if protocol:
+        from autoresearch.harness.target_protocol import TargetProtocolError, load_inputs
+
+        for name in names:
+            if name is not None:
+                try:
+                    load_inputs(name)
+                except TargetProtocolError as exc:
+                    parser.error(str(exc))
