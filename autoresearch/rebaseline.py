@@ -3,8 +3,9 @@
     python -m autoresearch.rebaseline TARGET -m "why"
 
 Experiments chain on the last kept commit: `experiment.check_head` refuses every experiment of
-TARGET once its package (autoresearch/TARGET/ other than kernels.py) or its asv suite
-(benchmarks/bench_TARGET.py, benchmarks/__init__.py) changed since that commit, and the gate fails
+TARGET once its package (autoresearch/TARGET/ other than kernels.py), a shared module it imports
+(autoresearch/arrow_layouts.py, sorted_sets.py) or what times it (anything under benchmarks/ but
+the other targets' suites) changed since that commit, and the gate fails
 closed when a benchmark's asv version differs from the baseline's. When such a change is meant (a
 fixed suite, workload or oracle rule), or after a harness change the chain should not span, this
 command makes HEAD the new baseline (whoever made the change runs it, not the agent: HARNESS.md):

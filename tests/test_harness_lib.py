@@ -266,3 +266,36 @@ def test_the_baseline_verdict_cache_is_keyed_on_the_whole_harness_not_on_file_na
     assert moved != key
     (package / "pq_l2" / "program.md").write_text("Allowed imports: numpy, math\n")
     assert verdict_cache(tmp_path, "pq_l2", b"kernel") not in (key, moved)
+
+
+def test_the_chain_check_watches_what_defines_a_target_and_nothing_else():
+    """A change to any of these between the baseline and HEAD refuses the target's experiments
+    until a re-baseline (checks.check_head): its package, the shared modules it imports, and every
+    file under benchmarks/ but the other targets' suites (a shared helper module included)."""
+    from pathlib import Path
+
+    from autoresearch import PACKAGE_DIR
+    from autoresearch.harness.checks import _defines_target, shared_modules
+
+    repo = Path(PACKAGE_DIR).parent
+    assert shared_modules(repo, "take") == {"autoresearch/arrow_layouts.py"}
+    assert shared_modules(repo, "bm25") == {"autoresearch/sorted_sets.py"}
+    assert shared_modules(repo, "pq_l2") == set()
+    shared = shared_modules(repo, "take")
+    watched = [
+        "autoresearch/take/inputs.py",
+        "autoresearch/arrow_layouts.py",
+        "benchmarks/bench_take.py",
+        "benchmarks/__init__.py",
+        "benchmarks/_copy_roofs.py",  # a helper module the suites would share
+    ]
+    free = [
+        "benchmarks/bench_fsst.py",
+        "autoresearch/sorted_sets.py",
+        "autoresearch/common.py",
+        "autoresearch/harness/decide.py",
+        "docs/targets/take.md",
+        "results/experiments/take.tsv",
+    ]
+    assert all(_defines_target(p, "take", shared) for p in watched)
+    assert not any(_defines_target(p, "take", shared) for p in free)

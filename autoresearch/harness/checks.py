@@ -7,7 +7,9 @@ experiments, `chain_of`; a re-baseline starts it again, autoresearch.rebaseline)
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from autoresearch.harness.errors import Refused
 from autoresearch.harness.git import Git
@@ -37,10 +39,11 @@ def chain_of(git: Git, target: str) -> Chain:
     if base is None:
         return Chain(head, recorded, None)
     anc = git.run("merge-base", "--is-ancestor", base, head, check=False)
+    shared = shared_modules(git.repo, target)
     moved = [
         p
         for p in git.out("diff", "--name-only", base, head).splitlines()
-        if _defines_target(p, target)
+        if _defines_target(p, target, shared)
     ]
     stat = git.out("diff", "--numstat", base, head, "--", log_relpath(target))
     lost = any(line.split("\t")[1] not in ("0", "-") for line in stat.splitlines())
@@ -86,13 +89,50 @@ def check_head(git: Git, target: str) -> str:
     return c.base
 
 
-def _defines_target(path: str, target: str) -> bool:
-    # What the target computes (its package) and how it is timed (its asv suite, the suites'
-    # shared __init__). Other targets' experiments, harness fixes and docs may land in between.
-    return path.startswith(f"autoresearch/{target}/") or path in (
-        f"benchmarks/bench_{target}.py",
-        "benchmarks/__init__.py",
-    )
+# autoresearch/ modules that are the harness, not a target's data: a fix there may land between
+# experiments (the paired run times both kernels with the same current harness).
+HARNESS_MODULES = ("oracle", "common", "harness", "heldout", "integrity", "abtest", "__init__")
+
+
+def shared_modules(repo: Path, target: str) -> set[str]:
+    """The autoresearch/ modules outside the harness that the target's package imports (the
+    layouts and samplers targets share: arrow_layouts.py, sorted_sets.py), as repository paths."""
+    from autoresearch import TARGETS
+
+    out = set()
+    for source in sorted((repo / "autoresearch" / target).glob("*.py")):
+        try:
+            tree = ast.parse(source.read_text())
+        except (OSError, SyntaxError, ValueError):
+            continue  # kernels.py mid-edit: the oracle reports it; it imports no shared module
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                parts = name.split(".")
+                if len(parts) >= 2 and parts[0] == "autoresearch":
+                    module = parts[1]
+                    if module not in HARNESS_MODULES and module not in TARGETS:
+                        path = f"autoresearch/{module}.py"
+                        if (repo / path).is_file():
+                            out.add(path)
+    return out
+
+
+def _defines_target(path: str, target: str, shared: set[str]) -> bool:
+    # What the target computes (its package and the shared modules it imports) and how it is
+    # timed (everything under benchmarks/ but the other targets' suites: its suite, the suites'
+    # shared __init__ and any helper module). Other targets' experiments, harness fixes and docs
+    # may land in between.
+    from autoresearch import TARGETS
+
+    if path.startswith(f"autoresearch/{target}/") or path in shared:
+        return True
+    others = {f"benchmarks/bench_{t}.py" for t in TARGETS if t != target}
+    return path.startswith("benchmarks/") and path not in others
 
 
 def _asv_output(path: str, xy: str) -> bool:
