@@ -32,13 +32,13 @@ from autoresearch.harness.thresholds import (
     CONFIRM_VERSION,
     MAX_CONFIRM_COMBO_GAP,
     MAX_CONFIRM_GAP,
-    MAX_PAIR_SPREAD,
     MIN_GAIN,
     MIN_PAIRS,
     MIN_TIME_SAMPLES,
     SUSPECT_SPEEDUP,
     TRADE_OFF_FACTOR,
     WORST_SLOWDOWN,
+    max_pair_spread,
 )
 
 # ---------------------------------------------------------------------------
@@ -441,7 +441,7 @@ def _apply_rules(
     )
     failed = [r for r in rules if not r.ok]
 
-    if noise := _noise(combos):
+    if noise := _noise(combos, d.target):
         d.reasons = [*failed, noise]
         return _finish(d, DISCARD if lo > 1.0 else UNDECIDED)  # only a clear slowdown is decided
     if failed:
@@ -481,7 +481,7 @@ def _apply_repair_rules(d: Decision) -> Decision:
         _worst_case(d.combos),
     ]
     failed = [r for r in rules if not r.ok]
-    if noise := _noise(d.combos):
+    if noise := _noise(d.combos, d.target):
         d.reasons = [*failed, noise]
         return _finish(d, DISCARD if lo > 1.0 + MIN_GAIN else UNDECIDED)
     d.reasons = failed or rules
@@ -498,13 +498,13 @@ def _worst_case(combos: list[Combo]) -> Reason:
     )
 
 
-def _noise(combos: list[Combo]) -> Reason | None:
+def _noise(combos: list[Combo], target: str) -> Reason | None:
     """The failed `noise` rule when the pairs spread too much to trust an interval, else None."""
-    noise = pair_spread(combos)
-    if noise <= MAX_PAIR_SPREAD:
+    noise, limit = pair_spread(combos), max_pair_spread(target)
+    if noise <= limit:
         return None
     text = (
-        f"median spread of the pair ratios {noise:.1%} exceeds {MAX_PAIR_SPREAD:.0%}: the "
+        f"median spread of the pair ratios {noise:.1%} exceeds {limit:.0%}: the "
         "machine was too busy for the pairing; re-measure when it is quieter"
     )
     return Reason("noise", False, text)
