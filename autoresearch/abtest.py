@@ -61,12 +61,9 @@ AB_SECONDS = 0.5  # CPU time spent pairing per combination (both sides together)
 AB_MIN_PAIRS = 12  # at least this many pairs, however slow the kernel
 AB_MAX_PAIRS = 200  # at most this many, however fast
 AB_MIN_SAMPLE_SECS = 0.002  # one sample runs the workload often enough to last this long
-# Calls checked after the timing loop (TimedCheck.after): as many as were timed, up to this many.
-# A shortcut taken on a fraction f of calls saves at most f of the candidate's time, and the gate
-# keeps nothing under its floor (thresholds.MIN_GAIN, 1%), so a shortcut worth keeping is taken on
-# at least 1% of calls: it survives 1000 checked calls with probability 0.99**1000 = 4e-5 (one
-# taken from call N on fails the first). Checking every timed call cost bitpack 38 of its 47 CPU-s
-# of pairing (thousands of microsecond calls, each recorded and compared bit for bit).
+# Calls checked after the timing loop: as many as were timed, up to this many. A shortcut the gate
+# could keep (thresholds.MIN_GAIN: 1%) is taken on >= 1% of calls, and passes 1000 checks with
+# probability 0.99**1000 = 4e-5; checking every call cost bitpack 38 of 47 CPU-s (docs/gate.md).
 AFTER_CHECK_CALLS = 1000
 
 
@@ -492,9 +489,7 @@ def quick_ratios(target: str, seconds: float, match: str | None, out) -> list:
         for cls in _suite_classes(suite):
             params = cls.params if isinstance(cls.params[0], list) else [cls.params]
             for combo in itertools.product(*params):
-                label = asvresults.combo_label(
-                    cls.__name__, tuple(map(repr, combo))
-                )  # as asv stores them
+                label = asvresults.combo_label(cls.__name__, tuple(map(repr, combo)))
                 if match and not re.search(match, label):
                     continue
                 bench = cls()

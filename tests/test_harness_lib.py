@@ -299,3 +299,18 @@ def test_the_chain_check_watches_what_defines_a_target_and_nothing_else():
     ]
     assert all(_defines_target(p, "take", shared) for p in watched)
     assert not any(_defines_target(p, "take", shared) for p in free)
+
+
+def test_every_command_module_stays_thin():
+    """Issue 19's layout: a command (`python -m autoresearch.X`) is at most 600 lines; what grows
+    goes into a library module under autoresearch/harness/."""
+    from pathlib import Path
+
+    from autoresearch import PACKAGE_DIR
+
+    commands = [
+        p for p in Path(PACKAGE_DIR).glob("*.py") if 'if __name__ == "__main__":' in p.read_text()
+    ]
+    assert len(commands) >= 10, commands
+    long = {p.name: n for p in commands if (n := len(p.read_text().splitlines())) > 600}
+    assert not long, long
