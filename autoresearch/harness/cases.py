@@ -16,6 +16,7 @@ import numpy as np
 
 from autoresearch.common import MAX_ABS_ERR, SplitMix64
 from autoresearch.harness.kernel_data import arrays_of
+from autoresearch.harness.outputs import same_bits
 
 FIXED_SEEDS = (20260001, 20260002)  # always run: reproducible failures
 MAX_REPORTED = 5  # mismatching elements shown per failure
@@ -180,6 +181,11 @@ def mismatches(actual: np.ndarray, expected: np.ndarray, scale: Any = None) -> n
     Floats: |actual - expected| <= MAX_ABS_ERR * max(1, |scale or expected|); NaN matches only NaN,
     an infinity only the same infinity. Everything else must be equal.
     """
+    return np.argwhere(_disagree(actual, expected, scale))
+
+
+def _disagree(actual: np.ndarray, expected: np.ndarray, scale: Any = None) -> np.ndarray:
+    """mismatches' rule, as a boolean array shaped like `expected`."""
     if expected.dtype.kind in "fc":
         mag = np.abs(expected if scale is None else np.asarray(scale, dtype=np.float64))
         tol = MAX_ABS_ERR * np.maximum(1.0, mag)
@@ -192,10 +198,8 @@ def mismatches(actual: np.ndarray, expected: np.ndarray, scale: Any = None) -> n
         same_special = (np.isnan(actual) & np.isnan(expected)) | (
             np.isinf(expected) & (actual == expected)
         )
-        bad = ~(ok | same_special)
-    else:
-        bad = actual != expected
-    return np.argwhere(bad)
+        return ~(ok | same_special)
+    return actual != expected
 
 
 def count_mismatches(actual: Any, expected: Any, scale: Any = None) -> int:
@@ -214,5 +218,10 @@ def count_mismatches(actual: Any, expected: Any, scale: Any = None) -> int:
     if isinstance(expected, np.ndarray):
         if _array_contract(actual, expected):
             return max(1, expected.size)
-        return len(mismatches(actual, expected, scale))
+        if scale is None and same_bits(actual, expected):
+            # Equal bit for bit matches under the rule (without a scale every tolerance is finite
+            # or the value is the same infinity): 10x cheaper than weighing every element, and
+            # what an honest exact kernel returns (track_mismatches, the timed checks).
+            return 0
+        return int(np.count_nonzero(_disagree(actual, expected, scale)))
     return len(compare_outputs(actual, expected, scale))
