@@ -493,6 +493,19 @@ def test_a_skipped_confirmation_never_lets_a_keep_through(fixture_env):
     assert (d.decision, [r.rule for r in d.reasons]) == ("undecided", ["confirmation"])
 
 
+def test_noisy_pairs_need_no_confirmation(fixture_env):
+    cand, _ = _scenario("faster")
+    cand = copy.deepcopy(cand)
+    column = cand["result_columns"].index("samples")
+    for name, row in cand["results"].items():
+        if name.endswith(".track_ab_ratio"):  # every other pair 15% off: spread far over 5%
+            noisy = [[r * (1.15 if i % 2 else 1) for i, r in enumerate(s)] for s in row[column]]
+            row[column] = noisy
+    d = gate.decide(cand, None, "pq_l2", confirmed=True)
+    assert d.decision == "undecided" and "noise" in [r.rule for r in d.reasons]
+    assert not decide.could_keep(cand, "pq_l2")
+
+
 def test_a_discard_needs_no_confirmation(fixture_env):
     cand, base = _scenario("slower")
     assert not decide.could_keep(cand, "pq_l2")

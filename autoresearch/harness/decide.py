@@ -312,12 +312,14 @@ def _decide_target(
 def could_keep(candidate_results: object, target: str, repair: bool = False) -> bool:
     """Whether the gate could keep these results: judged with --confirmed (it lifts only the
     plausibility ceiling, so a re-measurement could keep), `repair` as the gate will be run, no
-    baseline file and no confirmation. False only for a discard or incorrect; bench.py then skips
-    the confirmation, which can only turn a keep into "cannot decide". (--repair keeps a candidate
-    that is merely not slower, so every A/A would count as keepable: it is passed only when the
-    experiment will judge a repair.)"""
+    baseline file and no confirmation. bench.py skips the confirmation otherwise: it can only turn
+    a keep into "cannot decide". Every other undecided (noisy pairs, a bad input) stays undecided
+    whatever a confirmation says, and its re-measurement is confirmed in its own run (predicate's
+    noisy A/A paid 44 s for a confirmation of results that could not be kept). (--repair keeps a
+    candidate that is merely not slower, so every A/A would count as keepable: it is passed only
+    when the experiment will judge a repair.)"""
     d = decide(candidate_results, None, target, confirmed=True, repair=repair)
-    return d.exit_code in (KEEP, UNDECIDED)
+    return d.exit_code == KEEP
 
 
 def check_confirmation(
