@@ -2,6 +2,8 @@
 
 Importing `autoresearch` first keys numba's on-disk cache on the package source (the stale-cache
 trap, docs/design.md). Kernels are timed single-threaded, as one Lance query thread runs them.
+What the suites share lives here: `_KernelSuite` (every main class) and `encoded_to_decoded_copy`
+(the decode suites' copy roof).
 """
 
 import importlib
@@ -10,6 +12,8 @@ import os
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402  (after the thread settings: BLAS reads them when it loads)
 
 from autoresearch import abtest, oracle  # noqa: E402  (sets NUMBA_CACHE_DIR before numba loads)
 from autoresearch.harness.target_protocol import SpeedWorkload, load_inputs  # noqa: E402
@@ -68,3 +72,20 @@ class _KernelSuite:
         return abtest.paired_samples(self.target, make, self.args, self.inputs.search)
 
     track_ab_ratio.unit = "ratio"
+
+
+def encoded_to_decoded_copy(encoded: list, decoded_nbytes: int):
+    """The copy roof of a decoder (issue 21): read the page's encoded bytes, write the decoded
+    size into a new array, the least memory traffic any decoder of the page has. The encoded
+    bytes are tiled over the output in one broadcast copy: the first tile reads them from memory,
+    later tiles mostly from cache, as a decoder reads each input byte once."""
+    source = np.concatenate([np.ascontiguousarray(a).reshape(-1).view(np.uint8) for a in encoded])
+    tiles, rest = divmod(decoded_nbytes, source.size)
+
+    def run():
+        out = np.empty(decoded_nbytes, dtype=np.uint8)
+        np.copyto(out[: tiles * source.size].reshape(tiles, source.size), source)
+        out[tiles * source.size :] = source[:rest]
+        return out
+
+    return run

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from benchmarks import _KernelSuite, load_inputs
+from benchmarks import _KernelSuite, encoded_to_decoded_copy, load_inputs
 
 inputs = load_inputs("bitpack")
 
@@ -76,23 +76,6 @@ class DecodeMiniblockPeers:
 
     def time_decode_miniblock(self, shape, distribution, peer):
         self.run()
-
-
-def encoded_to_decoded_copy(encoded: list, decoded_nbytes: int):
-    """The copy roof of a decoder (issue 21): read the page's encoded bytes, write the decoded
-    size into a new array, the least memory traffic any decoder of the page has. The encoded
-    bytes are tiled over the output in one broadcast copy: the first tile reads them from memory,
-    later tiles mostly from cache, as a decoder reads each input byte once."""
-    source = np.concatenate([np.ascontiguousarray(a).reshape(-1).view(np.uint8) for a in encoded])
-    tiles, rest = divmod(decoded_nbytes, source.size)
-
-    def run():
-        out = np.empty(decoded_nbytes, dtype=np.uint8)
-        np.copyto(out[: tiles * source.size].reshape(tiles, source.size), source)
-        out[tiles * source.size :] = source[:rest]
-        return out
-
-    return run
 
 
 # ---------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def test_roof_peers_are_never_the_best_peer():
 
 
 def test_encoded_to_decoded_copy_reads_the_encoded_bytes_and_writes_the_decoded_size():
-    from benchmarks.bench_bitpack import encoded_to_decoded_copy
+    from benchmarks import encoded_to_decoded_copy
 
     encoded = [np.arange(5, dtype=np.uint8), np.array([7, 8], dtype=np.uint16)]
     out = encoded_to_decoded_copy(encoded, 20)()
