@@ -23,6 +23,11 @@ failing otherwise.
 `time_*` methods, the dashboard's series: the experiment runs them for a kept commit only, into the
 same result file, which asv extends). A history run makes no confirmation.
 
+`--peers` adds the *Peers classes (the libraries to beat). They run in asv's environment, not in
+the user's venv: the peer libraries missing there (pyproject's `peers` extra) are installed into it
+first, numpy, numba and psutil pinned to the matrix's versions; a peer that cannot be installed
+skips in asv (its classes raise NotImplementedError, recorded as n/a).
+
 Then, when the paired benchmark ran, the parent's confirmation (autoresearch/confirm.py): the two
 kernels timed again in two processes of this command's own, their CPU time read from the OS, per
 combination; written to .autoresearch/confirm/MACHINE/COMMIT-ENV.json for the gate
@@ -55,6 +60,18 @@ ASV_CONF = "asv.conf.json"
 ENV_MACHINE = "AUTORESEARCH_MACHINE"
 CONFIRM_DIR = ".autoresearch/confirm"  # git-ignored: the parent's confirmations, per machine
 MACHINE_FIELDS = ("arch", "cpu", "machine", "num_cpu", "os", "ram")  # what `asv machine` fills
+# The `peers` extra of pyproject.toml (distribution: module), which `--peers` installs into asv's
+# environment: the *Peers classes run there, not in the user's venv (tests/test_peers.py holds
+# this to pyproject's list).
+PEER_PACKAGES = {
+    "pyarrow": "pyarrow",
+    "simsimd": "simsimd",
+    "numkong": "numkong",
+    "faiss-cpu": "faiss",
+    "pyroaring": "pyroaring",
+    "bm25s": "bm25s",
+    "tantivy": "tantivy",
+}
 
 
 class BenchError(Exception):
@@ -277,6 +294,8 @@ def run(
     machine = machine_name()
     ensure_machine(machine)
     share_env_dir(REPO)
+    if peers:
+        ensure_peers(stream)
     env = dict(os.environ)
     env.pop("AUTORESEARCH_AB_BASELINE", None)  # pair with the first parent, as plain asv does
     env.pop("AUTORESEARCH_SPEED_SALT", None)  # the suites draw the run's salt themselves
@@ -356,11 +375,42 @@ def paired_ratios(results: Path, target: str) -> dict[str, float]:
     return out
 
 
+def env_folder(repo: Path = REPO) -> Path:
+    """asv's environment of this project (asv names its folder by the environment's name)."""
+    return repo / ".asv" / "env" / hashlib.md5(env_name().encode()).hexdigest()
+
+
+def ensure_peers(stream=None) -> None:
+    """Install the peer libraries missing from asv's environment (made first if need be), with
+    the matrix's versions pinned, so that a peer never changes the numpy or numba the kernels are
+    timed with. A peer that cannot be installed (no network, no wheel) is reported and its
+    classes skip in asv (NotImplementedError), as before."""
+    python = env_folder() / "bin" / "python"
+    if not python.exists():
+        asv("setup", stream=stream)
+    probe = "import importlib.util as u, sys; "
+    probe += "print(*(m for m in sys.argv[1:] if not u.find_spec(m)))"  # the absent modules
+    absent = subprocess.run(
+        [str(python), "-c", probe, *PEER_PACKAGES.values()], capture_output=True, text=True
+    ).stdout.split()
+    wanted = [dist for dist, module in PEER_PACKAGES.items() if module in absent]
+    if not wanted:
+        return
+    pins = [f"{name}=={versions[0]}" for name, versions in load_conf()["matrix"]["req"].items()]
+    print(f"peers: installing {', '.join(wanted)} into asv's environment", file=sys.stderr)
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", *wanted, *pins], capture_output=True, text=True
+    )
+    if done.returncode:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
+        print(f"peers: pip failed ({'; '.join(tail)}): those classes will skip", file=sys.stderr)
+
+
 def asv_env_python(commit: str, repo: Path = REPO) -> Path | None:
     """The interpreter of asv's environment for this project, when asv's checkout there is
     `commit` (it is right after `asv run COMMIT^!`): children started with it import the harness
     and kernels asv timed and find their machine code in numba's cache there. None otherwise."""
-    folder = repo / ".asv" / "env" / hashlib.md5(env_name().encode()).hexdigest()
+    folder = env_folder(repo)
     python = folder / "bin" / "python"
     try:
         status = json.loads((folder / "asv-install-status.json").read_text())

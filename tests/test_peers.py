@@ -279,3 +279,19 @@ def test_a_missing_peer_library_is_an_asv_skip(monkeypatch, name, params, librar
     module = importlib.import_module(f"benchmarks.{name.split('.')[0]}")
     with pytest.raises(NotImplementedError, match=r"pip install '\.\[peers\]'"):
         getattr(module, name.split(".")[1])().setup(*params)
+
+
+def test_bench_installs_the_peers_extra():
+    """`bench --peers` installs bench.PEER_PACKAGES into asv's environment: that list is
+    pyproject's `peers` extra, and each module name is what the suites import."""
+    import tomllib
+
+    from autoresearch import bench
+
+    extra = tomllib.loads((BENCHMARKS.parent / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert sorted(bench.PEER_PACKAGES) == sorted(extra["peers"])
+    suites = "".join(p.read_text() for p in BENCHMARKS.glob("bench_*.py"))
+    for module in bench.PEER_PACKAGES.values():
+        assert f"import {module}" in suites or f"from {module} import" in suites, module
