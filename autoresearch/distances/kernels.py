@@ -77,8 +77,24 @@ def popcount8(byte):
     return (x + (x >> 4)) & 0x0F
 
 
+# 64-bit SWAR popcount constants (uint64: mixing them with int64 would make numba go to float).
+M1 = np.uint64(0x5555555555555555)
+M2 = np.uint64(0x3333333333333333)
+M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+H01 = np.uint64(0x0101010101010101)
+
+
 @njit(**JIT)
-def hamming_batch(query, codes):
+def popcount64(x):
+    """Set bits of a uint64; LLVM recognizes the idiom and emits one popcnt."""
+    x = x - ((x >> np.uint64(1)) & M1)
+    x = (x & M2) + ((x >> np.uint64(2)) & M2)
+    x = (x + (x >> np.uint64(4))) & M4
+    return (x * H01) >> np.uint64(56)
+
+
+@njit(**JIT)
+def _hamming_bytes(query, codes):
     n, nbytes = codes.shape
     out = np.empty(n, dtype=np.float32)
     for i in range(n):
@@ -87,3 +103,26 @@ def hamming_batch(query, codes):
             count += popcount8(query[b] ^ codes[i, b])
         out[i] = count
     return out
+
+
+@njit(**JIT)
+def _hamming_words(query, codes):
+    n, nwords = codes.shape
+    out = np.empty(n, dtype=np.float32)
+    for i in range(n):
+        count = np.uint64(0)
+        for w in range(nwords):
+            count += popcount64(query[w] ^ codes[i, w])
+        out[i] = count
+    return out
+
+
+def hamming_batch(query, codes):
+    """Whole 64-bit words when each row is a whole number of them, contiguous (a row-major
+    [N, B] batch with B % 8 == 0, the usual code sizes); bytes otherwise."""
+    n, nbytes = codes.shape
+    if nbytes % 8 == 0 and nbytes > 0 and n > 0 and codes.flags.c_contiguous:
+        words = codes.view(np.uint64)
+        query_words = np.ascontiguousarray(query).view(np.uint64)
+        return _hamming_words(query_words, words)
+    return _hamming_bytes(query, codes)
