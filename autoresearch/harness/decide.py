@@ -35,6 +35,7 @@ from autoresearch.harness.thresholds import (
     MIN_GAIN,
     MIN_PAIRS,
     MIN_TIME_SAMPLES,
+    NOISE_OUTWEIGHED_SPREADS,
     SUSPECT_SPEEDUP,
     TRADE_OFF_FACTOR,
     WORST_SLOWDOWN,
@@ -443,14 +444,15 @@ def _apply_rules(
     )
     failed = [r for r in rules if not r.ok]
 
-    if noise := _noise(combos, d.target):
+    noise = _noise(combos, d.target, hi)
+    if noise and not noise.ok:
         d.reasons = [*failed, noise]
         return _finish(d, DISCARD if lo > 1.0 else UNDECIDED)  # only a clear slowdown is decided
     if failed:
         d.reasons = failed  # a discard lists only what failed
         return _finish(d, DISCARD)
 
-    d.reasons = rules  # a keep lists every rule it passed
+    d.reasons = rules + ([noise] if noise else [])  # a keep lists every rule it passed
     fastest = min(c.ratio for c in combos)
     if geo >= 1.0 / SUSPECT_SPEEDUP and fastest >= 1.0 / SUSPECT_SPEEDUP:
         return _finish(d, KEEP)
@@ -483,7 +485,7 @@ def _apply_repair_rules(d: Decision) -> Decision:
         _worst_case(d.combos),
     ]
     failed = [r for r in rules if not r.ok]
-    if noise := _noise(d.combos, d.target):
+    if noise := _noise(d.combos, d.target):  # no gain to outweigh it: a repair is not faster
         d.reasons = [*failed, noise]
         return _finish(d, DISCARD if lo > 1.0 + MIN_GAIN else UNDECIDED)
     d.reasons = failed or rules
@@ -500,11 +502,21 @@ def _worst_case(combos: list[Combo]) -> Reason:
     )
 
 
-def _noise(combos: list[Combo], target: str) -> Reason | None:
-    """The failed `noise` rule when the pairs spread too much to trust an interval, else None."""
+def _noise(combos: list[Combo], target: str, interval_hi: float | None = None) -> Reason | None:
+    """None when the pairs spread within the target's limit; over it, the `noise` rule: failed
+    (too busy to trust an interval), or passed when the geomean interval's upper end
+    `interval_hi` lies below 1 - MIN_GAIN by more than NOISE_OUTWEIGHED_SPREADS spreads."""
     noise, limit = pair_spread(combos), max_pair_spread(target)
     if noise <= limit:
         return None
+    bar = 1.0 - MIN_GAIN - NOISE_OUTWEIGHED_SPREADS * noise
+    if interval_hi is not None and interval_hi <= bar:
+        text = (
+            f"median spread of the pair ratios {noise:.1%} exceeds {limit:.0%}, but the whole "
+            f"interval lies below {bar:.4f} (1 - {MIN_GAIN:.0%} - "
+            f"{NOISE_OUTWEIGHED_SPREADS:g} spreads): a gain no such noise explains"
+        )
+        return Reason("noise", True, text)
     text = (
         f"median spread of the pair ratios {noise:.1%} exceeds {limit:.0%}: the "
         "machine was too busy for the pairing; re-measure when it is quieter"
