@@ -53,8 +53,39 @@ def find_partitions_dot(query, centroids, nprobes):
     return take_smallest(dists, nprobes)
 
 
+# Below this many candidates per kept id a full sort is as cheap as the insertion pass.
+SELECT_RATIO = 8
+
+
 @njit(**JIT)
 def take_smallest(dists, nprobes):
-    n = min(nprobes, dists.shape[0])
-    order = np.argsort(dists)[:n]
-    return order.astype(np.uint32), dists[order]
+    """The n smallest, ascending. Few of many (n * SELECT_RATIO <= P): one pass keeping the n best
+    so far sorted by insertion (a new one enters only below the current n-th, rarely once the
+    buffer is full); otherwise, or on a NaN, a full argsort."""
+    total = dists.shape[0]
+    n = min(nprobes, total)
+    if n == 0 or n * SELECT_RATIO > total:
+        order = np.argsort(dists)[:n]
+        return order.astype(np.uint32), dists[order]
+    best = np.empty(n, dtype=np.float32)
+    ids = np.empty(n, dtype=np.uint32)
+    count = 0
+    for p in range(total):
+        d = dists[p]
+        if d != d:  # NaN: argsort's order (NaN last) is the contract's
+            order = np.argsort(dists)[:n]
+            return order.astype(np.uint32), dists[order]
+        if count == n:
+            if d >= best[n - 1]:
+                continue
+            j = n - 1
+        else:
+            j = count
+            count += 1
+        while j > 0 and best[j - 1] > d:
+            best[j] = best[j - 1]
+            ids[j] = ids[j - 1]
+            j -= 1
+        best[j] = d
+        ids[j] = p
+    return ids, best
