@@ -54,7 +54,7 @@ def find_partitions_dot(query, centroids, nprobes):
 
 
 # Below this many candidates per kept id a full sort is as cheap as the insertion pass.
-SELECT_RATIO = 8
+SELECT_RATIO = 2
 
 
 @njit(**JIT)
