@@ -455,6 +455,20 @@ def test_a_keep_whose_confirmation_agrees_stays_a_keep(fixture_env):
     assert any(r.rule == "confirmation" and r.ok for r in d.reasons)
 
 
+def test_one_combination_read_slower_than_confirmed_does_not_block_a_keep(fixture_env):
+    """Only a combination that reads faster in the candidate's process than confirmed can hide a
+    slowdown; one that reads 15% slower (tiny calls, a 13x speed-up) is no reason to refuse."""
+    cand, base = _scenario("faster")
+    conf = _confirmation_of(cand)
+    first = next(iter(conf["combos"]))
+    conf["combos"][first]["ratio"] /= 1.15
+    d = gate.decide(cand, base, "pq_l2", confirmation=conf)
+    assert d.decision == "keep", [r.line() for r in d.reasons]
+    conf["combos"][first]["ratio"] *= 1.15 * 1.15  # the favourable side: refused
+    d = gate.decide(cand, base, "pq_l2", confirmation=conf)
+    assert d.decision == "undecided" and "most favourable" in d.reasons[0].text
+
+
 @pytest.mark.parametrize(
     "why, confirmation",
     [
