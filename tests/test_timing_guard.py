@@ -464,9 +464,23 @@ def test_one_combination_read_slower_than_confirmed_does_not_block_a_keep(fixtur
     conf["combos"][first]["ratio"] /= 1.15
     d = gate.decide(cand, base, "pq_l2", confirmation=conf)
     assert d.decision == "keep", [r.line() for r in d.reasons]
-    conf["combos"][first]["ratio"] *= 1.15 * 1.15  # the favourable side: refused
+
+
+def test_a_combination_confirmed_many_times_faster_cannot_hide_a_slowdown(fixture_env):
+    """The favourable side is held only where the confirmation does not itself show the
+    combination faster by more than the limit; a tamper that hides a slowdown is still caught."""
+    cand, base = _scenario("faster")
+    conf = _confirmation_of(cand)
+    first = next(iter(conf["combos"]))
+    asv_ratio = conf["combos"][first]["ratio"]
+    conf["combos"][first]["ratio"] = asv_ratio * 1.15  # asv read it 15% faster than confirmed
+    assert conf["combos"][first]["ratio"] * 1.1 < 1.0  # but confirmed clearly faster too
     d = gate.decide(cand, base, "pq_l2", confirmation=conf)
-    assert d.decision == "undecided" and "most favourable" in d.reasons[0].text
+    assert d.decision == "keep", [r.line() for r in d.reasons]
+    conf["combos"][first]["ratio"] = 0.93  # confirmed near 1: the favourable side is held
+    d = gate.decide(cand, base, "pq_l2", confirmation=conf)
+    assert d.decision == "undecided", [r.line() for r in d.reasons]
+    assert "most favourable" in d.reasons[0].text
 
 
 @pytest.mark.parametrize(
@@ -474,7 +488,7 @@ def test_one_combination_read_slower_than_confirmed_does_not_block_a_keep(fixtur
     [
         ("scaled pairing", lambda c: _confirmation_of(c, 1 / 0.8)),
         ("one combination", lambda c: {**_confirmation_of(c), "combos": {
-            k: {"ratio": v["ratio"] * (1.2 if i == 0 else 1)}
+            k: {"ratio": v["ratio"] * (1.3 if i == 0 else 1)}
             for i, (k, v) in enumerate(_confirmation_of(c)["combos"].items())}}),
         ("another commit", lambda c: _confirmation_of(c, commit="0" * 40)),
         ("could not be made", lambda c: _confirmation_of(c, ok=False, error="boom")),
