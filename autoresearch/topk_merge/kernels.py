@@ -85,17 +85,72 @@ def topk(dists, row_ids, k):
 
 
 @njit(**JIT)
+def sift_down_heads(head_d, head_r, head_l, size, i):
+    """Restore a min-heap of list heads from slot i down, by (distance, row id)."""
+    d, r, l = head_d[i], head_r[i], head_l[i]
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        right = child + 1
+        if right < size and is_before(head_d[right], head_r[right], head_d[child], head_r[child]):
+            child = right
+        if not is_before(head_d[child], head_r[child], d, r):
+            break
+        head_d[i] = head_d[child]
+        head_r[i] = head_r[child]
+        head_l[i] = head_l[child]
+        i = child
+    head_d[i] = d
+    head_r[i] = r
+    head_l[i] = l
+
+
+@njit(**JIT)
 def topk_merge(dists, row_ids, k):
+    """k-way merge: each list is sorted, so the next smallest entry is always one of the lists'
+    heads. A min-heap of the heads, popped k times, reads at most k + L entries."""
     num_lists, width = dists.shape
-    heap_d = np.empty(k, dtype=np.float32)
-    heap_r = np.empty(k, dtype=np.uint64)
-    size = 0
+    out_d = np.empty(k, dtype=np.float32)
+    out_r = np.empty(k, dtype=np.uint64)
+    if k == 0:
+        return out_d, out_r
+    head_d = np.empty(num_lists, dtype=np.float32)
+    head_r = np.empty(num_lists, dtype=np.uint64)
+    head_l = np.empty(num_lists, dtype=np.int64)
     for i in range(num_lists):
-        for j in range(width):
-            if size < k:
-                push(heap_d, heap_r, size, dists[i, j], row_ids[i, j])
+        head_d[i] = dists[i, 0]
+        head_r[i] = row_ids[i, 0]
+        head_l[i] = i
+    size = num_lists
+    if num_lists > k:
+        # Only a list whose head is among the k smallest heads can hold a winner (k smaller
+        # entries beat all of any other list): keep those lists, found by a k-heap over the heads.
+        kth_d, kth_r = topk(head_d, head_r, k)
+        bar_d, bar_r = kth_d[k - 1], kth_r[k - 1]
+        size = 0
+        for i in range(num_lists):
+            if not is_before(bar_d, bar_r, head_d[i], head_r[i]):  # head <= the k-th head
+                head_d[size] = head_d[i]
+                head_r[size] = head_r[i]
+                head_l[size] = i
                 size += 1
-            elif is_before(dists[i, j], row_ids[i, j], heap_d[0], heap_r[0]):
-                sift_down(heap_d, heap_r, k, dists[i, j], row_ids[i, j])
-    sort_heap(heap_d, heap_r, size)
-    return heap_d, heap_r
+    for i in range(size // 2 - 1, -1, -1):
+        sift_down_heads(head_d, head_r, head_l, size, i)
+    position = np.zeros(num_lists, dtype=np.int64)
+    for o in range(k):  # k <= L * W: the heap holds an entry at every step
+        out_d[o] = head_d[0]
+        out_r[o] = head_r[0]
+        lst = head_l[0]
+        position[lst] += 1
+        j = position[lst]
+        if j < width:
+            head_d[0] = dists[lst, j]
+            head_r[0] = row_ids[lst, j]
+        else:  # the list is used up: the last head takes the root's slot
+            size -= 1
+            head_d[0] = head_d[size]
+            head_r[0] = head_r[size]
+            head_l[0] = head_l[size]
+        sift_down_heads(head_d, head_r, head_l, size, 0)
+    return out_d, out_r
