@@ -16,7 +16,7 @@ from numba import njit
 
 JIT = {"cache": True, "nogil": True, "fastmath": False}
 
-# topk's buffer holds 2k + BUFFER_SLACK candidates: the slack keeps small k from selecting often.
+# topk's buffer holds 4k + BUFFER_SLACK candidates: the slack keeps small k from selecting often.
 BUFFER_SLACK = 64
 # topk filters into that buffer from this k on; below it, the starting max-heap.
 SELECT_MIN_K = 64
@@ -126,13 +126,13 @@ def topk_heap(dists, row_ids, k):
 
 @njit(**JIT)
 def topk_select(dists, row_ids, k):
-    """Filter, then select: entries that beat the current k-th best go to a buffer of 2k; when it
+    """Filter, then select: entries that beat the current k-th best go to a buffer of 4k; when it
     fills, a quickselect keeps its k best and their k-th becomes the new bar. Most entries of a
     partition fail the one comparison with the bar; a drifting partition (every entry a new best)
     costs O(1) amortized per entry instead of a heap's log2(k) sift-down. For k >= SELECT_MIN_K:
     below it a sift-down is short and the buffer's selections cost more (k = 10: 11% slower)."""
     n = dists.shape[0]
-    capacity = 2 * k + BUFFER_SLACK
+    capacity = 4 * k + BUFFER_SLACK
     buf_d = np.empty(capacity, dtype=np.float32)
     buf_r = np.empty(capacity, dtype=np.uint64)
     size = 0
