@@ -57,15 +57,15 @@ MAX_PAIR_SPREAD = 0.05
 # spread 6.0%, interval [0.447, 0.453]). No calibrated condition (at most 5% faster) comes near it.
 NOISE_OUTWEIGHED_SPREADS = 3.0
 
-# The memory-bound class: a timed call that streams its data through memory (fresh pages, the
-# memory bus the VM shares) varies more per sample at the same load. In their calibrations
-# (docs/gate.md, issue 18's table) bitpack's pairs spread 5.6% (median) and 6.6% (max) at load
-# 0.7-2.1, predicate's 7.1% and 12.5% at load 1.0-1.4; over 5% in 58 and 67 of 100 decisions,
-# while their A/A intervals stayed right (0 of 20 excluded 1 on either). For these targets the noise
-# guard's limit is 1.5x bitpack's widest spread, a third of a busy machine's wall-clock 33%:
-# bitpack then meets every target; predicate is decided in 90 of 100 (its 12 pairs of 100 ms calls
-# still resolve 5%, not 2%: docs/gate.md).
-MEMORY_BOUND_TARGETS = ("bitpack", "predicate")
+# The memory-bound class: a timed call that streams its data through memory (fresh pages, the memory
+# bus the VM shares) varies more per sample at the same load. In its calibration (docs/gate.md,
+# issue 18's table) bitpack's pairs spread 5.6% (median) and 6.6% (max) at load 0.7-2.1, over 5% in
+# 58 of 100 decisions, while its A/A intervals stayed right (0 of 20 excluded 1). For it the noise
+# guard's limit is 1.5x bitpack's widest spread, a third of a busy machine's wall-clock 33%: bitpack
+# then meets every target. predicate was in this class while it scanned a 10M-row column (spread
+# 7.1%, 12.5%); its column is cache-resident since 2026-12-05 and its pairs spread 4.0% (median),
+# 5.0% (max) at load 1.0: 0 of 100 undecided under MAX_PAIR_SPREAD, so it left the class.
+MEMORY_BOUND_TARGETS = ("bitpack",)
 MAX_PAIR_SPREAD_MEMORY_BOUND = 0.10
 
 
