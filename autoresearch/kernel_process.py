@@ -372,15 +372,15 @@ def _numba_threads() -> int | None:
 # ---------------------------------------------------------------------------
 
 
-def _read_exact(fd: int, n: int) -> bytes | None:
-    chunks, got = [], 0
+def _read_exact(fd: int, n: int) -> bytearray | None:
+    data = bytearray(n)  # read in place: no list of chunks joined into a second copy
+    view, got = memoryview(data), 0
     while got < n:
-        chunk = os.read(fd, min(n - got, 1 << 24))
-        if not chunk:
+        k = os.readv(fd, [view[got:]])
+        if not k:
             return None
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
+        got += k
+    return data
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -169,6 +169,21 @@ def _scales(query, centroids, metric) -> tuple[np.ndarray, np.ndarray]:
     return 1.0 - c @ q, 1.0 + np.abs(c) @ np.abs(q)
 
 
+_last_scales: list = [None, None]  # [(expected, query, centroids), their _scales]: _scales_of
+
+
+def _scales_of(expected, query, centroids, metric) -> tuple[np.ndarray, np.ndarray]:
+    """_scales, computed once per reference answer and inputs: the oracle judges one answer again
+    after every repeated call on the same snapshot of the inputs (2000 judgements, 2.4 s of
+    ivf_select's oracle). Keyed on the objects themselves, held by the entry so no id is reused;
+    a stale-answer check (an old answer, new inputs) misses and computes afresh."""
+    key = (expected, query, centroids)
+    cached = _last_scales[0]
+    if cached is None or any(x is not y for x, y in zip(key, cached, strict=True)):
+        _last_scales[:] = [key, _scales(query, centroids, metric)]
+    return _last_scales[1]
+
+
 def compare_selection(args: tuple, actual, expected) -> list[str]:
     """Problems with a kernel's (ids, dists) for find_partitions(query, centroids, nprobes, metric).
 
@@ -199,7 +214,7 @@ def compare_selection(args: tuple, actual, expected) -> list[str]:
         return [f"wrong: repeated partition ids {ids.tolist()[:20]}"]
     if np.any(dists[1:] < dists[:-1]) or np.isnan(dists).any():
         return [f"wrong: distances not ascending: {dists.tolist()[:20]}"]
-    exact, scale = _scales(query, centroids, metric)
+    exact, scale = _scales_of(expected, query, centroids, metric)
     picked = ids.astype(np.int64)
     off = np.abs(dists.astype(np.float64) - exact[picked]) > MAX_ABS_ERR * np.maximum(
         1.0, scale[picked]
@@ -236,7 +251,8 @@ def _case(
 
     def make(rng):
         modes = make_modes(rng.spawn("modes"), dim)  # queries and centroids share them
-        centroids = make_vectors(rng, 2 * num_partitions + 1, dim, distribution, modes)
+        rows = 2 * num_partitions if view == "strided" else num_partitions + 1  # + 1: "offset"
+        centroids = make_vectors(rng, rows, dim, distribution, modes)
         query = make_vectors(rng, 1, dim, distribution, modes, spread=0.35)[0]
         if view == "strided":  # every other centroid: rows not adjacent in memory
             centroids = centroids[: 2 * num_partitions : 2]
