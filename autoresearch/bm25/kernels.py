@@ -1,11 +1,14 @@
 """bm25 kernels: the only file the optimizing agent edits (see program.md and HARNESS.md).
 
-Starting point: a faithful port of Lance's document-at-a-time WAND top-k (lance-index
-src/scalar/inverted/wand.rs, `Wand::search` / `next` / `find_pivot_term` / `check_block_max` /
-`check_pivot_aligned` / `move_preceding` / `bubble_up`, OR operator) over plain posting lists
-(`PostingIterator::next` = partition_point binary search), with the score-independent bound
-idf * (K1 + 1) per term (`PostingIterator::new` without a stored max score). Scores are Lance's
-float32 formula (scorer.rs); the top-k heap breaks score ties by doc id ascending.
+MaxScore (Turtle & Flood; what Lance 14.0.2's `Wand::maxscore_search` runs for a disjunction):
+1. every posting's contribution idf * weight(f, dl) once, in one pass per term (Lance's float32
+   formula, scorer.rs), which also gives each term's exact maximum contribution;
+2. terms ordered by that maximum; the shortest prefix whose summed maxima cannot beat the k-th
+   score is non-essential: only the essential terms' documents are enumerated (a merge of their
+   heads), and a candidate probes the non-essential lists (galloping forward) only while its
+   score plus their remaining maxima can still beat the k-th score;
+3. a min-heap of the top k admits a document only with a strictly greater score (ties are free).
+With one term there is nothing to merge: the contributions are the scores.
 """
 
 import math
@@ -42,80 +45,13 @@ def _doc_weight(freq, doc_tokens, avg_doc_length):
 
 
 @njit(**JIT)
-def _current(doc_ids, pos, stop, t):
-    return np.int64(doc_ids[pos[t]]) if pos[t] < stop[t] else TERMINATED
-
-
-@njit(**JIT)
-def _before(doc_ids, pos, stop, bound, a, b):
-    """PostingIterator::cmp: by current doc, then upper bound, then term id."""
-    da = _current(doc_ids, pos, stop, a)
-    db = _current(doc_ids, pos, stop, b)
-    if da != db:
-        return da < db
-    if bound[a] != bound[b]:
-        return bound[a] < bound[b]
-    return a < b
-
-
-@njit(**JIT)
-def _advance(doc_ids, pos, stop, t, least_id):
-    """PostingIterator::next on a plain list: partition_point(id < least_id) of the rest."""
-    lo, hi = pos[t], stop[t]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if np.int64(doc_ids[mid]) < least_id:
-            lo = mid + 1
-        else:
-            hi = mid
-    pos[t] = lo
-
-
-@njit(**JIT)
-def _bubble_up(order, n, doc_ids, pos, stop, bound, i):
-    """Wand::bubble_up: move entry i towards the end until the order holds again."""
-    for j in range(i + 1, n):
-        if not _before(doc_ids, pos, stop, bound, order[j], order[j - 1]):
-            break
-        order[j - 1], order[j] = order[j], order[j - 1]
-
-
-@njit(**JIT)
-def _sort(order, n, doc_ids, pos, stop, bound):
-    for i in range(1, n):
-        j = i
-        while j > 0 and _before(doc_ids, pos, stop, bound, order[j], order[j - 1]):
-            order[j - 1], order[j] = order[j], order[j - 1]
-            j -= 1
-
-
-@njit(**JIT)
-def _drop_exhausted(order, n, pos, stop):
-    """Wand::move_preceding's cleanup: remove iterators at the end of their list."""
-    m = 0
-    for i in range(n):
-        if pos[order[i]] < stop[order[i]]:
-            order[m] = order[i]
-            m += 1
-    return m
-
-
-@njit(**JIT)
-def _heap_less(scores, docs, i, j):
-    """Min-heap order: lower score first; among equal scores the higher doc id goes first."""
-    if scores[i] != scores[j]:
-        return scores[i] < scores[j]
-    return docs[i] > docs[j]
-
-
-@njit(**JIT)
 def _sift_down(scores, docs, size, i):
     while True:
         smallest = i
         left, right = 2 * i + 1, 2 * i + 2
-        if left < size and _heap_less(scores, docs, left, smallest):
+        if left < size and scores[left] < scores[smallest]:
             smallest = left
-        if right < size and _heap_less(scores, docs, right, smallest):
+        if right < size and scores[right] < scores[smallest]:
             smallest = right
         if smallest == i:
             return
@@ -128,11 +64,46 @@ def _sift_down(scores, docs, size, i):
 def _sift_up(scores, docs, i):
     while i > 0:
         parent = (i - 1) // 2
-        if not _heap_less(scores, docs, i, parent):
+        if not scores[i] < scores[parent]:
             return
         scores[i], scores[parent] = scores[parent], scores[i]
         docs[i], docs[parent] = docs[parent], docs[i]
         i = parent
+
+
+@njit(**JIT)
+def _offer(heap_scores, heap_docs, size, k, score, doc):
+    """Offer (score, doc) to the top-k min-heap; returns the new size."""
+    if size < k:
+        heap_scores[size] = score
+        heap_docs[size] = doc
+        _sift_up(heap_scores, heap_docs, size)
+        return size + 1
+    if score > heap_scores[0]:
+        heap_scores[0] = score
+        heap_docs[0] = doc
+        _sift_down(heap_scores, heap_docs, size, 0)
+    return size
+
+
+@njit(**JIT)
+def _seek(doc_ids, lo, hi, target):
+    """First position in [lo, hi) whose doc id is >= target: galloping, then binary search."""
+    step = 1
+    probe = lo
+    while probe < hi and np.int64(doc_ids[probe]) < target:
+        lo = probe + 1
+        probe = lo + step
+        step <<= 1
+    if probe > hi:
+        probe = hi
+    while lo < probe:
+        mid = (lo + probe) >> 1
+        if np.int64(doc_ids[mid]) < target:
+            lo = mid + 1
+        else:
+            probe = mid
+    return lo
 
 
 @njit(**JIT)
@@ -142,118 +113,78 @@ def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
     heap_scores = np.empty(max(k, 1), dtype=np.float32)
     heap_docs = np.empty(max(k, 1), dtype=np.int64)
     size = 0
-    if k > 0 and num_docs > 0:
+    if k > 0 and num_docs > 0 and num_terms > 0:
         total = np.uint64(0)
         for d in range(num_docs):
             total += np.uint64(doc_lengths[d])
         avgdl = np.float32(total) / np.float32(num_docs)
 
-        # One PostingIterator per term that has postings (absent tokens are dropped).
-        pos = np.empty(num_terms, dtype=np.int64)
-        stop = np.empty(num_terms, dtype=np.int64)
-        weight = np.zeros(num_terms, dtype=np.float32)
-        bound = np.zeros(num_terms, dtype=np.float32)
-        order = np.empty(num_terms, dtype=np.int64)
-        n = 0
+        # 1. Every posting's contribution, and each term's maximum.
+        first = term_offsets[0]
+        contrib = np.empty(term_offsets[num_terms] - first, dtype=np.float32)
+        max_contrib = np.zeros(num_terms, dtype=np.float64)
         for t in range(num_terms):
-            pos[t], stop[t] = term_offsets[t], term_offsets[t + 1]
-            if stop[t] > pos[t]:
-                weight[t] = _idf(stop[t] - pos[t], num_docs)
-                bound[t] = weight[t] * (K1 + ONE)
-                order[n] = t
-                n += 1
-        _sort(order, n, doc_ids, pos, stop, bound)
-
-        threshold = np.float32(0.0)
-        while n > 0:
-            # find_pivot_term: the first prefix whose summed upper bounds reach the threshold.
-            acc = np.float32(0.0)
-            pivot = -1
-            for i in range(n):
-                acc += bound[order[i]]
-                if acc >= threshold:
-                    pivot = i
-                    break
-            if pivot < 0:
-                break
-            doc = _current(doc_ids, pos, stop, order[pivot])
-            max_pivot = pivot
-            while max_pivot + 1 < n and _current(doc_ids, pos, stop, order[max_pivot + 1]) == doc:
-                max_pivot += 1
-
-            # check_block_max: a plain list's block max is its upper bound.
-            block_sum = np.float32(0.0)
-            for i in range(max_pivot + 1):
-                block_sum += bound[order[i]]
-            if not block_sum > threshold:
-                # get_new_candidate + move_term: advance the term with the largest bound.
-                picked = max_pivot
-                least_id = TERMINATED
-                t = order[max_pivot]
-                if pos[t] + 1 < stop[t]:
-                    least_id = np.int64(doc_ids[pos[t] + 1])
-                for i in range(max_pivot - 1, -1, -1):
-                    t = order[i]
-                    nxt = np.int64(doc_ids[pos[t] + 1]) if pos[t] + 1 < stop[t] else TERMINATED
-                    least_id = min(least_id, nxt)
-                    if bound[t] > bound[order[picked]]:
-                        picked = i
-                for i in range(max_pivot + 1, n):
-                    least_id = min(least_id, _current(doc_ids, pos, stop, order[i]))
-                if least_id == TERMINATED:
-                    break
-                # With plain lists the bounds of every term at or before this doc sum to at most
-                # the threshold, so no doc up to it can win: skipping past it guarantees progress
-                # (Lance's next-posting target could leave the picked term where it is).
-                least_id = max(least_id, doc + 1)
-                _advance(doc_ids, pos, stop, order[picked], least_id)
-                if pos[order[picked]] >= stop[order[picked]]:
-                    order[picked] = order[n - 1]  # swap_remove
-                    n -= 1
-                _bubble_up(order, n, doc_ids, pos, stop, bound, picked)
+            start, stop = term_offsets[t], term_offsets[t + 1]
+            if stop <= start:
                 continue
+            w = _idf(stop - start, num_docs)
+            top = np.float32(0.0)
+            for j in range(start, stop):
+                c = w * _doc_weight(freqs[j], doc_lengths[doc_ids[j]], avgdl)
+                contrib[j - first] = c
+                top = max(top, c)
+            max_contrib[t] = top
 
-            # check_pivot_aligned: move the terms before the pivot onto the pivot's doc.
-            aligned = True
-            for i in range(pivot, -1, -1):
-                t = order[i]
-                _advance(doc_ids, pos, stop, t, doc)
-                if _current(doc_ids, pos, stop, t) != doc:
-                    if pos[t] >= stop[t]:
-                        order[i] = order[n - 1]  # swap_remove
-                        n -= 1
-                    _bubble_up(order, n, doc_ids, pos, stop, bound, i)
-                    aligned = False
+        if num_terms == 1:
+            for j in range(term_offsets[0], term_offsets[1]):
+                c = contrib[j - first]
+                if size < k or c > heap_scores[0]:
+                    size = _offer(heap_scores, heap_docs, size, k, c, np.int64(doc_ids[j]))
+        else:
+            # 2. MaxScore. Terms by maximum ascending; bound[i] = the maxima of order[0..i].
+            order = np.argsort(max_contrib, kind="mergesort")
+            bound = np.empty(num_terms, dtype=np.float64)
+            acc = 0.0
+            for i in range(num_terms):
+                acc += max_contrib[order[i]]
+                bound[i] = acc
+            pos = np.empty(num_terms, dtype=np.int64)
+            end = np.empty(num_terms, dtype=np.int64)
+            for i in range(num_terms):
+                pos[i] = term_offsets[order[i]]
+                end[i] = term_offsets[order[i] + 1]
+            threshold = -1.0  # the k-th score once the heap is full
+            essential = 0  # order[essential:] are enumerated; order[:essential] only probed
+            while True:
+                doc = TERMINATED
+                for i in range(essential, num_terms):
+                    if pos[i] < end[i]:
+                        d = np.int64(doc_ids[pos[i]])
+                        if d < doc:
+                            doc = d
+                if doc == TERMINATED:
                     break
-                _bubble_up(order, n, doc_ids, pos, stop, bound, i)
-            if not aligned:
-                continue
-
-            # Wand::score: sum the contributions of the terms on this doc, in iterator order.
-            dl = doc_lengths[doc]
-            score = np.float32(0.0)
-            for i in range(max_pivot + 1):
-                t = order[i]
-                score += weight[t] * _doc_weight(freqs[pos[t]], dl, avgdl)
-
-            if size < k:
-                heap_scores[size] = score
-                heap_docs[size] = doc
-                _sift_up(heap_scores, heap_docs, size)
-                size += 1
-                if size == k:
-                    threshold = heap_scores[0]
-            elif score > heap_scores[0]:
-                heap_scores[0] = score
-                heap_docs[0] = doc
-                _sift_down(heap_scores, heap_docs, size, 0)
-                threshold = heap_scores[0]
-
-            # move_preceding: every term on this doc moves past it; re-sort.
-            for i in range(max_pivot + 1):
-                _advance(doc_ids, pos, stop, order[i], doc + 1)
-            n = _drop_exhausted(order, n, pos, stop)
-            _sort(order, n, doc_ids, pos, stop, bound)
+                score = np.float32(0.0)
+                for i in range(essential, num_terms):
+                    if pos[i] < end[i] and np.int64(doc_ids[pos[i]]) == doc:
+                        score += contrib[pos[i] - first]
+                        pos[i] += 1
+                for i in range(essential - 1, -1, -1):
+                    if np.float64(score) + bound[i] <= threshold:
+                        break
+                    p = _seek(doc_ids, pos[i], end[i], doc)
+                    pos[i] = p
+                    if p < end[i] and np.int64(doc_ids[p]) == doc:
+                        score += contrib[p - first]
+                        pos[i] = p + 1
+                if size < k or score > heap_scores[0]:
+                    size = _offer(heap_scores, heap_docs, size, k, score, doc)
+                    if size == k:
+                        threshold = np.float64(heap_scores[0])
+                        while essential < num_terms and bound[essential] <= threshold:
+                            essential += 1
+                        if essential == num_terms:
+                            break
 
     # into_sorted_vec: pop the minimum into the last free slot.
     out_docs = np.empty(size, dtype=np.uint32)
@@ -261,8 +192,7 @@ def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
     for i in range(size - 1, -1, -1):
         out_docs[i] = heap_docs[0]
         out_scores[i] = heap_scores[0]
-        last = i  # the heap now holds i elements once the root is replaced by the last one
-        heap_scores[0] = heap_scores[last]
-        heap_docs[0] = heap_docs[last]
-        _sift_down(heap_scores, heap_docs, last, 0)
+        heap_scores[0] = heap_scores[i]
+        heap_docs[0] = heap_docs[i]
+        _sift_down(heap_scores, heap_docs, i, 0)
     return out_docs, out_scores
