@@ -1,9 +1,9 @@
 """bm25 kernels: the only file the optimizing agent edits (see program.md and HARNESS.md).
 
 MaxScore (Turtle & Flood; what Lance 14.0.2's `Wand::maxscore_search` runs for a disjunction):
-1. every posting's contribution idf * weight(f, dl) once, in one pass per term (Lance's float32
-   formula, scorer.rs), which also gives each term's exact maximum contribution;
-2. terms ordered by that maximum; the shortest prefix whose summed maxima cannot beat the k-th
+1. each term's bound idf * weight(its largest f, the shortest document), from its freqs alone;
+   contributions (Lance's float32 formula, scorer.rs) only where a document is scored or probed;
+2. terms ordered by that bound; the shortest prefix whose summed maxima cannot beat the k-th
    score is non-essential: only the essential terms' documents are enumerated (a merge of their
    heads), and a candidate probes the non-essential lists (galloping forward) only while its
    score plus their remaining maxima can still beat the k-th score;
@@ -27,6 +27,7 @@ B = np.float32(0.75)
 ONE = np.float32(1.0)
 HALF = np.float32(0.5)
 TERMINATED = np.int64(1) << 40  # past any u32 doc id: an exhausted iterator sorts last
+BOUND_SLACK = 1.0 + 1e-6  # a bound times this covers float32 rounding of the contribution
 
 
 @njit(**JIT)
@@ -114,40 +115,45 @@ def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
     heap_docs = np.empty(max(k, 1), dtype=np.int64)
     size = 0
     if k > 0 and num_docs > 0 and num_terms > 0:
+        # One pass over the lengths: their sum (avgdl) and their minimum (the bounds' dl).
         total = np.uint64(0)
+        shortest = np.uint32(0xFFFFFFFF)
         for d in range(num_docs):
             total += np.uint64(doc_lengths[d])
+            shortest = min(shortest, doc_lengths[d])
         avgdl = np.float32(total) / np.float32(num_docs)
 
-        # 1. Every posting's contribution, and each term's maximum.
-        first = term_offsets[0]
-        contrib = np.empty(term_offsets[num_terms] - first, dtype=np.float32)
-        max_contrib = np.zeros(num_terms, dtype=np.float64)
-        for t in range(num_terms):
-            start, stop = term_offsets[t], term_offsets[t + 1]
-            if stop <= start:
-                continue
-            w = _idf(stop - start, num_docs)
-            top = np.float32(0.0)
-            for j in range(start, stop):
-                c = w * _doc_weight(freqs[j], doc_lengths[doc_ids[j]], avgdl)
-                contrib[j - first] = c
-                top = max(top, c)
-            max_contrib[t] = top
-
         if num_terms == 1:
+            w = _idf(term_offsets[1] - term_offsets[0], num_docs)
             for j in range(term_offsets[0], term_offsets[1]):
-                c = contrib[j - first]
+                c = w * _doc_weight(freqs[j], doc_lengths[doc_ids[j]], avgdl)
                 if size < k or c > heap_scores[0]:
                     size = _offer(heap_scores, heap_docs, size, k, c, np.int64(doc_ids[j]))
         else:
-            # 2. MaxScore. Terms by maximum ascending; bound[i] = the maxima of order[0..i].
+            # 2. MaxScore. A term's bound: idf * weight(its largest f, the shortest document),
+            # from its freqs alone (weight grows with f and falls with dl); contributions are
+            # computed only where a document is scored or probed.
+            idf = np.zeros(num_terms, dtype=np.float32)
+            max_contrib = np.zeros(num_terms, dtype=np.float64)
+            for t in range(num_terms):
+                start, stop = term_offsets[t], term_offsets[t + 1]
+                if stop <= start:
+                    continue
+                idf[t] = _idf(stop - start, num_docs)
+                top = np.uint32(0)
+                for j in range(start, stop):
+                    top = max(top, freqs[j])
+                # f32 rounding may put a contribution an ulp above the exact-arithmetic bound
+                most = idf[t] * _doc_weight(top, shortest, avgdl)
+                max_contrib[t] = np.float64(most) * BOUND_SLACK
             order = np.argsort(max_contrib, kind="mergesort")
             bound = np.empty(num_terms, dtype=np.float64)
+            weight = np.empty(num_terms, dtype=np.float32)
             acc = 0.0
             for i in range(num_terms):
                 acc += max_contrib[order[i]]
                 bound[i] = acc
+                weight[i] = idf[order[i]]
             pos = np.empty(num_terms, dtype=np.int64)
             end = np.empty(num_terms, dtype=np.int64)
             for i in range(num_terms):
@@ -164,10 +170,11 @@ def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
                             doc = d
                 if doc == TERMINATED:
                     break
+                dl = doc_lengths[doc]
                 score = np.float32(0.0)
                 for i in range(essential, num_terms):
                     if pos[i] < end[i] and np.int64(doc_ids[pos[i]]) == doc:
-                        score += contrib[pos[i] - first]
+                        score += weight[i] * _doc_weight(freqs[pos[i]], dl, avgdl)
                         pos[i] += 1
                 for i in range(essential - 1, -1, -1):
                     if np.float64(score) + bound[i] <= threshold:
@@ -175,7 +182,7 @@ def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
                     p = _seek(doc_ids, pos[i], end[i], doc)
                     pos[i] = p
                     if p < end[i] and np.int64(doc_ids[p]) == doc:
-                        score += contrib[p - first]
+                        score += weight[i] * _doc_weight(freqs[p], dl, avgdl)
                         pos[i] = p + 1
                 if size < k or score > heap_scores[0]:
                     size = _offer(heap_scores, heap_docs, size, k, score, doc)
