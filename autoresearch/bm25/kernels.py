@@ -7,6 +7,8 @@ MaxScore (Turtle & Flood; what Lance 14.0.2's `Wand::maxscore_search` runs for a
    score is non-essential: only the essential terms' documents are enumerated (a merge of their
    heads), and a candidate probes the non-essential lists (galloping forward) only while its
    score plus their remaining maxima can still beat the k-th score;
+   The essential lists are merged window by window (4096 doc ids): scattered into a score
+   buffer and a bitset, read back in id order, no per-document minimum over the list heads;
 3. a min-heap of the top k admits a document only with a strictly greater score (ties are free).
 With one term there is nothing to merge: the contributions are the scores.
 """
@@ -28,6 +30,8 @@ ONE = np.float32(1.0)
 HALF = np.float32(0.5)
 TERMINATED = np.int64(1) << 40  # past any u32 doc id: an exhausted iterator sorts last
 BOUND_SLACK = 1.0 + 1e-6  # a bound times this covers float32 rounding of the contribution
+WINDOW = 4096  # doc ids scattered per window (a multiple of 64)
+WINDOW_MIN_TERMS = 4  # fewer lists: a minimum over the heads per document costs less
 
 
 @njit(**JIT)
@@ -108,6 +112,30 @@ def _seek(doc_ids, lo, hi, target):
 
 
 @njit(**JIT)
+def _bit_index(low):
+    """log2 of a uint64 holding one set bit (numba has no count-trailing-zeros intrinsic)."""
+    i = 0
+    if low >= np.uint64(1) << np.uint64(32):
+        low >>= np.uint64(32)
+        i += 32
+    if low >= np.uint64(1) << np.uint64(16):
+        low >>= np.uint64(16)
+        i += 16
+    if low >= np.uint64(1) << np.uint64(8):
+        low >>= np.uint64(8)
+        i += 8
+    if low >= np.uint64(1) << np.uint64(4):
+        low >>= np.uint64(4)
+        i += 4
+    if low >= np.uint64(1) << np.uint64(2):
+        low >>= np.uint64(2)
+        i += 2
+    if low >= np.uint64(1) << np.uint64(1):
+        i += 1
+    return i
+
+
+@njit(**JIT)
 def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
     num_terms = term_offsets.shape[0] - 1
     num_docs = doc_lengths.shape[0]
@@ -161,37 +189,90 @@ def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
                 end[i] = term_offsets[order[i] + 1]
             threshold = -1.0  # the k-th score once the heap is full
             essential = 0  # order[essential:] are enumerated; order[:essential] only probed
-            while True:
-                doc = TERMINATED
-                for i in range(essential, num_terms):
-                    if pos[i] < end[i]:
-                        d = np.int64(doc_ids[pos[i]])
-                        if d < doc:
-                            doc = d
-                if doc == TERMINATED:
-                    break
-                dl = doc_lengths[doc]
-                score = np.float32(0.0)
-                for i in range(essential, num_terms):
-                    if pos[i] < end[i] and np.int64(doc_ids[pos[i]]) == doc:
-                        score += weight[i] * _doc_weight(freqs[pos[i]], dl, avgdl)
-                        pos[i] += 1
-                for i in range(essential - 1, -1, -1):
-                    if np.float64(score) + bound[i] <= threshold:
+            if num_terms < WINDOW_MIN_TERMS:
+                while True:
+                    doc = TERMINATED
+                    for i in range(essential, num_terms):
+                        if pos[i] < end[i]:
+                            d = np.int64(doc_ids[pos[i]])
+                            if d < doc:
+                                doc = d
+                    if doc == TERMINATED:
                         break
-                    p = _seek(doc_ids, pos[i], end[i], doc)
-                    pos[i] = p
-                    if p < end[i] and np.int64(doc_ids[p]) == doc:
-                        score += weight[i] * _doc_weight(freqs[p], dl, avgdl)
-                        pos[i] = p + 1
-                if size < k or score > heap_scores[0]:
-                    size = _offer(heap_scores, heap_docs, size, k, score, doc)
-                    if size == k:
-                        threshold = np.float64(heap_scores[0])
-                        while essential < num_terms and bound[essential] <= threshold:
-                            essential += 1
-                        if essential == num_terms:
+                    dl = doc_lengths[doc]
+                    score = np.float32(0.0)
+                    for i in range(essential, num_terms):
+                        if pos[i] < end[i] and np.int64(doc_ids[pos[i]]) == doc:
+                            score += weight[i] * _doc_weight(freqs[pos[i]], dl, avgdl)
+                            pos[i] += 1
+                    for i in range(essential - 1, -1, -1):
+                        if np.float64(score) + bound[i] <= threshold:
                             break
+                        p = _seek(doc_ids, pos[i], end[i], doc)
+                        pos[i] = p
+                        if p < end[i] and np.int64(doc_ids[p]) == doc:
+                            score += weight[i] * _doc_weight(freqs[p], dl, avgdl)
+                            pos[i] = p + 1
+                    if size < k or score > heap_scores[0]:
+                        size = _offer(heap_scores, heap_docs, size, k, score, doc)
+                        if size == k:
+                            threshold = np.float64(heap_scores[0])
+                            while essential < num_terms and bound[essential] <= threshold:
+                                essential += 1
+                            if essential == num_terms:
+                                break
+            else:
+                # Windows of WINDOW doc ids (tantivy's union horizon): the essential lists are
+                # scattered into a score buffer and a bitset, then the window's documents are
+                # visited in id order (probes need it) and its buffer cleared as it is read.
+                acc = np.zeros(WINDOW, dtype=np.float32)
+                bits = np.zeros(WINDOW // 64, dtype=np.uint64)
+                while essential < num_terms:
+                    lo = TERMINATED
+                    for i in range(essential, num_terms):
+                        if pos[i] < end[i]:
+                            lo = min(lo, np.int64(doc_ids[pos[i]]))
+                    if lo == TERMINATED:
+                        break
+                    hi = lo + WINDOW
+                    for i in range(essential, num_terms):
+                        p, e, w = pos[i], end[i], weight[i]
+                        while p < e:
+                            d = np.int64(doc_ids[p])
+                            if d >= hi:
+                                break
+                            slot = d - lo
+                            acc[slot] += w * _doc_weight(freqs[p], doc_lengths[d], avgdl)
+                            bits[slot >> 6] |= np.uint64(1) << np.uint64(slot & 63)
+                            p += 1
+                        pos[i] = p
+                    for word in range(WINDOW // 64):
+                        b = bits[word]
+                        if b == 0:
+                            continue
+                        bits[word] = 0
+                        while b != 0:
+                            low = b & (~b + np.uint64(1))
+                            slot = word * 64 + _bit_index(low)
+                            b ^= low
+                            score = acc[slot]
+                            acc[slot] = 0.0
+                            doc = lo + slot
+                            for i in range(essential - 1, -1, -1):
+                                if np.float64(score) + bound[i] <= threshold:
+                                    break
+                                p = _seek(doc_ids, pos[i], end[i], doc)
+                                pos[i] = p
+                                if p < end[i] and np.int64(doc_ids[p]) == doc:
+                                    dl = doc_lengths[doc]
+                                    score += weight[i] * _doc_weight(freqs[p], dl, avgdl)
+                                    pos[i] = p + 1
+                            if size < k or score > heap_scores[0]:
+                                size = _offer(heap_scores, heap_docs, size, k, score, doc)
+                                if size == k:
+                                    threshold = np.float64(heap_scores[0])
+                                    while essential < num_terms and bound[essential] <= threshold:
+                                        essential += 1
 
     # into_sorted_vec: pop the minimum into the last free slot.
     out_docs = np.empty(size, dtype=np.uint32)
