@@ -483,6 +483,34 @@ def test_a_combination_confirmed_many_times_faster_cannot_hide_a_slowdown(fixtur
     assert "most favourable" in d.reasons[0].text
 
 
+def _scaled_to(cand: dict, geomean: float) -> tuple[dict, float]:
+    """The candidate's pairs scaled so that asv reads `geomean`; the factor applied."""
+    ratios = _confirmation_of(cand)["combos"]
+    factor = geomean / math.exp(sum(math.log(v["ratio"]) for v in ratios.values()) / len(ratios))
+    out = copy.deepcopy(cand)
+    column = out["result_columns"].index("samples")
+    for name, row in out["results"].items():
+        if name.endswith(".track_ab_ratio"):
+            row[column] = [[r * factor for r in s] for s in row[column]]
+    return out, factor
+
+
+def test_a_clear_confirmed_gain_allows_asv_a_wider_gap(fixture_env):
+    """When the confirmation alone shows a gain the gate would keep even 3% worse, asv's geomean
+    may differ from it by up to MAX_CONFIRM_COMBO_GAP (dictionary's 1.65x kernel: 0.600 in asv,
+    0.620 confirmed); beyond that, or without a clear confirmed gain, the 3% bound holds."""
+    cand, base = _scenario("faster")
+    small, factor = _scaled_to(cand, 0.975)  # asv: a 2.5% gain; confirmed 3.5% slower: ~1.009
+    d = gate.decide(small, base, "pq_l2", confirmation=_confirmation_of(cand, factor * 1.035))
+    assert d.decision == "undecided", [r.line() for r in d.reasons]
+    large, factor = _scaled_to(cand, 0.60)  # asv 0.600, confirmed 0.621
+    d = gate.decide(large, base, "pq_l2", confirmation=_confirmation_of(cand, factor * 1.035))
+    assert d.decision == "keep", [r.line() for r in d.reasons]
+    assert "a clear gain on its own" in next(r.text for r in d.reasons if r.rule == "confirmation")
+    d = gate.decide(large, base, "pq_l2", confirmation=_confirmation_of(cand, factor * 1.15))
+    assert d.decision == "undecided", "asv 15% faster than confirmed: still refused"
+
+
 @pytest.mark.parametrize(
     "why, confirmation",
     [
