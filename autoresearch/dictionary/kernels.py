@@ -1,11 +1,11 @@
 """dictionary kernels: the only file the optimizing agent edits (see program.md and HARNESS.md).
 
-Starting point: a faithful port of Lance's dictionary decode (rust/lance-encoding/src/data.rs,
-`DictionaryDataBlock::decode_helper`): one `append(dictionary, idx..idx + 1)` per index.
-Fixed width: copy the value (a 16-byte value byte by byte, as `extend_from_slice` of one value's
-bytes). Strings: `VariableWidthDataBlockBuilder` appends the value's bytes to a buffer sized by
-Lance's estimate (the dictionary's bytes scaled to n values, as if indices were uniform), which
-doubles when a skewed index distribution outgrows it, and pushes the running end offset.
+Lance's dictionary decode (rust/lance-encoding/src/data.rs, `DictionaryDataBlock::decode_helper`):
+`values[i] = dictionary[indices[i]]`, strings concatenated with running end offsets. Outputs are
+allocated by numpy in the Python wrappers (numpy asks for transparent huge pages on large arrays;
+numba's allocator faults in 4 KiB pages, ~20,000 per 80 MB output) and filled by jitted loops.
+16-byte values move as two 8-byte words; strings take two passes (lengths -> offsets, then the
+bytes), so the data buffer is allocated once, at its exact size.
 """
 
 import numpy as np
@@ -19,55 +19,73 @@ JIT = {"cache": True, "nogil": True, "fastmath": False}
 
 
 @njit(**JIT)
-def _decode_values(indices, dictionary):
-    n = indices.shape[0]
-    out = np.empty(n, dtype=dictionary.dtype)
-    for i in range(n):
+def _fill_values(indices, dictionary, out):
+    for i in range(indices.shape[0]):
         out[i] = dictionary[indices[i]]
-    return out
 
 
 @njit(**JIT)
-def _decode_rows(indices, dictionary):
-    n = indices.shape[0]
+def _fill_words(indices, dictionary, out):
+    """Rows of `dictionary.shape[1]` uint64 words (16-byte values: two)."""
     width = dictionary.shape[1]
-    out = np.empty((n, width), dtype=np.uint8)
-    for i in range(n):
+    for i in range(indices.shape[0]):
+        j = indices[i]
+        for w in range(width):
+            out[i, w] = dictionary[j, w]
+
+
+@njit(**JIT)
+def _fill_bytes(indices, dictionary, out):
+    width = dictionary.shape[1]
+    for i in range(indices.shape[0]):
         j = indices[i]
         for b in range(width):
             out[i, b] = dictionary[j, b]
-    return out
 
 
 def dict_decode(indices, dictionary):
-    # Lance dispatches on the block's bits_per_value; here on the dictionary's layout.
+    n = indices.shape[0]
     if dictionary.ndim == 2:
-        return _decode_rows(indices, dictionary)
-    return _decode_values(indices, dictionary)
+        width = dictionary.shape[1]
+        out = np.empty((n, width), dtype=np.uint8)
+        if width % 8 == 0 and dictionary.flags.c_contiguous and n:
+            _fill_words(indices, dictionary.view(np.uint64), out.view(np.uint64))
+        else:
+            _fill_bytes(indices, dictionary, out)
+        return out
+    out = np.empty(n, dtype=dictionary.dtype)
+    _fill_values(indices, dictionary, out)
+    return out
 
 
 @njit(**JIT)
-def dict_decode_binary(indices, dict_offsets, dict_data):
-    n = indices.shape[0]
-    num_strings = dict_offsets.shape[0] - 1
-    offsets = np.empty(n + 1, dtype=dict_offsets.dtype)
+def _string_offsets(indices, dict_offsets, offsets):
+    """offsets[i + 1] = the selected strings' running length; returns the total."""
+    total = 0
     offsets[0] = 0
-    if n == 0:
-        return offsets, np.empty(0, dtype=np.uint8)
-    # DataBlockBuilder::with_capacity_estimate: data_size * (n + K - 1) / K.
-    capacity = dict_data.shape[0] * (n + num_strings - 1) // num_strings
-    data = np.empty(max(capacity, 1), dtype=np.uint8)
-    length = 0
-    for i in range(n):
+    for i in range(indices.shape[0]):
+        j = indices[i]
+        total += dict_offsets[j + 1] - dict_offsets[j]
+        offsets[i + 1] = total
+    return total
+
+
+@njit(**JIT)
+def _string_bytes(indices, dict_offsets, dict_data, offsets, data):
+    for i in range(indices.shape[0]):
         j = indices[i]
         start = dict_offsets[j]
         size = dict_offsets[j + 1] - start
-        if length + size > data.shape[0]:  # Vec growth: double (or more) and move
-            grown = np.empty(max(2 * data.shape[0], length + size), dtype=np.uint8)
-            grown[:length] = data[:length]
-            data = grown
+        dst = offsets[i]
         for b in range(size):
-            data[length + b] = dict_data[start + b]
-        length += size
-        offsets[i + 1] = length
-    return offsets, data[:length]
+            data[dst + b] = dict_data[start + b]
+
+
+def dict_decode_binary(indices, dict_offsets, dict_data):
+    n = indices.shape[0]
+    offsets = np.empty(n + 1, dtype=dict_offsets.dtype)
+    total = int(_string_offsets(indices, dict_offsets, offsets))
+    data = np.empty(total, dtype=np.uint8)
+    if total:
+        _string_bytes(indices, dict_offsets, dict_data, offsets, data)
+    return offsets, data
