@@ -5,7 +5,7 @@ Lance's dictionary decode (rust/lance-encoding/src/data.rs, `DictionaryDataBlock
 allocated by numpy in the Python wrappers (numpy asks for transparent huge pages on large arrays;
 numba's allocator faults in 4 KiB pages, ~20,000 per 80 MB output) and filled by jitted loops.
 16-byte values move as two 8-byte words; strings take two passes (lengths -> offsets, then the
-bytes), so the data buffer is allocated once, at its exact size.
+bytes in 16-byte chunks), so the data buffer is allocated once, with 16 bytes of slack.
 """
 
 import numpy as np
@@ -16,6 +16,8 @@ from numba import njit
 # ---------------------------------------------------------------------------
 
 JIT = {"cache": True, "nogil": True, "fastmath": False}
+
+CHUNK = 16  # strings are copied in chunks of this many bytes (over-reading into padding)
 
 
 @njit(**JIT)
@@ -71,21 +73,30 @@ def _string_offsets(indices, dict_offsets, offsets):
 
 
 @njit(**JIT)
-def _string_bytes(indices, dict_offsets, dict_data, offsets, data):
+def _string_bytes(indices, dict_offsets, padded, offsets, data):
+    """Each string in whole 16-byte chunks (a constant-trip loop: one vector load and store);
+    `padded` holds the dictionary's bytes plus CHUNK, `data` has CHUNK bytes of slack, so the
+    chunk past a string's end reads and writes inside the buffers, and the next string (or the
+    slack) overwrites what it wrote."""
+    base = dict_offsets[0]
     for i in range(indices.shape[0]):
         j = indices[i]
-        start = dict_offsets[j]
-        size = dict_offsets[j + 1] - start
+        start = dict_offsets[j] - base
+        size = dict_offsets[j + 1] - dict_offsets[j]
         dst = offsets[i]
-        for b in range(size):
-            data[dst + b] = dict_data[start + b]
+        for chunk in range(0, size, CHUNK):
+            for b in range(CHUNK):
+                data[dst + chunk + b] = padded[start + chunk + b]
 
 
 def dict_decode_binary(indices, dict_offsets, dict_data):
     n = indices.shape[0]
     offsets = np.empty(n + 1, dtype=dict_offsets.dtype)
     total = int(_string_offsets(indices, dict_offsets, offsets))
-    data = np.empty(total, dtype=np.uint8)
+    data = np.empty(total + CHUNK, dtype=np.uint8)
     if total:
-        _string_bytes(indices, dict_offsets, dict_data, offsets, data)
-    return offsets, data
+        first, last = int(dict_offsets[0]), int(dict_offsets[-1])
+        padded = np.zeros(last - first + CHUNK, dtype=np.uint8)
+        padded[: last - first] = dict_data[first:last]
+        _string_bytes(indices, dict_offsets, padded, offsets, data)
+    return offsets, data[:total]
