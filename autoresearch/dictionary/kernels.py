@@ -27,8 +27,17 @@ def _fill_values(indices, dictionary, out):
 
 
 @njit(**JIT)
+def _fill_pairs(indices, words, out):
+    """16-byte values as two uint64 words, flat: out[2i], out[2i + 1] = words[2j], words[2j + 1]."""
+    for i in range(indices.shape[0]):
+        j = np.int64(indices[i]) * 2
+        out[2 * i] = words[j]
+        out[2 * i + 1] = words[j + 1]
+
+
+@njit(**JIT)
 def _fill_words(indices, dictionary, out):
-    """Rows of `dictionary.shape[1]` uint64 words (16-byte values: two)."""
+    """Rows of `dictionary.shape[1]` uint64 words."""
     width = dictionary.shape[1]
     for i in range(indices.shape[0]):
         j = indices[i]
@@ -50,7 +59,11 @@ def dict_decode(indices, dictionary):
     if dictionary.ndim == 2:
         width = dictionary.shape[1]
         out = np.empty((n, width), dtype=np.uint8)
-        if width % 8 == 0 and dictionary.flags.c_contiguous and n:
+        if width == 16 and dictionary.flags.c_contiguous and n:
+            _fill_pairs(
+                indices, dictionary.view(np.uint64).reshape(-1), out.view(np.uint64).reshape(-1)
+            )
+        elif width % 8 == 0 and dictionary.flags.c_contiguous and n:
             _fill_words(indices, dictionary.view(np.uint64), out.view(np.uint64))
         else:
             _fill_bytes(indices, dictionary, out)
