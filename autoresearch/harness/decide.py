@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from autoresearch.common import geomean
 from autoresearch.harness import asvresults
 from autoresearch.harness.asvresults import (
     Bench,
@@ -358,12 +359,12 @@ def check_confirmation(
         gaps.append((m.combo.label, m.combo.ratio / ratio, ratio))
     if not gaps:
         return Reason("confirmation", False, "nothing to confirm")
-    geo = math.exp(sum(math.log(g) for _, g, _ in gaps) / len(gaps))
+    geo = geomean(g for _, g, _ in gaps)
     # The geomean is held to MAX_CONFIRM_GAP, unless the confirmation alone shows a gain the gate
     # would keep even 3% worse: then the keep rests on the parent's own measurement and asv's may
     # differ by as much as one combination may (dictionary's 1.65x kernel read 0.600 in asv and
     # 0.620 confirmed, twice; no slowdown hides behind that, and a scaled pairing is still caught).
-    confirmed = math.exp(sum(math.log(c) for _, _, c in gaps) / len(gaps))
+    confirmed = geomean(c for _, _, c in gaps)
     clear_gain = confirmed * (1 + MAX_CONFIRM_GAP) <= 1.0 - MIN_GAIN
     geo_limit = MAX_CONFIRM_COMBO_GAP if clear_gain else MAX_CONFIRM_GAP
     # One combination is held on one side only, and only where the confirmation does not itself
@@ -374,19 +375,15 @@ def check_confirmation(
     # the geomean bound still holds every combination both ways.
     guarded = [(lb, g) for lb, g, conf in gaps if conf * (1 + MAX_CONFIRM_COMBO_GAP) > 1.0]
     label, worst = min(guarded, key=lambda x: x[1]) if guarded else (None, 1.0)
-    text = f"asv's ratios / the parent's confirmation: geomean {geo:.4f} (at most "
-    text += (
-        f"{geo_limit:.0%} off 1"
-        + (
-            f": confirmed geomean {confirmed:.4f}, a clear gain on its own), "
-            if clear_gain
-            else "), "
-        )
-        + (
-            f"most favourable {label} {worst:.4f} (at most {MAX_CONFIRM_COMBO_GAP:.0%} below 1)"
-            if label
-            else "every combination confirmed clearly faster (none held one by one)"
-        )
+    why = f": confirmed geomean {confirmed:.4f}, a clear gain on its own" if clear_gain else ""
+    held = (
+        f"most favourable {label} {worst:.4f} (at most {MAX_CONFIRM_COMBO_GAP:.0%} below 1)"
+        if label
+        else "every combination confirmed clearly faster (none held one by one)"
+    )
+    text = (
+        f"asv's ratios / the parent's confirmation: geomean {geo:.4f} "
+        f"(at most {geo_limit:.0%} off 1{why}), {held}"
     )
     ok = abs(math.log(geo)) <= math.log1p(geo_limit) and -math.log(worst) <= math.log1p(
         MAX_CONFIRM_COMBO_GAP

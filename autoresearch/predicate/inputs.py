@@ -33,11 +33,12 @@ SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
         },
     ),
 }
-# Rows per column: 16 of Lance's 8192-row scan batches (pylance 14.0.2 scans filter in batches of
-# 8192). Lance filters a batch it has just decoded, so the values are in cache: 131,072 rows (1 MB
-# at float64) stay in the 2 MB L2, and each kernel call (~20-50 us) still dwarfs Python's dispatch.
-# A 10M-row column (until 2026-12-05) measured DRAM bandwidth shared with the other core instead:
-# its pairs spread 7-12% and a decision resolved 5%, not 2% (docs/gate.md).
+# Rows per column: 16 of Lance's 8192-row scan batches (pylance 14.0.2's filtered scans yield
+# 8192-row batches). Lance filters a batch it has just decoded, so the values are in cache:
+# 131,072 rows (1 MB at float64) stay in the 2 MB L2, and each kernel call (~20-50 us) still
+# dwarfs Python's dispatch. A 10M-row column (until 2026-12-05) measured DRAM bandwidth shared
+# with the other core instead: its pairs spread 7-12% and a decision resolved 5%, not 2%
+# (docs/gate.md).
 NUM_VALUES = 131_072
 CARDINALITY = 1000  # distinct values: each is 0.1% of the rows, so eq selects 0.1%
 NULL_FRACTION = 0.01  # rows that are null in the comparisons' validity bitmap
