@@ -26,7 +26,6 @@ The parent then confirms the ratios in processes of its own (autoresearch/confir
 
 from __future__ import annotations
 
-import copy
 import gc
 import hashlib
 import importlib
@@ -34,14 +33,19 @@ import os
 import subprocess
 import sys
 import time
-import types
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 from autoresearch import PACKAGE_DIR, integrity, oracle
-from autoresearch.common import SplitMix64
-from autoresearch.harness.outputs import extents, overlap, same_bits
+from autoresearch.harness.timed_check import (  # noqa: F401  (re-exported: the suites' errors)
+    AFTER_CHECK_CALLS,
+    HarnessChangedError,
+    TimedCheck,
+    TimingGuardError,
+    WrongWhileTimedError,
+    recorded_call,
+)
 
 # Seal this process (integrity.py) the moment its first kernels module is imported, before that
 # file's code runs: asv's benchmark processes import this module before any suite's `setup`.
@@ -61,10 +65,6 @@ AB_SECONDS = 0.5  # CPU time spent pairing per combination (both sides together)
 AB_MIN_PAIRS = 12  # at least this many pairs, however slow the kernel
 AB_MAX_PAIRS = 200  # at most this many, however fast
 AB_MIN_SAMPLE_SECS = 0.002  # one sample runs the workload often enough to last this long
-# Calls checked after the timing loop: as many as were timed, up to this many. A shortcut the gate
-# could keep (thresholds.MIN_GAIN: 1%) is taken on >= 1% of calls, and passes 1000 checks with
-# probability 0.99**1000 = 4e-5; checking every call cost bitpack 38 of 47 CPU-s (docs/gate.md).
-AFTER_CHECK_CALLS = 1000
 
 
 SALT_FILE = "autoresearch-speed-salt"  # in asv's setup_cache folder: the run's secret salt
@@ -75,18 +75,6 @@ SALT_BYTES = 8  # a SplitMix64 seed's worth of secret: far beyond regenerating e
 # workloads without drawing them again. Unset (a plain `asv run`): each run draws its own.
 ENV_RUN_DIR = "AUTORESEARCH_RUN_DIR"
 RUN_SALT_FILE = "salt"  # in ENV_RUN_DIR
-
-
-class TimingGuardError(Exception):
-    """The paired benchmark refuses to return ratios: what it measured cannot be trusted."""
-
-
-class HarnessChangedError(TimingGuardError):
-    """Code or state the verdict runs through changed after the kernel loaded (integrity.py)."""
-
-
-class WrongWhileTimedError(TimingGuardError):
-    """The candidate's outputs were wrong, aliased or stale where its speed was measured."""
 
 
 def first_parent_kernels(target: str) -> bytes | None:
@@ -200,35 +188,6 @@ def _timed(fn: Callable[[], object], number: int) -> float:
     return _clock() - start
 
 
-def _recording(func: Callable, results: list) -> Callable:
-    def recorded(*args, **kwargs):
-        out = func(*args, **kwargs)
-        results.append(out)
-        return out
-
-    return recorded
-
-
-def recorded_call(run: Callable, module: ModuleType, w: object) -> Callable[[], list]:
-    """A call of `run(module, w)` that returns every result the kernels computed in it: the
-    module seen through wrappers (made once) that keep each function's result, so a check sees
-    everything one timed call computed, not only what `search` returns (the last query's). A
-    recorded call costs one list append per kernel call more than a plain one."""
-    results: list = []
-    recorder = types.SimpleNamespace()
-    for name, value in vars(module).items():
-        if callable(value) and not name.startswith("__"):
-            setattr(recorder, name, _recording(value, results))
-
-    def call() -> list:
-        run(recorder, w)
-        out = results[:]
-        results.clear()
-        return out
-
-    return call
-
-
 def paired_ratios(
     run_a: Callable[[], object], run_b: Callable[[], object], seconds: float | None = None
 ) -> list[float]:
@@ -273,132 +232,6 @@ def _pairs(
         if gc_was_enabled:
             gc.enable()
     return ratios, pairs * number
-
-
-# ---------------------------------------------------------------------------
-# Correctness where speed is measured
-# ---------------------------------------------------------------------------
-
-
-class TimedCheck:
-    """The candidate's outputs, checked in the process that times it (docs/design.md).
-
-    The oracle makes a few thousand calls; a timing loop makes more, and a kernel keeping a count
-    can be exact for the first and take a shortcut after. So, on the salted workload being timed:
-    - before timing, the candidate's outputs (`inputs.outputs`, judged as track_mismatches judges
-      them) against the baseline kernel's, which the oracle passed when it was kept and which ran
-      in this process under the same seal; if they differ, against a fresh copy of reference.py
-      (the baseline is the one that is wrong when the current oracle rejects it: a repair);
-    - after the timing loop, as many calls as were timed (at most AFTER_CHECK_CALLS), each seen
-      through a recorder (every result the kernels computed in it, not only what `search`
-      returns): every result bit for bit what the candidate's first call returned on the same
-      inputs (kernels are deterministic: one thread, the same inputs), sharing no memory with it,
-      with the previous call's results or with an input (a buffer handed out again);
-    - then one element of each workload array changed in place: the outputs must follow
-      (against the baseline's, or the reference's): an answer remembered across calls does not;
-    - and kernels.py's module-level state and numpy's process-wide state unchanged since
-      before timing (oracle.module_state: a counter or memo the oracle would see there).
-    Any failure raises WrongWhileTimedError. A kernel that cheats only while the loop runs (a
-    window of calls) passes these; its speed-up then exists in this process only, and the
-    parent's confirmation, which checks results inside its timed chunks, does not see it.
-    """
-
-    def __init__(self, target, inputs, candidate, baseline, w, run):
-        self.target, self.inputs, self.w, self.run = target, inputs, w, run
-        self.candidate, self.baseline = candidate, baseline
-        self.recorded = recorded_call(run, candidate, w)  # every kernel result of one call
-        self.inputs_arrays = oracle.workload_arrays(w)
-        self.inputs_extents = extents(self.inputs_arrays)
-        self.first = self.first_bits = self.previous = None
-        self.checked = 0
-        self._reference = None
-
-    def fail(self, text: str) -> None:
-        raise WrongWhileTimedError(f"{self.target}: {text}")
-
-    def reference(self) -> ModuleType:
-        """reference.py loaded afresh (the module the suite imported ran next to the kernel)."""
-        if self._reference is None:
-            path = PACKAGE_DIR / self.target / "reference.py"
-            self._reference = oracle.load_module_from(path, f"autoresearch_timed_{self.target}")
-        return self._reference
-
-    def outputs(self, impl: ModuleType) -> object:
-        try:
-            return self.inputs.outputs(impl, self.w)
-        except Exception as exc:
-            if impl is not self.candidate:
-                raise
-            self.fail(f"raised: {type(exc).__name__}: {exc}")
-
-    def mismatches(self, actual: object, expected: object) -> int:
-        """Mismatches of `actual` (the candidate's outputs on self.w) against `expected` (the
-        baseline's); when those differ, against the reference's."""
-        if not oracle.count_mismatches(actual, expected):
-            return 0
-        return oracle.count_mismatches(actual, self.outputs(self.reference()))
-
-    def call(self) -> object:
-        try:
-            return self.recorded()
-        except Exception as exc:
-            self.fail(f"raised: {type(exc).__name__}: {exc}")
-
-    def before(self) -> None:
-        expected = self.outputs(self.baseline)
-        if bad := self.mismatches(self.outputs(self.candidate), expected):
-            self.fail(f"wrong: {bad} mismatches on the paired (salted) workload before timing")
-        self.first = self.call()
-        self.first_bits = copy.deepcopy(self.first)
-        self.first_extents = extents(self.first)
-        self.previous_extents: list = []
-        if overlap(self.first_extents, self.inputs_extents) or overlap(self.first_extents):
-            self.fail("aliased: a result of the timed call shares memory with an input or another")
-        self.state = oracle.module_state(self.candidate)
-        self.library = oracle.library_state()
-
-    def judge(self, out: object, what: str) -> None:
-        self.checked += 1
-        if not same_bits(out, self.first_bits):
-            self.fail(
-                f"wrong: {what} returned other bits than its first call on the same inputs "
-                "(a kernel's result may not depend on how often it was called)"
-            )
-        mine = extents(out)
-        held = self.first_extents + self.previous_extents + self.inputs_extents
-        if overlap(mine, held) or overlap(mine):
-            self.fail(f"aliased: {what} returned memory shared with an earlier result or an input")
-        self.previous, self.previous_extents = out, mine
-
-    def after(self, calls: int) -> None:
-        calls = min(calls, AFTER_CHECK_CALLS)
-        for i in range(calls):
-            self.judge(self.call(), f"call {i + 1} of {calls} after timing")
-        self.previous, self.previous_extents = None, []
-        arrays = (
-            self.inputs.perturbable(self.w)
-            if hasattr(self.inputs, "perturbable")
-            else self.inputs_arrays
-        )
-        rng = SplitMix64(int.from_bytes(os.urandom(8), "little"))
-        with oracle.changed_in_place(list(arrays), rng) as changed:
-            try:
-                expected = self.outputs(self.baseline) if changed else None
-            except Exception:
-                expected = None  # the change made the workload invalid: nothing to judge
-            if expected is not None:
-                if bad := self.mismatches(self.outputs(self.candidate), expected):
-                    self.fail(
-                        f"stale: after timing, one element of each input changed in place: "
-                        f"{bad} mismatches (an answer remembered across calls)"
-                    )
-        changes = oracle.state_changes(self.state, oracle.module_state(self.candidate))
-        changes += oracle.state_changes(self.library, oracle.library_state())
-        if changes:
-            self.fail(
-                "stale: state changed while the kernel was timed: "
-                f"{', '.join(changes)} (kernels keep nothing between calls)"
-            )
 
 
 def _require_untouched(snapshot: integrity.Snapshot, when: str) -> None:

@@ -95,6 +95,7 @@ GATE_DECISIONS = {
     decide.KEEP: "keep", decide.DISCARD: "discard", decide.INCORRECT: "fail",
     decide.UNDECIDED: "undecided",
 }  # fmt: skip
+ORACLE_REPORT = "oracle.json"  # in the run's archive: the gate's word on the speed workload
 
 
 # ---------------------------------------------------------------------------
@@ -222,10 +223,11 @@ class Experiment:
         self.journal(phase="correctness")
         done = self.run_child(
             "oracle",
-            ["-X", "faulthandler", "-m", "autoresearch.oracle", self.target],
+            ["-X", "faulthandler", "-m", "autoresearch.oracle", self.target,
+             "--report", str(self.archive.path / ORACLE_REPORT)],
             self.repo,
             limit,
-        )
+        )  # fmt: skip
         self.archive.save("oracle.txt", done.output)
         self.peak = done.peak_rss_mb
         if judged := judge(done):
@@ -356,6 +358,7 @@ class Experiment:
         args = gate_args(
             self.target, self.candidate, self.baseline, confirmed=confirmed,
             repair=bool(self.repair), confirmation=str(self.confirmation_path(cand_wt)),
+            oracle_report=str(self.archive.path / ORACLE_REPORT),
         )  # fmt: skip
         done = self.run_child("gate", args, cand_wt, self.remaining(), echo=False)
         verdict, before = read_gate_json(done.output)

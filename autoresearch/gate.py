@@ -9,7 +9,10 @@ one process against the kernel of the candidate's first parent (autoresearch.abt
 `track_mismatches` say whether the candidate was correct on the speed workload; and, when it has
 results in this environment, the baseline's own result file, for the checks that both sides ran
 the same benchmarks in the same environment. `--baseline REV` (the experiment's last kept commit)
-must carry the first parent's kernel, which is what the ratios were taken against.
+must carry the first parent's kernel, which is what the ratios were taken against. The
+experiment's decision run measures `track_ab_ratio` alone: `--oracle-report FILE` (the oracle's
+`--report` on the candidate's kernel, matched by its sha256) then says the kernel passed the
+reference on every speed combination, in place of `track_mismatches`.
 
 The decision itself and its rules are autoresearch/harness/decide.py (pure: it reads nothing),
 their thresholds harness/thresholds.py, the bootstrap harness/pairstats.py; this module finds and
@@ -23,6 +26,7 @@ keep ever exits 0), 64 bad usage (a bad flag, an unknown target).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import subprocess
@@ -135,6 +139,31 @@ def load_results(
     return None
 
 
+def oracle_checked(path: Path, repo: Path, candidate: str, target: str) -> int:
+    """How many speed combinations the oracle's `--report` says it checked the candidate's kernel on
+    and passed: the report must be for this target and for the kernels.py the candidate commit
+    holds (its sha256), else the gate cannot take its word for the speed workload's correctness."""
+    report = load_json(path, "oracle report", "run `python -m autoresearch.oracle T --report F`")
+    source = subprocess.run(
+        ["git", "show", f"{candidate}:autoresearch/{target}/kernels.py"],
+        cwd=repo,
+        capture_output=True,
+    )
+    if source.returncode != 0:
+        raise CannotDecide(f"the candidate {candidate[:12]} has no {target} kernels.py")
+    digest = hashlib.sha256(source.stdout).hexdigest()
+    if report.get("target") != target or report.get("kernel_sha256") != digest:
+        raise CannotDecide(
+            f"the oracle report {path} is not for {target}'s kernel at {candidate[:12]}"
+        )
+    if report.get("passed") is not True:
+        raise CannotDecide(f"the oracle report {path} says the kernel failed: not a candidate")
+    checked = report.get("speed_combinations")
+    if not isinstance(checked, int) or isinstance(checked, bool):
+        raise CannotDecide(f"the oracle report {path} has no count of speed combinations")
+    return checked
+
+
 def run(args: argparse.Namespace) -> Decision:
     from autoresearch.bench import REPO, RESULTS, machine_name
 
@@ -160,11 +189,15 @@ def run(args: argparse.Namespace) -> Decision:
             confirmation = load_json(
                 Path(args.confirmation), "confirmation", "run `python -m autoresearch.bench`"
             )
+        checked = None
+        if args.oracle_report:
+            checked = oracle_checked(Path(args.oracle_report), repo, candidate, target)
     except CannotDecide as exc:
         return undecided(target, candidate, baseline, "input", str(exc))
     d = decide(
-        cand, base, target, confirmed=args.confirmed, repair=args.repair, confirmation=confirmation
-    )
+        cand, base, target, confirmed=args.confirmed, repair=args.repair,
+        confirmation=confirmation, oracle_checked=checked,
+    )  # fmt: skip
     for part in [d, *d.targets]:
         part.baseline = baseline  # named even when it has no result file of its own
     return d
@@ -202,6 +235,11 @@ def parser() -> argparse.ArgumentParser:
         help="the parent's confirmation of the paired ratios (bench.py writes it): a keep needs "
         "it to agree with them",
     )
+    p.add_argument(
+        "--oracle-report",
+        help="the oracle's --report on the candidate's kernel: its check of the speed workload "
+        "stands in for track_mismatches when the results have none (the experiment's decision run)",
+    )
     p.add_argument("--results", help="asv results directory (default: the repo's results/)")
     p.add_argument("--machine", help="asv machine name (default: this machine's, as bench.py)")
     p.add_argument("--repo", help="git repository to resolve revisions in (default: this one)")
@@ -216,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         return UNDECIDED
     if args.target != "all":
         cli.check_targets(p, args.target)
+    elif args.oracle_report:
+        p.error("--oracle-report is for one target: give --target NAME")
     try:
         d = run(args)
     except Exception:  # a bug in the gate must never read as keep (0) or discard (1)

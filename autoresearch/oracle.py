@@ -30,7 +30,10 @@ at a random offset), so array flags cannot tell the oracle apart. The reference 
 kernel returns, in this process. The speed workload itself is checked too, as is and with one
 element of each array changed in place. docs/oracle.md has the full list.
 
-Command: `python -m autoresearch.oracle TARGET [--kernels FILE]`; exit 0 pass, 2 fail, 64 bad usage.
+Command: `python -m autoresearch.oracle TARGET [--kernels FILE] [--report FILE]`; exit 0 pass,
+2 fail, 64 bad usage. `--report` also writes the verdict as JSON (the kernel's sha256, the speed
+workload's combinations checked): the experiment hands it to the gate (`--oracle-report`), which
+then needs no `track_mismatches` of its own.
 Only a completed report with `correctness: pass` exits 0: a kernel that raises SystemExit, fails to
 import or ends its process is a failure.
 """
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import os
 import sys
 from collections.abc import Iterable
@@ -92,6 +96,7 @@ from autoresearch.harness.module_state import (
 )
 from autoresearch.harness.speed_workloads import (
     DISGUISE_JITTER,
+    NOT_CHECKED,
     disguised,
     speed_combinations,
     speed_workload_failures,
@@ -176,6 +181,8 @@ def _check_target(target: str, kernels: Any, seeds: Iterable[int] | None) -> Rep
         fails, notes = speed_workload_failures(inputs, side, reference, rng)
         report.failures += fails
         report.notes += notes
+        if not any(n.startswith(NOT_CHECKED) for n in notes):
+            report.speed_combinations = len(speed_combinations(inputs))
         report.failures += end_failures(side)
     if side.threads is not None and isinstance(kernels, KernelProcess):
         report.notes.append(f"kernel process: {side.threads} numba thread(s), as in asv")
@@ -229,23 +236,39 @@ def run(
     line has no such flag.
     """
     report = Report(target)
+    source = Path(kernels_path or PACKAGE_DIR / target / "kernels.py").read_bytes()
     process = KernelProcess(target, kernels_path)
     try:
         report.failures = static_check(target, kernels_path) if static else []
-        if report.failures:
-            return report
-        return check_target(target, process, seeds)
+        if not report.failures:
+            report = check_target(target, process, seeds)
     except BaseException as exc:
         report.failures.append(Failure("kernels.py", "raised", _process_text(exc)))
-        return report
     finally:
         process.close()
+    report.kernel_sha256 = hashlib.sha256(source).hexdigest()
+    return report
 
 
 def _process_text(exc: BaseException) -> str:
     if isinstance(exc, KernelProcessError):
         return f"the kernel's process {exc}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def report_json(report: Report) -> dict:
+    """The verdict as `--report` writes it: what the gate needs to take the speed workload's
+    correctness from the oracle instead of a `track_mismatches` run of its own."""
+    return {
+        "target": report.target,
+        "passed": report.passed,
+        "cases": report.cases,
+        "calls": report.calls,
+        "failures": [str(f) for f in report.failures],
+        "notes": report.notes,
+        "speed_combinations": report.speed_combinations,
+        "kernel_sha256": report.kernel_sha256,
+    }
 
 
 def format_report(report: Report) -> str:
@@ -266,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     add_target(parser)
     parser.add_argument("--kernels", type=Path, help="check this file instead of kernels.py")
     parser.add_argument("--seed", type=int, action="append", help="run only these seeds")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        help="also write the verdict as JSON here (the gate reads it: `--oracle-report`)",
+    )
     args = parser.parse_args(argv)
     check_targets(parser, args.target, protocol=True)
     if args.kernels is not None and not args.kernels.is_file():
@@ -276,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         failure = Failure("oracle", "raised", f"{type(exc).__name__}: {exc}")
         report = Report(args.target, failures=[failure])
     print(format_report(report), flush=True)
+    if args.report is not None:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(report_json(report), indent=1) + "\n")
     return 0 if report.passed else 2
 
 

@@ -203,3 +203,19 @@ def test_importing_the_suites_imports_no_kernel():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
     assert bench.LAUNCH_METHOD == "forkserver"
+
+
+def test_a_decision_run_measures_the_ratios_and_a_kept_commit_the_rest():
+    """bench --part: the experiment's decision runs track_ab_ratio alone (the oracle's report
+    stands in for track_mismatches); a kept commit adds time_* and track_mismatches."""
+    import re
+
+    names = [f"bench_pq_l2.PqL2.{m}" for m in ("track_ab_ratio", "track_mismatches")]
+    names += ["bench_pq_l2.PqL2.time_search", "bench_pq_l2.PqL2Peers.time_search"]
+
+    def selected(part: str) -> list[str]:
+        return [n for n in names if re.search(bench.bench_regex("pq_l2", False, part), n)]
+
+    assert selected("decision") == names[:1]
+    assert selected("history") == names[1:3]
+    assert selected("all") == names[:3]  # what `asv run` runs: every main method, no peers

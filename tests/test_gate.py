@@ -7,9 +7,11 @@ Bad inputs are derived from the real files by small edits, in memory or under tm
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -513,11 +515,71 @@ def test_combination_on_one_side_only(side):
     undecided_because(d, "parameter combinations differ", "'sparse'")
 
 
-@pytest.mark.parametrize("bench", [AB, MISMATCHES])
-def test_benchmark_the_gate_reads_on_one_side_only(bench):
+def test_benchmark_the_gate_reads_on_one_side_only():
     cand, base, pairing = files("faster")
-    del base["results"][bench]
-    undecided_because(decide("faster", base=base), bench, "candidate only")
+    del base["results"][AB]
+    undecided_because(decide("faster", base=base), AB, "candidate only")
+
+
+# The experiment's decision run measures track_ab_ratio alone: the oracle checked the same speed
+# workload against the reference before it (its --report), and a kept commit adds the rest.
+
+
+def test_mismatches_of_the_baseline_only_are_not_read():
+    cand, base, pairing = files("faster")
+    del base["results"][MISMATCHES]
+    assert decide("faster", base=base).exit_code == gate_rules.KEEP
+
+
+def test_without_mismatches_the_oracle_must_have_checked_every_combination():
+    cand, base, pairing = files("faster")
+    del cand["results"][MISMATCHES]
+    undecided_because(decide("faster", cand=cand), "lacks track_mismatches", "--oracle-report")
+    undecided_because(decide("faster", cand=cand, oracle_checked=8), "checked 8", "not the 9")
+    assert decide("faster", cand=cand, oracle_checked=9).exit_code == gate_rules.KEEP
+    # Mismatches the results do have are read either way: a wrong kernel stays wrong.
+    cand, _, _ = files("faster")
+    cell(cand, MISMATCHES, "result")[7] = 3
+    assert decide("faster", cand=cand, oracle_checked=9).exit_code == gate_rules.INCORRECT
+
+
+def _report(tmp_path, **fields) -> Path:
+    from autoresearch.bench import REPO
+
+    kernels = subprocess.run(
+        ["git", "show", "HEAD:autoresearch/pq_l2/kernels.py"], cwd=REPO, capture_output=True
+    ).stdout
+    data = {"target": "pq_l2", "passed": True, "speed_combinations": 9}
+    data["kernel_sha256"] = hashlib.sha256(kernels).hexdigest()
+    path = tmp_path / "oracle.json"
+    path.write_text(json.dumps(data | fields))
+    return path
+
+
+def test_the_oracle_report_must_be_for_the_candidates_kernel(tmp_path):
+    from autoresearch.bench import REPO
+
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    assert gate.oracle_checked(_report(tmp_path), REPO, head, "pq_l2") == 9
+    for fields, says in [
+        ({"kernel_sha256": "0" * 64}, "not for pq_l2's kernel"),
+        ({"target": "bm25"}, "not for pq_l2's kernel"),
+        ({"passed": False}, "failed"),
+        ({"speed_combinations": "9"}, "no count"),
+    ]:
+        with pytest.raises(gate_rules.CannotDecide, match=says):
+            gate.oracle_checked(_report(tmp_path, **fields), REPO, head, "pq_l2")
+    with pytest.raises(gate_rules.CannotDecide, match="unreadable"):
+        (tmp_path / "bad.json").write_text("{")
+        gate.oracle_checked(tmp_path / "bad.json", REPO, head, "pq_l2")
+
+
+def test_an_oracle_report_needs_one_target(capsys):
+    with pytest.raises(SystemExit) as exc:
+        gate.main(["--oracle-report", "x.json"])
+    assert exc.value.code == EXIT_USAGE and "--target NAME" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("side", ["candidate", "baseline"])

@@ -181,9 +181,11 @@ def test_only_the_paired_benchmarks_refusals_count_as_guard_errors():
 
     output = (
         "[  1.0s] bench| ValueError: a kernel's own error\n"
-        "[  9.0s] bench| autoresearch.abtest.WrongWhileTimedError: stale output\n"
+        "[  9.0s] bench| autoresearch.harness.timed_check.WrongWhileTimedError: stale output\n"
     )
-    assert guard_errors(output) == ["autoresearch.abtest.WrongWhileTimedError: stale output"]
+    assert guard_errors(output) == [
+        "autoresearch.harness.timed_check.WrongWhileTimedError: stale output"
+    ]
 
 
 def test_the_gates_json_reads_back_into_the_block_it_prints_without_it():

@@ -7,6 +7,9 @@ kernels), and the command line's exit codes.
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import json
 import subprocess
 import sys
 import textwrap
@@ -742,10 +745,28 @@ def test_cli_failure_exits_2_with_a_report(tmp_path):
         X = np.zeros(2)[5]
     ''')
     )
-    result = _cli("pq_l2", "--kernels", str(path))
+    report = tmp_path / "report.json"
+    result = _cli("pq_l2", "--kernels", str(path), "--report", str(report))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "correctness: fail" in result.stdout
     assert "failure: raised: kernels.py: IndexError" in result.stdout
+    data = json.loads(report.read_text())  # what the gate reads: a failed kernel is no candidate
+    assert data["passed"] is False and data["speed_combinations"] == 0
+    assert data["kernel_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_cli_report_names_the_kernel_and_the_speed_combinations_it_checked(tmp_path):
+    # The gate takes the speed workload's correctness from this report (no track_mismatches in
+    # the experiment's decision run): for the kernel whose sha256 it names, on every combination.
+    report = tmp_path / "report.json"
+    result = _cli("pq_l2", "--seed", str(oracle.FIXED_SEEDS[0]), "--report", str(report))
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    data = json.loads(report.read_text())
+    kernels = ROOT / "autoresearch" / "pq_l2" / "kernels.py"
+    assert data["passed"] is True and data["target"] == "pq_l2"
+    assert data["kernel_sha256"] == hashlib.sha256(kernels.read_bytes()).hexdigest()
+    inputs = importlib.import_module("autoresearch.pq_l2.inputs")
+    assert data["speed_combinations"] == len(oracle.speed_combinations(inputs)) > 0
 
 
 def test_disguised_workload_moves_every_float_and_keeps_what_speed_depends_on():

@@ -636,7 +636,10 @@ def test_the_paired_benchmarks_refusal_is_named_as_the_candidates_failure(tmp_pa
     assert failed_benchmarks(path, "pq_l2", paired=True) == [
         "PqL2/(128,16,256)/sparse track_ab_ratio"
     ]
-    line = "[  9.0s] bench| autoresearch.abtest.HarnessChangedError: the harness changed ..."
+    line = (
+        "[  9.0s] bench| autoresearch.harness.timed_check.HarnessChangedError: "
+        "the harness changed ..."
+    )
     (error,) = asv_errors(line)
     assert error.split(":", 1)[0].rsplit(".", 1)[-1] in GUARD_ERRORS
 
@@ -665,7 +668,10 @@ def test_an_experiment_with_a_tampering_kernel_records_a_crash_and_reverts(tmp_p
     block = r.block()
     assert "correctness: pass" in text, text[-6000:]  # the oracle passed it
     assert (r.proc.returncode, block["decision"]) == (3, "crash"), text[-6000:]
-    assert "reason: output: autoresearch.abtest.WrongWhileTimedError: pq_l2: wrong:" in text, text
+    assert (
+        "reason: output: autoresearch.harness.timed_check.WrongWhileTimedError: pq_l2: wrong:"
+        in text
+    ), text
     after = state(repo)
     assert git(repo, "rev-parse", "HEAD^") == before["head"]  # one record commit: the row
     assert git(repo, "diff", "--name-only", before["head"], "HEAD").split() == ["README.md", LOG]

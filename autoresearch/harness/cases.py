@@ -66,6 +66,8 @@ class Report:
     calls: int = 0
     failures: list[Failure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    speed_combinations: int = 0  # of the speed workload, checked against the reference
+    kernel_sha256: str = ""  # of the kernels file checked
 
     @property
     def passed(self) -> bool:

@@ -125,11 +125,15 @@ def check_same_environment(cand: dict, base: dict) -> None:
 
 
 def check_same_benchmarks(cand: dict[str, Bench], base: dict[str, Bench], target: str) -> None:
-    """Both sides ran the same benchmark code over the same combinations. A `time_*` benchmark on
-    one side only is allowed (the gate does not read it): a decision run measures the `track_*`
-    methods alone, and only a kept commit's results add its `time_*` (bench.py --part)."""
+    """Both sides ran the same benchmark code over the same combinations. A `time_*` or
+    `track_mismatches` benchmark on one side only is allowed (the gate reads neither side's
+    `time_*` and only the candidate's mismatches): a decision run measures `track_ab_ratio` alone,
+    and only a kept commit's results add the others (bench.py --part)."""
     for name in sorted(set(cand) | set(base)):
-        if (name not in base or name not in cand) and name.split(".")[-1].startswith("time_"):
+        method = name.split(".")[-1]
+        if (name not in base or name not in cand) and (
+            method.startswith("time_") or method == MISMATCH_METHOD
+        ):
             continue
         if name not in base:
             raise CannotDecide(f"{name} has results for the candidate only")
@@ -167,6 +171,7 @@ def decide(
     confirmed: bool = False,
     repair: bool = False,
     confirmation: dict | None = None,
+    oracle_checked: int | None = None,
 ) -> Decision:
     """Keep, discard, incorrect or undecided, from parsed asv result files.
 
@@ -177,7 +182,11 @@ def decide(
     speed-up. `repair`: the baseline fails the current oracle, so a correct candidate that is not
     slower is kept (the caller, the experiment, establishes that). `confirmation`: the parent's
     confirmation (bench.py writes it, confirm.py makes it); given, a keep needs it to agree with
-    asv's ratios (MAX_CONFIRM_GAP). Pure: reads nothing.
+    asv's ratios (MAX_CONFIRM_GAP). `oracle_checked`: how many speed combinations the oracle
+    checked the candidate's kernel on against the reference and passed (its `--report`, matched to
+    the candidate's kernel by the caller); it stands in for a `track_mismatches` the results lack
+    (the experiment's decision run measures only the ratios) when it covers every combination.
+    Pure: reads nothing.
     """
     candidate = _sha(candidate_results)
     baseline = "none" if baseline_results is None else _sha(baseline_results)
@@ -189,8 +198,9 @@ def decide(
             check_same_environment(candidate_results, baseline_results)
         if target != "all":
             return _decide_target(
-                cand, base, candidate, baseline, target, confirmed, repair, confirmation
-            )
+                cand, base, candidate, baseline, target, confirmed, repair, confirmation,
+                oracle_checked,
+            )  # fmt: skip
         paired = sorted(t for t in targets_in(cand) if _was_paired(cand, t))
         if not paired:
             raise CannotDecide(
@@ -245,6 +255,7 @@ def _decide_target(
     confirmed: bool,
     repair: bool = False,
     confirmation: dict | None = None,
+    oracle_checked: int | None = None,
 ) -> Decision:
     cand_t = target_benches(cand, target)
     if not cand_t:
@@ -259,8 +270,20 @@ def _decide_target(
     ab = {c: cand_t.get(f"bench_{target}.{c}.{AB_METHOD}") for c in classes}
     mm = {c: cand_t.get(f"bench_{target}.{c}.{MISMATCH_METHOD}") for c in classes}
     for c in classes:
-        if ab[c] is None or mm[c] is None:
-            raise CannotDecide(f"bench_{target}.{c} lacks {AB_METHOD} or {MISMATCH_METHOD}")
+        if ab[c] is None:
+            raise CannotDecide(f"bench_{target}.{c} lacks {AB_METHOD}")
+        if mm[c] is None and oracle_checked is None:
+            raise CannotDecide(
+                f"bench_{target}.{c} lacks {MISMATCH_METHOD}, and no oracle report "
+                "(--oracle-report) stands in for it"
+            )
+    if any(mm[c] is None for c in classes):  # correct on the speed workload by the oracle's check
+        grid = sum(len(ab[c].combos) for c in classes)
+        if oracle_checked != grid:
+            raise CannotDecide(
+                f"the results have no {MISMATCH_METHOD} and the oracle's report checked "
+                f"{oracle_checked} speed combinations, not the {grid} benchmarked"
+            )
 
     measured, mismatched = [], []
     for c in classes:
@@ -268,12 +291,12 @@ def _decide_target(
         times = [
             b for n, b in cand_t.items() if n.startswith(f"bench_{target}.{c}.time_")
         ]  # fmt: skip
-        for bench in [a, m, *times]:
+        for bench in [a, *([m] if m is not None else []), *times]:
             if bench.params != a.params:
                 raise CannotDecide(f"{bench.name} and {a.name} have different combinations")
         for i, combo in enumerate(a.combos):
             label = combo_label(c, combo)
-            count = m.results[i]
+            count = m.results[i] if m is not None else 0
             if not finite(count):
                 raise CannotDecide(f"{m.name} {label}: {cell_state(count)}")
             if count != 0:

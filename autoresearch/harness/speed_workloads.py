@@ -341,6 +341,9 @@ def _kernel_outputs_run(
         return None, f"{type(exc).__name__}: {exc}", run.problems, reference
 
 
+NOT_CHECKED = "speed workload: not checked"  # the note when a combination could not be built
+
+
 def speed_workload_failures(
     inputs: ModuleType, kernels: Any, reference: ModuleType, rng: SplitMix64
 ) -> tuple[list[Failure], list[str]]:
@@ -360,7 +363,7 @@ def speed_workload_failures(
         try:
             w = getattr(inputs, function)(*args)
         except Exception as exc:  # the harness's problem, not the kernel's: say so, fail nothing
-            return fails, [f"speed workload: not checked ({type(exc).__name__}: {exc})"]
+            return fails, [f"{NOT_CHECKED} ({type(exc).__name__}: {exc})"]
         side.combo = [function, list(args)]
         fails += _speed_combination(label, w, inputs, side, reference, rng)
     return fails, [f"speed workload: {len(combos)} combinations checked"]

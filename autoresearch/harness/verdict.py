@@ -28,11 +28,13 @@ def gate_args(
     confirmed: bool,
     repair: bool,
     confirmation: str,
+    oracle_report: str | None = None,
 ) -> list[str]:
     """The interpreter arguments of one gate run that prints its Decision as JSON."""
     args = ["-m", GATE_MODULE, "--json", "--target", target, "--candidate", candidate]
     args += ["--baseline", baseline] + (["--confirmed"] if confirmed else [])
     args += ["--repair"] if repair else []
+    args += ["--oracle-report", oracle_report] if oracle_report else []
     return [*args, "--confirmation", confirmation]
 
 
