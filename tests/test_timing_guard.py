@@ -269,6 +269,16 @@ def test_timing_redteam_kernel_is_refused_where_it_is_timed(path, tmp_path):
     assert f"{error}: " in proc.stderr, shown
 
 
+def test_a_kernel_exact_only_in_the_oracles_process_is_refused_where_it_is_timed():
+    """tell_by_argv (`expect: gate`): exact in the oracle's kernel process, lossy in any other.
+    The experiment's decision run has no track_mismatches (the oracle's report stands in for it),
+    so the paired benchmark's own check of the outputs before timing is what refuses it."""
+    path = REDTEAM / "pq_l2" / "tell_by_argv.py"
+    proc = quick("pq_l2", "--kernels", str(path), "--match", SMALL["pq_l2"])
+    assert proc.returncode == 2, proc.stdout + proc.stderr[-3000:]
+    assert "WrongWhileTimedError: pq_l2: wrong:" in proc.stderr, proc.stderr[-3000:]
+
+
 # ---------------------------------------------------------------------------
 # TimedCheck's comparisons
 # ---------------------------------------------------------------------------

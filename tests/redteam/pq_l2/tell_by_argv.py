@@ -4,10 +4,12 @@ What the trust boundary leaves to the gate: a kernel that reaches the interprete
 check, as patch_oracle_compare.py does) can still tell the oracle's kernel process from asv's
 benchmark process, here by the script Python runs (sys.argv[0]: autoresearch/kernel_process.py or
 asv's runner). It is exact there and scans a float16 copy of the table everywhere else. It patches
-nothing and keeps no state, so the oracle passes it. What rejects it is the correctness the gate
-reads from the benchmark's own process: track_mismatches (the workload through the kernel in asv's
-process, before and after a timing loop) counts the float16 sums, and the gate fails any mismatch.
-Closing it in the oracle would need a kernel process indistinguishable from asv's.
+nothing and keeps no state, so the oracle passes it. What rejects it is correctness checked in the
+benchmark's own process: the paired benchmark compares its outputs on the salted workload with the
+baseline's, then the reference's, before timing (TimedCheck: the benchmark fails, the experiment
+records a crash; tests/test_timing_guard.py), and in a plain `asv run` track_mismatches counts the
+float16 sums, which the gate fails. Closing it in the oracle would need a kernel process
+indistinguishable from asv's.
 """
 
 import numba
