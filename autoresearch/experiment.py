@@ -24,8 +24,9 @@ Run it after editing autoresearch/TARGET/kernels.py, the only file an experiment
    (recorded null) is a crash.
 5. Keep: the candidate commit stays and a second commit adds its asv results and its log row
    (results/ is committed history; the results cannot go into the candidate's own commit because
-   they are filed under its hash). Anything else: `git reset --hard` to where the experiment
-   started, then a commit of the log row alone. The asv results of a discarded candidate never
+   they are filed under its hash). Anything else: HEAD back to where the experiment started
+   (`git reset --keep`: edits made elsewhere in the tree meanwhile stay), then a commit of the log
+   row alone. The asv results of a discarded candidate never
    enter results/ (they stay in the worktree, archived under .autoresearch/runs/), so the
    published history holds kept commits only. Every candidate commit stays reachable from
    refs/autoresearch/TARGET/<sha>.
@@ -73,7 +74,7 @@ from autoresearch.harness.lock import Lock, phase_of
 from autoresearch.harness.oraclerun import baseline_failures, judge, verdict_cache
 from autoresearch.harness.procs import Finished, run_tree
 from autoresearch.harness.progress import Progress, emit, format_block
-from autoresearch.harness.recovery import restore_after, save_ref
+from autoresearch.harness.recovery import drop_candidate, restore_after, save_ref
 from autoresearch.harness.runlog import append_row, clean_field, timestamp
 from autoresearch.harness.signals import Interrupted, Signals
 from autoresearch.harness.verdict import gate_args, gate_lines, read_gate_json, repeated_lines
@@ -465,7 +466,8 @@ class Experiment:
             else:
                 self.journal(phase="record")
                 self.archive.keep_results(self.git, cand_wt)
-                self.git.run("reset", "-q", "--hard", self.pre_head)
+                if kept := drop_candidate(self.git, self.target, self.pre_head):
+                    self.progress.say(f"note: kernels.py was edited while it ran: kept as {kept}")
                 line = append_row(self.repo / log, row)
                 self.git.run("add", "--", log)
                 message = (

@@ -20,11 +20,11 @@ import pytest
 from autoresearch.harness.env import child_env
 from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.git import Git
-from autoresearch.harness.layout import LOCK_FILE, state_dir
+from autoresearch.harness.layout import LOCK_FILE, REF_PREFIX, state_dir
 from autoresearch.harness.lock import Lock
 from autoresearch.harness.procs import run_tree
 from autoresearch.harness.progress import Progress, format_block
-from autoresearch.harness.recovery import restore_after
+from autoresearch.harness.recovery import drop_candidate, restore_after
 from autoresearch.harness.signals import Interrupted, Signals
 
 
@@ -75,6 +75,28 @@ def test_git_reads_revisions_files_and_every_kind_of_change(tmp_path):
     assert git.status() == [("R ", "a.txt -> b.txt"), ("??", "new dir/c.txt")]
     with pytest.raises(HarnessError, match="git rev-parse nope failed"):
         git.run("rev-parse", "nope")
+
+
+def test_a_discard_keeps_edits_made_elsewhere_while_the_experiment_ran(tmp_path):
+    git = make_repo(tmp_path)
+    (tmp_path / "kernels.py").write_text("old\n")
+    git.run("add", "kernels.py")
+    git.run("commit", "-q", "-m", "baseline")
+    pre_head = git.head()
+    (tmp_path / "kernels.py").write_text("candidate\n")
+    git.run("commit", "-q", "-am", "experiment(t): candidate")
+    (tmp_path / "a.txt").write_text("edited while it ran\n")  # someone's work, not the agent's
+    assert drop_candidate(git, "t", pre_head) is None
+    assert git.head() == pre_head and (tmp_path / "kernels.py").read_text() == "old\n"
+    assert (tmp_path / "a.txt").read_text() == "edited while it ran\n"
+    # kernels.py itself edited meanwhile: kept off-branch before the tree is reset.
+    (tmp_path / "kernels.py").write_text("candidate\n")
+    git.run("commit", "-q", "-am", "experiment(t): candidate 2")
+    (tmp_path / "kernels.py").write_text("edited while it ran\n")
+    kept = drop_candidate(git, "t", pre_head)
+    assert kept and git.show(kept, "kernels.py") == "edited while it ran\n"
+    assert git.rev(f"{REF_PREFIX}/t/{kept}") == kept
+    assert git.head() == pre_head and git.status() == []
 
 
 def test_run_tree_echoes_output_and_kills_the_whole_tree_at_its_time_limit(tmp_path, capsys):

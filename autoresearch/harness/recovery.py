@@ -49,6 +49,7 @@ def snapshot(git: Git, target: str, message: str, base: str) -> str | None:
         save_ref(git, target, head)
         return head
     index = state_dir(git.repo) / f"snapshot-index.{os.getpid()}"
+    index.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "GIT_INDEX_FILE": str(index)}
     try:
         git.run("read-tree", "HEAD", env=env)
@@ -59,6 +60,19 @@ def snapshot(git: Git, target: str, message: str, base: str) -> str | None:
     sha = git.out("commit-tree", tree, "-p", head, "-m", message)
     save_ref(git, target, sha)
     return sha
+
+
+def drop_candidate(git: Git, target: str, pre_head: str) -> str | None:
+    """HEAD (the candidate commit) back to `pre_head`, keeping edits someone made to the tree while
+    the experiment ran: `reset --keep` moves only the files the candidate changed (kernels.py).
+    When one of those was edited too, the tree is kept off-branch first (its sha), then reset hard:
+    nothing is lost either way (a hard reset lost a user's edits to docs/ and tests/ made during a
+    discarded A/A, 2026-12-05)."""
+    if git.run("reset", "-q", "--keep", pre_head, check=False).returncode == 0:
+        return None
+    kept = snapshot(git, target, f"discard({target}): the tree edited while it ran", pre_head)
+    git.run("reset", "-q", "--hard", pre_head)
+    return kept
 
 
 def undo_agent(git: Git, target: str, pre_head: str, why: str) -> tuple[str, str | None]:
