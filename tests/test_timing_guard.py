@@ -559,6 +559,19 @@ def test_a_skipped_confirmation_never_lets_a_keep_through(fixture_env):
     assert (d.decision, [r.rule for r in d.reasons]) == ("undecided", ["confirmation"])
 
 
+def test_a_decision_run_without_mismatches_could_still_be_kept(fixture_env):
+    # The experiment's decision run has no track_mismatches (the oracle's report stands in at the
+    # gate, which bench.py does not have): bench must still confirm ratios the gate could keep.
+    cand, _ = _scenario("faster")
+    cand = copy.deepcopy(cand)
+    del cand["results"]["bench_pq_l2.PqL2.track_mismatches"]
+    assert decide.could_keep(cand, "pq_l2")
+    slower, _ = _scenario("slower")
+    slower = copy.deepcopy(slower)
+    del slower["results"]["bench_pq_l2.PqL2.track_mismatches"]
+    assert not decide.could_keep(slower, "pq_l2")
+
+
 def test_noisy_pairs_need_no_confirmation(fixture_env):
     cand, _ = _scenario("faster")
     cand = copy.deepcopy(cand)

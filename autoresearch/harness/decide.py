@@ -342,8 +342,16 @@ def could_keep(candidate_results: object, target: str, repair: bool = False) -> 
     whatever a confirmation says, and its re-measurement is confirmed in its own run (predicate's
     noisy A/A paid 44 s for a confirmation of results that could not be kept). (--repair keeps a
     candidate that is merely not slower, so every A/A would count as keepable: it is passed only
-    when the experiment will judge a repair.)"""
-    d = decide(candidate_results, None, target, confirmed=True, repair=repair)
+    when the experiment will judge a repair.) Results without mismatches (a decision run) are
+    judged as the oracle's report will make them: correct on every combination (a wrong kernel
+    never reaches the benchmark; a confirmation made in vain costs only time)."""
+    try:
+        cand = read_results(candidate_results, "candidate results")
+        benches = target_benches(cand, target).items()
+        grid = sum(len(b.combos) for n, b in benches if n.endswith(f".{AB_METHOD}"))
+    except (CannotDecide, KeyError, TypeError, ValueError, AttributeError):
+        grid = None  # the gate will say what is wrong with them
+    d = decide(candidate_results, None, target, confirmed=True, repair=repair, oracle_checked=grid)
     return d.exit_code == KEEP
 
 
