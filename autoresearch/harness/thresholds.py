@@ -65,7 +65,11 @@ NOISE_OUTWEIGHED_SPREADS = 3.0
 # then meets every target. predicate was in this class while it scanned a 10M-row column (spread
 # 7.1%, 12.5%); its column is cache-resident since 2026-12-05 and its pairs spread 4.0% (median),
 # 5.0% (max) at load 1.0: 0 of 100 undecided under MAX_PAIR_SPREAD, so it left the class.
-MEMORY_BOUND_TARGETS = ("bitpack",)
+# ivf_select joined it on 2026-12-05: once its kept kernels scanned centroids with SIMD lanes, the
+# calls on 768-dimension centroids (3-12 MB a query, past the 2 MB L2) became bandwidth-bound and
+# its pairs spread 5.3% (median), 8.1% (max) at load 1.0: 41 of 100 decisions undecided under
+# MAX_PAIR_SPREAD, with right intervals (0 of 20 A/A excluded 1, width 0.85%).
+MEMORY_BOUND_TARGETS = ("bitpack", "ivf_select")
 MAX_PAIR_SPREAD_MEMORY_BOUND = 0.10
 
 
