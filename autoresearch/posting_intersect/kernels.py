@@ -5,8 +5,9 @@ The set of docs Lance's AND walk visits (lance-index src/scalar/inverted/wand.rs
 the running result only shrinks, so each further list is either merged with it (lists of similar
 length: a branch-free two-pointer merge) or searched from it (a much longer list: galloping, as a
 skip over blocks does). Dense lists (the shortest list's span at most 2 words of 64 bits per id)
-use a bitmap over that span instead, ANDed list by list. Each list goes to the jitted code as it
-is: no concatenation copy.
+use a bitmap over that span instead, ANDed list by list; the last list is probed against it and
+emits the result in its own order (no last bitmap, no extraction). Each list goes to the jitted
+code as it is: no concatenation copy.
 """
 
 import numpy as np
@@ -93,35 +94,19 @@ def _and_bits(b, lo, hi, bits_in, bits_out):
 
 
 @njit(**JIT)
-def _extract(bits, lo, out):
+def _probe_bits(b, lo, hi, bits, out):
+    """out = b's values in [lo, hi] whose bit is set, in b's (sorted) order: the last list is
+    tested against the bitmap directly, with no bitmap of its own to zero, AND and extract."""
     c = 0
-    for word in range(bits.shape[0]):
-        w = bits[word]
-        base = lo + word * 64
-        while w != 0:
-            low = w & (~w + np.uint64(1))
-            v = 0
-            m = low
-            if m >= np.uint64(1) << np.uint64(32):
-                m >>= np.uint64(32)
-                v += 32
-            if m >= np.uint64(1) << np.uint64(16):
-                m >>= np.uint64(16)
-                v += 16
-            if m >= np.uint64(1) << np.uint64(8):
-                m >>= np.uint64(8)
-                v += 8
-            if m >= np.uint64(1) << np.uint64(4):
-                m >>= np.uint64(4)
-                v += 4
-            if m >= np.uint64(1) << np.uint64(2):
-                m >>= np.uint64(2)
-                v += 2
-            if m >= np.uint64(1) << np.uint64(1):
-                v += 1
-            out[c] = base + v
-            c += 1
-            w ^= low
+    for i in range(b.shape[0]):
+        x = np.int64(b[i])
+        if x < lo:
+            continue
+        if x > hi:
+            break
+        v = x - lo
+        out[c] = np.uint32(x)
+        c += (bits[v >> 6] >> np.uint64(v & 63)) & np.uint64(1)
     return c
 
 
@@ -132,13 +117,14 @@ def _bitmap_intersect(ordered):
     words = (hi - lo) // 64 + 1
     bits = np.zeros(words, dtype=np.uint64)
     _set_bits(first, lo, bits)
-    spare = np.empty(words, dtype=np.uint64)
-    for other in ordered[1:]:
-        spare[:] = 0
-        _and_bits(other, lo, hi, bits, spare)
-        bits, spare = spare, bits
-    out = np.empty(first.shape[0], dtype=np.uint32)
-    count = _extract(bits, lo, out)
+    if len(ordered) > 2:
+        spare = np.empty(words, dtype=np.uint64)
+        for other in ordered[1:-1]:
+            spare[:] = 0
+            _and_bits(other, lo, hi, bits, spare)
+            bits, spare = spare, bits
+    out = np.empty(first.shape[0] + 1, dtype=np.uint32)  # one slot past: the branch-free store
+    count = _probe_bits(ordered[-1], lo, hi, bits, out)
     return out[:count]
 
 
