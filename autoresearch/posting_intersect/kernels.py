@@ -20,7 +20,7 @@ from numba import njit
 JIT = {"cache": True, "nogil": True, "fastmath": False}
 
 BITMAP_WORDS_PER_DOC = 2  # a bitmap when the shortest list's span is at most this many words per id
-BITMAP_MIN_IDS = 12_000  # fewer ids: the bitmap's fixed cost (~5 us: allocations, calls) loses
+BITMAP_MIN_IDS = 2_000  # fewer ids: the bitmap's fixed cost (allocations, calls) loses
 GALLOP_RATIO = 16  # a list this many times longer than the running result is searched, not merged
 
 
