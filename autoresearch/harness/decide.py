@@ -278,7 +278,7 @@ def _decide_target(
                 "(--oracle-report) stands in for it"
             )
     if any(mm[c] is None for c in classes):  # correct on the speed workload by the oracle's check
-        grid = sum(len(ab[c].combos) for c in classes)
+        grid = ab_combinations(cand_t)
         if oracle_checked != grid:
             raise CannotDecide(
                 f"the results have no {MISMATCH_METHOD} and the oracle's report checked "
@@ -334,6 +334,11 @@ def _decide_target(
     return normal
 
 
+def ab_combinations(target_benches: dict[str, Bench]) -> int:
+    """How many combinations a target's paired benchmarks have (every class's grid)."""
+    return sum(len(b.combos) for n, b in target_benches.items() if n.endswith(f".{AB_METHOD}"))
+
+
 def could_keep(candidate_results: object, target: str, repair: bool = False) -> bool:
     """Whether the gate could keep these results: judged with --confirmed (it lifts only the
     plausibility ceiling, so a re-measurement could keep), `repair` as the gate will be run, no
@@ -346,9 +351,7 @@ def could_keep(candidate_results: object, target: str, repair: bool = False) -> 
     judged as the oracle's report will make them: correct on every combination (a wrong kernel
     never reaches the benchmark; a confirmation made in vain costs only time)."""
     try:
-        cand = read_results(candidate_results, "candidate results")
-        benches = target_benches(cand, target).items()
-        grid = sum(len(b.combos) for n, b in benches if n.endswith(f".{AB_METHOD}"))
+        grid = ab_combinations(target_benches(read_results(candidate_results, "results"), target))
     except (CannotDecide, KeyError, TypeError, ValueError, AttributeError):
         grid = None  # the gate will say what is wrong with them
     d = decide(candidate_results, None, target, confirmed=True, repair=repair, oracle_checked=grid)

@@ -132,13 +132,8 @@ class TimedCheck:
 
     def before(self) -> None:
         self.first = self.call()
-        # Every result of the timed call bit for bit the baseline's on the same workload: as right
-        # as the kept kernel, with nothing left to judge (bm25's judged outputs run the reference:
-        # 0.7 s a combination). Otherwise the outputs are judged as track_mismatches judges them.
-        if not same_bits(self.first, self.baseline_call()):
-            expected = self.outputs(self.baseline)
-            if bad := self.mismatches(self.outputs(self.candidate), expected):
-                self.fail(f"wrong: {bad} mismatches on the paired (salted) workload before timing")
+        if bad := self.timed_mismatches(self.first, self.baseline_call()):
+            self.fail(f"wrong: {bad} mismatches on the paired (salted) workload before timing")
         self.first_bits = copy.deepcopy(self.first)
         first = extents(self.first)
         self.held = Ranges(first + self.inputs_extents)  # the first call's results and the inputs
@@ -147,20 +142,29 @@ class TimedCheck:
         self.state = oracle.module_state(self.candidate)
         self.library = oracle.library_state()
 
+    def timed_mismatches(self, results: list, base: list) -> int:
+        """The candidate's timed-call `results` against the baseline's `base`, on self.w: none when
+        bit for bit the same (as right as the kept kernel, nothing left to judge: bm25's judged
+        outputs run the reference, 0.7 s a combination); otherwise its outputs judged as
+        track_mismatches judges them."""
+        if same_bits(results, base):
+            return 0
+        expected = self.outputs(self.baseline)
+        return self.mismatches(self.outputs(self.candidate), expected)
+
     def changed_mismatches(self) -> int:
-        """Mismatches on the workload as changed in place (0 when the change made it invalid:
-        the baseline raised); the timed call's results first, as before timing."""
+        """timed_mismatches on the workload as changed in place (0 when the change made it
+        invalid: the baseline raised)."""
         try:
             base = self.baseline_call()
         except Exception:
-            return 0  # the change made the workload invalid: nothing to judge
-        if same_bits(self.call(), base):
             return 0
         try:
-            expected = self.outputs(self.baseline)
+            return self.timed_mismatches(self.call(), base)
+        except WrongWhileTimedError:
+            raise
         except Exception:
-            return 0
-        return self.mismatches(self.outputs(self.candidate), expected)
+            return 0  # the baseline's outputs raised on the changed workload
 
     def baseline_call(self) -> list:
         """Every result of one call of the timed workload by the baseline."""
@@ -180,7 +184,6 @@ class TimedCheck:
 
     def after(self, calls: int) -> None:
         calls = min(calls, AFTER_CHECK_CALLS)
-        self.previous, self.previous_out = Ranges([]), None
         for i in range(calls):
             self.judge(self.call(), f"call {i + 1} of {calls} after timing")
         self.previous, self.previous_out = Ranges([]), None
