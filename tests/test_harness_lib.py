@@ -24,7 +24,7 @@ from autoresearch.harness.layout import LOCK_FILE, REF_PREFIX, state_dir
 from autoresearch.harness.lock import Lock
 from autoresearch.harness.procs import run_tree
 from autoresearch.harness.progress import Progress, format_block
-from autoresearch.harness.recovery import drop_candidate, restore_after
+from autoresearch.harness.recovery import drop_candidate, restore_after, undo_experiment
 from autoresearch.harness.signals import Interrupted, Signals
 
 
@@ -96,6 +96,35 @@ def test_a_discard_keeps_edits_made_elsewhere_while_the_experiment_ran(tmp_path)
     kept = drop_candidate(git, "t", pre_head)
     assert kept and git.show(kept, "kernels.py") == "edited while it ran\n"
     assert git.rev(f"{REF_PREFIX}/t/{kept}") == kept
+    assert git.head() == pre_head and git.status() == []
+
+
+def test_an_interrupted_experiment_keeps_edits_made_elsewhere_and_its_own_record_off_branch(
+    tmp_path,
+):
+    git = make_repo(tmp_path)
+    (tmp_path / "kernels.py").write_text("old\n")
+    git.run("add", "kernels.py")
+    git.run("commit", "-q", "-m", "baseline")
+    pre_head = git.head()
+    (tmp_path / "kernels.py").write_text("candidate\n")
+    git.run("commit", "-q", "-am", "experiment(t): candidate")
+    candidate = git.head()
+    step = {"pre_head": pre_head, "target": "t", "candidate": candidate, "phase": "bench"}
+    (tmp_path / "a.txt").write_text("edited while it ran\n")  # someone's work, not the agent's
+    text, finished = undo_experiment(git, step)
+    assert not finished and text == f"reset to {pre_head[:12]} (candidate kept as {candidate[:12]})"
+    assert git.head() == pre_head and (tmp_path / "kernels.py").read_text() == "old\n"
+    assert (tmp_path / "a.txt").read_text() == "edited while it ran\n"
+    # Killed during its record: what it wrote to the tree goes, kept off-branch with the rest.
+    git.run("checkout", "-q", "--", "a.txt")
+    git.run("reset", "-q", "--hard", candidate)
+    (tmp_path / "a.txt").write_text("a row half appended\n")
+    (tmp_path / "results.json").write_text("{}")
+    step.update(phase="record", created=["results.json"])
+    text, finished = undo_experiment(git, step)
+    kept = text.rsplit("kept as ", 1)[1].rstrip(")")
+    assert git.show(kept, "a.txt") == "a row half appended\n" and git.show(kept, "results.json")
     assert git.head() == pre_head and git.status() == []
 
 

@@ -109,11 +109,19 @@ def undo_experiment(git: Git, step: dict) -> tuple[str, bool]:
         return "the candidate was never committed; nothing to undo", False
     if candidate:
         save_ref(git, target, candidate)
-    git.run("reset", "-q", "--hard", pre_head)
-    for rel in step.get("created", []):
-        if not git.tracked("HEAD", rel):
-            (git.repo / rel).unlink(missing_ok=True)
+    if phase == "record":
+        # The record writes results, the log and README into the tree itself: those go, so the
+        # tree is kept off-branch first (with anyone's edits made meanwhile), then reset hard.
+        tree = snapshot(git, target, f"interrupted({target}): the tree during its record", head)
+        git.run("reset", "-q", "--hard", pre_head)
+        for rel in step.get("created", []):
+            if not git.tracked("HEAD", rel):
+                (git.repo / rel).unlink(missing_ok=True)
+    else:  # the experiment worked in worktrees: only its candidate commit moves back
+        tree = drop_candidate(git, target, pre_head)
     kept = f" (candidate kept as {candidate[:12]})" if candidate else ""
+    if tree and tree != candidate:
+        kept += f" (the tree as it was kept as {tree[:12]})"
     return f"reset to {pre_head[:12]}{kept}", False
 
 
@@ -121,7 +129,9 @@ def restore(git: Git, step: dict, progress: Progress) -> str:
     """Undo an unfinished step so HEAD and the tree are as before it. Returns what was done.
 
     An experiment: before its candidate commit nothing was changed (the agent's edit stays);
-    after it, `git reset --hard` to the starting HEAD and the removal of files it created. One
+    after it, HEAD goes back to the starting commit keeping edits made meanwhile
+    (drop_candidate); during its record, the tree is kept off-branch, reset hard, and the files
+    it created removed. One
     whose record commit exists had finished and is left alone. A re-baseline likewise
     (rebaseline.undo_rebaseline). Inside a loop (`loop_pre_head`),
     the agent's changes go too (kept off-branch): the loop never leaves the tree dirty.
