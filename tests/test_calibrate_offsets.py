@@ -89,6 +89,7 @@ def test_the_summary_separates_the_spread_within_a_process_from_the_spread_betwe
     assert s["own_excludes_1"] == 2  # the 0.97 and 1.03 processes, each sure of itself
     assert s["worst_combo"] == pytest.approx(0.03, abs=0.004)
     assert s["offset_sd"][0] == pytest.approx(0.03, abs=0.005)  # what the pairs do not explain
+    assert s["pooled_offset_sd"] == pytest.approx(0.03, abs=0.005)
     assert s["pair2"] == 3
     g, lo, hi = s["cluster"]
     assert lo < 1.0 < hi
@@ -127,7 +128,7 @@ def test_smallest_speedup_kept_is_set_by_the_interval_or_the_floor():
 
 def test_without_process_offsets_the_offset_sd_is_about_zero():
     s = calibration.offsets_summary(offsets_data((1.0,) * 6))
-    assert s["offset_sd"][0] < 0.0005
+    assert s["offset_sd"][0] < 0.0005 and s["pooled_offset_sd"] < 0.0005
     assert s["own_excludes_1"] <= 1
 
 
