@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -77,7 +78,8 @@ def test_git_reads_revisions_files_and_every_kind_of_change(tmp_path):
         git.run("rev-parse", "nope")
 
 
-def test_a_discard_keeps_edits_made_elsewhere_while_the_experiment_ran(tmp_path):
+def with_candidate(tmp_path: Path) -> tuple[Git, str]:
+    """A repository whose HEAD is an experiment's candidate commit; (git, the commit before it)."""
     git = make_repo(tmp_path)
     (tmp_path / "kernels.py").write_text("old\n")
     git.run("add", "kernels.py")
@@ -85,6 +87,11 @@ def test_a_discard_keeps_edits_made_elsewhere_while_the_experiment_ran(tmp_path)
     pre_head = git.head()
     (tmp_path / "kernels.py").write_text("candidate\n")
     git.run("commit", "-q", "-am", "experiment(t): candidate")
+    return git, pre_head
+
+
+def test_a_discard_keeps_edits_made_elsewhere_while_the_experiment_ran(tmp_path):
+    git, pre_head = with_candidate(tmp_path)
     (tmp_path / "a.txt").write_text("edited while it ran\n")  # someone's work, not the agent's
     assert drop_candidate(git, "t", pre_head) is None
     assert git.head() == pre_head and (tmp_path / "kernels.py").read_text() == "old\n"
@@ -102,13 +109,7 @@ def test_a_discard_keeps_edits_made_elsewhere_while_the_experiment_ran(tmp_path)
 def test_an_interrupted_experiment_keeps_edits_made_elsewhere_and_its_own_record_off_branch(
     tmp_path,
 ):
-    git = make_repo(tmp_path)
-    (tmp_path / "kernels.py").write_text("old\n")
-    git.run("add", "kernels.py")
-    git.run("commit", "-q", "-m", "baseline")
-    pre_head = git.head()
-    (tmp_path / "kernels.py").write_text("candidate\n")
-    git.run("commit", "-q", "-am", "experiment(t): candidate")
+    git, pre_head = with_candidate(tmp_path)
     candidate = git.head()
     step = {"pre_head": pre_head, "target": "t", "candidate": candidate, "phase": "bench"}
     (tmp_path / "a.txt").write_text("edited while it ran\n")  # someone's work, not the agent's
