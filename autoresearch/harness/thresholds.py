@@ -69,7 +69,12 @@ NOISE_OUTWEIGHED_SPREADS = 3.0
 # calls on 768-dimension centroids (3-12 MB a query, past the 2 MB L2) became bandwidth-bound and
 # its pairs spread 5.3% (median), 8.1% (max) at load 1.0: 41 of 100 decisions undecided under
 # MAX_PAIR_SPREAD, with right intervals (0 of 20 A/A excluded 1, width 0.85%).
-MEMORY_BOUND_TARGETS = ("bitpack", "ivf_select")
+# posting_intersect joined it on 2026-12-05 (session 30): once its kept kernels probed a bitmap
+# with the last list (up to 400,000 ids and a 500 KB bitmap a list on the skewed shape, five lists
+# a query: 6.4 MB, past L2), its pairs spread 4.3% (median), 9.5% (max) at load 1.0: 3 of 100
+# decisions undecided and 2% speed-ups kept 18 of 20 under MAX_PAIR_SPREAD, with right intervals
+# (0 of 20 A/A excluded 1, width 0.74%).
+MEMORY_BOUND_TARGETS = ("bitpack", "ivf_select", "posting_intersect")
 MAX_PAIR_SPREAD_MEMORY_BOUND = 0.10
 
 
