@@ -288,6 +288,25 @@ def test_inputs_look_like_the_workload_s_sometimes_owned_sometimes_views():
         assert a.flags.c_contiguous and a.flags.aligned and a.flags.writeable
 
 
+def test_the_reference_runs_once_per_content_and_tells_dtypes_apart():
+    calls = []
+
+    def double(x, n):
+        calls.append(1)
+        return x * n
+
+    run = case_runs._CaseRun(
+        Case("c", "double", lambda rng: ()), None, SimpleNamespace(double=double)
+    )
+    x = np.arange(4, dtype=np.int32)
+    first = run.reference((x, 2))
+    assert run.reference((x.copy(), 2)) is first and len(calls) == 1  # the same content again
+    assert run.reference((x.astype(np.uint32), 2)).dtype == np.uint32  # same bytes, other dtype
+    assert run.reference((x, 3))[1] == 3 and len(calls) == 3
+    x[0] = 7  # changed in place: a new answer
+    assert run.reference((x, 2))[0] == 14 and len(calls) == 4
+
+
 def test_inputs_sharing_memory_keep_sharing_it():
     x = np.arange(64, dtype=np.float32)
     for seed in range(20):
