@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autoresearch import PACKAGE_DIR, abtest
+from autoresearch import PACKAGE_DIR, TARGETS, abtest
 from autoresearch.harness import cli, decide, thresholds
 from autoresearch.harness.calibration import (
     DEFAULT_DECISIONS,
@@ -58,6 +58,8 @@ from autoresearch.harness.calibration import (
     offsets_table,
     save_offsets,
 )
+from autoresearch.harness.layout import log_relpath
+from autoresearch.harness.runlog import read_log
 
 # ---------------------------------------------------------------------------
 # Constants (the targets come from issue 3; the rest says what "caught" means)
@@ -522,7 +524,8 @@ def main(argv: list[str] | None = None) -> int:
         print(offsets_table(sorted(OFFSETS_DIR.glob(f"offsets-*{OFFSETS_SUFFIX}"))))
         return 0
     if args.decisions_table:
-        print(decisions_table(sorted(OFFSETS_DIR.glob(f"decisions-*{OFFSETS_SUFFIX}"))))
+        logs = {t: read_log(PACKAGE_DIR.parent / log_relpath(t), lenient=True) for t in TARGETS}
+        print(decisions_table(sorted(OFFSETS_DIR.glob(f"decisions-*{OFFSETS_SUFFIX}")), logs))
         return 0
     if args.target is None:
         parser.error("a target is needed (all but --offsets-table and --decisions-table)")

@@ -142,7 +142,17 @@ def test_the_decisions_table_is_made_from_saved_runs(tmp_path):
     path.write_text(json.dumps(_decisions()))
     table = calibration.decisions_table([path]).splitlines()
     assert len(table) == 3 and table[2].startswith("| pq_l2 | 2 | 1.00, 1.00 | 0/2 | 2/2 | 2/2 |")
-    assert table[2].endswith("| yes |")
+    assert table[2].endswith("| yes | unknown (no start time) |")
+    # What changed the kernel or the workload after the run began, from the target's log.
+    path.write_text(json.dumps(dict(_decisions(), started="2026-12-05T10:00:00Z")))
+    log = [
+        {"timestamp": "2026-12-05T09:00:00Z", "decision": "keep"},  # before: measured
+        {"timestamp": "2026-12-05T11:00:00Z", "decision": "keep"},
+        {"timestamp": "2026-12-05T11:30:00Z", "decision": "discard"},
+        {"timestamp": "2026-12-05T12:00:00Z", "decision": "epoch"},
+    ]
+    assert calibration.decisions_table([path], {"pq_l2": log}).endswith("| yes | 1 keep, 1 epoch |")
+    assert calibration.decisions_table([path], {"pq_l2": log[:1]}).endswith("| yes | none |")
 
 
 def test_an_aa_bias_in_one_combination_fails_the_targets():

@@ -243,19 +243,36 @@ def analyze(data: dict, fraction: float = 1.0) -> tuple[list[str], bool]:
     return lines, all(s["met"].values())
 
 
-def decisions_table(paths_or_data: list) -> str:
-    """The per-target calibration table of docs/gate.md, regenerated from saved decision runs."""
+def changed_since(rows: list[dict], started: str) -> str:
+    """What changed the measured kernel or workload after a calibration began, from the target's
+    results log: "none", or the counts of kept kernels and re-baselines (epochs) since `started`
+    (both ISO 8601 UTC stamps, so they compare as text). A row describes the kernel it measured."""
+    since = [r["decision"] for r in rows if r.get("timestamp", "") > started]
+    keeps, epochs = since.count("keep"), since.count("epoch")
+    parts = [f"{keeps} keep{'s' * (keeps != 1)}"] * bool(keeps)
+    parts += [f"{epochs} epoch{'s' * (epochs != 1)}"] * bool(epochs)
+    return ", ".join(parts) or "none"
+
+
+def decisions_table(paths_or_data: list, logs: dict[str, list[dict]] | None = None) -> str:
+    """The per-target calibration table of docs/gate.md, regenerated from saved decision runs.
+    `logs`: each target's results log rows, for the column saying what changed since its row
+    was measured (the row is stale when anything did)."""
     small, large = (f"{x * 100:.0f}%" for x in INJECTED)
     rows = [
         f"| target | decisions | load (median, max) | A/A keeps | {small} faster kept "
         f"| {small} slower resolved | {large} faster kept | {large} slower resolved "
         f"| undecided (load <= {UNDECIDED_LOAD:g}) | smallest speed-up kept "
         "| A/A bias: max combination | pair spread: median, max | A/B s per decision "
-        "| targets met |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|"
+        "| targets met | since its run: kept kernels, epochs |\n"
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|---|"
     ]
     for item in paths_or_data:
         data = json.loads(Path(item).read_text()) if isinstance(item, (str, Path)) else item
         s = summarize(data, bisect=False)
+        started = data.get("started")
+        log = (logs or {}).get(s["target"], [])
+        since = changed_since(log, started) if started else "unknown (no start time)"
         n = s["decisions"]
 
         def cell(change: float, s: dict = s) -> str:
@@ -270,7 +287,8 @@ def decisions_table(paths_or_data: list) -> str:
             f"| {cell(-INJECTED[1])} | {cell(INJECTED[1])} "
             f"| {s['undecided'][0]}/{s['undecided'][1]} | {_pct(s['smallest_speedup'])} "
             f"| {bias:.2%} {label} | {s['pair_spread'][0]:.2%}, {s['pair_spread'][1]:.2%} "
-            f"| {s['secs']:.1f} | {'yes' if not missed else 'no: ' + ', '.join(missed)} |"
+            f"| {s['secs']:.1f} | {'yes' if not missed else 'no: ' + ', '.join(missed)} "
+            f"| {since} |"
         )
     return "\n".join(rows)
 
