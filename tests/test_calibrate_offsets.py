@@ -90,6 +90,7 @@ def test_the_summary_separates_the_spread_within_a_process_from_the_spread_betwe
     assert s["worst_combo"] == pytest.approx(0.03, abs=0.004)
     assert s["offset_sd"][0] == pytest.approx(0.03, abs=0.005)  # what the pairs do not explain
     assert s["pooled_offset_sd"] == pytest.approx(0.03, abs=0.005)
+    assert s["bias"][0] < 0.003  # offsets of 0.97, 1.0 and 1.03 average out across processes
     assert s["pair2"] == 3
     g, lo, hi = s["cluster"]
     assert lo < 1.0 < hi

@@ -352,6 +352,14 @@ def offsets_summary(data: dict) -> dict:
     pooled_sd = math.sqrt(max(0.0, float(np.mean(offset_var))))
     geos = [g for g, _, _ in own]
     worst = max(abs(float(np.median(v)) - 1.0) for r in runs for v in r.values())
+    # The A/A bias across processes: per combination the geometric mean over the processes of
+    # its median (each process compiled and placed its two copies itself), the largest |. - 1|.
+    # The decisions run's bias is one process's (its in-process part pairs the same two copies in
+    # every decision), so a process offset reads there as a bias; here it averages out.
+    bias = max(
+        (abs(math.exp(float(np.mean([math.log(m[i].combo.ratio) for m in measured]))) - 1.0), i)
+        for i in range(len(runs[0]))
+    )
     two = [pairstats.cluster_measure([a, b]) for a, b in itertools.combinations(runs, 2)]
     every = pairstats.cluster_measure(runs)
     loads = [x for r in data["runs"] for x in (r["load_start"], r["load_end"])]
@@ -371,6 +379,7 @@ def offsets_summary(data: dict) -> dict:
             c.geomean_ci_hi < 1.0 and c.geomean_ratio <= 1.0 - thresholds.MIN_GAIN for c in two
         ),
         "worst_combo": worst,
+        "bias": (bias[0], measured[0][bias[1]].combo.label),
         "offset_sd": (float(np.median(offset_sd)), max(offset_sd)),
         "pooled_offset_sd": pooled_sd,
         "pair2_excludes_1": sum(c.geomean_ci_lo > 1.0 or c.geomean_ci_hi < 1.0 for c in two),
@@ -388,10 +397,11 @@ def offsets_table(paths_or_data: list) -> str:
     header = (
         "| target | order | procs x combos | load (median, max) | within: 99% width (median) "
         "| between: geomean range; SD | own interval excludes 1 (kept) "
-        "| worst combination abs(r-1) | combination offset SD: pooled; median, max "
+        "| worst combination abs(r-1) | A/A bias across processes (max combination) "
+        "| combination offset SD: pooled; median, max "
         "| 2-process cluster: excludes 1 (kept); width | smallest speed-up kept: one process; "
         "2-process cluster | all processes, cluster 99% | s/process |\n"
-        "|---|---|---|---|---:|---|---:|---:|---|---|---|---|---:|"
+        "|---|---|---|---|---:|---|---:|---:|---|---|---|---|---|---:|"
     )
     rows = [header]
     for item in paths_or_data:
@@ -403,6 +413,7 @@ def offsets_table(paths_or_data: list) -> str:
             f"| {s['load'][0]:.2f}, {s['load'][1]:.2f} | {s['within_width']:.2%} "
             f"| {s['geomean_range'][0]:.4f}-{s['geomean_range'][1]:.4f}; {s['between_sd']:.2%} "
             f"| {s['own_excludes_1']}/{s['processes']} ({s['own_keeps']}) | {s['worst_combo']:.2%} "
+            f"| {s['bias'][0]:.2%} {s['bias'][1]} "
             f"| {s['pooled_offset_sd']:.2%}; {s['offset_sd'][0]:.2%}, {s['offset_sd'][1]:.2%} "
             f"| {s['pair2_excludes_1']}/{s['pair2']} ({s['pair2_keeps']}); {s['pair2_width']:.2%} "
             f"| {s['own_smallest']:.2%}; {s['pair2_smallest']:.2%} "
