@@ -131,10 +131,9 @@ def restore(git: Git, step: dict, progress: Progress) -> str:
     An experiment: before its candidate commit nothing was changed (the agent's edit stays);
     after it, HEAD goes back to the starting commit keeping edits made meanwhile
     (drop_candidate); during its record, the tree is kept off-branch, reset hard, and the files
-    it created removed. One
-    whose record commit exists had finished and is left alone. A re-baseline likewise
-    (rebaseline.undo_rebaseline). Inside a loop (`loop_pre_head`),
-    the agent's changes go too (kept off-branch): the loop never leaves the tree dirty.
+    it created removed. One whose record commit exists had finished and is left alone. A
+    re-baseline likewise (rebaseline.undo_rebaseline). Inside a loop (`loop_pre_head`), the
+    agent's changes go too (kept off-branch): the loop never leaves the tree dirty.
     """
     kill_tree(step.get("child"))
     remove_worktrees(git)
