@@ -6,8 +6,10 @@ the running result only shrinks, so each further list is either merged with it (
 length: a branch-free two-pointer merge) or searched from it (a much longer list: galloping, as a
 skip over blocks does). Dense lists (the shortest list's span at most 2 words of 64 bits per id)
 use a bitmap over that span instead, ANDed list by list; the last list is probed against it and
-emits the result in its own order (no last bitmap, no extraction). Each list goes to the jitted
-code as it is: no concatenation copy.
+emits the result in its own order (no last bitmap, no extraction). A query is one dispatch: the
+lists go to the jitted code as a tuple, with no concatenation copy, when they have one numba type
+(all writeable or all read-only, as Arrow's buffers are; C-contiguous and aligned); otherwise a
+dispatch per step, as before.
 """
 
 import numpy as np
@@ -110,7 +112,63 @@ def _probe_bits(b, lo, hi, bits, out):
     return c
 
 
-def _bitmap_intersect(ordered):
+@njit(**JIT)
+def _bitmap_intersect(lists, order):
+    """Dense lists: a bitmap over the shortest list's span, ANDed list by list; the last list
+    probes it and emits the result in its own order."""
+    first = lists[order[0]]
+    lo, hi = np.int64(first[0]), np.int64(first[first.shape[0] - 1])
+    words = (hi - lo) // 64 + 1
+    bits = np.zeros(words, dtype=np.uint64)
+    _set_bits(first, lo, bits)
+    k = len(lists)
+    if k > 2:
+        spare = np.empty(words, dtype=np.uint64)
+        for i in range(1, k - 1):
+            spare[:] = 0
+            _and_bits(lists[order[i]], lo, hi, bits, spare)
+            bits, spare = spare, bits
+    out = np.empty(first.shape[0] + 1, dtype=np.uint32)  # one slot past: the branch-free store
+    count = _probe_bits(lists[order[k - 1]], lo, hi, bits, out)
+    return out[:count]
+
+
+@njit(**JIT)
+def _intersect(lists):
+    """One query in one dispatch: `lists` a tuple of 2-5 arrays of one type."""
+    k = len(lists)
+    lengths = np.empty(k, dtype=np.int64)
+    for i in range(k):
+        lengths[i] = lists[i].shape[0]
+    order = np.argsort(lengths, kind="mergesort")  # shortest first, ties in order (as sorted())
+    first = lists[order[0]]
+    count = first.shape[0]
+    if count == 0:
+        return np.empty(0, dtype=np.uint32)
+    span_words = (np.int64(first[count - 1]) - np.int64(first[0])) // 64 + 1
+    if lengths.sum() >= BITMAP_MIN_IDS and span_words <= BITMAP_WORDS_PER_DOC * count:
+        if lengths.max() <= GALLOP_RATIO * count:
+            return _bitmap_intersect(lists, order)
+    result = np.empty(count, dtype=np.uint32)
+    second = lists[order[1]]
+    if second.shape[0] > GALLOP_RATIO * count:
+        count = _gallop(first, count, second, result)
+    else:
+        count = _merge(first, count, second, result)
+    for i in range(2, k):
+        if count == 0:
+            break
+        other = lists[order[i]]
+        if other.shape[0] > GALLOP_RATIO * count:
+            count = _gallop(result, count, other, result)
+        else:
+            count = _merge(result, count, other, result)
+    if count < result.shape[0] // 2:
+        return result[:count].copy()
+    return result[:count]
+
+
+def _bitmap_each(ordered):
     """Dense lists: a bitmap over the shortest list's span, ANDed list by list."""
     first = ordered[0]
     lo, hi = int(first[0]), int(first[-1])
@@ -128,7 +186,8 @@ def _bitmap_intersect(ordered):
     return out[:count]
 
 
-def intersect(lists):
+def _intersect_each(lists):
+    """A dispatch per step: lists whose types differ (some read-only, some not)."""
     ordered = sorted(lists, key=lambda a: a.shape[0])
     first = ordered[0]
     result = np.empty(first.shape[0], dtype=np.uint32)
@@ -142,7 +201,7 @@ def intersect(lists):
         and span_words <= BITMAP_WORDS_PER_DOC * count
         and all(o.shape[0] <= GALLOP_RATIO * count for o in ordered[1:])
     ):
-        return _bitmap_intersect(ordered)
+        return _bitmap_each(ordered)
     second = ordered[1]
     if second.shape[0] > GALLOP_RATIO * count:
         count = _gallop(first, count, second, result)
@@ -156,3 +215,17 @@ def intersect(lists):
         else:
             count = _merge(result, count, other, result)
     return result[:count].copy() if count < result.shape[0] // 2 else result[:count]
+
+
+def _plain(a):
+    f = a.flags
+    return f.c_contiguous and f.aligned
+
+
+def intersect(lists):
+    t = tuple(lists)
+    if all(_plain(a) for a in t):
+        writeable = [a.flags.writeable for a in t]
+        if all(writeable) or not any(writeable):  # one numba type for the tuple
+            return _intersect(t)
+    return _intersect_each(t)
