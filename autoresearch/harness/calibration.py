@@ -248,9 +248,10 @@ def changed_since(rows: list[dict], started: str) -> str:
     results log: "none", or the counts of kept kernels and re-baselines (epochs) since `started`
     (both ISO 8601 UTC stamps, so they compare as text). A row describes the kernel it measured."""
     since = [r["decision"] for r in rows if r.get("timestamp", "") > started]
-    keeps, epochs = since.count("keep"), since.count("epoch")
-    parts = [f"{keeps} keep{'s' * (keeps != 1)}"] * bool(keeps)
-    parts += [f"{epochs} epoch{'s' * (epochs != 1)}"] * bool(epochs)
+    parts = []
+    for kind in ("keep", "epoch"):
+        if n := since.count(kind):
+            parts.append(f"{n} {kind}{'s' if n > 1 else ''}")
     return ", ".join(parts) or "none"
 
 
@@ -343,23 +344,20 @@ def offsets_summary(data: dict) -> dict:
     # Pooled: the mean of those differences over the combinations, unclipped (a method-of-moments
     # estimate of one offset variance shared by them: from 6 processes a single combination's
     # estimate is noisy, and clipping each at zero before the mean biases it upwards).
-    offset_var = []
-    for i in range(len(runs[0])):
-        logs = [math.log(m[i].combo.ratio) for m in measured]
-        within = float(np.mean([np.var(m[i].log_draws) for m in measured]))
-        offset_var.append(float(np.var(logs, ddof=1)) - within)
-    offset_sd = [math.sqrt(max(0.0, v)) for v in offset_var]
-    pooled_sd = math.sqrt(max(0.0, float(np.mean(offset_var))))
-    geos = [g for g, _, _ in own]
-    worst = max(abs(float(np.median(v)) - 1.0) for r in runs for v in r.values())
     # The A/A bias across processes: per combination the geometric mean over the processes of
     # its median (each process compiled and placed its two copies itself), the largest |. - 1|.
     # The decisions run's bias is one process's (its in-process part pairs the same two copies in
     # every decision), so a process offset reads there as a bias; here it averages out.
-    bias = max(
-        (abs(math.exp(float(np.mean([math.log(m[i].combo.ratio) for m in measured]))) - 1.0), i)
-        for i in range(len(runs[0]))
-    )
+    offset_var, biases = [], []
+    for i in range(len(runs[0])):
+        logs = [math.log(m[i].combo.ratio) for m in measured]
+        within = float(np.mean([np.var(m[i].log_draws) for m in measured]))
+        offset_var.append(float(np.var(logs, ddof=1)) - within)
+        biases.append((abs(math.exp(float(np.mean(logs))) - 1.0), measured[0][i].combo.label))
+    offset_sd = [math.sqrt(max(0.0, v)) for v in offset_var]
+    pooled_sd = math.sqrt(max(0.0, float(np.mean(offset_var))))
+    geos = [g for g, _, _ in own]
+    worst = max(abs(float(np.median(v)) - 1.0) for r in runs for v in r.values())
     two = [pairstats.cluster_measure([a, b]) for a, b in itertools.combinations(runs, 2)]
     every = pairstats.cluster_measure(runs)
     loads = [x for r in data["runs"] for x in (r["load_start"], r["load_end"])]
@@ -379,7 +377,7 @@ def offsets_summary(data: dict) -> dict:
             c.geomean_ci_hi < 1.0 and c.geomean_ratio <= 1.0 - thresholds.MIN_GAIN for c in two
         ),
         "worst_combo": worst,
-        "bias": (bias[0], measured[0][bias[1]].combo.label),
+        "bias": max(biases),
         "offset_sd": (float(np.median(offset_sd)), max(offset_sd)),
         "pooled_offset_sd": pooled_sd,
         "pair2_excludes_1": sum(c.geomean_ci_lo > 1.0 or c.geomean_ci_hi < 1.0 for c in two),
