@@ -6,12 +6,13 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 
 import pytest
 
-from autoresearch import calibrate
 from autoresearch.common import SplitMix64
 from autoresearch.harness import calibration, decide, thresholds
+from autoresearch.harness import calibration_timing as timing
 
 CLASSES = {"PqL2": [[(128, 16, 256), (768, 96, 256)], ["clustered", "uniform", "sparse"]]}
 PARAMS = calibration.as_stored(CLASSES)
@@ -29,7 +30,7 @@ def _combo(i: int) -> tuple:
 
 def test_injected_slowdown_makes_the_candidate_do_the_extra_work():
     asked = []
-    run_c, run_b = calibrate.inject(
+    run_c, run_b = timing.inject(
         lambda: "c", lambda: "b", 0.03, t_c=0.010, t_b=0.020, spin=asked.append
     )
     run_b()
@@ -41,7 +42,7 @@ def test_injected_slowdown_makes_the_candidate_do_the_extra_work():
 def test_injected_speedup_slows_the_baseline_so_the_ratio_is_1_minus_x():
     asked = []
     t = 0.020
-    run_c, run_b = calibrate.inject(lambda: None, lambda: None, -0.03, t, t, spin=asked.append)
+    run_c, run_b = timing.inject(lambda: None, lambda: None, -0.03, t, t, spin=asked.append)
     run_c()
     assert asked == []
     run_b()
@@ -52,11 +53,11 @@ def test_injected_speedup_slows_the_baseline_so_the_ratio_is_1_minus_x():
 def test_aa_injects_nothing():
     asked = []
     c, b = (lambda: 1), (lambda: 2)
-    assert calibrate.inject(c, b, 0.0, 1.0, 1.0, spin=asked.append) == (c, b)
+    assert timing.inject(c, b, 0.0, 1.0, 1.0, spin=asked.append) == (c, b)
 
 
 def test_conditions_cover_aa_and_both_directions_of_each_injection():
-    names = [calibrate.condition_name(c) for c in calibrate.conditions()]
+    names = [timing.condition_name(c) for c in timing.conditions()]
     assert names == ["aa", "slower_2pct", "faster_2pct", "slower_5pct", "faster_5pct"]
 
 
@@ -98,7 +99,7 @@ def test_a_noisy_measurement_is_kept_only_once_its_interval_clears_1():
 def test_main_classes_are_the_suite_without_peers():
     import benchmarks.bench_pq_l2  # noqa: F401  (imports from the repository root)
 
-    classes = calibrate.main_classes("pq_l2")
+    classes = timing.main_classes("pq_l2")
     assert list(classes) == ["PqL2"]
     assert len(classes["PqL2"]) == 2
 
@@ -113,7 +114,7 @@ def test_a_shorter_pairing_keeps_the_first_pairs_but_never_fewer_than_the_minimu
 def test_saved_measurements_are_judged_again(tmp_path):
     records = [
         {"round": 0, "change": c, "load": 1.0, "secs": 1.0, "ratios": calibration.scaled(r, 1 + c)}
-        for c, r in zip(calibrate.conditions(), [aa_ratios(s) for s in range(5)], strict=True)
+        for c, r in zip(timing.conditions(), [aa_ratios(s) for s in range(5)], strict=True)
     ]
     data = {"target": "pq_l2", "ab_seconds": 1.5, "params": PARAMS, "records": records}
     lines, ok = calibration.analyze(data)
@@ -129,7 +130,7 @@ def _decisions(bias: float = 1.0, load: float = 1.0) -> dict:
     """A saved decisions run: 2 rounds of every condition; `bias` scales one combination's A/A."""
     records = []
     for r in range(2):
-        for c in calibrate.conditions():
+        for c in timing.conditions():
             ratios = calibration.scaled(aa_ratios(10 * r + len(records)), 1 + c)
             if c == 0.0:
                 ratios["PqL2"][1] = [x * bias for x in ratios["PqL2"][1]]
@@ -141,7 +142,9 @@ def test_the_decisions_table_is_made_from_saved_runs(tmp_path):
     path = tmp_path / "decisions-pq_l2-x.jsonl"
     path.write_text(json.dumps(_decisions()))
     table = calibration.decisions_table([path]).splitlines()
-    assert len(table) == 3 and table[2].startswith("| pq_l2 | 2 | 1.00, 1.00 | 0/2 | 2/2 | 2/2 |")
+    assert len(table) == 3 and table[2].startswith(
+        "| pq_l2 | 2 (1) | 1.00, 1.00 | 0/2 | 2/2 | 2/2 |"
+    )
     assert table[2].endswith("| yes | unknown (no start time) |")
     # What changed the kernel or the workload after the run began, from the target's log.
     path.write_text(json.dumps(dict(_decisions(), started="2026-12-05T10:00:00Z")))
@@ -181,8 +184,65 @@ def test_the_clock_experiment_restores_abtests_clock():
     from autoresearch import abtest
 
     original = abtest._clock
-    with calibrate.clock("process"):
+    with timing.clock("process"):
         assert abtest._clock is time.process_time
     assert abtest._clock is original
-    with calibrate.clock("abtest"):
+    with timing.clock("abtest"):
         assert abtest._clock is original
+
+
+def test_each_round_rotates_the_conditions_and_alternates_the_copy_compiled_first():
+    firsts = [timing.round_order(r)[0] for r in range(5)]
+    assert sorted(firsts) == sorted(timing.conditions())  # each condition leads one round in five
+    assert all(sorted(timing.round_order(r)) == sorted(timing.conditions()) for r in range(7))
+    assert [timing.compiled_first(r) for r in range(4)] == ["candidate", "baseline"] * 2
+
+
+def test_measure_runs_each_round_in_a_process_of_its_own_and_saves_after_each(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(timing, "main_classes", lambda target: CLASSES)
+    save = tmp_path / "decisions-pq_l2-x.jsonl"
+    asked, saved_before = [], []
+
+    def fake_round(target, round_, seconds, clock_name):
+        asked.append((target, round_, seconds, clock_name))
+        saved_before.append(len(json.loads(save.read_text())["records"]) if save.exists() else 0)
+        return [
+            {"round": round_, "change": c, "first": timing.compiled_first(round_), "load": 1.0,
+             "secs": 1.0, "ratios": calibration.scaled(aa_ratios(round_), 1 + c)}
+            for c in timing.round_order(round_)
+        ]  # fmt: skip
+
+    data = timing.measure("pq_l2", 3, 0.25, "process", save, log=open(os.devnull, "w"),
+                          run_round=fake_round)  # fmt: skip
+    assert asked == [("pq_l2", r, 0.25, "process") for r in range(3)]
+    assert saved_before == [0, 5, 10]  # an interrupted run keeps every finished round
+    assert json.loads(save.read_text()) == data and len(data["records"]) == 15
+    assert data["processes"] == calibration.PROCESSES_PER_ROUND and data["clock"] == "process"
+    assert "| pq_l2 | 3 (3) |" in calibration.decisions_table([save])
+
+
+def test_a_failed_round_worker_stops_the_run_with_its_exit_code(monkeypatch):
+    class Failed:
+        returncode, stdout = 70, ""
+
+    monkeypatch.setattr(timing.subprocess, "run", lambda *a, **k: Failed())
+    with pytest.raises(RuntimeError, match="round 4's worker exited 70"):
+        timing.spawn_round("pq_l2", 4, 0.1, "abtest")
+
+
+@pytest.mark.slow
+def test_a_round_worker_prints_one_record_per_condition(capsys):
+    from autoresearch import calibrate
+
+    assert calibrate.main(["pq_l2", "--round-worker", "1", "--ab-seconds", "0.005"]) == 0
+    records = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [r["change"] for r in records] == timing.round_order(1)
+    assert {r["first"] for r in records} == {"baseline"}
+    stored = calibration.as_stored(timing.main_classes("pq_l2"))
+    for r in records:
+        assert set(r["ratios"]) == set(stored)
+        for cls, per in r["ratios"].items():
+            assert len(per) == math.prod(len(v) for v in stored[cls])
+            assert all(len(samples) > 0 for samples in per)

@@ -12,6 +12,7 @@ import pytest
 from autoresearch import calibrate
 from autoresearch.common import SplitMix64
 from autoresearch.harness import calibration, cli
+from autoresearch.harness import calibration_offsets as offsets
 
 LABELS = ("Distances/l2/1024", "Distances/cosine/1024")
 
@@ -27,13 +28,13 @@ def test_a_realigned_workload_is_the_same_data_at_another_placement():
     w = Workload("l2", np.arange(3000, dtype=np.float32).reshape(100, 30), (np.ones(7), 3))
     starts = set()
     for seed in range(8):
-        r = calibrate._realigned(w, np.random.default_rng(seed))
+        r = offsets.realigned(w, np.random.default_rng(seed))
         assert type(r) is Workload and r.function == "l2" and r.parts[1] == 3
         for new, old in ((r.vectors, w.vectors), (r.parts[0], w.parts[0])):
             assert new.dtype == old.dtype and new.shape == old.shape
             assert np.array_equal(new, old) and not np.shares_memory(new, old)
-            assert new.ctypes.data % calibrate.PAD_ALIGN == 0
-        starts.add(r.vectors.ctypes.data % calibrate.PAD_SPAN)
+            assert new.ctypes.data % offsets.PAD_ALIGN == 0
+        starts.add(r.vectors.ctypes.data % offsets.PAD_SPAN)
     assert len(starts) > 1  # the offset within a page changes from process to process
 
 
@@ -58,8 +59,8 @@ def test_baseline_first_compiles_the_baseline_before_the_suites_setup(monkeypatc
         def setup(self, n):
             calls.append(("setup", n))
 
-    monkeypatch.setattr(calibrate.importlib, "import_module", lambda name: Inputs)
-    Suite.setup = calibrate._baseline_first(Suite.setup, "baseline-module")
+    monkeypatch.setattr(offsets.importlib, "import_module", lambda name: Inputs)
+    Suite.setup = offsets.baseline_first(Suite.setup, "baseline-module")
     Suite().setup(5)
     assert calls == [("baseline-module", ("w", 5)), ("setup", 5)]
 
@@ -99,20 +100,20 @@ def test_the_summary_separates_the_spread_within_a_process_from_the_spread_betwe
 
 def test_saved_runs_regenerate_the_table(tmp_path):
     data = offsets_data((1.0, 1.001))
-    path = calibrate.save_offsets(data, tmp_path)
+    path = calibration.save_offsets(data, tmp_path)
     assert path.name == "offsets-distances-production-20261204T180000Z.jsonl"
     saved = json.loads(path.read_text())
     first = saved["runs"][0]["ratios"][LABELS[0]][0]
-    assert first == float(f"{first:.{calibrate.SAMPLE_DIGITS}g}")
+    assert first == float(f"{first:.{calibration.SAMPLE_DIGITS}g}")
     padded = dict(data, pad=True, order="alternate")
-    table = calibration.offsets_table([path, calibrate.save_offsets(padded, tmp_path)])
+    table = calibration.offsets_table([path, calibration.save_offsets(padded, tmp_path)])
     rows = table.splitlines()
     assert len(rows) == 4 and rows[2].startswith("| distances | production | 2 x 2 |")
     assert rows[3].startswith("| distances | alternate+pad |")
 
 
 def test_the_table_command_needs_no_target_and_the_others_do(capsys, monkeypatch, tmp_path):
-    calibrate.save_offsets(offsets_data((1.0, 0.999)), tmp_path)
+    calibration.save_offsets(offsets_data((1.0, 0.999)), tmp_path)
     monkeypatch.setattr(calibrate, "OFFSETS_DIR", tmp_path)
     assert calibrate.main(["--offsets-table"]) == 0
     assert "| distances | production |" in capsys.readouterr().out

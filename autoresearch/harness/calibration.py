@@ -40,6 +40,7 @@ ENV_NAME = "calibrate"
 # folder as a result file and warns on every publish/compare that a folder has no machine.json).
 OFFSETS_SUFFIX = ".jsonl"
 SAMPLE_DIGITS = 7  # significant digits kept of each pair ratio in the saved data
+PROCESSES_PER_ROUND = "one per round"  # data["processes"] of a run whose rounds had a process each
 CANDIDATE, BASELINE = "c" * 40, "b" * 40  # stand-in commit ids of the synthesized results
 
 
@@ -261,7 +262,7 @@ def decisions_table(paths_or_data: list, logs: dict[str, list[dict]] | None = No
     was measured (the row is stale when anything did)."""
     small, large = (f"{x * 100:.0f}%" for x in INJECTED)
     rows = [
-        f"| target | decisions | load (median, max) | A/A keeps | {small} faster kept "
+        f"| target | decisions (processes) | load (median, max) | A/A keeps | {small} faster kept "
         f"| {small} slower resolved | {large} faster kept | {large} slower resolved "
         f"| undecided (load <= {UNDECIDED_LOAD:g}) | smallest speed-up kept "
         "| A/A bias: max combination | pair spread: median, max | A/B s per decision "
@@ -275,6 +276,9 @@ def decisions_table(paths_or_data: list, logs: dict[str, list[dict]] | None = No
         log = (logs or {}).get(s["target"], [])
         since = changed_since(log, started) if started else "unknown (no start time)"
         n = s["decisions"]
+        # Before rounds ran in processes of their own, one process made every decision.
+        rounds = {r["round"] for r in data["records"]}
+        processes = len(rounds) if data.get("processes") == PROCESSES_PER_ROUND else 1
 
         def cell(change: float, s: dict = s) -> str:
             c = s["caught"].get(change)
@@ -283,7 +287,7 @@ def decisions_table(paths_or_data: list, logs: dict[str, list[dict]] | None = No
         label, bias = s["aa_bias"]
         missed = [k for k, ok in s["met"].items() if not ok]
         rows.append(
-            f"| {s['target']} | {n} | {s['load'][0]:.2f}, {s['load'][1]:.2f} "
+            f"| {s['target']} | {n} ({processes}) | {s['load'][0]:.2f}, {s['load'][1]:.2f} "
             f"| {len(s['aa_keeps'])}/{n} | {cell(-INJECTED[0])} | {cell(INJECTED[0])} "
             f"| {cell(-INJECTED[1])} | {cell(INJECTED[1])} "
             f"| {s['undecided'][0]}/{s['undecided'][1]} | {_pct(s['smallest_speedup'])} "

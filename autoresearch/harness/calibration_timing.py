@@ -1,0 +1,342 @@
+"""The timed part of autoresearch.calibrate: injected changes, decision rounds in worker
+processes, and the full decision (real bench + real gate in a throwaway clone).
+
+Each round of decisions runs in a fresh process of its own (`calibrate T --round-worker N`), as
+each of asv's benchmark processes does: it loads the current kernel and a second copy of it from
+its file (as bench.py loads a baseline), compiles both, the baseline first in odd rounds, and
+pairs them with the production pairing (autoresearch.abtest.paired_ratios) once per condition,
+with or without an injected change. A placement offset of one process (where code and data landed)
+then stays in that round instead of repeating in all 20, so the A/A bias column measures the gate,
+not one process (docs/gate.md, "Across processes").
+
+An injected slowdown of x makes the candidate side do extra calibrated work of x times its own
+measured call time; an injected speed-up of x slows the *baseline* instead (by 1/(1-x) - 1 of its
+call time), so the candidate/baseline ratio is 1 - x. Conditions rotate inside each round, so
+every condition sees the same machine over time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from autoresearch import PACKAGE_DIR, abtest
+from autoresearch.harness.calibration import (
+    INJECTED,
+    PROCESSES_PER_ROUND,
+    SAMPLE_DIGITS,
+    as_stored,
+    judge,
+)
+
+CALL_TIME_REPEATS = 5  # timed calls whose median sets the size of an injection
+SPIN_PROBE_ITERATIONS = 2_000_000  # spin iterations timed to learn the spin's speed
+# The clocks the in-process pairing can be measured with. "abtest": whatever abtest.py uses
+# (wall time, time.perf_counter); "process": CPU time of the whole process (all its threads).
+CLOCKS = {"abtest": None, "process": time.process_time}
+
+
+# ---------------------------------------------------------------------------
+# Injection: extra work, calibrated in seconds
+# ---------------------------------------------------------------------------
+
+
+def _spin(iterations):
+    # A dependent chain: each step waits for the last, so it cannot be vectorized or removed
+    # (its result is returned). Real work, unlike a clock-based wait, stretches under contention
+    # exactly as the kernel's own work does.
+    acc = 0.0
+    for _ in range(iterations):
+        acc = acc * 0.999999 + 1.0
+    return acc
+
+
+class Spinner:
+    """Burns a requested number of CPU seconds of work (at the speed measured at creation)."""
+
+    def __init__(self) -> None:
+        from numba import njit  # imported late: main() sets the thread count first
+
+        self.spin = njit(cache=False)(_spin)
+        self.spin(10)  # compile
+        runs = []
+        for _ in range(5):
+            start = time.thread_time()
+            self.spin(SPIN_PROBE_ITERATIONS)
+            runs.append(time.thread_time() - start)
+        self.secs_per_iteration = float(np.median(runs)) / SPIN_PROBE_ITERATIONS
+
+    def __call__(self, seconds: float) -> float:
+        return self.spin(max(0, round(seconds / self.secs_per_iteration)))
+
+
+def call_time(run: Callable[[], object]) -> float:
+    # CPU time, not wall time: on a busy machine a wall-clock call time includes waits for the
+    # CPU, and an injection sized from it overshoots (+3% measured as +3.6-8% under load 5).
+    times = []
+    for _ in range(CALL_TIME_REPEATS):
+        start = time.thread_time()
+        run()
+        times.append(time.thread_time() - start)
+    return float(np.median(times))
+
+
+def inject(
+    run_c: Callable[[], object],
+    run_b: Callable[[], object],
+    change: float,
+    t_c: float,
+    t_b: float,
+    spin: Callable[[float], object],
+) -> tuple[Callable[[], object], Callable[[], object]]:
+    """Both sides with an injected change: +x slows the candidate, -x slows the baseline.
+
+    t_c and t_b are the measured call times. The candidate/baseline ratio becomes 1 + change.
+    """
+    if change > 0:
+        extra = change * t_c
+        return (lambda: (run_c(), spin(extra))), run_b
+    if change < 0:
+        extra = (1.0 / (1.0 + change) - 1.0) * t_b
+        return run_c, (lambda: (run_b(), spin(extra)))
+    return run_c, run_b
+
+
+# ---------------------------------------------------------------------------
+# Results shaped like asv's (what the gate reads)
+# ---------------------------------------------------------------------------
+
+
+def main_classes(target: str) -> dict[str, list]:
+    """The target's main asv classes (those with track_ab_ratio) and their params."""
+    module = importlib.import_module(f"benchmarks.bench_{target}")
+    return {
+        name: cls.params
+        for name, cls in vars(module).items()
+        if isinstance(cls, type)
+        and hasattr(cls, "track_ab_ratio")
+        and not name.endswith("Peers")
+        and not name.startswith("_")  # the shared base, which asv skips too
+    }
+
+
+# ---------------------------------------------------------------------------
+# The in-process part
+# ---------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------
+# Decisions: one round per worker process
+# ---------------------------------------------------------------------------
+
+
+def conditions() -> list[float]:
+    return [0.0] + [sign * x for x in INJECTED for sign in (+1, -1)]
+
+
+def condition_name(change: float) -> str:
+    if change == 0:
+        return "aa"
+    return f"{'slower' if change > 0 else 'faster'}_{abs(change) * 100:.0f}pct"
+
+
+def round_order(round_: int) -> list[float]:
+    """The conditions of one round, rotated so that each comes first in turn."""
+    conds = conditions()
+    return conds[round_ % len(conds) :] + conds[: round_ % len(conds)]
+
+
+def compiled_first(round_: int) -> str:
+    """Which copy a round's process compiles (and so places) first: alternating."""
+    return "baseline" if round_ % 2 else "candidate"
+
+
+def measure_round(target: str, round_: int, seconds: float) -> list[dict]:
+    """One round in this process: a record per condition, in round_order.
+
+    Each record: round, change, first (the copy compiled first), load (1-minute load average
+    when it ended), secs, ratios ({class: [pair ratios per combination]}).
+    """
+    from autoresearch.oracle import load_module_from
+
+    inputs = importlib.import_module(f"autoresearch.{target}.inputs")
+    candidate = importlib.import_module(f"autoresearch.{target}.kernels")
+    baseline = load_module_from(
+        PACKAGE_DIR / target / "kernels.py", f"autoresearch_calibrate_baseline_{target}"
+    )
+    classes = main_classes(target)
+    suite = importlib.import_module(f"benchmarks.bench_{target}")
+    workloads = {}
+    for cls, values in classes.items():
+        bench = getattr(suite, cls)()  # the suite's own workload function and arguments
+        make = getattr(inputs, bench.workload_function)
+        for combo in itertools.product(*values):
+            workloads[(cls, combo)] = make(*bench.workload_args(*combo))
+    first = compiled_first(round_)
+    sides = {
+        key: (
+            lambda w=w: inputs.search(candidate, w),
+            lambda w=w: inputs.search(baseline, w),
+        )
+        for key, w in workloads.items()
+    }
+    for run_c, run_b in sides.values():  # compile, warm caches: the first copy first
+        (run_b(), run_c()) if first == "baseline" else (run_c(), run_b())
+    spin = Spinner()
+    records = []
+    for change in round_order(round_):
+        start = time.monotonic()
+        ratios = {cls: [] for cls in classes}
+        for (cls, _combo), (run_c, run_b) in sides.items():
+            a, b = inject(run_c, run_b, change, call_time(run_c), call_time(run_b), spin)
+            ratios[cls].append(abtest.paired_ratios(a, b, seconds))
+        secs, load = time.monotonic() - start, os.getloadavg()[0]
+        ratios = {
+            cls: [[float(f"{r:.{SAMPLE_DIGITS}g}") for r in samples] for samples in per]
+            for cls, per in ratios.items()
+        }
+        records.append(
+            {
+                "round": round_, "change": change, "first": first, "load": load, "secs": secs,
+                "ratios": ratios,
+            }
+        )  # fmt: skip
+    return records
+
+
+def spawn_round(target: str, round_: int, seconds: float, clock_name: str) -> list[dict]:
+    """measure_round in a fresh process (its stderr is this one's); its records."""
+    cmd = [sys.executable, "-m", "autoresearch.calibrate", target, "--round-worker", str(round_)]
+    cmd += ["--ab-seconds", repr(seconds), "--clock", clock_name]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=PACKAGE_DIR.parent)
+    if proc.returncode != 0:
+        raise RuntimeError(f"round {round_}'s worker exited {proc.returncode} (its stderr above)")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(
+    target: str,
+    decisions: int,
+    seconds: float,
+    clock_name: str = "abtest",
+    save: Path | None = None,
+    log=sys.stderr,
+    run_round: Callable[[str, int, float, str], list[dict]] = spawn_round,
+) -> dict:
+    """Pair ratios for `decisions` rounds of every condition, a fresh process per round:
+    {"params", "records": [...]}. Saved (after every round, so an interrupted run still leaves
+    its data) as JSON, it can be judged again later."""
+    params = as_stored(main_classes(target))
+    records: list[dict] = []
+    data = {"kind": "decisions", "target": target, "ab_seconds": seconds, "params": params}
+    data["started"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    data["machine"] = {"cpus": os.cpu_count()}
+    data["processes"] = PROCESSES_PER_ROUND
+    data["clock"] = clock_name
+    data["records"] = records
+    for d in range(decisions):
+        for record in run_round(target, d, seconds, clock_name):
+            records.append(record)
+            decision = judge(target, params, record["ratios"])
+            print(
+                f"decision {d + 1}/{decisions} {condition_name(record['change'])} "
+                f"({record['first']} compiled first): {decision.decision} geomean "
+                f"{_g(decision.geomean_ratio)} [{_g(decision.geomean_ci_lo)}, "
+                f"{_g(decision.geomean_ci_hi)}] ({record['secs']:.1f} s, load "
+                f"{record['load']:.2f})",
+                file=log,
+                flush=True,
+            )
+        if save is not None:
+            tmp = save.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, separators=(",", ":")) + "\n")
+            tmp.replace(save)
+    return data
+
+
+def _g(x: float | None) -> str:
+    return "none" if x is None else f"{x:.4f}"
+
+
+# ---------------------------------------------------------------------------
+# The full decision: real bench + real gate in a throwaway clone
+# ---------------------------------------------------------------------------
+
+
+def full_decision(target: str, log=sys.stderr) -> dict:
+    repo = PACKAGE_DIR.parent
+    tmp = Path(tempfile.mkdtemp(prefix="lance-autoresearch-calibrate-"))
+    clone = tmp / "repo"
+    py = sys.executable
+    ident = ["-c", "user.name=calibrate", "-c", "user.email=calibrate@localhost"]
+
+    def sh(*cmd, cwd=clone, check=True):
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            out = (proc.stdout + proc.stderr)[-2000:]
+            raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{out}")
+        return proc
+
+    try:
+        sh("git", "clone", "--quiet", str(repo), str(clone), cwd=tmp)
+        (repo / ".asv").mkdir(exist_ok=True)  # asv's environment: this clone's, made once
+        (clone / ".asv").symlink_to(repo / ".asv", target_is_directory=True)
+        base = sh("git", "rev-parse", "HEAD").stdout.strip()
+        print(f"full decision: baseline results for {base[:12]} (setup)", file=log, flush=True)
+        start = time.monotonic()
+        sh(py, "-m", "autoresearch.bench", target)
+        setup_secs = time.monotonic() - start
+        kernels = clone / "autoresearch" / target / "kernels.py"
+        kernels.write_text(kernels.read_text() + "\n# calibrate: the same kernel, a new commit\n")
+        sh("git", *ident, "commit", "--quiet", "-m", "calibrate: candidate", "--", str(kernels))
+        print("full decision: bench candidate + gate (timed)", file=log, flush=True)
+        start = time.monotonic()
+        sh(py, "-m", "autoresearch.bench", target, "--baseline", base)
+        bench_secs = time.monotonic() - start
+        start = time.monotonic()
+        verdict = sh(
+            py, "-m", "autoresearch.gate", "--target", target, "--repo", str(clone),
+            "--results", str(clone / "results"), "--json", cwd=repo, check=False,
+        )  # fmt: skip
+        gate_secs = time.monotonic() - start
+        try:
+            judged = json.loads(verdict.stdout)
+        except json.JSONDecodeError:  # the gate failed before deciding: its message says why
+            judged = {"decision": "?", "geomean_ratio": None}
+        return {
+            "setup_secs": setup_secs,
+            "bench_secs": bench_secs,
+            "gate_secs": gate_secs,
+            "decision": judged["decision"],
+            "exit_code": verdict.returncode,
+            "geomean": _g(judged["geomean_ratio"]),
+        }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def clock(name: str) -> Iterator[None]:
+    """Let abtest.paired_ratios time with another clock, for this measurement only."""
+    replacement = CLOCKS[name]
+    if replacement is None:
+        yield
+        return
+    original = abtest._clock
+    abtest._clock = replacement
+    try:
+        yield
+    finally:
+        abtest._clock = original
