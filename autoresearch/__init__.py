@@ -79,6 +79,27 @@ def _key_numba_cache() -> None:
         config.CACHE_DIR = cache_dir
 
 
+# LLVM pads the machine code it emits so that no jump crosses or ends on a 32-byte boundary. Without
+# it, where a hot loop's branches happen to land moves its speed by a few percent (the front-end
+# effects of Intel's JCC erratum class), and the landing spots depend on things unrelated to the
+# source: two copies of one bm25 kernel, identical but for their modules' names, timed 1.0-1.6%
+# apart on the 8-term queries in every fresh process; with the padding, 1.000 +- 0.2%
+# (docs/gate.md, "Code placement"). Set in every process before numba compiles anything, so a
+# candidate and its baseline are compared as sources, not as placements.
+LLVM_OPTIONS = ("-x86-branches-within-32B-boundaries",)
+
+
+def _stable_code_placement() -> None:
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return  # an x86 backend option
+    import llvmlite.binding as llvm
+
+    for option in LLVM_OPTIONS:
+        llvm.set_option("lance-autoresearch", option)
+
+
 def _single_threaded_blas() -> None:
     # Input generation (k-means, matmuls) on a shared 2-core VM: multithreaded OpenBLAS makes it
     # 10x slower under load, and kernels are measured single-threaded anyway.
@@ -87,4 +108,5 @@ def _single_threaded_blas() -> None:
 
 
 _key_numba_cache()
+_stable_code_placement()
 _single_threaded_blas()
