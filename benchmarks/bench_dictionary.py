@@ -1,4 +1,4 @@
-"""dictionary: one timed call = decode one page of dictionary indices (Lance 2.1 decode)."""
+"""dictionary: one timed call = decode 16 scan batches of dictionary indices (Lance 2.1 decode)."""
 
 import functools
 
