@@ -246,3 +246,13 @@ def test_a_round_worker_prints_one_record_per_condition(capsys):
         for cls, per in r["ratios"].items():
             assert len(per) == math.prod(len(v) for v in stored[cls])
             assert all(len(samples) > 0 for samples in per)
+
+
+def test_the_spinner_takes_its_own_call_off_the_request():
+    spin = timing.Spinner()
+    assert 0 < spin.overhead < 1e-4  # a Python call and numba's dispatch: about a microsecond
+    asked = []
+    spin.spin = lambda iterations: asked.append(iterations)
+    spin(spin.overhead / 2)  # less than one call costs: no work at all
+    spin(spin.overhead + 1000 * spin.secs_per_iteration)
+    assert asked == [0, 1000]
