@@ -256,3 +256,15 @@ def test_the_spinner_takes_its_own_call_off_the_request():
     spin(spin.overhead / 2)  # less than one call costs: no work at all
     spin(spin.overhead + 1000 * spin.secs_per_iteration)
     assert asked == [0, 1000]
+
+
+def test_call_time_is_a_calls_cost_within_a_run_of_calls(monkeypatch):
+    clock = [0.0]
+    calls = []
+
+    def run():  # the first call of a run costs 1 ms more (a cold allocator), then 100 us each
+        calls.append(1)
+        clock[0] += 1e-4 + (1e-3 if len(calls) == 1 else 0.0)
+
+    monkeypatch.setattr(timing.time, "thread_time", lambda: clock[0])
+    assert timing.call_time(run) == pytest.approx(1e-4)  # not the lone call's 1.1 ms
