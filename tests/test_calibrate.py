@@ -143,7 +143,7 @@ def test_the_decisions_table_is_made_from_saved_runs(tmp_path):
     path.write_text(json.dumps(_decisions()))
     table = calibration.decisions_table([path]).splitlines()
     assert len(table) == 3 and table[2].startswith(
-        "| pq_l2 | 2 (1) | 1.00, 1.00 | 0/2 | 2/2 | 2/2 |"
+        "| pq_l2 | 2 (1) | 1.00, 1.00 | 0/2 | 2/2 (2."
     )
     assert table[2].endswith("| yes | unknown (no start time) |")
     # What changed the kernel or the workload after the run began, from the target's log.

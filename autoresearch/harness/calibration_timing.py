@@ -124,8 +124,9 @@ def inject(
 
     t_c and t_b are the measured call times. The candidate/baseline ratio becomes 1 + change.
     The other side calls the spinner too, for no work: a call between two kernel calls costs
-    more than its own time (the kernel's code and predictors are cooler after it), about 1 us
-    on dictionary's 150 us calls, so a one-sided spin read 2% as 3.1% and 5% as 6.1%.
+    more than its own time (on dictionary's short calls a one-sided spin read 2% as 3.1% and 5%
+    as 6.1%); measure_round sizes t_c and t_b from calls followed by an empty spin, as here
+    (sized from bare calls, both sides spinning read 2% as 1.2%).
     """
     if change > 0:
         extra = change * t_c
@@ -222,7 +223,10 @@ def measure_round(target: str, round_: int, seconds: float) -> list[dict]:
         start = time.monotonic()
         ratios = {cls: [] for cls in classes}
         for (cls, _combo), (run_c, run_b) in sides.items():
-            a, b = inject(run_c, run_b, change, call_time(run_c), call_time(run_b), spin)
+            # Sized from calls as the injected pairing makes them (each followed by an empty
+            # spin), so that the spin's disturbance of the kernel is in the base of the ratio.
+            t_c, t_b = (call_time(lambda r=r: (r(), spin(0.0))) for r in (run_c, run_b))
+            a, b = inject(run_c, run_b, change, t_c, t_b, spin)
             ratios[cls].append(abtest.paired_ratios(a, b, seconds))
         secs, load = time.monotonic() - start, os.getloadavg()[0]
         ratios = {
