@@ -142,9 +142,7 @@ def test_the_decisions_table_is_made_from_saved_runs(tmp_path):
     path = tmp_path / "decisions-pq_l2-x.jsonl"
     path.write_text(json.dumps(_decisions()))
     table = calibration.decisions_table([path]).splitlines()
-    assert len(table) == 3 and table[2].startswith(
-        "| pq_l2 | 2 (1) | 1.00, 1.00 | 0/2 | 2/2 (2."
-    )
+    assert len(table) == 3 and table[2].startswith("| pq_l2 | 2 (1) | 1.00, 1.00 | 0/2 | 2/2 (2.")
     assert table[2].endswith("| yes | unknown (no start time) |")
     # What changed the kernel or the workload after the run began, from the target's log.
     path.write_text(json.dumps(dict(_decisions(), started="2026-12-05T10:00:00Z")))
@@ -246,16 +244,6 @@ def test_a_round_worker_prints_one_record_per_condition(capsys):
         for cls, per in r["ratios"].items():
             assert len(per) == math.prod(len(v) for v in stored[cls])
             assert all(len(samples) > 0 for samples in per)
-
-
-def test_the_spinner_takes_its_own_call_off_the_request():
-    spin = timing.Spinner()
-    assert 0 < spin.overhead < 1e-4  # a Python call and numba's dispatch: about a microsecond
-    asked = []
-    spin.spin = lambda iterations: asked.append(iterations)
-    spin(spin.overhead / 2)  # less than one call costs: no work at all
-    spin(spin.overhead + 1000 * spin.secs_per_iteration)
-    assert asked == [0, 1000]
 
 
 def test_call_time_is_a_calls_cost_within_a_run_of_calls(monkeypatch):

@@ -43,7 +43,6 @@ from autoresearch.harness.calibration import (
 
 CALL_TIME_REPEATS = 5  # timed calls whose median sets the size of an injection
 SPIN_PROBE_ITERATIONS = 2_000_000  # spin iterations timed to learn the spin's speed
-OVERHEAD_PROBE_CALLS = 2000  # empty spins timed (per batch) to learn the cost of one call
 # The clocks the in-process pairing can be measured with. "abtest": whatever abtest.py uses
 # (wall time, time.perf_counter); "process": CPU time of the whole process (all its threads).
 CLOCKS = {"abtest": None, "process": time.process_time}
@@ -65,10 +64,8 @@ def _spin(iterations):
 
 
 class Spinner:
-    """Burns a requested number of CPU seconds of work (at the speed measured at creation),
-    counting its own call: the fixed cost of calling it (Python, numba's dispatch), measured at
-    creation too, is taken off the request. Without that, 2% injected into a 150 us call came out
-    as 3.6% (dictionary's 131,072-index decode, session 31)."""
+    """Burns a requested number of CPU seconds of work (at the speed measured at creation). The
+    cost of calling it is not taken off: inject() has the other side call it too, for no work."""
 
     def __init__(self) -> None:
         from numba import njit  # imported late: main() sets the thread count first
@@ -81,17 +78,9 @@ class Spinner:
             self.spin(SPIN_PROBE_ITERATIONS)
             runs.append(time.thread_time() - start)
         self.secs_per_iteration = float(np.median(runs)) / SPIN_PROBE_ITERATIONS
-        self.overhead = 0.0
-        batches = []
-        for _ in range(5):
-            start = time.thread_time()
-            for _ in range(OVERHEAD_PROBE_CALLS):
-                self(0.0)
-            batches.append((time.thread_time() - start) / OVERHEAD_PROBE_CALLS)
-        self.overhead = float(np.median(batches))
 
     def __call__(self, seconds: float) -> float:
-        return self.spin(max(0, round((seconds - self.overhead) / self.secs_per_iteration)))
+        return self.spin(max(0, round(seconds / self.secs_per_iteration)))
 
 
 def call_time(run: Callable[[], object]) -> float:
@@ -123,10 +112,11 @@ def inject(
     """Both sides with an injected change: +x slows the candidate, -x slows the baseline.
 
     t_c and t_b are the measured call times. The candidate/baseline ratio becomes 1 + change.
-    The other side calls the spinner too, for no work: a call between two kernel calls costs
-    more than its own time (on dictionary's short calls a one-sided spin read 2% as 3.1% and 5%
-    as 6.1%); measure_round sizes t_c and t_b from calls followed by an empty spin, as here
-    (sized from bare calls, both sides spinning read 2% as 1.2%).
+    The other side calls the spinner too, for no work, so the two sides differ by the injected
+    work alone: a spin call costs more than its work (Python, numba's dispatch, the kernel cooler
+    after it), and on dictionary's 150 us calls a one-sided spin read 2% as 3.1% and 5% as 6.1%.
+    measure_round sizes t_c and t_b from calls followed by an empty spin, as the pairing makes
+    them.
     """
     if change > 0:
         extra = change * t_c
