@@ -17,7 +17,8 @@ was kept), then a new candidate commit (same kernel, a comment changed) benchmar
 real `python -m autoresearch.bench TARGET` (asv run HEAD^!) and judged by `python -m
 autoresearch.gate`; the wall time of those two commands is the decision time.
 
-Exit code: 0 if every target below is met, 1 if one is not, 64 on bad usage (as every command).
+Exit code: 0 if every target below is met, 1 if one is not, 5 if a measuring process failed (its
+message on stderr; what was measured until then is saved), 64 on bad usage (as every command).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from autoresearch.harness.layout import log_relpath
 from autoresearch.harness.runlog import read_log
 
 MAX_FULL_DECISION_SECS = 60.0  # target: bench both sides + decide within 60 s
+MEASUREMENT_FAILED = 5  # exit code: a measuring process failed (as the experiment's harness error)
 OFFSETS_DIR = PACKAGE_DIR.parent / "results" / "calibration"  # raw data, committed
 
 
@@ -59,6 +61,14 @@ def _cpu_secs() -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except timing.MeasurementFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return MEASUREMENT_FAILED
+
+
+def _main(argv: list[str] | None) -> int:
     parser = cli.UsageParser("python -m autoresearch.calibrate", __doc__)
     cli.add_target(parser, nargs="?")
     parser.add_argument("--decisions", type=int, default=DEFAULT_DECISIONS)

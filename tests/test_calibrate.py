@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
-import os
 
 import pytest
 
@@ -142,7 +142,7 @@ def test_the_decisions_table_is_made_from_saved_runs(tmp_path):
     path = tmp_path / "decisions-pq_l2-x.jsonl"
     path.write_text(json.dumps(_decisions()))
     table = calibration.decisions_table([path]).splitlines()
-    assert len(table) == 3 and table[2].startswith("| pq_l2 | 2 (1) | 1.00, 1.00 | 0/2 | 2/2 (2.")
+    assert len(table) == 3 and table[2].startswith("| pq_l2 | 2 (1) | 1.00, 1.00 | 0/2 | 2/2 (-2.")
     assert table[2].endswith("| yes | unknown (no start time) |")
     # What changed the kernel or the workload after the run began, from the target's log.
     path.write_text(json.dumps(dict(_decisions(), started="2026-12-05T10:00:00Z")))
@@ -212,7 +212,7 @@ def test_measure_runs_each_round_in_a_process_of_its_own_and_saves_after_each(
             for c in timing.round_order(round_)
         ]  # fmt: skip
 
-    data = timing.measure("pq_l2", 3, 0.25, "process", save, log=open(os.devnull, "w"),
+    data = timing.measure("pq_l2", 3, 0.25, "process", save, log=io.StringIO(),
                           run_round=fake_round)  # fmt: skip
     assert asked == [("pq_l2", r, 0.25, "process") for r in range(3)]
     assert saved_before == [0, 5, 10]  # an interrupted run keeps every finished round
@@ -226,8 +226,23 @@ def test_a_failed_round_worker_stops_the_run_with_its_exit_code(monkeypatch):
         returncode, stdout = 70, ""
 
     monkeypatch.setattr(timing.subprocess, "run", lambda *a, **k: Failed())
-    with pytest.raises(RuntimeError, match="round 4's worker exited 70"):
+    with pytest.raises(timing.MeasurementFailed, match="round 4's worker exited 70"):
         timing.spawn_round("pq_l2", 4, 0.1, "abtest")
+    Failed.returncode = 0  # exited 0 yet printed nothing: not records either
+    with pytest.raises(timing.MeasurementFailed, match="printed no records"):
+        timing.spawn_round("pq_l2", 4, 0.1, "abtest")
+
+
+def test_calibrate_exits_5_when_a_measuring_process_fails(monkeypatch, tmp_path, capsys):
+    from autoresearch import calibrate
+
+    class Failed:
+        returncode, stdout = 1, ""
+
+    monkeypatch.setattr(timing.subprocess, "run", lambda *a, **k: Failed())
+    argv = ["pq_l2", "--decisions", "1", "--no-full", "--save", str(tmp_path / "run.jsonl")]
+    assert calibrate.main(argv) == calibrate.MEASUREMENT_FAILED == 5
+    assert "error: round 0's worker exited 1" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -282,10 +282,10 @@ def decisions_table(paths_or_data: list, logs: dict[str, list[dict]] | None = No
         processes = len(rounds) if data.get("processes") == PROCESSES_PER_ROUND else 1
 
         def cell(change: float, s: dict = s) -> str:
-            # with the change the pairs measured (median geomean): injected work disturbs short
-            # calls, so a nominal 2% can read 1.4% or 3% (docs/gate.md, "Per target")
+            # with the change the pairs measured (median geomean - 1): a one-sided injection read
+            # 2% as 2.2-2.9% in the runs before session 31 (docs/gate.md, "Per target")
             c = s["caught"].get(change)
-            return f"{c['caught']}/{c['n']} ({abs(c['median_geomean'] - 1):.1%})" if c else "-"
+            return f"{c['caught']}/{c['n']} ({c['median_geomean'] - 1:+.1%})" if c else "-"
 
         label, bias = s["aa_bias"]
         missed = [k for k, ok in s["met"].items() if not ok]

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from autoresearch import PACKAGE_DIR, abtest
+from autoresearch.harness.calibration_timing import MeasurementFailed
 
 DEFAULT_PROCESSES = 6  # fresh processes per run: enough to see a between-process spread at all
 # How a worker process orders the two copies. "production": the quick look as is (the candidate
@@ -139,8 +140,13 @@ def run_offsets(
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=PACKAGE_DIR.parent)
         secs, load1 = time.monotonic() - start, os.getloadavg()[0]
         if proc.returncode != 0:
-            raise RuntimeError(f"worker {i} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
-        ratios = json.loads(proc.stdout.strip().splitlines()[-1])
+            raise MeasurementFailed(f"worker {i} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+        try:
+            ratios = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            raise MeasurementFailed(
+                f"worker {i} printed no ratios: {proc.stdout[-500:]!r}"
+            ) from None
         runs.append(
             {"order": side, "load_start": load0, "load_end": load1, "secs": secs, "ratios": ratios}
         )

@@ -40,11 +40,18 @@ from autoresearch.harness.calibration import (
     as_stored,
     judge,
 )
+from autoresearch.harness.verdict import read_gate_json
 
 CALL_TIME_REPEATS = 5  # timed calls whose median sets the size of an injection
 SPIN_PROBE_ITERATIONS = 2_000_000  # spin iterations timed to learn the spin's speed
-# The clocks the in-process pairing can be measured with. "abtest": whatever abtest.py uses
-# (wall time, time.perf_counter); "process": CPU time of the whole process (all its threads).
+
+
+class MeasurementFailed(RuntimeError):
+    """A process the calibration ran failed: calibrate exits 5 with this message."""
+
+
+# The clocks the pairing can be measured with. "abtest": whatever abtest.py uses (since 2026-11-26
+# the process's CPU time, as "process"); "process": CPU time of the whole process (all threads).
 CLOCKS = {"abtest": None, "process": time.process_time}
 
 
@@ -233,8 +240,13 @@ def spawn_round(target: str, round_: int, seconds: float, clock_name: str) -> li
     cmd += ["--ab-seconds", repr(seconds), "--clock", clock_name]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=PACKAGE_DIR.parent)
     if proc.returncode != 0:
-        raise RuntimeError(f"round {round_}'s worker exited {proc.returncode} (its stderr above)")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        raise MeasurementFailed(f"round {round_}'s worker exited {proc.returncode} (stderr above)")
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise MeasurementFailed(
+            f"round {round_}'s worker printed no records: {proc.stdout[-500:]!r}"
+        ) from None
 
 
 def measure(
@@ -255,7 +267,10 @@ def measure(
     data["started"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     data["machine"] = {"cpus": os.cpu_count()}
     data["processes"] = PROCESSES_PER_ROUND
-    data["clock"] = clock_name
+    # The clock the worker's pairing will use, named as older saved runs name it.
+    data["clock"] = (
+        "process" if (CLOCKS[clock_name] or abtest._clock) is time.process_time else "abtest"
+    )
     data["records"] = records
     for d in range(decisions):
         for record in run_round(target, d, seconds, clock_name):
@@ -297,7 +312,7 @@ def full_decision(target: str, log=sys.stderr) -> dict:
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
         if check and proc.returncode != 0:
             out = (proc.stdout + proc.stderr)[-2000:]
-            raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{out}")
+            raise MeasurementFailed(f"{' '.join(cmd)} exited {proc.returncode}:\n{out}")
         return proc
 
     try:
@@ -322,17 +337,14 @@ def full_decision(target: str, log=sys.stderr) -> dict:
             "--results", str(clone / "results"), "--json", cwd=repo, check=False,
         )  # fmt: skip
         gate_secs = time.monotonic() - start
-        try:
-            judged = json.loads(verdict.stdout)
-        except json.JSONDecodeError:  # the gate failed before deciding: its message says why
-            judged = {"decision": "?", "geomean_ratio": None}
+        judged, _before = read_gate_json(verdict.stdout)  # None: the gate failed before deciding
         return {
             "setup_secs": setup_secs,
             "bench_secs": bench_secs,
             "gate_secs": gate_secs,
-            "decision": judged["decision"],
+            "decision": judged.decision if judged else "?",
             "exit_code": verdict.returncode,
-            "geomean": _g(judged["geomean_ratio"]),
+            "geomean": _g(judged.geomean_ratio if judged else None),
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
