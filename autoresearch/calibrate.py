@@ -6,11 +6,12 @@
 A benchmark, not a test: it takes about (5 x N + 1) x the A/B time of one decision (~25 minutes
 for pq_l2 with N = 20) and its numbers depend on how loaded the machine is, which it reports.
 
-Decisions: N rounds, each in a fresh process; in each, every combination of the target's workload
-pairs the current kernel against a second copy of itself loaded from its file (as bench.py loads a
-baseline) with the production pairing, once per condition (A/A, and +-2%, +-5% injected), and the
-gate's pure `decide()` judges the ratios, wrapped in result structures shaped like asv's
-(harness/calibration_timing.py says how a change is injected).
+Decisions: N rounds; in each, every combination of the target's workload, in a fresh process of
+its own (as asv runs a benchmark's combinations), pairs the current kernel against a second copy of
+itself loaded from its file (as bench.py loads a baseline) with the production pairing, once per
+condition (A/A, and +-2%, +-5% injected), and the gate's pure `decide()` judges each round's ratios,
+wrapped in result structures shaped like asv's (harness/calibration_timing.py says how a change is
+injected).
 
 Full decision: a throwaway clone of the repository, the baseline's results made once (as when it
 was kept), then a new candidate commit (same kernel, a comment changed) benchmarked through the
@@ -110,6 +111,7 @@ def _main(argv: list[str] | None) -> int:
     parser.add_argument("--match", help="only combinations whose label matches this regex")
     parser.add_argument("--offsets-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--round-worker", type=int, help=argparse.SUPPRESS)  # one decision round
+    parser.add_argument("--combination", type=int, help=argparse.SUPPRESS)  # ... of one combination
     parser.add_argument(
         "--decisions-table",
         action="store_true",
@@ -136,9 +138,16 @@ def _main(argv: list[str] | None) -> int:
         sys.path.insert(0, str(PACKAGE_DIR.parent))  # the asv suites (benchmarks/) live there
     import benchmarks  # noqa: F401  (single-threaded kernels, as in the asv runs)
 
+    combos = len(timing.combinations(args.target)) if args.combination is not None else 0
+    if args.combination is not None and not (
+        args.round_worker is not None and 0 <= args.combination < combos
+    ):
+        parser.error(f"--combination: a worker's index into {args.target}'s combinations")
     if args.round_worker is not None:
         with timing.clock(args.clock):
-            records = timing.measure_round(args.target, args.round_worker, args.ab_seconds)
+            records = timing.measure_round(
+                args.target, args.round_worker, args.ab_seconds, args.combination
+            )
         print(json.dumps(records))
         return 0
     if args.offsets_worker:

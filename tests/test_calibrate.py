@@ -196,7 +196,7 @@ def test_each_round_rotates_the_conditions_and_alternates_the_copy_compiled_firs
     assert [timing.compiled_first(r) for r in range(4)] == ["candidate", "baseline"] * 2
 
 
-def test_measure_runs_each_round_in_a_process_of_its_own_and_saves_after_each(
+def test_measure_saves_after_each_round_and_says_a_process_made_each_combination_of_it(
     tmp_path, monkeypatch
 ):
     monkeypatch.setattr(timing, "main_classes", lambda target: CLASSES)
@@ -217,8 +217,43 @@ def test_measure_runs_each_round_in_a_process_of_its_own_and_saves_after_each(
     assert asked == [("pq_l2", r, 0.25, "process") for r in range(3)]
     assert saved_before == [0, 5, 10]  # an interrupted run keeps every finished round
     assert json.loads(save.read_text()) == data and len(data["records"]) == 15
-    assert data["processes"] == calibration.PROCESSES_PER_ROUND and data["clock"] == "process"
-    assert "| pq_l2 | 3 (3) |" in calibration.decisions_table([save])
+    assert data["processes"] == calibration.PROCESSES_PER_COMBINATION
+    assert data["clock"] == "process"
+    assert "| pq_l2 | 3 (18) |" in calibration.decisions_table([save])  # 3 rounds x 6 combinations
+    data["processes"] = calibration.PROCESSES_PER_ROUND  # session 31's runs
+    assert "| pq_l2 | 3 (3) |" in calibration.decisions_table([data])
+    del data["processes"]  # older runs: one process made every decision
+    assert "| pq_l2 | 3 (1) |" in calibration.decisions_table([data])
+
+
+def test_a_round_is_one_process_per_combination_merged_in_combination_order(monkeypatch):
+    monkeypatch.setattr(timing, "main_classes", lambda target: CLASSES)
+    asked = []
+
+    def fake_combination(target, round_, seconds, clock_name, combination):
+        asked.append(combination)
+        return [
+            {"round": round_, "change": c, "first": timing.compiled_first(round_),
+             "load": 1.0 + combination, "secs": 2.0,
+             "ratios": {"PqL2": [[1.0 + c + combination / 1000]]}}
+            for c in timing.round_order(round_)
+        ]  # fmt: skip
+
+    monkeypatch.setattr(timing, "spawn_combination", fake_combination)
+    records = timing.spawn_round("pq_l2", 3, 0.1, "abtest")
+    assert asked == list(range(6))  # one process each, in the stored order
+    assert [r["change"] for r in records] == timing.round_order(3)
+    for r in records:
+        assert r["ratios"] == {"PqL2": [[1.0 + r["change"] + i / 1000] for i in range(6)]}
+        assert r["load"] == 6.0 and r["secs"] == 12.0  # the highest load, the summed time
+
+
+def test_workers_that_measured_different_conditions_are_not_merged():
+    share = [{"round": 0, "change": 0.0, "first": "candidate", "load": 1, "secs": 1,
+              "ratios": {"PqL2": [[1.0]]}}]  # fmt: skip
+    other = [dict(share[0], change=0.02)]
+    with pytest.raises(timing.MeasurementFailed, match="different conditions"):
+        timing.merge_round([share, other])
 
 
 def test_a_failed_round_worker_stops_the_run_with_its_exit_code(monkeypatch):
@@ -226,7 +261,9 @@ def test_a_failed_round_worker_stops_the_run_with_its_exit_code(monkeypatch):
         returncode, stdout = 70, ""
 
     monkeypatch.setattr(timing.subprocess, "run", lambda *a, **k: Failed())
-    with pytest.raises(timing.MeasurementFailed, match="round 4's worker exited 70"):
+    with pytest.raises(
+        timing.MeasurementFailed, match="round 4's worker for combination 0 exited 70"
+    ):
         timing.spawn_round("pq_l2", 4, 0.1, "abtest")
     Failed.returncode = 0  # exited 0 yet printed nothing: not records either
     with pytest.raises(timing.MeasurementFailed, match="printed no records"):
@@ -242,7 +279,7 @@ def test_calibrate_exits_5_when_a_measuring_process_fails(monkeypatch, tmp_path,
     monkeypatch.setattr(timing.subprocess, "run", lambda *a, **k: Failed())
     argv = ["pq_l2", "--decisions", "1", "--no-full", "--save", str(tmp_path / "run.jsonl")]
     assert calibrate.main(argv) == calibrate.MEASUREMENT_FAILED == 5
-    assert "error: round 0's worker exited 1" in capsys.readouterr().err
+    assert "error: round 0's worker for combination 0 exited 1" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -259,6 +296,32 @@ def test_a_round_worker_prints_one_record_per_condition(capsys):
         for cls, per in r["ratios"].items():
             assert len(per) == math.prod(len(v) for v in stored[cls])
             assert all(len(samples) > 0 for samples in per)
+
+
+@pytest.mark.slow
+def test_a_combinations_worker_measures_that_combination_alone(capsys):
+    from autoresearch import calibrate
+
+    argv = ["pq_l2", "--round-worker", "0", "--combination", "4", "--ab-seconds", "0.005"]
+    assert calibrate.main(argv) == 0
+    records = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [r["change"] for r in records] == timing.round_order(0)
+    (cls, _combo) = timing.combinations("pq_l2")[4]
+    assert all(list(r["ratios"]) == [cls] and len(r["ratios"][cls]) == 1 for r in records)
+
+
+WITHOUT_ROUND = ["--combination", "0"]
+OUT_OF_RANGE = [["--round-worker", "0", "--combination", i] for i in ("9", "-1")]  # 9 combinations
+
+
+@pytest.mark.parametrize("argv", [WITHOUT_ROUND, *OUT_OF_RANGE])
+def test_a_combination_needs_a_round_and_an_index_in_range(argv, capsys):
+    from autoresearch import calibrate
+
+    with pytest.raises(SystemExit) as exited:
+        calibrate.main(["pq_l2", *argv])
+    assert exited.value.code == 64
+    assert "--combination" in capsys.readouterr().err
 
 
 def test_call_time_is_a_calls_cost_within_a_run_of_calls(monkeypatch):

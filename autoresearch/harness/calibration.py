@@ -40,7 +40,11 @@ ENV_NAME = "calibrate"
 # folder as a result file and warns on every publish/compare that a folder has no machine.json).
 OFFSETS_SUFFIX = ".jsonl"
 SAMPLE_DIGITS = 7  # significant digits kept of each pair ratio in the saved data
-PROCESSES_PER_ROUND = "one per round"  # data["processes"] of a run whose rounds had a process each
+# data["processes"] of a saved decisions run: absent, one process made every decision (until
+# session 31); these two markers: a process per round (session 31), or per round and combination
+# (as asv runs a benchmark: a process per parameter combination).
+PROCESSES_PER_ROUND = "one per round"
+PROCESSES_PER_COMBINATION = "one per round and combination"
 CANDIDATE, BASELINE = "c" * 40, "b" * 40  # stand-in commit ids of the synthesized results
 
 
@@ -256,6 +260,16 @@ def changed_since(rows: list[dict], started: str) -> str:
     return ", ".join(parts) or "none"
 
 
+def process_count(data: dict) -> int:
+    """How many processes made a saved decisions run's measurements."""
+    rounds = len({r["round"] for r in data["records"]})
+    if data.get("processes") == PROCESSES_PER_COMBINATION:
+        return rounds * sum(math.prod(len(v) for v in values) for values in data["params"].values())
+    if data.get("processes") == PROCESSES_PER_ROUND:
+        return rounds
+    return 1  # before session 31: one process made every decision
+
+
 def decisions_table(paths_or_data: list, logs: dict[str, list[dict]] | None = None) -> str:
     """The per-target calibration table of docs/gate.md, regenerated from saved decision runs.
     `logs`: each target's results log rows, for the column saying what changed since its row
@@ -277,9 +291,7 @@ def decisions_table(paths_or_data: list, logs: dict[str, list[dict]] | None = No
         log = (logs or {}).get(s["target"], [])
         since = changed_since(log, started) if started else "unknown (no start time)"
         n = s["decisions"]
-        # Before rounds ran in processes of their own, one process made every decision.
-        rounds = {r["round"] for r in data["records"]}
-        processes = len(rounds) if data.get("processes") == PROCESSES_PER_ROUND else 1
+        processes = process_count(data)
 
         def cell(change: float, s: dict = s) -> str:
             # with the change the pairs measured (median geomean - 1): a one-sided injection read

@@ -1,13 +1,16 @@
 """The timed part of autoresearch.calibrate: injected changes, decision rounds in worker
 processes, and the full decision (real bench + real gate in a throwaway clone).
 
-Each round of decisions runs in a fresh process of its own (`calibrate T --round-worker N`), as
-each of asv's benchmark processes does: it loads the current kernel and a second copy of it from
-its file (as bench.py loads a baseline), compiles both, the baseline first in odd rounds, and
-pairs them with the production pairing (autoresearch.abtest.paired_ratios) once per condition,
-with or without an injected change. A placement offset of one process (where code and data landed)
-then stays in that round instead of repeating in all 20, so the A/A bias column measures the gate,
-not one process (docs/gate.md, "Across processes").
+Each combination of each round of decisions runs in a fresh process of its own (`calibrate T
+--round-worker N --combination I`), as asv runs each parameter combination of a benchmark in a
+process of its own (asv's runner, `_run_benchmark_single_param`): the process loads the current
+kernel and a second copy of it from its file (as bench.py loads a baseline), compiles both, the
+baseline first in odd rounds, and pairs them with the production pairing
+(autoresearch.abtest.paired_ratios) once per condition, with or without an injected change. A
+placement offset of one process (where code and data landed) then stays in one combination of one
+round, as in a decision, instead of repeating in all 20 rounds (one process for every decision) or
+in every combination of a round (one process per round, session 31: there one process's offset on
+three of topk_merge's combinations made an A/A keep; docs/gate.md, "Across processes").
 
 An injected slowdown of x makes the candidate side do extra calibrated work of x times its own
 measured call time; an injected speed-up of x slows the *baseline* instead (by 1/(1-x) - 1 of its
@@ -35,7 +38,7 @@ import numpy as np
 from autoresearch import PACKAGE_DIR, abtest
 from autoresearch.harness.calibration import (
     INJECTED,
-    PROCESSES_PER_ROUND,
+    PROCESSES_PER_COMBINATION,
     SAMPLE_DIGITS,
     as_stored,
     judge,
@@ -152,8 +155,18 @@ def main_classes(target: str) -> dict[str, list]:
     }
 
 
+def combinations(target: str) -> list[tuple[str, tuple]]:
+    """Every (class, parameter combination) of the target's main classes, in the order the
+    stored ratios list them (as_stored): what `--combination I` indexes."""
+    return [
+        (cls, combo)
+        for cls, values in main_classes(target).items()
+        for combo in itertools.product(*values)
+    ]
+
+
 # ---------------------------------------------------------------------------
-# Decisions: one round per worker process
+# Decisions: one process per round and combination
 # ---------------------------------------------------------------------------
 
 
@@ -178,11 +191,14 @@ def compiled_first(round_: int) -> str:
     return "baseline" if round_ % 2 else "candidate"
 
 
-def measure_round(target: str, round_: int, seconds: float) -> list[dict]:
-    """One round in this process: a record per condition, in round_order.
+def measure_round(
+    target: str, round_: int, seconds: float, combination: int | None = None
+) -> list[dict]:
+    """One round in this process: a record per condition, in round_order; every combination, or
+    only the one at index `combination` of combinations(target) (a worker's share of a round).
 
     Each record: round, change, first (the copy compiled first), load (1-minute load average
-    when it ended), secs, ratios ({class: [pair ratios per combination]}).
+    when it ended), secs, ratios ({class: [pair ratios per combination measured]}).
     """
     from autoresearch.oracle import load_module_from
 
@@ -193,12 +209,14 @@ def measure_round(target: str, round_: int, seconds: float) -> list[dict]:
     )
     classes = main_classes(target)
     suite = importlib.import_module(f"benchmarks.bench_{target}")
+    keys = combinations(target)
+    if combination is not None:
+        keys = [keys[combination]]
     workloads = {}
-    for cls, values in classes.items():
+    for cls, combo in keys:
         bench = getattr(suite, cls)()  # the suite's own workload function and arguments
         make = getattr(inputs, bench.workload_function)
-        for combo in itertools.product(*values):
-            workloads[(cls, combo)] = make(*bench.workload_args(*combo))
+        workloads[(cls, combo)] = make(*bench.workload_args(*combo))
     first = compiled_first(round_)
     sides = {
         key: (
@@ -234,19 +252,50 @@ def measure_round(target: str, round_: int, seconds: float) -> list[dict]:
     return records
 
 
-def spawn_round(target: str, round_: int, seconds: float, clock_name: str) -> list[dict]:
-    """measure_round in a fresh process (its stderr is this one's); its records."""
+def spawn_combination(
+    target: str, round_: int, seconds: float, clock_name: str, combination: int
+) -> list[dict]:
+    """measure_round of one combination in a fresh process (its stderr is this one's)."""
     cmd = [sys.executable, "-m", "autoresearch.calibrate", target, "--round-worker", str(round_)]
-    cmd += ["--ab-seconds", repr(seconds), "--clock", clock_name]
+    cmd += ["--combination", str(combination), "--ab-seconds", repr(seconds), "--clock", clock_name]
+    what = f"round {round_}'s worker for combination {combination}"
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=PACKAGE_DIR.parent)
     if proc.returncode != 0:
-        raise MeasurementFailed(f"round {round_}'s worker exited {proc.returncode} (stderr above)")
+        raise MeasurementFailed(f"{what} exited {proc.returncode} (stderr above)")
     try:
         return json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
-        raise MeasurementFailed(
-            f"round {round_}'s worker printed no records: {proc.stdout[-500:]!r}"
-        ) from None
+        raise MeasurementFailed(f"{what} printed no records: {proc.stdout[-500:]!r}") from None
+
+
+def merge_round(shares: list[list[dict]]) -> list[dict]:
+    """One round's records from its workers' (one list per combination, in combination order):
+    per condition, every combination's ratios in order, the highest load, the summed time."""
+    records = []
+    for parts in zip(*shares, strict=True):
+        if len({(p["round"], p["change"], p["first"]) for p in parts}) != 1:
+            raise MeasurementFailed("a round's workers measured different conditions")
+        ratios: dict[str, list] = {}
+        for part in parts:
+            for cls, per in part["ratios"].items():
+                ratios.setdefault(cls, []).extend(per)
+        records.append(
+            {
+                "round": parts[0]["round"], "change": parts[0]["change"],
+                "first": parts[0]["first"], "load": max(p["load"] for p in parts),
+                "secs": sum(p["secs"] for p in parts), "ratios": ratios,
+            }
+        )  # fmt: skip
+    return records
+
+
+def spawn_round(target: str, round_: int, seconds: float, clock_name: str) -> list[dict]:
+    """One round, each combination measured in a fresh process of its own; its records."""
+    shares = [
+        spawn_combination(target, round_, seconds, clock_name, i)
+        for i in range(len(combinations(target)))
+    ]
+    return merge_round(shares)
 
 
 def measure(
@@ -258,7 +307,8 @@ def measure(
     log=sys.stderr,
     run_round: Callable[[str, int, float, str], list[dict]] = spawn_round,
 ) -> dict:
-    """Pair ratios for `decisions` rounds of every condition, a fresh process per round:
+    """Pair ratios for `decisions` rounds of every condition, a fresh process per round and
+    combination:
     {"params", "records": [...]}. Saved (after every round, so an interrupted run still leaves
     its data) as JSON, it can be judged again later."""
     params = as_stored(main_classes(target))
@@ -266,7 +316,7 @@ def measure(
     data = {"kind": "decisions", "target": target, "ab_seconds": seconds, "params": params}
     data["started"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     data["machine"] = {"cpus": os.cpu_count()}
-    data["processes"] = PROCESSES_PER_ROUND
+    data["processes"] = PROCESSES_PER_COMBINATION
     # The clock the worker's pairing will use, named as older saved runs name it.
     data["clock"] = (
         "process" if (CLOCKS[clock_name] or abtest._clock) is time.process_time else "abtest"
