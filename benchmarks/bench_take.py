@@ -1,4 +1,5 @@
-"""take: one timed call = arrow-style take of a 10M-row column (one take, or several small ones)."""
+"""take: one timed call = the arrow takes of Lance's dataset take: per unsorted request, the rows it
+read gathered into the caller's order (one take, or several small ones)."""
 
 import functools
 
@@ -43,9 +44,9 @@ class TakePeers:
     def setup(self, shape, distribution, selectivity, peer):
         w = inputs.workload(shape, distribution, selectivity)
         if peer == "numpy fancy index":
-            self.run = lambda: [w.values[indices] for indices in w.batches]
+            self.run = lambda: [values[indices] for values, indices in w.takes]
         elif peer == "numpy take":
-            self.run = lambda: [np.take(w.values, indices, axis=0) for indices in w.batches]
+            self.run = lambda: [np.take(values, indices, axis=0) for values, indices in w.takes]
         elif peer == "pyarrow take":
             self.run = _pyarrow_taker(w)
         elif peer == "numpy copy":
@@ -72,7 +73,7 @@ class TakeBinaryPeers:
     def setup(self, shape, distribution, selectivity, peer):
         w = inputs.workload(shape, distribution, selectivity)
         if peer == "numpy":
-            self.run = lambda: [numpy_gather_strings(w.offsets, w.data, i) for i in w.batches]
+            self.run = lambda: [numpy_gather_strings(*take) for take in w.takes]
         elif peer == "pyarrow take":
             self.run = _pyarrow_taker(w)
         elif peer == "numpy copy":
@@ -115,15 +116,19 @@ def _pyarrow_taker(w):
     except ImportError:
         raise NotImplementedError("pyarrow not installed (pip install '.[peers]')") from None
     pa.set_cpu_count(1)
-    if isinstance(w, inputs.BinaryWorkload):
-        kind = pa.binary() if w.offsets.dtype == np.int32 else pa.large_binary()
-        buffers = [None, pa.py_buffer(w.offsets), pa.py_buffer(w.data)]
-        values = pa.Array.from_buffers(kind, len(w.offsets) - 1, buffers)
-    elif w.values.ndim == 2:
-        rows = np.ascontiguousarray(w.values)
-        buffers = [None, pa.py_buffer(rows)]
-        values = pa.FixedSizeBinaryArray.from_buffers(pa.binary(rows.shape[1]), len(rows), buffers)
-    else:
-        values = pa.array(w.values)
-    batches = [pa.array(indices) for indices in w.batches]
-    return lambda: [pc.take(values, indices) for indices in batches]
+    takes = []
+    for *column, indices in w.takes:
+        if isinstance(w, inputs.BinaryWorkload):
+            offsets, data = column
+            kind = pa.binary() if offsets.dtype == np.int32 else pa.large_binary()
+            buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+            values = pa.Array.from_buffers(kind, len(offsets) - 1, buffers)
+        elif column[0].ndim == 2:
+            rows = np.ascontiguousarray(column[0])
+            buffers = [None, pa.py_buffer(rows)]
+            kind = pa.binary(rows.shape[1])
+            values = pa.FixedSizeBinaryArray.from_buffers(kind, len(rows), buffers)
+        else:
+            values = pa.array(column[0])
+        takes.append((values, pa.array(indices)))
+    return lambda: [pc.take(values, indices) for values, indices in takes]

@@ -29,19 +29,25 @@ from autoresearch.oracle import Case, as_bits, compare_bits
 # Speed workload (fixed; append only: changing it rebases every recorded result)
 # ---------------------------------------------------------------------------
 
-# (value type, index dtype): Lance's dataset take remaps with a UInt64Array; int64 columns are the
-# common fixed-width case. Other value and index types are in the correctness cases only.
+# What reaches arrow's take in Lance (docs/targets/take.md, "Lance call site"): a `Dataset.take`
+# whose row ids are not already sorted reads the distinct rows it asks for (sorted, deduplicated)
+# and then restores the caller's order with ONE take per column: values = the D distinct rows
+# read, indices = a UInt64Array of all n requested rows (repeats included) into 0..D. A sorted
+# request never gets there (it is read fragment by fragment and concatenated), so the workload's
+# requests are the unsorted kinds only, and a take gathers from the D rows read, not a column.
+# (value type, index dtype): int64 columns are the common fixed-width case; the remapping index is
+# a UInt64Array for every column type. Other value and index types: correctness cases only.
 SHAPES = [("int64", "uint64")]
-DISTRIBUTIONS = ["random", "sorted", "clustered"]  # how the row indices are drawn
-SELECTIVITIES = [0.001, 0.1, 1.0]  # indices per take as a fraction of NUM_VALUES
+DISTRIBUTIONS = ["random", "clustered"]  # how the caller's row ids are drawn (unsorted kinds)
+SELECTIVITIES = [0.001, 0.1, 1.0]  # rows requested per take as a fraction of NUM_ROWS
 # (value type, index dtype) of string columns: "binary" has int32 offsets, "large_binary" int64
-# (Arrow's Binary/Utf8 and LargeBinary/LargeUtf8).
-BINARY_SHAPES = [("binary", "uint32"), ("large_binary", "uint64")]
+# (Arrow's Binary/Utf8 and LargeBinary/LargeUtf8); the remapping index is uint64 for both.
+BINARY_SHAPES = [("binary", "uint64"), ("large_binary", "uint64")]
 BINARY_DISTRIBUTIONS = ["random"]
 BINARY_SELECTIVITIES = [0.1]
-NUM_VALUES = 10_000_000  # rows of the column taken from (80 MB of int64: far beyond L3)
-BINARY_MEAN_LENGTH = 8  # mean string length in bytes (80 MB of string data)
-MIN_TAKEN_FRACTION = 0.1  # a timed call repeats small takes (fresh indices) up to 10% of rows
+NUM_ROWS = 10_000_000  # rows of the dataset the row ids address (1.0: one take of 10M row ids)
+BINARY_MEAN_LENGTH = 8  # mean string length in bytes
+MIN_TAKEN_FRACTION = 0.1  # a timed call repeats small takes (fresh requests) up to 10% of rows
 MAX_RUN_LENGTH = 64  # clustered: runs of 1..64 consecutive rows (uniform) at random starts
 SPEED_SEED = 0x7A4E  # the speed workload's seed (correctness uses fresh ones too)
 
@@ -51,16 +57,16 @@ SPEED_WORKLOADS = {  # asv class: its workload (target_protocol.SpeedWorkload)
         "workload",
         {
             "shape": SHAPES,  # (value type, index dtype)
-            "distribution": DISTRIBUTIONS,  # how the row indices are drawn
-            "selectivity": SELECTIVITIES,  # indices per take as a fraction of the column's rows
+            "distribution": DISTRIBUTIONS,  # how the caller's row ids are drawn
+            "selectivity": SELECTIVITIES,  # row ids per take as a fraction of the dataset's rows
         },
     ),
     "TakeBinary": SpeedWorkload(
         "workload",
         {
             "shape": BINARY_SHAPES,  # (string type, index dtype)
-            "distribution": BINARY_DISTRIBUTIONS,  # how the row indices are drawn
-            "selectivity": BINARY_SELECTIVITIES,  # indices per take as a fraction of the rows
+            "distribution": BINARY_DISTRIBUTIONS,  # how the caller's row ids are drawn
+            "selectivity": BINARY_SELECTIVITIES,  # row ids per take as a fraction of the rows
         },
     ),
 }
@@ -113,60 +119,69 @@ def make_values(rng: SplitMix64, value_type: str, n: int) -> np.ndarray:
     raise ValueError(f"unknown value type {value_type!r}")
 
 
-def taken_per_call(selectivity: float, n: int = NUM_VALUES) -> tuple[int, int]:
-    """(takes per timed call, indices per take) for a selectivity of an n-row column."""
+def taken_per_call(selectivity: float, n: int = NUM_ROWS) -> tuple[int, int]:
+    """(takes per timed call, row ids per take) for a selectivity of an n-row dataset."""
     count = round(selectivity * n)
     return max(1, round(MIN_TAKEN_FRACTION * n) // count), count
 
 
+def lance_remap(request: np.ndarray, n: int, dtype="uint64") -> tuple[int, np.ndarray]:
+    """(D, indices): what Lance's take does with an unsorted request of row ids in 0..n - 1. It
+    reads the D distinct rows in ascending order, then takes with `indices`, each requested row's
+    rank among them (one per requested row, repeats included), to restore the caller's order.
+    (rust/lance/src/dataset/take.rs: the remapping index of `do_take_rows`.)"""
+    read = np.zeros(n, dtype=bool)
+    read[request] = True
+    rank = np.cumsum(read, dtype=np.int64) - 1
+    return int(rank[-1] + 1) if n else 0, np.ascontiguousarray(rank[request], dtype=dtype)
+
+
 @dataclass(frozen=True)
 class Workload:
-    values: np.ndarray  # int32/int64/float64[N] or uint8[N, 16]
-    batches: np.ndarray  # index dtype [takes per call, indices per take]
+    takes: tuple  # per take: (values, indices): int64[D] distinct rows read, uint64[n] remapping
 
 
 @dataclass(frozen=True)
 class BinaryWorkload:
-    offsets: np.ndarray  # int32/int64[N + 1]
-    data: np.ndarray  # uint8[offsets[N]]
-    batches: np.ndarray  # index dtype [takes per call, indices per take]
+    takes: tuple  # per take: (offsets int32/int64[D + 1], data uint8[], uint64[n] remapping)
 
 
-def make_batches(rng, selectivity, n, distribution, dtype) -> np.ndarray:
-    takes, count = taken_per_call(selectivity, n)
-    return np.stack([make_indices(rng, count, n, distribution, dtype) for _ in range(takes)])
-
-
-@functools.lru_cache(maxsize=2)
-def _column(value_type: str) -> np.ndarray:
-    key = f"values {value_type}"
-
-    def make():
-        return {"values": make_values(SplitMix64(SPEED_SEED).spawn(key), value_type, NUM_VALUES)}
-
-    return cached_arrays(__file__, key, make, GENERATORS)["values"]
-
-
-@functools.lru_cache(maxsize=2)
-def _string_column(value_type: str) -> tuple[np.ndarray, np.ndarray]:
-    key = f"strings {value_type}"
+def _requests(key: str, selectivity: float, distribution: str, index_dtype: str) -> dict:
+    """Each take's D and remapping index (cached on disk: 10M row ids take a second to draw)."""
 
     def make():
         rng = SplitMix64(SPEED_SEED).spawn(key)
-        total = NUM_VALUES * BINARY_MEAN_LENGTH
-        offsets, data = make_strings(rng, NUM_VALUES, total, OFFSET_DTYPES[value_type])
-        return {"offsets": offsets, "data": data}
+        takes, count = taken_per_call(selectivity)
+        arrays = {}
+        for t in range(takes):
+            request = make_indices(rng, count, NUM_ROWS, distribution, np.int64)
+            rows, arrays[f"indices {t}"] = lance_remap(request, NUM_ROWS, index_dtype)
+            arrays[f"rows {t}"] = np.array(rows)
+        return arrays
+
+    return cached_arrays(__file__, key, make, GENERATORS)
+
+
+def _values(key: str, shape: tuple, rows: list[int]) -> list[tuple]:
+    """The rows each take read: fresh values of the column's type, one array per take."""
+
+    def make():
+        rng = SplitMix64(SPEED_SEED).spawn(key)
+        arrays = {}
+        for t, d in enumerate(rows):
+            if is_binary(shape):
+                offsets, data = make_strings(
+                    rng, d, d * BINARY_MEAN_LENGTH, OFFSET_DTYPES[shape[0]]
+                )
+                arrays[f"offsets {t}"], arrays[f"data {t}"] = offsets, data
+            else:
+                arrays[f"values {t}"] = make_values(rng, shape[0], d)
+        return arrays
 
     arrays = cached_arrays(__file__, key, make, GENERATORS)
-    return arrays["offsets"], arrays["data"]
-
-
-def _batches(key: str, selectivity: float, distribution: str, index_dtype: str) -> np.ndarray:
-    def make():
-        rng = SplitMix64(SPEED_SEED).spawn(key)
-        return {"batches": make_batches(rng, selectivity, NUM_VALUES, distribution, index_dtype)}
-
-    return cached_arrays(__file__, key, make, GENERATORS)["batches"]
+    if is_binary(shape):
+        return [(arrays[f"offsets {t}"], arrays[f"data {t}"]) for t in range(len(rows))]
+    return [(arrays[f"values {t}"],) for t in range(len(rows))]
 
 
 def is_binary(shape: tuple) -> bool:
@@ -175,44 +190,51 @@ def is_binary(shape: tuple) -> bool:
 
 @functools.lru_cache(maxsize=2)
 def workload(shape: tuple, distribution: str, selectivity: float) -> Workload | BinaryWorkload:
-    """The speed workload of one combination (cached; never mutate it): strings for a string shape.
-
-    The column is shared by every combination of its value type; the index batches are its own.
-    """
+    """The speed workload of one combination (cached; never mutate it): per take, the rows Lance
+    read for an unsorted request and the index restoring the caller's order; strings for a string
+    shape."""
     value_type, index_dtype = shape
     key = f"{tuple(shape)} {distribution} {selectivity}"
-    batches = _batches(key, selectivity, distribution, index_dtype)
-    if is_binary(shape):
-        return BinaryWorkload(*_string_column(value_type), batches)
-    return Workload(_column(value_type), batches)
+    requests = _requests(f"requests {key}", selectivity, distribution, index_dtype)
+    takes = len(requests) // 2
+    rows = [int(requests[f"rows {t}"]) for t in range(takes)]
+    columns = _values(f"values {key}", shape, rows)
+    both = tuple((*columns[t], requests[f"indices {t}"]) for t in range(takes))
+    return BinaryWorkload(both) if is_binary(shape) else Workload(both)
 
 
-def call(impl, w, indices):
+def call(impl, w, take):
+    """One take of a workload: take (values, indices) or take_binary (offsets, data, indices)."""
     if isinstance(w, BinaryWorkload):
-        return impl.take_binary(w.offsets, w.data, indices)
-    return impl.take(w.values, indices)
+        return impl.take_binary(*take)
+    return impl.take(*take)
 
 
 def search(impl, w):
-    """What one timed call does: one take per index batch (one batch unless selectivity is low)."""
+    """What one timed call does: each take in turn (one take unless the selectivity is low)."""
     out = None
-    for indices in w.batches:
-        out = call(impl, w, indices)
+    for take in w.takes:
+        out = call(impl, w, take)
     return out
 
 
 def outputs(impl, w) -> list:
     """Every take's result as bits (what track_mismatches compares, exactly)."""
-    return [as_bits(call(impl, w, indices)) for indices in w.batches]
+    return [as_bits(call(impl, w, take)) for take in w.takes]
 
 
 def output_bytes(w) -> int:
     """Bytes one timed call writes: the throughput's numerator."""
-    if isinstance(w, BinaryWorkload):
-        lengths = np.diff(w.offsets.astype(np.int64))
-        return int(lengths[w.batches].sum()) + w.batches.size * w.offsets.itemsize
-    width = w.values.itemsize * (VALUE_WIDTH if w.values.ndim == 2 else 1)
-    return w.batches.size * width
+    total = 0
+    for *column, indices in w.takes:
+        if isinstance(w, BinaryWorkload):
+            offsets = column[0]
+            lengths = np.diff(offsets.astype(np.int64))
+            total += int(lengths[indices].sum()) + (indices.size + 1) * offsets.itemsize
+        else:
+            values = column[0]
+            total += indices.size * values.itemsize * (VALUE_WIDTH if values.ndim == 2 else 1)
+    return total
 
 
 # ---------------------------------------------------------------------------
@@ -253,10 +275,17 @@ def _strided(rng: SplitMix64, idx: np.ndarray, n: int) -> np.ndarray:
 def _take_case(
     label, shape, distribution, count, n=CASE_VALUES, held_out=False, view=None, special=False
 ) -> Case:
+    """A take of `count` indices into an n-row column; view "remapped": as the speed workload,
+    a request of `count` row ids into n rows, taken from the rows it read (lance_remap)."""
     value_type, index_dtype = shape
 
     def make(rng):
         pad = 3 if view == "offset values" else 0
+        if view == "remapped":
+            request = make_indices(rng, count, n, distribution, np.int64)
+            _pin_ends(request, n, distribution)
+            rows, idx = lance_remap(request, n, index_dtype)
+            return (make_values(rng, value_type, rows), idx)
         if view == "strided values":
             values = make_values(rng, value_type, 2 * n)[::2]
         elif view == "unaligned rows":  # rows starting 9 bytes into their buffer
@@ -289,6 +318,12 @@ def _binary_case(
     value_type, index_dtype = shape
 
     def make(rng):
+        if view == "remapped":  # as the speed workload (see _take_case)
+            request = make_indices(rng, count, n, distribution, np.int64)
+            _pin_ends(request, n, distribution)
+            rows, idx = lance_remap(request, n, index_dtype)
+            offsets, data = make_strings(rng, rows, rows * mean_length, OFFSET_DTYPES[value_type])
+            return (offsets, data, idx)
         skip = 5 if view == "sliced offsets" else 0  # Arrow's sliced arrays: offsets not from 0
         total = (n + skip) * mean_length
         offsets, data = make_strings(rng, n + skip, total, OFFSET_DTYPES[value_type])
@@ -313,12 +348,14 @@ def correctness_cases() -> list[Case]:
         for dist in DISTRIBUTIONS:
             for sel in SELECTIVITIES:
                 count = round(sel * CASE_VALUES)
-                cases.append(_take_case(f"{shape} {dist} {sel}", shape, dist, count))
+                label = f"{shape} {dist} {sel}"
+                cases.append(_take_case(label, shape, dist, count, view="remapped"))
     for shape in BINARY_SHAPES:
         for dist in BINARY_DISTRIBUTIONS:
             for sel in BINARY_SELECTIVITIES:
                 count = round(sel * CASE_VALUES)
-                cases.append(_binary_case(f"{shape} {dist} {sel}", shape, dist, count))
+                label = f"{shape} {dist} {sel}"
+                cases.append(_binary_case(label, shape, dist, count, view="remapped"))
 
     def held(label, shape, dist, count, **kw):
         return _take_case(label, shape, dist, count, held_out=True, **kw)
@@ -327,6 +364,9 @@ def correctness_cases() -> list[Case]:
     repeats = "full sorted with repeats"
     cases += [
         held("int32 values", ("int32", "uint32"), "random", 5001),
+        held("sorted, distinct", ("int64", "uint64"), "sorted", 5000),
+        held("int64 every row in order", ("int64", "uint64"), "sorted", full),
+        held("random into a column", ("int64", "uint64"), "random", 5000),
         held("int64 values, uint32 indices", ("int64", "uint32"), "clustered", 4999),
         held("NaN payloads, -0.0, inf", ("float64", "uint64"), "random", 3000, special=True),
         held("float specials, clustered", ("float64", "uint32"), "clustered", 777, special=True),
