@@ -130,6 +130,9 @@ def lance_remap(request: np.ndarray, n: int, dtype="uint64") -> tuple[int, np.nd
     reads the D distinct rows in ascending order, then takes with `indices`, each requested row's
     rank among them (one per requested row, repeats included), to restore the caller's order.
     (rust/lance/src/dataset/take.rs: the remapping index of `do_take_rows`.)"""
+    if len(request) * 64 < n:  # a small request: sort it rather than sweep all n rows
+        read, rank = np.unique(request, return_inverse=True)
+        return len(read), np.ascontiguousarray(rank.reshape(-1), dtype=dtype)
     read = np.zeros(n, dtype=bool)
     read[request] = True
     rank = np.cumsum(read, dtype=np.int64) - 1
