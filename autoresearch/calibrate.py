@@ -3,8 +3,9 @@
     python -m autoresearch.calibrate TARGET [--decisions N] [--ab-seconds S] [--no-full]
     python -m autoresearch.calibrate --decisions-table   # docs/gate.md's table, from results/
 
-A benchmark, not a test: it takes about (5 x N + 1) x the A/B time of one decision (~25 minutes
-for pq_l2 with N = 20) and its numbers depend on how loaded the machine is, which it reports.
+A benchmark, not a test: it takes about 5 x N x the A/B time of one decision, plus N x the
+combinations' process starts, plus a full decision (12-15 minutes per target with N = 20, 25 for
+take) and its numbers depend on how loaded the machine is, which it reports.
 
 Decisions: N rounds; in each, every combination of the target's workload, in a fresh process of
 its own (as asv runs a benchmark's combinations), pairs the current kernel against a second copy of

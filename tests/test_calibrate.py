@@ -156,6 +156,24 @@ def test_the_decisions_table_is_made_from_saved_runs(tmp_path):
     assert calibration.decisions_table([path], {"pq_l2": log[:1]}).endswith("| yes | none |")
 
 
+def test_the_offset_sd_is_what_varies_between_decisions_beyond_the_pairs():
+    def offset_sd(offset: float) -> float:
+        rng = SplitMix64(21)
+        records = []
+        for r in range(20):  # each combination's A/A offset by its own process, fresh per round
+            shifts = 1.0 + offset * rng.normal(6)
+            for c in timing.conditions():
+                ratios = calibration.scaled(aa_ratios(100 * r + len(records)), 1 + c)
+                per = [[x * k for x in xs] for xs, k in zip(ratios["PqL2"], shifts, strict=True)]
+                records.append({"round": r, "change": c, "load": 1.0, "secs": 1.0,
+                                "ratios": {"PqL2": per}})  # fmt: skip
+        data = {"target": "pq_l2", "ab_seconds": 0.5, "params": PARAMS, "records": records}
+        return calibration.summarize(data, bisect=False)["offset_sd"]
+
+    assert offset_sd(0.0) < 0.001  # the pairs' own noise (0.4% a pair, 60 pairs) explains it
+    assert 0.007 < offset_sd(0.01) < 0.013  # a 1% offset per process is read as about 1%
+
+
 def test_an_aa_bias_in_one_combination_fails_the_targets():
     s = calibration.summarize(_decisions(bias=1.01), bisect=False)
     label, bias = s["aa_bias"]

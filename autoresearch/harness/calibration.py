@@ -185,6 +185,7 @@ def summarize(data: dict, fraction: float = 1.0, bisect: bool = True) -> dict:
     quiet = [d for d, rec in every if rec["load"] <= UNDECIDED_LOAD]
     s["undecided"] = (sum(d.exit_code == decide.UNDECIDED for d in quiet), len(quiet))
     s["aa_bias"] = aa_bias([r for _, _, r in aa], params)
+    s["offset_sd"] = offset_sd([d for d, _, _ in aa])
     spreads = [decide.pair_spread(d.combos) for d, _ in every]
     s["pair_spread"] = (float(np.median(spreads)), max(spreads))
     s["secs"] = float(np.median([rec["secs"] for rec in data["records"]]))
@@ -238,6 +239,8 @@ def analyze(data: dict, fraction: float = 1.0) -> tuple[list[str], bool]:
         f"undecided: {s['undecided'][0]}/{s['undecided'][1]} (decisions at load <= "
         f"{UNDECIDED_LOAD:g})",
         f"aa_bias_max: {bias:.2%} ({label}: its A/A ratio, geomean over the decisions)",
+        f"aa_offset_sd: {s['offset_sd']:.2%} (a combination's A/A ratio between decisions, "
+        "beyond its pairs' noise; pooled)",
         f"pair_spread: median {s['pair_spread'][0]:.2%}, max {s['pair_spread'][1]:.2%}",
         f"secs_per_decision: median {s['secs']:.1f} (the A/B pairing of every combination)",
         f"smallest_speedup_kept: {_pct(s['smallest_speedup'])} "
@@ -280,9 +283,10 @@ def decisions_table(paths_or_data: list, logs: dict[str, list[dict]] | None = No
         f"| {small} faster kept (measured) | {small} slower resolved (measured) "
         f"| {large} faster kept (measured) | {large} slower resolved (measured) "
         f"| undecided (load <= {UNDECIDED_LOAD:g}) | smallest speed-up kept "
-        "| A/A bias: max combination | pair spread: median, max | A/B s per decision "
+        "| A/A bias: max combination | A/A offset SD beyond the pairs (pooled) "
+        "| pair spread: median, max | A/B s per decision "
         "| targets met | since its run: kept kernels, epochs |\n"
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|---|"
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---|---|"
     ]
     for item in paths_or_data:
         data = json.loads(Path(item).read_text()) if isinstance(item, (str, Path)) else item
@@ -292,6 +296,8 @@ def decisions_table(paths_or_data: list, logs: dict[str, list[dict]] | None = No
         since = changed_since(log, started) if started else "unknown (no start time)"
         n = s["decisions"]
         processes = process_count(data)
+        # from one process the column would read that process's drift, not offsets between them
+        offset = f"{s['offset_sd']:.2%}" if processes > 1 else "n/a (one process)"
 
         def cell(change: float, s: dict = s) -> str:
             # with the change the pairs measured (median geomean - 1): a one-sided injection read
@@ -306,7 +312,8 @@ def decisions_table(paths_or_data: list, logs: dict[str, list[dict]] | None = No
             f"| {len(s['aa_keeps'])}/{n} | {cell(-INJECTED[0])} | {cell(INJECTED[0])} "
             f"| {cell(-INJECTED[1])} | {cell(INJECTED[1])} "
             f"| {s['undecided'][0]}/{s['undecided'][1]} | {_pct(s['smallest_speedup'])} "
-            f"| {bias:.2%} {label} | {s['pair_spread'][0]:.2%}, {s['pair_spread'][1]:.2%} "
+            f"| {bias:.2%} {label} | {offset} "
+            f"| {s['pair_spread'][0]:.2%}, {s['pair_spread'][1]:.2%} "
             f"| {s['secs']:.1f} | {'yes' if not missed else 'no: ' + ', '.join(missed)} "
             f"| {since} |"
         )
@@ -326,6 +333,28 @@ def aa_bias(aa_ratios: list[dict[str, list]], params: dict[str, list]) -> tuple[
                 logs.setdefault(label, []).append(math.log(float(np.median(samples))))
     label, values = max(logs.items(), key=lambda kv: abs(float(np.mean(kv[1]))))
     return label, abs(math.exp(float(np.mean(values))) - 1.0)
+
+
+def offset_sd(aa_decisions: list) -> float:
+    """The SD of a combination's log A/A ratio between decisions beyond what its own pairs
+    explain, pooled over the combinations (method of moments, as the offsets table's *pooled*):
+    per combination the variance of its log median over the decisions less the mean variance of
+    its bootstrap medians (the gate's own pair bootstrap, `Decision.measured`), averaged over the
+    combinations, then the square root (0 when the pairs explain it all). With a process per
+    round and combination (asv's design) this is the per-process offset the gate's interval leaves
+    out; with one process for every decision, only the drift between that process's rounds."""
+    logs: dict[str, list[float]] = {}
+    within: dict[str, list[float]] = {}
+    for d in aa_decisions:
+        for m in d.measured:
+            logs.setdefault(m.combo.label, []).append(math.log(m.combo.ratio))
+            within.setdefault(m.combo.label, []).append(float(np.var(m.log_draws)))
+    excess = [
+        float(np.var(v, ddof=1)) - float(np.mean(within[label]))
+        for label, v in logs.items()
+        if len(v) > 1
+    ]
+    return math.sqrt(max(0.0, float(np.mean(excess)))) if excess else 0.0
 
 
 def _pct(x: float) -> str:

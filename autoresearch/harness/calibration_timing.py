@@ -207,7 +207,6 @@ def measure_round(
     baseline = load_module_from(
         PACKAGE_DIR / target / "kernels.py", f"autoresearch_calibrate_baseline_{target}"
     )
-    classes = main_classes(target)
     suite = importlib.import_module(f"benchmarks.bench_{target}")
     keys = combinations(target)
     if combination is not None:
@@ -231,7 +230,7 @@ def measure_round(
     records = []
     for change in round_order(round_):
         start = time.monotonic()
-        ratios = {cls: [] for cls in classes}
+        ratios: dict[str, list] = {cls: [] for cls, _combo in keys}  # the classes measured
         for (cls, _combo), (run_c, run_b) in sides.items():
             # Sized from calls as the injected pairing makes them (each followed by an empty
             # spin), so that the spin's disturbance of the kernel is in the base of the ratio.
