@@ -59,7 +59,7 @@ def test_reference_rejects_offsets_that_overflow_int32():
 
 def test_workload_is_lances_call_of_arrow_take():
     assert inputs.NUM_ROWS == 10_000_000
-    assert inputs.DISTRIBUTIONS == ["random", "clustered"]  # a sorted request never reaches take
+    assert inputs.DISTRIBUTIONS == ["random", "clustered"]  # unsorted: one take from rows read
     assert inputs.SELECTIVITIES == [0.001, 0.1, 1.0]
     assert inputs.SHAPES == [("int64", "uint64")]  # Lance's UInt64Array remapping index
     assert {i for _, i in inputs.BINARY_SHAPES} == {"uint64"}

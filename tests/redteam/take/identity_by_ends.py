@@ -2,7 +2,7 @@
 
 A fast path for the full-table take: when there are as many indices as rows, the first is 0 and
 the last is N - 1, it assumes the identity and copies the column with one memcpy, skipping the
-gather. Right for every row in order (the sorted 100% workload); wrong for sorted indices with
+gather. Right for every row in order (a held-out case); wrong for sorted indices with
 repeats and gaps that happen to start at 0 and end at N - 1 (the oracle also reports the in-place
 change of one index of the identity as `stale`: the answer for the old indices).
 """
