@@ -139,9 +139,9 @@ def _main(argv: list[str] | None) -> int:
         sys.path.insert(0, str(PACKAGE_DIR.parent))  # the asv suites (benchmarks/) live there
     import benchmarks  # noqa: F401  (single-threaded kernels, as in the asv runs)
 
-    combos = len(timing.combinations(args.target)) if args.combination is not None else 0
-    if args.combination is not None and not (
-        args.round_worker is not None and 0 <= args.combination < combos
+    if args.combination is not None and (
+        args.round_worker is None
+        or not 0 <= args.combination < len(timing.combinations(args.target))
     ):
         parser.error(f"--combination: a worker's index into {args.target}'s combinations")
     if args.round_worker is not None:

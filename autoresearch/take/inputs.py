@@ -274,6 +274,13 @@ def _indices(rng, count, n, distribution, dtype) -> np.ndarray:
     return idx
 
 
+def _remapped_request(rng, count, n, distribution, index_dtype) -> tuple[int, np.ndarray]:
+    """A request of `count` row ids into n rows reaching both ends, as lance_remap takes it."""
+    request = make_indices(rng, count, n, distribution, np.int64)
+    _pin_ends(request, n, distribution)
+    return lance_remap(request, n, index_dtype)
+
+
 def _strided(rng: SplitMix64, idx: np.ndarray, n: int) -> np.ndarray:
     """The same indices as every other element of a larger array (a non-contiguous view)."""
     wide = make_indices(rng, 2 * len(idx), n, "random", idx.dtype)
@@ -291,9 +298,7 @@ def _take_case(
     def make(rng):
         pad = 3 if view == "offset values" else 0
         if view == "remapped":
-            request = make_indices(rng, count, n, distribution, np.int64)
-            _pin_ends(request, n, distribution)
-            rows, idx = lance_remap(request, n, index_dtype)
+            rows, idx = _remapped_request(rng, count, n, distribution, index_dtype)
             return (make_values(rng, value_type, rows), idx)
         if view == "strided values":
             values = make_values(rng, value_type, 2 * n)[::2]
@@ -328,9 +333,7 @@ def _binary_case(
 
     def make(rng):
         if view == "remapped":  # as the speed workload (see _take_case)
-            request = make_indices(rng, count, n, distribution, np.int64)
-            _pin_ends(request, n, distribution)
-            rows, idx = lance_remap(request, n, index_dtype)
+            rows, idx = _remapped_request(rng, count, n, distribution, index_dtype)
             offsets, data = make_strings(rng, rows, rows * mean_length, OFFSET_DTYPES[value_type])
             return (offsets, data, idx)
         skip = 5 if view == "sliced offsets" else 0  # Arrow's sliced arrays: offsets not from 0
