@@ -28,7 +28,12 @@ TARGETS = (
 )
 
 
-ENV_STATE_DIR = "AUTORESEARCH_STATE_DIR"  # overrides state_root() (tests)
+ENV_STATE_DIR = "AUTORESEARCH_STATE_DIR"  # overrides state_root() (tests; the experiment's oracle)
+
+
+def env_state_dir(prefix: Path) -> Path:
+    """The state folder of the virtual environment at `prefix`."""
+    return Path(prefix) / "var" / "lance-autoresearch"
 
 
 def state_root() -> Path:
@@ -42,7 +47,7 @@ def state_root() -> Path:
     if os.environ.get(ENV_STATE_DIR):
         return Path(os.environ[ENV_STATE_DIR])
     if sys.prefix != sys.base_prefix:  # a virtual environment: per clone, and per asv env
-        return Path(sys.prefix) / "var" / "lance-autoresearch"
+        return env_state_dir(Path(sys.prefix))
     return PACKAGE_DIR.parent / ".autoresearch" / "cache"
 
 

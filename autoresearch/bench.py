@@ -52,7 +52,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autoresearch import PACKAGE_DIR, TARGETS
+from autoresearch import ENV_STATE_DIR, PACKAGE_DIR, TARGETS, env_state_dir
 from autoresearch.harness import asvresults, cli
 
 REPO = PACKAGE_DIR.parent
@@ -385,6 +385,16 @@ def paired_ratios(results: Path, target: str) -> dict[str, float]:
 def env_folder(repo: Path = REPO) -> Path:
     """asv's environment of this project (asv names its folder by the environment's name)."""
     return repo / ".asv" / "env" / hashlib.md5(env_name().encode()).hexdigest()
+
+
+def asv_state_env(repo: Path = REPO) -> dict:
+    """{ENV_STATE_DIR: the state folder of asv's environment} when that environment exists, else
+    {}: an oracle run with it compiles the candidate into the numba cache asv's benchmark processes
+    read (harness/numba_cache.py), so the first of them loads instead of compiling (3-4 s)."""
+    folder = env_folder(repo)
+    if not (folder / "bin" / "python").exists():
+        return {}
+    return {ENV_STATE_DIR: str(env_state_dir(folder))}
 
 
 def ensure_peers(stream=None) -> None:

@@ -11,9 +11,10 @@ Run it after editing autoresearch/TARGET/kernels.py, the only file an experiment
    experiment of TARGET left it (the tree outside results/ must be the baseline's).
 2. Commit the candidate: "experiment(TARGET): hypothesis".
 3. Correctness: `python -m autoresearch.oracle TARGET` (fixed and fresh seeds, held-out cases) in a
-   subprocess with a time limit. A kernel that raises, dies on a signal or hangs is a crash or a
-   timeout, never a harness failure. The baseline's kernel is checked too (once, cached): if the
-   current oracle rejects it, the candidate is a repair (gate --repair: not slower is enough).
+   subprocess with a time limit (numba's cache in asv's environment: the bench reuses its compile).
+   A kernel that raises, dies on a signal or hangs is a crash or a timeout, never a harness failure.
+   The baseline's kernel is checked too (once, cached): if the current oracle rejects it, the
+   candidate is a repair (gate --repair: not slower is enough).
 4. Speed: `python -m autoresearch.bench TARGET --baseline BASELINE --part decision` (a plain
    `asv run CANDIDATE^!` of the methods the gate reads, whose A/B benchmark pairs the candidate's
    kernel with its first parent's, the baseline's) in a temporary git worktree of the candidate
@@ -26,10 +27,9 @@ Run it after editing autoresearch/TARGET/kernels.py, the only file an experiment
    (results/ is committed history; the results cannot go into the candidate's own commit because
    they are filed under its hash). Anything else: HEAD back to where the experiment started
    (`git reset --keep`: edits made elsewhere in the tree meanwhile stay), then a commit of the log
-   row alone. The asv results of a discarded candidate never
-   enter results/ (they stay in the worktree, archived under .autoresearch/runs/), so the
-   published history holds kept commits only. Every candidate commit stays reachable from
-   refs/autoresearch/TARGET/<sha>.
+   row alone. The asv results of a discarded candidate never enter results/ (they stay in the
+   worktree, archived under .autoresearch/runs/), so the published history holds kept commits
+   only. Every candidate commit stays reachable from refs/autoresearch/TARGET/<sha>.
 6. The row goes to results/experiments/TARGET.tsv: tab-separated, header once, append-only, never
    rewritten, fsynced, columns LOG_COLUMNS.
 7. Print a `key: value` block after a `---` line: the experiment's keys, then the gate's.
@@ -151,6 +151,7 @@ class Experiment:
 
         self.machine = bench.machine_name()
         self.env_name = bench.env_name()
+        self.asv_state = bench.asv_state_env(self.repo)
         self.bench_regex = bench_regex()
 
     # -- helpers ----------------------------------------------------------------------------
@@ -167,13 +168,14 @@ class Experiment:
     def run_child(
         self, tag: str, args: list[str], cwd: Path, limit: float, echo: bool = True
     ) -> Finished:
+        env = child_env() | (self.asv_state if "autoresearch.oracle" in args else {})
         return run_tree(
             [sys.executable, *args],
             cwd=cwd,
             timeout=min(limit, self.remaining()),
             progress=self.progress,
             tag=tag,
-            env=child_env(),
+            env=env,
             on_start=lambda ident: self.journal(child=ident),
             echo=echo,
         )
@@ -311,8 +313,7 @@ class Experiment:
             data = json.loads(confirmation.read_text())
             self.archive.save(f"confirm-{phase}.json", json.dumps(data, indent=1))
             if not data.get("ok") and data.get("failed_side") == "candidate":
-                # The parent's own process running the candidate's kernel failed its checks,
-                # died or hung (the baseline's, on the same workloads, did not).
+                # The parent's process running the candidate failed its checks, died or hung.
                 return Outcome(
                     "crash", "pass", peak_mem_mb=self.peak,
                     reasons=[f"the confirmation failed: {data.get('error')}"],
@@ -449,9 +450,8 @@ class Experiment:
         """Step 5 and 6: keep (results + row committed) or revert and commit the row."""
         log = log_relpath(self.target)
         cand_wt = worktree_path(self.repo, "candidate")
-        # Shielded: a signal arriving now waits (Signals.pending) until the record is complete,
-        # so the outcome printed is the one recorded. The phase line is printed inside the shield:
-        # whoever reacts to it (a user's Ctrl-C, a test) can no longer interrupt the record.
+        # Shielded: a signal waits (Signals.pending) until the record is complete, so the outcome
+        # printed is recorded; whoever reacts to the phase line (printed inside) cannot interrupt.
         with self.signals.shielded():
             self.progress.phase("record", out.decision)
             if out.decision == "keep":

@@ -219,3 +219,16 @@ def test_a_decision_run_measures_the_ratios_and_a_kept_commit_the_rest():
     assert selected("decision") == names[:1]
     assert selected("history") == names[1:3]
     assert selected("all") == names[:3]  # what `asv run` runs: every main method, no peers
+
+
+def test_the_oracle_compiles_where_asvs_processes_look(tmp_path):
+    """The experiment runs the oracle with asv's environment's state folder (numba's cache there),
+    so asv's first benchmark process loads the candidate instead of compiling it again."""
+    from autoresearch import ENV_STATE_DIR, env_state_dir
+
+    assert bench.asv_state_env(tmp_path) == {}  # no environment yet: the oracle's own
+    python = bench.env_folder(tmp_path) / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.touch()
+    state = env_state_dir(bench.env_folder(tmp_path))
+    assert bench.asv_state_env(tmp_path) == {ENV_STATE_DIR: str(state)}

@@ -8,6 +8,7 @@ a kernel's own edits.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -110,3 +111,85 @@ def test_one_file_loaded_under_two_module_names_in_turn(tmp_path):
         )
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == "4.0"
+
+
+# The candidate's machine code, shared by path-independent keys (harness/numba_cache.py)
+# ---------------------------------------------------------------------------
+
+TOY_KERNEL = "from numba import njit\n\n\n@njit(cache=True)\ndef double(x):\n    return {body}\n"
+COMPILED = """
+from autoresearch.harness.numba_cache import share_kernel_cache
+share_kernel_cache()  # as benchmarks/__init__.py does in every process that imports a kernel
+import autoresearch.take.kernels as k
+stats = k.double.stats
+print(k.__file__, k.double(2.0), len(stats.cache_hits), len(stats.cache_misses))
+"""
+
+
+def _package_copy(root, body="2 * x"):
+    """A copy of the package at root/autoresearch whose take/kernels.py is a toy kernel."""
+    ignore = shutil.ignore_patterns("__pycache__", "_vendor_assets")
+    shutil.copytree(autoresearch.PACKAGE_DIR, root / "autoresearch", ignore=ignore)
+    (root / "autoresearch" / "take" / "kernels.py").write_text(TOY_KERNEL.format(body=body))
+    return root
+
+
+def _compiled(root, state):
+    env = {**os.environ, "PYTHONPATH": str(root), autoresearch.ENV_STATE_DIR: str(state)}
+    env.pop("AUTORESEARCH_NUMBA_CACHE_KEYED", None)
+    out = subprocess.run(
+        [sys.executable, "-c", COMPILED], env=env, cwd=root, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    path, value, hits, misses = out.stdout.split()
+    assert path == str(root / "autoresearch" / "take" / "kernels.py")
+    return float(value), int(hits), int(misses)
+
+
+def test_a_kernel_compiled_at_one_path_is_loaded_at_another(tmp_path):
+    """The oracle's kernel process (the clone's kernels.py) and asv's benchmark processes (asv's
+    checkout of the same commit) share one compile of the candidate: keyed by module name and
+    content, not by the file's folder."""
+    state = tmp_path / "state"
+    first, second = _package_copy(tmp_path / "a"), _package_copy(tmp_path / "b")
+    assert _compiled(first, state) == (4.0, 0, 1)  # compiled
+    assert _compiled(second, state) == (4.0, 1, 0)  # loaded: another path, the same source
+    assert [p.name for p in (state / "numba").glob("*/kernels-take")] == ["kernels-take"]
+
+
+def test_another_kernel_under_the_same_name_is_compiled_not_loaded(tmp_path):
+    """Numba's stamp is the file's content hash: a different kernels.py never gets the machine
+    code of the one compiled before it."""
+    state = tmp_path / "state"
+    first = _package_copy(tmp_path / "a")
+    second = _package_copy(tmp_path / "b", body="3 * x")
+    assert _compiled(first, state) == (4.0, 0, 1)
+    assert _compiled(second, state) == (6.0, 0, 1)
+    assert _compiled(first, state) == (4.0, 0, 1)  # and back: compiled again, never stale
+
+
+def test_only_a_targets_kernels_module_gets_the_content_key(tmp_path):
+    from autoresearch.harness.numba_cache import kernel_target
+
+    def func(module):
+        f = lambda: None  # noqa: E731
+        f.__module__ = module
+        return f
+
+    path = str(tmp_path / "autoresearch" / "take" / "kernels.py")
+    assert kernel_target(func("autoresearch.take.kernels"), path) == "take"
+    assert kernel_target(func("autoresearch.take.reference"), path) is None
+    assert kernel_target(func("autoresearch_baseline_take_0123"), path) is None  # a copy's name
+    assert kernel_target(func("autoresearch.nosuch.kernels"), path) is None
+    other = str(tmp_path / "autoresearch" / "bm25" / "kernels.py")
+    assert kernel_target(func("autoresearch.take.kernels"), other) is None
+
+
+def test_every_process_importing_the_suites_shares_the_kernel_cache():
+    code = (
+        "import benchmarks, numba.core.caching as c; "
+        "from autoresearch.harness.numba_cache import KernelLocator; "
+        "print(c.CacheImpl._locator_classes[0] is KernelLocator)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
