@@ -38,6 +38,7 @@ from pathlib import Path
 from types import ModuleType
 
 from autoresearch import PACKAGE_DIR, integrity, oracle
+from autoresearch.harness.numba_cache import share_kernel_cache
 from autoresearch.harness.timed_check import (  # noqa: F401  (re-exported: the suites' errors)
     AFTER_CHECK_CALLS,
     HarnessChangedError,
@@ -50,6 +51,9 @@ from autoresearch.harness.timed_check import (  # noqa: F401  (re-exported: the 
 # Seal this process (integrity.py) the moment its first kernels module is imported, before that
 # file's code runs: asv's benchmark processes import this module before any suite's `setup`.
 integrity.install_trigger()
+# The candidate's machine code where the oracle's kernel process compiled it (one compile per
+# decision, not two): before any kernels module is imported, as the trigger above.
+share_kernel_cache()
 
 try:  # raised in a benchmark body, asv records a skip (NaN) rather than a failure
     from asv_runner.benchmarks.mark import SkipNotImplemented

@@ -16,10 +16,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402  (after the thread settings: BLAS reads them when it loads)
 
 from autoresearch import abtest, oracle  # noqa: E402  (sets NUMBA_CACHE_DIR before numba loads)
-from autoresearch.harness.numba_cache import share_kernel_cache  # noqa: E402
 from autoresearch.harness.target_protocol import SpeedWorkload, load_inputs  # noqa: E402
-
-share_kernel_cache()  # the candidate's machine code, compiled once for the oracle and asv
 
 
 class _KernelSuite:

@@ -119,7 +119,7 @@ def test_one_file_loaded_under_two_module_names_in_turn(tmp_path):
 TOY_KERNEL = "from numba import njit\n\n\n@njit(cache=True)\ndef double(x):\n    return {body}\n"
 COMPILED = """
 from autoresearch.harness.numba_cache import share_kernel_cache
-share_kernel_cache()  # as benchmarks/__init__.py does in every process that imports a kernel
+share_kernel_cache()  # as abtest.py does in every process that imports a kernel
 import autoresearch.take.kernels as k
 stats = k.double.stats
 print(k.__file__, k.double(2.0), len(stats.cache_hits), len(stats.cache_misses))

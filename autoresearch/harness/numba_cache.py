@@ -12,9 +12,9 @@ other function (references, baselines' copies under their own names) keeps numba
 
 `share_kernel_cache()` puts it first in numba's list of locators, in this process only (not
 through NUMBA_CACHE_LOCATOR_CLASSES, which children that never import the package would inherit);
-benchmarks/__init__.py calls it, so asv's benchmark processes, the oracle's kernel process (which
-imports the suites first) and the calibration's and quick look's do, before any kernel is
-imported.
+abtest.py calls it on import, which benchmarks/__init__.py makes first in asv's benchmark
+processes, the oracle's kernel process (it imports the suites first) and the calibration's and
+quick look's: before any kernel is imported.
 """
 
 from __future__ import annotations
