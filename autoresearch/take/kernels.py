@@ -46,33 +46,36 @@ def take(values, indices):
 
 
 @njit(**JIT)
-def _binary_offsets(offsets, indices, out_offsets):
+def _binary_offsets(offsets, indices, out_offsets, starts):
+    # The only random reads of the offsets: each value's start is kept (a sequential write), so
+    # the copy pass reads starts and lengths in order and only the bytes at random.
     out_offsets[0] = 0
     capacity = 0
     for i in range(indices.shape[0]):
         j = np.intp(indices[i])  # index.as_usize() (numba: uint64 + 1 would be a float)
-        capacity += offsets[j + 1] - offsets[j]
+        start = offsets[j]
+        capacity += offsets[j + 1] - start
+        starts[i] = start
         out_offsets[i + 1] = capacity
     return capacity
 
 
 @njit(**JIT)
-def _binary_copy(offsets, data, indices, out_data):
-    position = 0
-    for i in range(indices.shape[0]):
-        j = np.intp(indices[i])
-        start = offsets[j]
-        size = offsets[j + 1] - start
-        for b in range(size):
+def _binary_copy(starts, out_offsets, data, out_data):
+    for i in range(starts.shape[0]):
+        start = starts[i]
+        position = out_offsets[i]
+        for b in range(out_offsets[i + 1] - position):
             out_data[position + b] = data[start + b]
-        position += size
 
 
 def take_binary(offsets, data, indices):
     # arrow's take_bytes: the selected lengths summed into the offsets, then the bytes copied;
     # both outputs allocated by numpy (huge pages on large arrays), filled by the jitted passes.
-    out_offsets = np.empty(indices.shape[0] + 1, dtype=offsets.dtype)
-    capacity = _binary_offsets(offsets, indices, out_offsets)
+    n = indices.shape[0]
+    out_offsets = np.empty(n + 1, dtype=offsets.dtype)
+    starts = np.empty(n, dtype=np.int64)
+    capacity = _binary_offsets(offsets, indices, out_offsets, starts)
     out_data = np.empty(capacity, dtype=np.uint8)
-    _binary_copy(offsets, data, indices, out_data)
+    _binary_copy(starts, out_offsets, data, out_data)
     return out_offsets, out_data
