@@ -388,13 +388,30 @@ def env_folder(repo: Path = REPO) -> Path:
 
 
 def asv_state_env(repo: Path = REPO) -> dict:
-    """{ENV_STATE_DIR: the state folder of asv's environment} when that environment exists, else
-    {}: an oracle run with it compiles the candidate into the numba cache asv's benchmark processes
-    read (harness/numba_cache.py), so the first of them loads instead of compiling (3-4 s)."""
+    """{ENV_STATE_DIR: the state folder of asv's environment} when that environment exists and
+    this interpreter has its pinned versions (numba compiles differently per numpy version, and
+    its cache checks only its own), else {}: an oracle run with it compiles the candidate into the
+    numba cache asv's benchmark processes read (harness/numba_cache.py), so the first of them
+    loads instead of compiling (3-4 s)."""
     folder = env_folder(repo)
-    if not (folder / "bin" / "python").exists():
+    if not (folder / "bin" / "python").exists() or not runs_pinned_versions():
         return {}
     return {ENV_STATE_DIR: str(env_state_dir(folder))}
+
+
+def runs_pinned_versions(conf: dict | None = None) -> bool:
+    """Whether this interpreter's versions of the matrix's requirements are the pinned ones."""
+    from importlib import metadata
+
+    conf = load_conf() if conf is None else conf
+    for name, versions in (conf.get("matrix", {}).get("req") or {}).items():
+        pinned = versions[0] if isinstance(versions, list) else versions
+        try:
+            if pinned and metadata.version(name) != pinned:
+                return False
+        except metadata.PackageNotFoundError:
+            return False
+    return True
 
 
 def ensure_peers(stream=None) -> None:

@@ -452,8 +452,10 @@ def main(argv: list[str] | None = None) -> int:
             from autoresearch.oracle import load_module_from
 
             kernels = load_module_from(path, name)
-        else:
-            kernels = importlib.import_module(name)
+        else:  # from the source's bytes, never a .pyc (harness/numba_cache.py)
+            from autoresearch.harness.numba_cache import import_kernels
+
+            kernels = import_kernels(target, PACKAGE_DIR / target / "kernels.py")
         importlib.import_module(f"autoresearch.{target}.reference")
     except BaseException as exc:
         reply({"import_error": f"{type(exc).__name__}: {exc}"})

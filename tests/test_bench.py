@@ -221,14 +221,33 @@ def test_a_decision_run_measures_the_ratios_and_a_kept_commit_the_rest():
     assert selected("all") == names[:3]  # what `asv run` runs: every main method, no peers
 
 
-def test_the_oracle_compiles_where_asvs_processes_look(tmp_path):
+def test_the_oracle_compiles_where_asvs_processes_look(tmp_path, monkeypatch):
     """The experiment runs the oracle with asv's environment's state folder (numba's cache there),
-    so asv's first benchmark process loads the candidate instead of compiling it again."""
+    so asv's first benchmark process loads the candidate instead of compiling it again: the folder
+    an asv process computes for itself (autoresearch.state_root under its own prefix)."""
     from autoresearch import ENV_STATE_DIR, env_state_dir
 
     assert bench.asv_state_env(tmp_path) == {}  # no environment yet: the oracle's own
-    python = bench.env_folder(tmp_path) / "bin" / "python"
-    python.parent.mkdir(parents=True)
-    python.touch()
-    state = env_state_dir(bench.env_folder(tmp_path))
-    assert bench.asv_state_env(tmp_path) == {ENV_STATE_DIR: str(state)}
+    folder = bench.env_folder(tmp_path)
+    (folder / "bin").mkdir(parents=True)
+    (folder / "bin" / "python").touch()
+    if sys.prefix != sys.base_prefix:  # in a virtual environment, as asv's processes are
+        env = {k: v for k, v in os.environ.items() if k != ENV_STATE_DIR}
+        code = "import autoresearch; print(autoresearch.state_root())"
+        own = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+        ).stdout.strip()
+        assert own == str(env_state_dir(Path(sys.prefix)))  # the rule asv_state_env applies
+    monkeypatch.setattr(bench, "runs_pinned_versions", lambda conf=None: True)
+    assert bench.asv_state_env(tmp_path) == {ENV_STATE_DIR: str(env_state_dir(folder))}
+    monkeypatch.setattr(bench, "runs_pinned_versions", lambda conf=None: False)
+    assert bench.asv_state_env(tmp_path) == {}  # another numpy or numba: compile in asv
+
+
+def test_pinned_versions_are_compared_with_this_interpreters():
+    from importlib import metadata
+
+    numpy = metadata.version("numpy")
+    assert bench.runs_pinned_versions({"matrix": {"req": {"numpy": [numpy]}}})
+    assert not bench.runs_pinned_versions({"matrix": {"req": {"numpy": ["0.0.1"]}}})
+    assert not bench.runs_pinned_versions({"matrix": {"req": {"no-such-dist": ["1"]}}})

@@ -1,10 +1,12 @@
-"""The stale numba cache trap: numba stamps a cached function by its own file's hash only.
+"""numba's on-disk cache: keyed on the harness source, and shared across paths for a kernel.
 
-A kernel whose helper module changed would run stale machine code, and a keep gate would time the
-wrong kernel. autoresearch keys NUMBA_CACHE_DIR on the package source (the targets' kernels.py
-aside: they import no package module, and numba's own stamp covers a function's own file); these
+The stale cache trap: numba stamps a cached function by its own file's hash only, so a kernel
+whose helper module changed would run stale machine code, and a keep gate would time the wrong
+kernel. autoresearch keys NUMBA_CACHE_DIR on the package source (the targets' kernels.py aside:
+they import no package module, and numba's own stamp covers a function's own file); the first
 tests show the trap with numba's default keying, its absence with ours, and the stamp that covers
-a kernel's own edits.
+a kernel's own edits. The later ones: a target's kernels.py compiled once for the oracle and
+asv's processes (harness/numba_cache.py), never another source's code, never a stale .pyc's.
 """
 
 import os
@@ -154,18 +156,19 @@ def test_a_kernel_compiled_at_one_path_is_loaded_at_another(tmp_path):
     first, second = _package_copy(tmp_path / "a"), _package_copy(tmp_path / "b")
     assert _compiled(first, state) == (4.0, 0, 1)  # compiled
     assert _compiled(second, state) == (4.0, 1, 0)  # loaded: another path, the same source
-    assert [p.name for p in (state / "numba").glob("*/kernels-take")] == ["kernels-take"]
+    assert len(list((state / "numba").glob("*/kernels-take/*/*.nbi"))) == 1  # one source, one index
 
 
 def test_another_kernel_under_the_same_name_is_compiled_not_loaded(tmp_path):
-    """Numba's stamp is the file's content hash: a different kernels.py never gets the machine
-    code of the one compiled before it."""
+    """A kernels.py is filed under its content hash (and stamped with it): a different one never
+    gets the machine code of the one compiled before it, even while that one is being written."""
     state = tmp_path / "state"
     first = _package_copy(tmp_path / "a")
     second = _package_copy(tmp_path / "b", body="3 * x")
     assert _compiled(first, state) == (4.0, 0, 1)
     assert _compiled(second, state) == (6.0, 0, 1)
-    assert _compiled(first, state) == (4.0, 0, 1)  # and back: compiled again, never stale
+    assert _compiled(first, state) == (4.0, 1, 0)  # and back: its own folder, still there
+    assert len(list((state / "numba").glob("*/kernels-take/*"))) == 2  # a folder per source
 
 
 def test_only_a_targets_kernels_module_gets_the_content_key(tmp_path):
@@ -193,3 +196,55 @@ def test_every_process_importing_the_suites_shares_the_kernel_cache():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_only_the_most_recent_sources_are_kept(tmp_path):
+    from autoresearch.harness import numba_cache
+
+    folder = tmp_path / "kernels-take"
+    for i in range(numba_cache.KEEP_SOURCES + 3):
+        (folder / f"src{i:02d}").mkdir(parents=True)
+        os.utime(folder / f"src{i:02d}", (1000 + i, 1000 + i))
+    keep = folder / "src00"  # the oldest, but the one being written now
+    numba_cache._prune(str(folder), keep=str(keep))
+    left = sorted(p.name for p in folder.iterdir())
+    newest = [f"src{i:02d}" for i in range(4, numba_cache.KEEP_SOURCES + 3)]
+    assert left == sorted(["src00", *newest])
+    assert len(left) == numba_cache.KEEP_SOURCES
+
+
+STALE = """
+import sys
+from autoresearch.harness.numba_cache import import_kernels
+if sys.argv[1] == "import":
+    import autoresearch.take.kernels as k
+else:
+    k = import_kernels("take", sys.argv[2])
+print(k.double(2.0))
+"""
+
+
+def test_the_kernel_process_runs_the_source_not_a_stale_pyc(tmp_path):
+    """Python trusts a .pyc whose source kept its modification second and size: an edit within
+    the second (or a planted file) would run other code than the source the oracle checked and
+    this cache stamps. import_kernels (the oracle's kernel process) compiles the bytes it hashes."""
+    root = _package_copy(tmp_path / "a")
+    kernels = root / "autoresearch" / "take" / "kernels.py"
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+
+    def double(how):
+        # A state folder (numba's cache) per run: the stale run files the old code under the new
+        # file's stamp, so the cache itself would serve it to the next process.
+        env[autoresearch.ENV_STATE_DIR] = str(tmp_path / f"state-{len(os.listdir(tmp_path))}")
+        cmd = [sys.executable, "-c", STALE, how, str(kernels)]
+        out = subprocess.run(cmd, env=env, cwd=root, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return float(out.stdout)
+
+    assert double("import") == 4.0  # writes __pycache__/kernels.cpython-*.pyc
+    before = kernels.stat()
+    kernels.write_text(TOY_KERNEL.format(body="3 * x"))  # the same size
+    os.utime(kernels, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert double("import") == 4.0  # the trap: the old bytecode ran
+    assert double("source") == 6.0

@@ -1,17 +1,21 @@
 """numba's on-disk cache for the targets' kernels.py, keyed by content instead of path.
 
-numba files a cached function under a folder named from its source file's directory, and stamps it
-with the file's content hash. A decision compiles its candidate twice: once in the oracle's kernel
-process (the clone's kernels.py) and again in asv's first benchmark process (asv's checkout of the
-same commit, another path): 3-4 s each for bm25 and topk_merge, about half of what is left over 30
-s. `KernelLocator` files `autoresearch.<target>.kernels` under its module name instead, so any
-process with the same cache folder (the experiment runs the oracle with asv's environment's state
-folder: bench.asv_state_env) loads what another compiled from the same source. The stamp is
-still the content hash: another kernel with the same name is a miss, never the wrong code. Every
-other function (references, baselines' copies under their own names) keeps numba's locators.
+numba files a cached function under a folder named from its source file's directory. A decision
+compiled its candidate twice: in the oracle's kernel process (the clone's kernels.py) and again in
+asv's first benchmark process (asv's checkout of the same commit, another path): 3-4 s each for
+bm25 and topk_merge. `KernelLocator` files `autoresearch.<target>.kernels` under its module name
+and its file's content hash, so a process with the same cache folder loads what another compiled
+from the same bytes (the experiment runs the oracle with asv's environment's state folder when
+the clone's numpy and numba are asv's: bench.asv_state_env). Another kernel under the same name
+has another folder and another stamp: a miss, never its machine code. Every other function
+(references, baselines' copies under their own names) keeps numba's locators.
 
-`share_kernel_cache()` puts it first in numba's list of locators, in this process only (not
-through NUMBA_CACHE_LOCATOR_CLASSES, which children that never import the package would inherit);
+The bytes hashed must be the bytes run: the oracle's kernel process compiles kernels.py from its
+source, never from a `__pycache__` file (`import_kernels`), so a stale or planted .pyc
+can neither fool the oracle nor reach asv through this cache.
+
+`share_kernel_cache()` puts the locator first in numba's list, in this process only (not through
+NUMBA_CACHE_LOCATOR_CLASSES, which children that never import the package would inherit).
 abtest.py calls it on import, which benchmarks/__init__.py makes first in asv's benchmark
 processes, the oracle's kernel process (it imports the suites first) and the calibration's and
 quick look's: before any kernel is imported.
@@ -19,8 +23,15 @@ quick look's: before any kernel is imported.
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import importlib.util
 import os
 import re
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
 
 from numba.core import caching, config
 from numba.core.caching import UserProvidedCacheLocator
@@ -42,20 +53,81 @@ def kernel_target(py_func, py_file: str) -> str | None:
     return match.group(1)
 
 
+KEEP_SOURCES = 8  # compiled sources kept per target (a decision needs one; older ones pruned)
+
+
+_IMPORTED: dict[str, str] = {}  # path -> content hash of the bytes import_kernels compiled
+
+
+def source_hash(py_file: str) -> str:
+    """The content hash of `py_file` as this process compiled it (import_kernels), else as read."""
+    known = _IMPORTED.get(os.path.abspath(py_file))
+    if known is not None:
+        return known
+    with open(py_file, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def import_kernels(target: str, path: Path) -> ModuleType:
+    """`autoresearch.<target>.kernels` compiled from the bytes of `path`, read once: never from a
+    `__pycache__` file (Python trusts a .pyc whose source has the same modification second and
+    size, so an edit within the second, or a planted file, would run other code than the source
+    the oracle checked and this cache stamps), and stamped with the hash of exactly these bytes."""
+    name = f"autoresearch.{target}.kernels"
+    path = Path(path).resolve()
+    source = path.read_bytes()
+    _IMPORTED[str(path)] = hashlib.sha256(source).hexdigest()
+    package = importlib.import_module(f"autoresearch.{target}")
+    spec = importlib.util.spec_from_loader(name, loader=None, origin=str(path))
+    module = importlib.util.module_from_spec(spec)
+    module.__file__ = str(path)
+    sys.modules[name] = module
+    try:
+        exec(compile(source, str(path), "exec", dont_inherit=True), vars(module))
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    package.kernels = module
+    return module
+
+
 class KernelLocator(UserProvidedCacheLocator):
-    """A target's kernels.py: cached under NUMBA_CACHE_DIR/kernels-<target>, whatever its path."""
+    """A target's kernels.py: cached under NUMBA_CACHE_DIR/kernels-<target>/<its content hash>,
+    whatever its path. A folder per source, so a process reading one kernel's index never opens
+    another's machine code while it is being written; the stamp is the content hash too (numba
+    before 0.68 stamps by modification time and size)."""
 
     def __init__(self, py_func, py_file):
         super().__init__(py_func, py_file)
+        self._source_hash = source_hash(py_file)
         self._cache_path = os.path.join(
-            config.CACHE_DIR, f"kernels-{kernel_target(py_func, py_file)}"
+            config.CACHE_DIR, f"kernels-{kernel_target(py_func, py_file)}", self._source_hash[:16]
         )
+
+    def get_source_stamp(self):
+        return self._source_hash
+
+    def ensure_cache_path(self):
+        super().ensure_cache_path()
+        _prune(os.path.dirname(self._cache_path), keep=self._cache_path)
 
     @classmethod
     def from_function(cls, py_func, py_file):
         if not config.CACHE_DIR or kernel_target(py_func, py_file) is None:
             return None
         return super().from_function(py_func, py_file)
+
+
+def _prune(folder: str, keep: str) -> None:
+    """All but the KEEP_SOURCES most recently written sources' folders removed (a reader of one
+    being removed finds no index or no data: numba compiles, as for any cache miss)."""
+    try:
+        entries = [e for e in os.scandir(folder) if e.is_dir() and e.path != keep]
+        entries.sort(key=lambda e: e.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    for entry in entries[KEEP_SOURCES - 1 :]:
+        shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def share_kernel_cache() -> bool:

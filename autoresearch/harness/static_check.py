@@ -56,6 +56,10 @@ FORBIDDEN_ATTRS = {
     # C functions called by symbol from jitted code: all of libc (getenv reads the speed salt,
     # fopen the workload files, clock_gettime the clock, system anything)
     "ExternalFunction", "ExternalFunctionPointer", "WrapperAddressProtocol",
+    # what a dispatcher knows about this process: loaded from numba's cache or compiled here, the
+    # signatures it met (the oracle's kernel process compiles what asv's processes load)
+    "stats", "signatures", "nopython_signatures", "inspect_llvm", "inspect_asm", "inspect_types",
+    "inspect_cfg", "inspect_disasm_cfg", "get_metadata", "get_annotation_info",
 }  # fmt: skip
 # Frames and code objects: a kernel walking up to the oracle's frame could read its answers.
 FRAME_ATTR = re.compile(r"^(f|tb|gi|cr|ag|co|func)_\w+$")
