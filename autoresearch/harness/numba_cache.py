@@ -54,8 +54,6 @@ def kernel_target(py_func, py_file: str) -> str | None:
 
 
 KEEP_SOURCES = 8  # compiled sources kept per target (a decision needs one; older ones pruned)
-
-
 _IMPORTED: dict[str, str] = {}  # path -> content hash of the bytes import_kernels compiled
 
 
@@ -108,8 +106,10 @@ class KernelLocator(UserProvidedCacheLocator):
         return self._source_hash
 
     def ensure_cache_path(self):
+        new = not os.path.isdir(self._cache_path)
         super().ensure_cache_path()
-        _prune(os.path.dirname(self._cache_path), keep=self._cache_path)
+        if new:  # only a new source adds a folder: prune then, not at every function's import
+            _prune(os.path.dirname(self._cache_path), keep=self._cache_path)
 
     @classmethod
     def from_function(cls, py_func, py_file):
