@@ -120,7 +120,13 @@ def load_baseline(target: str) -> ModuleType:
         tmp = copy.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(source)
         tmp.replace(copy)
-    return oracle.load_module_from(copy, f"autoresearch_baseline_{target}_{digest}")
+    return oracle.load_module_from(copy, baseline_module_name(target, digest))
+
+
+def baseline_module_name(target: str, digest: str) -> str:
+    """The name a baseline copy is imported under. The name moves where numba places the copy's
+    code (docs/gate.md, "Code placement"), so the calibration names its copies this way too."""
+    return f"autoresearch_baseline_{target}_{digest}"
 
 
 def _bench_salt() -> tuple[int, Path] | None:

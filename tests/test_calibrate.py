@@ -10,6 +10,7 @@ import math
 
 import pytest
 
+from autoresearch import abtest, integrity
 from autoresearch.common import SplitMix64
 from autoresearch.harness import calibration, decide, thresholds
 from autoresearch.harness import calibration_timing as timing
@@ -212,6 +213,16 @@ def test_each_round_rotates_the_conditions_and_alternates_the_copy_compiled_firs
     assert sorted(firsts) == sorted(timing.conditions())  # each condition leads one round in five
     assert all(sorted(timing.round_order(r)) == sorted(timing.conditions()) for r in range(7))
     assert [timing.compiled_first(r) for r in range(4)] == ["candidate", "baseline"] * 2
+
+
+def test_each_round_names_its_baseline_copy_as_a_decision_does_with_a_digest_of_its_own():
+    names = [timing.baseline_name("bm25", r) for r in range(20)]
+    assert len(set(names)) == 20  # the name moves the copy's code: a new one per decision
+    assert names == [timing.baseline_name("bm25", r) for r in range(20)]  # reproducible
+    production = abtest.baseline_module_name("bm25", "0123456789ab")
+    assert all(len(n) == len(production) for n in names)
+    assert all(n.startswith("autoresearch_baseline_bm25_") for n in names)
+    assert integrity.is_kernel_module(names[0])  # never trusted, as production's copies
 
 
 def test_measure_saves_after_each_round_and_says_a_process_made_each_combination_of_it(

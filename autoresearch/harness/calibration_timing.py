@@ -21,6 +21,7 @@ every condition sees the same machine over time.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import itertools
 import json
@@ -186,6 +187,16 @@ def round_order(round_: int) -> list[float]:
     return conds[round_ % len(conds) :] + conds[: round_ % len(conds)]
 
 
+def baseline_name(target: str, round_: int) -> str:
+    """The baseline copy's module name in a round: production's (abtest), with a digest drawn per
+    round. In a decision the digest is the baseline's content hash, a new one at every kept
+    kernel, and the name moves where the copy's code lands (docs/gate.md, "Code placement"): a
+    name per round makes that offset vary between the calibration's decisions as between real
+    ones, instead of one name's offset repeating in all of them."""
+    digest = hashlib.sha256(f"calibration round {round_}".encode()).hexdigest()[:12]
+    return abtest.baseline_module_name(target, digest)
+
+
 def compiled_first(round_: int) -> str:
     """Which copy a round's process compiles (and so places) first: alternating."""
     return "baseline" if round_ % 2 else "candidate"
@@ -204,9 +215,7 @@ def measure_round(
 
     inputs = importlib.import_module(f"autoresearch.{target}.inputs")
     candidate = importlib.import_module(f"autoresearch.{target}.kernels")
-    baseline = load_module_from(
-        PACKAGE_DIR / target / "kernels.py", f"autoresearch_calibrate_baseline_{target}"
-    )
+    baseline = load_module_from(PACKAGE_DIR / target / "kernels.py", baseline_name(target, round_))
     suite = importlib.import_module(f"benchmarks.bench_{target}")
     keys = combinations(target)
     if combination is not None:
