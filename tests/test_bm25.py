@@ -51,6 +51,21 @@ def test_reference_matches_an_independent_python_formula():
     np.testing.assert_array_equal(top, scores[want])
 
 
+def test_reference_cut_at_the_kth_score_keeps_every_tie_for_any_k():
+    # the reference sorts only documents scoring at least the k-th score: ties straddle the cut
+    # (docs of two lengths, one term, freq 1 or 2: a handful of distinct scores among 40 docs)
+    doc_lengths = np.array([10, 20] * 20, dtype=np.uint32)
+    term_offsets = np.array([0, 30], dtype=np.int64)
+    doc_ids = np.arange(40, 10, -1).astype(np.uint32) - 1  # not in doc-id order
+    freqs = np.array([1, 2, 1] * 10, dtype=np.uint32)
+    scores = reference.doc_scores(term_offsets, doc_ids, freqs, doc_lengths)
+    matched = np.nonzero(scores > -np.inf)[0].tolist()
+    assert len(set(scores[matched].tolist())) < 6  # ties, many of them
+    for k in range(len(matched) + 2):
+        ids, top = reference.bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k)
+        assert ids.tolist() == sorted(matched, key=lambda d: (-scores[d], d))[:k]
+
+
 def test_lance_constants_and_float32_steps():
     # Every step in float32, as Lance: 0.5 / 1.5 + 1 rounds to float32 before the log.
     inner = np.float32(0.5) / np.float32(1.5) + np.float32(1.0)

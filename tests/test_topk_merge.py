@@ -31,6 +31,20 @@ def test_reference_matches_python_sorted(distribution):
     assert (d.tolist(), r.tolist()) == _python_topk(flat_d, flat_r, 77)
 
 
+def test_reference_cut_at_the_kth_distance_keeps_every_tie_for_any_k():
+    # the reference sorts only entries no farther than the k-th smallest distance: every k,
+    # ties straddling the cut, padding, k = 0 and k past the entries included
+    rng = np.random.default_rng(3)
+    for n in (1, 7, 40):
+        d = rng.integers(-2, 3, n).astype(np.float32)
+        d[rng.random(n) < 0.25] = np.inf
+        r = rng.integers(0, 4, n).astype(np.uint64)
+        r[rng.random(n) < 0.25] = PAD
+        for k in range(n + 3):
+            got = reference.topk(d, r, k)
+            assert (got[0].tolist(), got[1].tolist()) == _python_topk(d, r, k)
+
+
 def test_padding_fills_the_tail_when_fewer_than_k_finite_entries():
     dists = np.array([[0.5, np.inf, np.inf], [0.25, 0.75, np.inf]], dtype=np.float32)
     row_ids = np.array([[7, PAD, PAD], [9, 3, PAD]], dtype=np.uint64)

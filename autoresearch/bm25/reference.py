@@ -98,6 +98,11 @@ def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
     """
     scores = doc_scores(term_offsets, doc_ids, freqs, doc_lengths)
     candidates = np.nonzero(scores > -np.inf)[0]  # ascending doc ids
+    if 0 < k < candidates.shape[0]:
+        # Only documents scoring at least the k-th highest score can be in the top k: sorting
+        # only those (still in doc-id order) cuts the oracle's time, not the answer.
+        kth = np.partition(-scores[candidates], k - 1)[k - 1]
+        candidates = candidates[-scores[candidates] <= kth]
     # A stable sort on -score keeps equal scores in doc-id order.
     order = np.argsort(-scores[candidates], kind="mergesort")
     m = min(k, candidates.shape[0])
