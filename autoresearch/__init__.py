@@ -68,9 +68,10 @@ def source_digest(package_dir: Path) -> str:
     return h.hexdigest()
 
 
-def numba_cache_dir(package_dir: Path) -> str:
-    """A numba cache directory private to this environment and this harness source."""
-    return str(state_root() / "numba" / source_digest(package_dir)[:16])
+def numba_cache_dir(package_dir: Path, root: Path | None = None) -> str:
+    """A numba cache directory private to this environment (or the state folder `root`) and this
+    harness source."""
+    return str((root or state_root()) / "numba" / source_digest(package_dir)[:16])
 
 
 def _key_numba_cache() -> None:

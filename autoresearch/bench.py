@@ -303,6 +303,8 @@ def run(
     share_env_dir(REPO)
     if peers:
         ensure_peers(stream)
+    if part != "history":
+        print(f"bench: {candidate_cache_note(target)}", file=stream or sys.stderr, flush=True)
     env = dict(os.environ)
     env.pop("AUTORESEARCH_AB_BASELINE", None)  # pair with the first parent, as plain asv does
     env.pop("AUTORESEARCH_SPEED_SALT", None)  # the suites draw the run's salt themselves
@@ -397,6 +399,19 @@ def asv_state_env(repo: Path = REPO) -> dict:
     if not (folder / "bin" / "python").exists() or not runs_pinned_versions():
         return {}
     return {ENV_STATE_DIR: str(env_state_dir(folder))}
+
+
+def candidate_cache_note(target: str, repo: Path = REPO) -> str:
+    """Whether asv's processes will load HEAD's kernel from the numba cache the oracle filled
+    (experiment: bench.asv_state_env) or compile it themselves (3-4 s on bm25 and topk_merge)."""
+    from autoresearch import numba_cache_dir
+    from autoresearch.harness.numba_cache import is_compiled
+
+    cache = numba_cache_dir(PACKAGE_DIR, env_state_dir(env_folder(repo)))
+    source = (PACKAGE_DIR / target / "kernels.py").read_bytes()
+    if is_compiled(cache, target, source):
+        return "the candidate's machine code is in asv's numba cache: asv's processes load it"
+    return "the candidate is not in asv's numba cache: asv's first benchmark process compiles it"
 
 
 def runs_pinned_versions(conf: dict | None = None) -> bool:

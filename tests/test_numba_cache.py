@@ -152,9 +152,16 @@ def test_a_kernel_compiled_at_one_path_is_loaded_at_another(tmp_path):
     """The oracle's kernel process (the clone's kernels.py) and asv's benchmark processes (asv's
     checkout of the same commit) share one compile of the candidate: keyed by module name and
     content, not by the file's folder."""
+    from autoresearch.harness.numba_cache import is_compiled
+
     state = tmp_path / "state"
     first, second = _package_copy(tmp_path / "a"), _package_copy(tmp_path / "b")
+    cache = autoresearch.numba_cache_dir(first / "autoresearch", state)  # as the bench finds it
+    source = (first / "autoresearch" / "take" / "kernels.py").read_bytes()
+    assert not is_compiled(cache, "take", source)  # the bench says: asv compiles it
     assert _compiled(first, state) == (4.0, 0, 1)  # compiled
+    assert is_compiled(cache, "take", source)  # the bench says: asv loads it
+    assert not is_compiled(cache, "take", source + b"# another source\n")
     assert _compiled(second, state) == (4.0, 1, 0)  # loaded: another path, the same source
     assert len(list((state / "numba").glob("*/kernels-take/*/*.nbi"))) == 1  # one source, one index
 

@@ -98,9 +98,8 @@ class KernelLocator(UserProvidedCacheLocator):
     def __init__(self, py_func, py_file):
         super().__init__(py_func, py_file)
         self._source_hash = source_hash(py_file)
-        self._cache_path = os.path.join(
-            config.CACHE_DIR, f"kernels-{kernel_target(py_func, py_file)}", self._source_hash[:16]
-        )
+        target = kernel_target(py_func, py_file)
+        self._cache_path = str(source_folder(config.CACHE_DIR, target, self._source_hash))
 
     def get_source_stamp(self):
         return self._source_hash
@@ -116,6 +115,19 @@ class KernelLocator(UserProvidedCacheLocator):
         if not config.CACHE_DIR or kernel_target(py_func, py_file) is None:
             return None
         return super().from_function(py_func, py_file)
+
+
+def source_folder(cache_dir: str | Path, target: str, content_hash: str) -> Path:
+    """Where KernelLocator files the compiled code of the target's kernels.py with that hash."""
+    return Path(cache_dir) / f"kernels-{target}" / content_hash[:16]
+
+
+def is_compiled(cache_dir: str | Path, target: str, source: bytes) -> bool:
+    """Whether the numba cache at `cache_dir` holds compiled code of this kernels.py source (an
+    index of at least one of its functions): what the bench says before asv runs, so that a
+    decision that compiles its candidate twice says so instead of only taking longer."""
+    folder = source_folder(cache_dir, target, hashlib.sha256(source).hexdigest())
+    return folder.is_dir() and any(folder.glob("*.nbi"))
 
 
 def _prune(folder: str, keep: str) -> None:
