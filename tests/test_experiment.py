@@ -534,3 +534,23 @@ def test_usage_errors_exit_64(repo):
         env=environ(),
     )
     assert proc.returncode == EXIT_USAGE
+
+
+def test_only_the_oracle_gets_asvs_state_folder(monkeypatch):
+    """The oracle compiles the candidate into the numba cache asv's processes read (asv's
+    state folder); every other child keeps the clone's own state."""
+    from types import SimpleNamespace
+
+    from autoresearch import ENV_STATE_DIR, experiment
+
+    seen = {}
+    monkeypatch.setattr(experiment, "run_tree", lambda cmd, **kw: seen.update({cmd[-1]: kw["env"]}))
+    fake = SimpleNamespace(
+        asv_state={ENV_STATE_DIR: "/asv/state"}, remaining=lambda: 60.0, progress=None,
+        journal=lambda **kw: None,
+    )  # fmt: skip
+    for tag in ("oracle", "bench", "gate"):
+        experiment.Experiment.run_child(fake, tag, ["-m", f"autoresearch.{tag}", tag], Path(), 9)
+    assert seen["oracle"][ENV_STATE_DIR] == "/asv/state"
+    assert seen["bench"].get(ENV_STATE_DIR) != "/asv/state"
+    assert seen["gate"].get(ENV_STATE_DIR) != "/asv/state"
