@@ -617,6 +617,15 @@ def test_different_machine_or_environment(key, value, word):
     undecided_because(decide("faster", base=base), word)
 
 
+def test_a_reboot_or_another_vm_of_the_same_machine_still_decides():
+    # another kernel build and a few KB of RAM (two VMs of one kind): the same machine to the gate
+    _, base, _ = files("faster")
+    base["params"] = {**base["params"], "os": "Linux 6.18.44-fc-v1252", "ram": "25276203008"}
+    assert decide("faster", base=base).decision == "keep"
+    base["params"]["cpu"] = "another CPU"
+    undecided_because(decide("faster", base=base), "different machine")
+
+
 def test_single_sample_time_results_as_quick_makes_them():
     cand, _, _ = files("faster")
     samples = cell(cand, TIME, "samples")

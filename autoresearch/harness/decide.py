@@ -114,9 +114,27 @@ def read_results(data: object, what: str) -> dict[str, Bench]:
 # ---------------------------------------------------------------------------
 
 
+# asv's machine parameters that differ between two boots of one machine (a VM of the same kind: its
+# kernel build, a few KB of RAM) and change nothing the paired ratios measure (both kernels run in
+# the candidate's process): left out of the comparison, or every kept baseline recorded before a
+# reboot or on the previous VM of the same name would be undecided until re-baselined.
+BOOT_DETAIL_PARAMS = ("os", "ram")
+
+
+def _machine(params: object) -> object:
+    if not isinstance(params, dict):
+        return params
+    return {k: v for k, v in params.items() if k not in BOOT_DETAIL_PARAMS}
+
+
 def check_same_environment(cand: dict, base: dict) -> None:
     for key in ("env_name", "python", "requirements", "env_vars", "params"):
-        if cand.get(key) != base.get(key):
+        same = (
+            _machine(cand.get(key)) == _machine(base.get(key))
+            if key == "params"
+            else cand.get(key) == base.get(key)
+        )
+        if not same:
             what = "machine" if key == "params" else "environment"
             raise CannotDecide(
                 f"different {what}: candidate {key}={cand.get(key)!r}, "
