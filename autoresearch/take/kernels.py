@@ -48,18 +48,21 @@ def take(values, indices):
 @njit(**JIT)
 def _binary_offsets(offsets, indices, out_offsets, starts):
     # The only random reads of the offsets: each value's start is kept (a sequential write), so
-    # the copy pass reads starts and lengths in order and only the bytes at random.
+    # the copy pass reads starts and lengths in order and only the bytes at random. The index is
+    # used as it comes, unsigned: numba wraps a signed index around when negative (a compare and
+    # a select per access), and uint64 + 1 must be written as np.uint64(1) (else a float).
     out_offsets[0] = 0
     capacity = 0
     for i in range(indices.shape[0]):
-        j = np.intp(indices[i])  # index.as_usize() (numba: uint64 + 1 would be a float)
+        j = indices[i]
         start = offsets[j]
-        capacity += offsets[j + 1] - start
+        capacity += offsets[j + _ONE] - start
         starts[i] = start
         out_offsets[i + 1] = capacity
     return capacity
 
 
+_ONE = np.uint64(1)
 WORD = 16  # bytes moved per value unconditionally (strings average 8: most fit in one move)
 
 
@@ -68,20 +71,23 @@ def _binary_copy(starts, out_offsets, data, out_data):
     # A fixed-size move per value (no byte loop, no branch on the length for most values), then
     # the rest of a longer one; the next value overwrites the bytes moved past this one's end, and
     # out_data has WORD bytes of slack. A value ending closer than WORD to the end of data is
-    # copied byte by byte (no read past the input).
+    # copied byte by byte (no read past the input). Positions are unsigned: with signed ones
+    # numba wraps every byte's index around when negative (a compare and a select per byte, and
+    # LLVM could not merge the WORD byte moves into one).
     limit = data.shape[0] - WORD
     for i in range(starts.shape[0]):
         start = starts[i]
-        position = np.intp(out_offsets[i])
-        size = np.intp(out_offsets[i + 1]) - position
+        source = np.uint64(start)
+        position = np.uint64(out_offsets[i])
+        size = np.uint64(out_offsets[i + 1]) - position
         if start <= limit:
             for b in range(WORD):
-                out_data[position + b] = data[start + b]
+                out_data[position + np.uint64(b)] = data[source + np.uint64(b)]
             for b in range(WORD, size):
-                out_data[position + b] = data[start + b]
+                out_data[position + np.uint64(b)] = data[source + np.uint64(b)]
         else:
             for b in range(size):
-                out_data[position + b] = data[start + b]
+                out_data[position + np.uint64(b)] = data[source + np.uint64(b)]
 
 
 def take_binary(offsets, data, indices):
