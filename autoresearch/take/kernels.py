@@ -63,6 +63,7 @@ def _binary_offsets(offsets, indices, out_offsets, starts):
 
 
 _ONE = np.uint64(1)
+_ZERO = np.uint64(0)
 WORD = 16  # bytes moved per value unconditionally (strings average 8: most fit in one move)
 
 
@@ -81,8 +82,18 @@ def _binary_copy(starts, out_offsets, data, out_data):
         position = np.uint64(out_offsets[i])
         size = np.uint64(out_offsets[i + 1]) - position
         if start <= limit:
-            for b in range(WORD):
-                out_data[position + np.uint64(b)] = data[source + np.uint64(b)]
+            # WORD bytes as two 8-byte words: loaded, then stored (byte loads ORed into a word
+            # and a word's bytes stored in order are each one 8-byte access to LLVM)
+            lo = _ZERO
+            hi = _ZERO
+            for b in range(8):
+                lo |= np.uint64(data[source + np.uint64(b)]) << np.uint64(8 * b)
+            for b in range(8):
+                hi |= np.uint64(data[source + np.uint64(8 + b)]) << np.uint64(8 * b)
+            for b in range(8):
+                out_data[position + np.uint64(b)] = np.uint8(lo >> np.uint64(8 * b))
+            for b in range(8):
+                out_data[position + np.uint64(8 + b)] = np.uint8(hi >> np.uint64(8 * b))
             for b in range(WORD, size):
                 out_data[position + np.uint64(b)] = data[source + np.uint64(b)]
         else:
