@@ -50,42 +50,52 @@ def _write_symbol(out, pos, symbol):
         out[pos + b] = (symbol >> np.uint64(8 * b)) & np.uint64(0xFF)
 
 
+_0 = np.uint64(0)
+_1 = np.uint64(1)
+_2 = np.uint64(2)
+_3 = np.uint64(3)
+_7 = np.uint64(7)
+_8 = np.uint64(8)
+
+
 @njit(**JIT)
 def _decompress_bulk(symbols, lens, codes, offsets, out, out_offsets):
     """One code at a time into aligned 8-byte words: numba has no unaligned 8-byte store, and a
     symbol written as eight byte stores cost ~5 ns per code. The pending bytes sit in `acc` (its
     low `fill` bytes); a symbol (its bytes past its length masked off) is ORed in above them and
     the word is stored every time (to the same aligned slot until it fills); when it fills, the
-    index moves on and `acc` keeps the symbol's bytes that did not fit. No branch but the escape."""
-    acc = np.uint64(0)
-    fill = 0
-    word = 0
+    index moves on and `acc` keeps the symbol's bytes that did not fit. No branch but the escape.
+    Every index and count is unsigned: numba wraps a signed index around when negative, two
+    instructions per array access in a loop of about thirty."""
+    acc = _0
+    fill = _0
+    word = _0
     out_offsets[0] = 0
-    in_curr = offsets[0]
+    in_curr = np.uint64(offsets[0])
     for i in range(1, offsets.size):
-        in_end = offsets[i]
+        in_end = np.uint64(offsets[i])
         while in_curr < in_end:
             code = codes[in_curr]
             if code != FSST_ESC:
                 sym = symbols[code]
-                size = np.int64(lens[code])
-                in_curr += 1
+                size = np.uint64(lens[code])
+                in_curr += _1
             else:
-                sym = np.uint64(codes[in_curr + 1])
-                size = 1
-                in_curr += 2
-            acc |= sym << np.uint64(8 * fill)
+                sym = np.uint64(codes[in_curr + _1])
+                size = _1
+                in_curr += _2
+            acc |= sym << (_8 * fill)
             out[word] = acc
             total = fill + size
-            carry = total >> 3
-            fill = total & 7
+            carry = total >> _3
+            fill = total & _7
             word += carry
             # the bytes of sym not yet stored: it was shifted up by (8 - consumed) bytes
-            rest = (sym >> np.uint64(8 * (size - fill) - 8)) >> np.uint64(8)
+            rest = (sym >> (_8 * (size - fill) - _8)) >> _8
             acc = rest if carry else acc
-        out_offsets[i] = 8 * word + fill
+        out_offsets[i] = _8 * word + fill
     out[word] = acc
-    return 8 * word + fill
+    return _8 * word + fill
 
 
 def fsst_decode(symbol_table, offsets, codes):
@@ -96,5 +106,5 @@ def fsst_decode(symbol_table, offsets, codes):
     words = np.empty(int(offsets[-1]) - int(offsets[0]) + 1, dtype=np.uint64)
     out_offsets = np.empty(offsets.size, dtype=offsets.dtype)
     masked = symbols & _LOW_BYTES[lens]  # bytes past a symbol's length: zero
-    out_len = _decompress_bulk(masked, lens, codes, offsets, words, out_offsets)
+    out_len = int(_decompress_bulk(masked, lens, codes, offsets, words, out_offsets))
     return out_offsets, words.view(np.uint8)[:out_len]
