@@ -56,6 +56,7 @@ _2 = np.uint64(2)
 _3 = np.uint64(3)
 _7 = np.uint64(7)
 _8 = np.uint64(8)
+_63 = np.uint64(63)
 
 
 @njit(**JIT)
@@ -84,14 +85,16 @@ def _decompress_bulk(symbols, lens, codes, offsets, out, out_offsets):
                 sym = np.uint64(codes[in_curr + _1])
                 size = _1
                 in_curr += _2
-            acc |= sym << (_8 * fill)
+            shift = _8 * fill
+            acc |= sym << shift
             out[word] = acc
             total = fill + size
             carry = total >> _3
             fill = total & _7
             word += carry
-            # the bytes of sym not yet stored: it was shifted up by (8 - consumed) bytes
-            rest = (sym >> (_8 * (size - fill) - _8)) >> _8
+            # the bytes of sym past the word: sym >> (64 - shift), as two shifts (shift may be
+            # 0); 63 - shift is shift ^ 63 (shift is a multiple of 8 below 64)
+            rest = (sym >> (shift ^ _63)) >> _1
             acc = rest if carry else acc
         out_offsets[i] = _8 * word + fill
     out[word] = acc
