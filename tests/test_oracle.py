@@ -808,3 +808,15 @@ def test_disguised_workload_moves_every_float_and_keeps_what_speed_depends_on():
         assert np.abs(d.x[nonzero] / x[nonzero] - 1).max() < 1e-3  # the data is still the data
         assert np.array_equal(d.codes, w.codes) and d.codes is not w.codes
     assert not np.array_equal(a.x, b.x)  # a fresh secret every time
+
+
+def test_constants_unpacked_from_a_generator_are_state_and_the_message_says_how_to_bind_them():
+    # the static check cannot tell what a generator yields; one constant per line passes
+    body = "\n\n@njit\ndef f(x):\n    return x + _1\n"
+    unpacked = "import numpy as np\nfrom numba import njit\n_0, _1 = (np.uint64(v) for v in (0, 1))"
+    problems = oracle.static_problems(unpacked + body, ALLOWED)
+    assert problems and "bind a constant alone, `_1 = np.uint64(1)`" in problems[0]
+    alone = "import numpy as np\nfrom numba import njit\n_1 = np.uint64(1)"
+    assert oracle.static_problems(alone + body, ALLOWED) == []
+    listed = "import numpy as np\nfrom numba import njit\n_1 = [np.uint64(1)]"
+    assert "bind a constant alone" not in oracle.static_problems(listed + body, ALLOWED)[0]

@@ -232,6 +232,7 @@ class _StaticChecker:
         self.problems: dict[tuple[int, str], None] = {}  # ordered, de-duplicated
         self.aliases: dict[str, tuple[str, ...]] = {}  # local name -> import path
         self.stateful: set[str] = set()  # module-level names bound to containers or iterators
+        self.unpacked: set[str] = set()  # ... of them, bound by unpacking one (`a, b = (...)`)
         self.docstrings: set[int] = set()
         self.denied = _denied_ids()
 
@@ -353,6 +354,8 @@ class _StaticChecker:
                 for t in _flatten_targets(targets):
                     if isinstance(t, ast.Name) and stateful:
                         self.stateful.add(t.id)
+                        if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+                            self.unpacked.add(t.id)  # one of several names bound at once
                     # `m = np` makes m another name for numpy
                     root, names = _chain(value)
                     if (
@@ -426,7 +429,14 @@ class _StaticChecker:
                 and node.id in self.stateful
                 and node.id not in local
             ):
-                self.add(node, f"uses module-level mutable {node.id!r} inside a function (state)")
+                hint = (
+                    f" (unknown value: bind a constant alone, `{node.id} = np.uint64(1)`)"
+                    if node.id in self.unpacked
+                    else ""
+                )
+                self.add(
+                    node, f"uses module-level mutable {node.id!r} inside a function (state){hint}"
+                )
 
     def check_monkey_patching(self, node: ast.AST) -> None:
         for t in _flatten_targets(_store_targets(node)):
