@@ -17,22 +17,26 @@ from numba import njit
 
 JIT = {"cache": True, "nogil": True, "fastmath": False}
 
+# Indices and positions are used unsigned: numba wraps a signed index around when negative (a
+# compare and a select per access), which also kept LLVM from merging a chunk's byte moves.
+_ONE = np.uint64(1)
+_TWO = np.uint64(2)
 CHUNK = 16  # strings are copied in chunks of this many bytes (over-reading into padding)
 
 
 @njit(**JIT)
 def _fill_values(indices, dictionary, out):
     for i in range(indices.shape[0]):
-        out[i] = dictionary[indices[i]]
+        out[i] = dictionary[np.uint64(indices[i])]
 
 
 @njit(**JIT)
 def _fill_pairs(indices, words, out):
     """16-byte values as two uint64 words, flat: out[2i], out[2i + 1] = words[2j], words[2j + 1]."""
     for i in range(indices.shape[0]):
-        j = np.int64(indices[i]) * 2
+        j = np.uint64(indices[i]) * _TWO
         out[2 * i] = words[j]
-        out[2 * i + 1] = words[j + 1]
+        out[2 * i + 1] = words[j + _ONE]
 
 
 @njit(**JIT)
@@ -40,7 +44,7 @@ def _fill_words(indices, dictionary, out):
     """Rows of `dictionary.shape[1]` uint64 words."""
     width = dictionary.shape[1]
     for i in range(indices.shape[0]):
-        j = indices[i]
+        j = np.uint64(indices[i])
         for w in range(width):
             out[i, w] = dictionary[j, w]
 
@@ -49,7 +53,7 @@ def _fill_words(indices, dictionary, out):
 def _fill_bytes(indices, dictionary, out):
     width = dictionary.shape[1]
     for i in range(indices.shape[0]):
-        j = indices[i]
+        j = np.uint64(indices[i])
         for b in range(width):
             out[i, b] = dictionary[j, b]
 
@@ -79,8 +83,8 @@ def _string_offsets(indices, dict_offsets, offsets):
     total = 0
     offsets[0] = 0
     for i in range(indices.shape[0]):
-        j = indices[i]
-        total += dict_offsets[j + 1] - dict_offsets[j]
+        j = np.uint64(indices[i])
+        total += dict_offsets[j + _ONE] - dict_offsets[j]
         offsets[i + 1] = total
     return total
 
@@ -93,13 +97,14 @@ def _string_bytes(indices, dict_offsets, padded, offsets, data):
     slack) overwrites what it wrote."""
     base = dict_offsets[0]
     for i in range(indices.shape[0]):
-        j = indices[i]
-        start = dict_offsets[j] - base
-        size = dict_offsets[j + 1] - dict_offsets[j]
-        dst = offsets[i]
+        j = np.uint64(indices[i])
+        start = np.uint64(dict_offsets[j] - base)
+        size = dict_offsets[j + _ONE] - dict_offsets[j]
+        dst = np.uint64(offsets[i])
         for chunk in range(0, size, CHUNK):
+            at = np.uint64(chunk)
             for b in range(CHUNK):
-                data[dst + chunk + b] = padded[start + chunk + b]
+                data[dst + at + np.uint64(b)] = padded[start + at + np.uint64(b)]
 
 
 def dict_decode_binary(indices, dict_offsets, dict_data):
