@@ -31,6 +31,9 @@ HALF = np.float32(0.5)
 TERMINATED = np.int64(1) << 40  # past any u32 doc id: an exhausted iterator sorts last
 BOUND_SLACK = 1.0 + 1e-6  # a bound times this covers float32 rounding of the contribution
 WINDOW = 4096  # doc ids scattered per window (a multiple of 64)
+_ONE = np.uint64(1)
+_SIX = np.uint64(6)
+_LOW6 = np.uint64(63)
 WINDOW_MIN_TERMS = 4  # fewer lists: a minimum over the heads per document costs less
 
 
@@ -154,7 +157,8 @@ def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
         if num_terms == 1:
             w = _idf(term_offsets[1] - term_offsets[0], num_docs)
             for j in range(term_offsets[0], term_offsets[1]):
-                c = w * _doc_weight(freqs[j], doc_lengths[doc_ids[j]], avgdl)
+                at = np.uint64(j)  # unsigned: numba wraps a signed index around when negative
+                c = w * _doc_weight(freqs[at], doc_lengths[doc_ids[at]], avgdl)
                 if size < k or c > heap_scores[0]:
                     size = _offer(heap_scores, heap_docs, size, k, c, np.int64(doc_ids[j]))
         else:
@@ -238,12 +242,15 @@ def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
                     for i in range(essential, num_terms):
                         p, e, w = pos[i], end[i], weight[i]
                         while p < e:
-                            d = np.int64(doc_ids[p])
+                            # unsigned indices: no wraparound select on the five accesses
+                            at = np.uint64(p)
+                            d = np.int64(doc_ids[at])
                             if d >= hi:
                                 break
-                            slot = d - lo
-                            acc[slot] += w * _doc_weight(freqs[p], doc_lengths[d], avgdl)
-                            bits[slot >> 6] |= np.uint64(1) << np.uint64(slot & 63)
+                            slot = np.uint64(d - lo)
+                            dl = doc_lengths[np.uint64(d)]
+                            acc[slot] += w * _doc_weight(freqs[at], dl, avgdl)
+                            bits[slot >> _SIX] |= _ONE << (slot & _LOW6)
                             p += 1
                         pos[i] = p
                     for word in range(WINDOW // 64):
