@@ -22,6 +22,9 @@ BUFFER_SLACK = 64
 SELECT_MIN_K = 64
 
 
+_ONE = np.uint64(1)
+
+
 @njit(**JIT)
 def is_before(d1, r1, d2, r2):
     """(d1, r1) < (d2, r2): by distance, then by row id."""
@@ -173,15 +176,18 @@ def topk(dists, row_ids, k):
 
 
 @njit(**JIT)
-def sift_down_heads(head_d, head_r, head_l, size, i):
-    """Restore a min-heap of list heads from slot i down, by (distance, row id)."""
+def sift_down_heads(head_d, head_r, head_l, size, start):
+    """Restore a min-heap of list heads from slot `start` down, by (distance, row id); slots
+    unsigned (no wraparound select per access)."""
+    n = np.uint64(size)
+    i = np.uint64(start)
     d, r, l = head_d[i], head_r[i], head_l[i]
     while True:
-        child = 2 * i + 1
-        if child >= size:
+        child = i + i + _ONE
+        if child >= n:
             break
-        right = child + 1
-        if right < size and is_before(head_d[right], head_r[right], head_d[child], head_r[child]):
+        right = child + _ONE
+        if right < n and is_before(head_d[right], head_r[right], head_d[child], head_r[child]):
             child = right
         if not is_before(head_d[child], head_r[child], d, r):
             break
@@ -205,7 +211,7 @@ def topk_merge(dists, row_ids, k):
         return out_d, out_r
     head_d = np.empty(num_lists, dtype=np.float32)
     head_r = np.empty(num_lists, dtype=np.uint64)
-    head_l = np.empty(num_lists, dtype=np.int64)
+    head_l = np.empty(num_lists, dtype=np.uint64)
     for i in range(num_lists):
         head_d[i] = dists[i, 0]
         head_r[i] = row_ids[i, 0]
@@ -225,14 +231,15 @@ def topk_merge(dists, row_ids, k):
                 size += 1
     for i in range(size // 2 - 1, -1, -1):
         sift_down_heads(head_d, head_r, head_l, size, i)
-    position = np.zeros(num_lists, dtype=np.int64)
+    position = np.zeros(num_lists, dtype=np.uint64)  # unsigned: no wraparound on the reads
+    last = np.uint64(width)
     for o in range(k):  # k <= L * W: the heap holds an entry at every step
         out_d[o] = head_d[0]
         out_r[o] = head_r[0]
         lst = head_l[0]
-        position[lst] += 1
+        position[lst] += _ONE
         j = position[lst]
-        if j < width:
+        if j < last:
             head_d[0] = dists[lst, j]
             head_r[0] = row_ids[lst, j]
         else:  # the list is used up: the last head takes the root's slot
