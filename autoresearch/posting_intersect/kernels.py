@@ -23,6 +23,11 @@ JIT = {"cache": True, "nogil": True, "fastmath": False}
 
 BITMAP_WORDS_PER_DOC = 2  # a bitmap when the shortest list's span is at most this many words per id
 BITMAP_MIN_IDS = 2_000  # fewer ids: the bitmap's fixed cost (allocations, calls) loses
+# Indices computed from data are used as np.uint64: numba wraps a signed index around when
+# negative (a compare and a select per access).
+_ONE = np.uint64(1)
+_SIX = np.uint64(6)
+_LOW6 = np.uint64(63)
 GALLOP_RATIO = 16  # a list this many times longer than the running result is searched, not merged
 
 
@@ -53,7 +58,7 @@ def _gallop(a, na, b, out):
         x = a[i]
         step = 1
         hi = j
-        while hi < nb and b[hi] < x:
+        while hi < nb and b[np.uint64(hi)] < x:
             j = hi + 1
             hi = j + step
             step <<= 1
@@ -61,13 +66,13 @@ def _gallop(a, na, b, out):
             hi = nb
         while j < hi:
             mid = (j + hi) >> 1
-            if b[mid] < x:
+            if b[np.uint64(mid)] < x:
                 j = mid + 1
             else:
                 hi = mid
         if j >= nb:
             break
-        if b[j] == x:
+        if b[np.uint64(j)] == x:
             out[c] = x
             c += 1
     return c
@@ -76,8 +81,8 @@ def _gallop(a, na, b, out):
 @njit(**JIT)
 def _set_bits(a, lo, bits):
     for i in range(a.shape[0]):
-        v = np.int64(a[i]) - lo
-        bits[v >> 6] |= np.uint64(1) << np.uint64(v & 63)
+        v = np.uint64(np.int64(a[i]) - lo)
+        bits[v >> _SIX] |= _ONE << (v & _LOW6)
 
 
 @njit(**JIT)
@@ -89,9 +94,9 @@ def _and_bits(b, lo, hi, bits_in, bits_out):
             continue
         if x > hi:
             break
-        v = x - lo
-        word = v >> 6
-        bit = np.uint64(1) << np.uint64(v & 63)
+        v = np.uint64(x - lo)
+        word = v >> _SIX
+        bit = _ONE << (v & _LOW6)
         bits_out[word] |= bits_in[word] & bit
 
 
@@ -106,9 +111,9 @@ def _probe_bits(b, lo, hi, bits, out):
             continue
         if x > hi:
             break
-        v = x - lo
-        out[c] = np.uint32(x)
-        c += (bits[v >> 6] >> np.uint64(v & 63)) & np.uint64(1)
+        v = np.uint64(x - lo)
+        out[np.uint64(c)] = np.uint32(x)
+        c += (bits[v >> _SIX] >> (v & _LOW6)) & _ONE
     return c
 
 
