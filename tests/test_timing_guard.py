@@ -691,10 +691,10 @@ def test_an_experiment_with_a_tampering_kernel_records_a_crash_and_reverts(tmp_p
     block = r.block()
     assert "correctness: pass" in text, text[-6000:]  # the oracle passed it
     assert (r.proc.returncode, block["decision"]) == (3, "crash"), text[-6000:]
-    assert (
-        "reason: output: autoresearch.harness.timed_check.WrongWhileTimedError: pq_l2: wrong:"
-        in text
-    ), text
+    # caught where it was timed: as wrong outputs or, when the timed calls reach its counter's
+    # threshold first, as module state that changed (CI of 445d121 saw the second)
+    assert "reason: output: autoresearch.harness.timed_check.WrongWhileTimedError: pq_l2: " in text
+    assert "pq_l2: wrong:" in text or "pq_l2: stale: state changed" in text, text
     after = state(repo)
     assert git(repo, "rev-parse", "HEAD^") == before["head"]  # one record commit: the row
     assert git(repo, "diff", "--name-only", before["head"], "HEAD").split() == ["README.md", LOG]
