@@ -173,11 +173,13 @@ def child_main(
     if missing := wanted - found.keys():
         print(f"error: no such combination: {sorted(missing)}", file=sys.stderr)
         return 2
-    if side == "baseline":
-        kernel = abtest.load_baseline(target)
-    else:
-        kernel = importlib.import_module(f"autoresearch.{target}.kernels")
     workloads = [found[label] for label in labels]
+    if side == "baseline":
+        load = lambda _reload: abtest.load_baseline(target)  # noqa: E731
+    else:
+        load = lambda reload: abtest.candidate_module(target, reload)  # noqa: E731
+    # Loaded from numba's cache, as the asv process's sides are (abtest.load_on_one_route).
+    (kernel,) = abtest.load_on_one_route([load], lambda k: [inputs.search(k, w) for w in workloads])
     recorded = [abtest.recorded_call(inputs.search, kernel, w) for w in workloads]
     firsts = []
     for w, record in zip(workloads, recorded, strict=True):

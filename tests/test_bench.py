@@ -161,7 +161,10 @@ def test_the_plain_asv_workflow_then_the_gate_then_an_experiment(tmp_path):
     block = dict(ln.split(": ", 1) for ln in gate.stdout.splitlines() if ": " in ln)
     assert (block["candidate"], block["baseline"]) == (head, parent), gate.stdout
     assert block["target"] == "all" and "target_result: pq_l2" in gate.stdout, gate.stdout
-    assert block["decision"] in ("discard", "undecided") and gate.returncode in (1, 3)
+    # A keep here was the first combination timed on two routes (docs/gate.md, "Compiled here or
+    # loaded"): the block says which combination read what.
+    assert block["decision"] in ("discard", "undecided"), gate.stdout
+    assert gate.returncode in (1, 3), gate.stdout
 
     # What asv left (its result file, machine file, benchmark list) never blocks an experiment:
     # only kernels.py may differ from HEAD, and results are not code.

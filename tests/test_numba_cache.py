@@ -9,6 +9,7 @@ a kernel's own edits. The later ones: a target's kernels.py compiled once for th
 asv's processes (harness/numba_cache.py), never another source's code, never a stale .pyc's.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -255,3 +256,53 @@ def test_the_kernel_process_runs_the_source_not_a_stale_pyc(tmp_path):
     os.utime(kernels, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert double("import") == 4.0  # the trap: the old bytecode ran
     assert double("source") == 6.0
+
+
+# One route for both sides of a pairing (abtest.load_on_one_route)
+# ---------------------------------------------------------------------------
+
+ROUTE = """
+import json, sys
+from pathlib import Path
+from autoresearch import abtest, oracle
+from autoresearch.harness import numba_cache
+loads = []
+
+def load(reload):
+    loads.append(reload)
+    return oracle.load_module_from(Path(sys.argv[1]), "route_probe")
+
+(module,) = abtest.load_on_one_route([load], lambda m: m.double(1.0))
+print(json.dumps({"loads": loads, "here": numba_cache.compiled_here(module),
+                  "value": module.double(2.0)}))
+"""
+
+
+def _route(kernel, state) -> dict:
+    env = {**os.environ, autoresearch.ENV_STATE_DIR: str(state)}
+    env.pop("AUTORESEARCH_NUMBA_CACHE_KEYED", None)
+    out = subprocess.run(
+        [sys.executable, "-c", ROUTE, str(kernel)], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_kernel_compiled_in_the_pairing_process_is_timed_as_loaded_from_the_cache(tmp_path):
+    """Compiled in the timing process, pq_l2's kernel ran 7% apart from the same kernel loaded from
+    the cache: a new kernel's first process compiles it, then loads it again from the cache."""
+    kernel = tmp_path / "kernel.py"
+    kernel.write_text(TOY_KERNEL.format(body="2 * x"))
+    state = tmp_path / "state"
+    assert _route(kernel, state) == {"loads": [False, True], "here": False, "value": 4.0}
+    assert _route(kernel, state) == {"loads": [False], "here": False, "value": 4.0}
+
+
+def test_a_kernel_that_turns_the_cache_off_is_still_timed_as_loaded_from_it(tmp_path):
+    """Red team: `cache=False` would keep a side compiled in every timing process while its
+    opponent loads, and time the route: the pairing turns the cache on before anything compiles."""
+    kernel = tmp_path / "kernel.py"
+    kernel.write_text(TOY_KERNEL.format(body="2 * x").replace("cache=True", "cache=False"))
+    state = tmp_path / "state"
+    assert _route(kernel, state) == {"loads": [False, True], "here": False, "value": 4.0}
+    assert _route(kernel, state) == {"loads": [False], "here": False, "value": 4.0}

@@ -214,8 +214,6 @@ def measure_round(
     from autoresearch.oracle import load_module_from
 
     inputs = importlib.import_module(f"autoresearch.{target}.inputs")
-    candidate = importlib.import_module(f"autoresearch.{target}.kernels")
-    baseline = load_module_from(PACKAGE_DIR / target / "kernels.py", baseline_name(target, round_))
     suite = importlib.import_module(f"benchmarks.bench_{target}")
     keys = combinations(target)
     if combination is not None:
@@ -226,6 +224,24 @@ def measure_round(
         make = getattr(inputs, bench.workload_function)
         workloads[(cls, combo)] = make(*bench.workload_args(*combo))
     first = compiled_first(round_)
+
+    def warm(c, b):  # compile or load, warm caches: the first copy first
+        for w in workloads.values():
+            sides = (b, c) if first == "baseline" else (c, b)
+            for side in sides:
+                inputs.search(side, w)
+
+    # Both copies' machine code from numba's cache, as in a decision's processes (the round's
+    # new baseline name is a new copy: compiled in its first process, then loaded again).
+    candidate, baseline = abtest.load_on_one_route(
+        [
+            lambda reload: abtest.candidate_module(target, reload),
+            lambda _reload: load_module_from(
+                PACKAGE_DIR / target / "kernels.py", baseline_name(target, round_)
+            ),
+        ],
+        warm,
+    )
     sides = {
         key: (
             lambda w=w: inputs.search(candidate, w),
@@ -233,8 +249,6 @@ def measure_round(
         )
         for key, w in workloads.items()
     }
-    for run_c, run_b in sides.values():  # compile, warm caches: the first copy first
-        (run_b(), run_c()) if first == "baseline" else (run_c(), run_b())
     spin = Spinner()
     records = []
     for change in round_order(round_):

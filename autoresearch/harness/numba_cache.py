@@ -152,3 +152,37 @@ def share_kernel_cache() -> bool:
     if KernelLocator not in locators:
         locators.insert(0, KernelLocator)
     return True
+
+
+# ---------------------------------------------------------------------------
+# One route for both sides of a pairing
+# ---------------------------------------------------------------------------
+# A kernel compiled in the process that times it and the same kernel loaded from numba's cache
+# run at different speeds: pq_l2's (128,16,256)/clustered read 0.93 in every fresh process whose
+# baseline had just been compiled there (candidate loaded), 1.07 the other way round, 1.00 with
+# both loaded or both compiled (docs/gate.md, "Compiled here or loaded"). The pairing therefore
+# loads both sides from the cache, compiling there first when it must (abtest.load_on_one_route).
+
+
+def dispatchers(module: ModuleType) -> list:
+    """The numba functions `module` defines at its top level."""
+    from numba.core.dispatcher import Dispatcher
+
+    return [v for v in vars(module).values() if isinstance(v, Dispatcher)]
+
+
+def cache_all(module: ModuleType) -> None:
+    """Turn numba's on-disk cache on for every function of `module` that has it off, before they
+    compile: a side whose kernel sets `cache=False` would compile in every process while its
+    opponent loads, and be timed by the other route."""
+    from numba.core.caching import NullCache
+
+    for dispatcher in dispatchers(module):
+        if isinstance(getattr(dispatcher, "_cache", None), NullCache):
+            dispatcher.enable_caching()
+
+
+def compiled_here(module: ModuleType) -> bool:
+    """Whether a function of `module` compiled machine code in this process rather than loading it
+    from numba's cache (numba counts a cache miss for every compile)."""
+    return any(sum(d.stats.cache_misses.values()) for d in dispatchers(module))
