@@ -320,9 +320,9 @@ def test_a_measurement_too_noisy_keeps_nothing():
 def test_a_gain_the_noise_cannot_explain_is_kept():
     """Over the spread limit, a speed-up whose whole interval lies NOISE_OUTWEIGHED_SPREADS
     spreads below the floor is kept (ivf_select's 2x selection pass, pairs spread 6% at load 1,
-    was undecided twice, before it joined the memory-bound class); the same noise on a 2% gain is
+    was undecided twice, before it joined the wide-spread class); the same noise on a 2% gain is
     still undecided. (pq_l2 here: a target under MAX_PAIR_SPREAD, which a 6% spread exceeds.)"""
-    assert "pq_l2" not in thresholds.MEMORY_BOUND_TARGETS
+    assert "pq_l2" not in thresholds.WIDE_SPREAD_TARGETS
     combos = [pairstats.Combo("PqL2/x", 0.45, 0.44, 0.46, 60, "faster", 0.06)]
     noise = gate_rules._noise(combos, "pq_l2", 0.46)
     assert noise.ok and noise.rule == "noise" and "no such noise" in noise.text
@@ -806,10 +806,10 @@ def test_results_only_in_another_environment_or_machine_are_named(history, tmp_p
 
 def test_the_noise_limit_is_set_per_target_class():
     """bitpack's pairs spread 5.6-6.6% on a quiet machine with correct intervals (docs/gate.md):
-    the memory-bound class has its own limit; every other target keeps MAX_PAIR_SPREAD."""
-    spread = (thresholds.MAX_PAIR_SPREAD + thresholds.MAX_PAIR_SPREAD_MEMORY_BOUND) / 2
+    the wide-spread class has its own limit; every other target keeps MAX_PAIR_SPREAD."""
+    spread = (thresholds.MAX_PAIR_SPREAD + thresholds.MAX_PAIR_SPREAD_WIDE) / 2
     combos = [pairstats.Combo("Unpack/(uint32,1)", 0.97, 0.96, 0.98, 50, "faster", spread)]
     assert gate_rules._noise(combos, "bitpack") is None
-    for target in set(TARGETS) - set(thresholds.MEMORY_BOUND_TARGETS):
+    for target in set(TARGETS) - set(thresholds.WIDE_SPREAD_TARGETS):
         assert gate_rules._noise(combos, target).rule == "noise"
-    assert set(thresholds.MEMORY_BOUND_TARGETS) <= set(TARGETS)
+    assert set(thresholds.WIDE_SPREAD_TARGETS) <= set(TARGETS)

@@ -57,12 +57,14 @@ MAX_PAIR_SPREAD = 0.05
 # spread 6.0%, interval [0.447, 0.453]). No calibrated condition (at most 5% faster) comes near it.
 NOISE_OUTWEIGHED_SPREADS = 3.0
 
-# The memory-bound class: a timed call that streams its data through memory (fresh pages, the memory
-# bus the VM shares) varies more per sample at the same load. In its calibration (docs/gate.md,
-# issue 18's table) bitpack's pairs spread 5.6% (median) and 6.6% (max) at load 0.7-2.1, over 5% in
-# 58 of 100 decisions, while its A/A intervals stayed right (0 of 20 excluded 1). For it the noise
-# guard's limit is 1.5x bitpack's widest spread, a third of a busy machine's wall-clock 33%: bitpack
-# then meets every target. predicate was in this class while it scanned a 10M-row column (spread
+# The wide-spread class: targets whose pairs spread past 5% in asv's fresh processes at a quiet
+# load, with intervals that stay right. Its first member was memory-bound ("the memory-bound class"
+# of older notes): a timed call that streams its data through memory (fresh pages, the memory bus
+# the VM shares) varies more per sample at the same load. In its calibration (docs/gate.md, issue
+# 18's table) bitpack's pairs spread 5.6% (median) and 6.6% (max) at load 0.7-2.1, over 5% in 58 of
+# 100 decisions, while its A/A intervals stayed right (0 of 20 excluded 1). For it the noise guard's
+# limit is 1.5x bitpack's widest spread, a third of a busy machine's wall-clock 33%: bitpack then
+# meets every target. predicate was in this class while it scanned a 10M-row column (spread
 # 7.1%, 12.5%); its column is cache-resident since 2026-12-05 and its pairs spread 4.0% (median),
 # 5.0% (max) at load 1.0: 0 of 100 undecided under MAX_PAIR_SPREAD, so it left the class.
 # ivf_select joined it on 2026-12-05: once its kept kernels scanned centroids with SIMD lanes, the
@@ -91,17 +93,17 @@ NOISE_OUTWEIGHED_SPREADS = 3.0
 # distances joined it on 2026-12-06 (session 34), for predicate's reason: in a fresh process per
 # combination its pairs spread 4.8% (median), 7.5% (max) at load 1.0 (4.1%, 8.4% with a process per
 # round): 26 of 100 decisions undecided and 2% speed-ups kept 10 of 20 under MAX_PAIR_SPREAD, with
-# right intervals (0 of 20 A/A excluded 1, width 0.83%). (The class's name is its first member's
-# reason; what its members share is pairs that spread past 5% in asv's fresh processes.)
-MEMORY_BOUND_TARGETS = (
+# right intervals (0 of 20 A/A excluded 1, width 0.83%). (Named for what its members share since
+# session 35; it was MEMORY_BOUND_TARGETS, its first member's reason.)
+WIDE_SPREAD_TARGETS = (
     "bitpack", "ivf_select", "posting_intersect", "dictionary", "take", "predicate", "distances",
 )  # fmt: skip
-MAX_PAIR_SPREAD_MEMORY_BOUND = 0.10
+MAX_PAIR_SPREAD_WIDE = 0.10
 
 
 def max_pair_spread(target: str) -> float:
-    """The noise guard's limit for `target` (its class: memory-bound or not)."""
-    return MAX_PAIR_SPREAD_MEMORY_BOUND if target in MEMORY_BOUND_TARGETS else MAX_PAIR_SPREAD
+    """The noise guard's limit for `target` (its class: wide-spread or not)."""
+    return MAX_PAIR_SPREAD_WIDE if target in WIDE_SPREAD_TARGETS else MAX_PAIR_SPREAD
 
 
 # Fewest pair ratios a combination may have: with n pairs the widest interval for a median from
