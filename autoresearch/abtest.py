@@ -215,7 +215,10 @@ def paired_ratios(
 
 
 def _pairs(
-    run_a: Callable[[], object], run_b: Callable[[], object], seconds: float | None = None
+    run_a: Callable[[], object],
+    run_b: Callable[[], object],
+    seconds: float | None = None,
+    warm: bool = True,
 ) -> tuple[list[float], int]:
     """paired_ratios, and how many times `run_a` was timed. Nothing but the two sides runs inside
     the loop: a check there that keeps one side's results alive (to compare them after the
@@ -225,8 +228,9 @@ def _pairs(
     seconds = (
         AB_SECONDS if seconds is None else seconds
     )  # read at call time: the quick look sets it
-    run_a()
-    run_b()
+    if warm:  # paired_samples has called both already (load_on_one_route, TimedCheck.before)
+        run_a()
+        run_b()
     one = max(_timed(run_a, 1), _timed(run_b, 1), 1e-9)
     number = max(1, int(AB_MIN_SAMPLE_SECS / one) + 1)
     pairs = int(seconds / (2 * one * number))
@@ -258,7 +262,7 @@ def candidate_module(target: str, reload: bool = False) -> ModuleType:
 def load_on_one_route(
     loaders: list[Callable[[bool], ModuleType]], warm: Callable[..., object]
 ) -> list[ModuleType]:
-    """Kernels modules whose machine code was loaded from numba's cache, not compiled here.
+    """Kernels modules whose machine code came by one route: all loaded from numba's cache.
 
     The same kernel compiled in the process that times it and loaded there from the cache runs at
     different speeds: pq_l2's by 7% (docs/gate.md, "Compiled here or loaded"). A new kernel's
@@ -266,8 +270,9 @@ def load_on_one_route(
     kernels: 0.93 or 1.07 for identical code, on the combination asv runs first. So: load each
     module (`loader(reload)`, in order: a baseline after the candidate it must not be touched
     by), turn the cache on for every function, `warm(*modules)` (compile or load); if any
-    compiled here, load them all again, now from the cache, up to ROUTE_ATTEMPTS times. Where
-    the cache cannot hold them, the last load compiled them all here: one route still.
+    compiled here, load them all again, now from the cache, up to ROUTE_ATTEMPTS times. When the
+    cache cannot hold one of them, all are loaded again with the cache off and compiled here: one
+    route still, at a compile per side and process.
     """
     for attempt in range(ROUTE_ATTEMPTS):
         modules = [load(attempt > 0) for load in loaders]
@@ -275,7 +280,13 @@ def load_on_one_route(
             numba_cache.cache_all(module)
         warm(*modules)
         if not any(numba_cache.compiled_here(module) for module in modules):
-            break
+            return modules
+    # Some side cannot be cached (numba will not cache a function using dynamic globals, such as a
+    # large global array: a kernel's choice) while another loads: all compiled here, then.
+    modules = [load(True) for load in loaders]
+    for module in modules:
+        numba_cache.cache_none(module)
+    warm(*modules)
     return modules
 
 
@@ -322,7 +333,7 @@ def paired_samples(
     check.before()
     for snap in (snapshot, watched):
         _require_untouched(snap, "before timing")
-    ratios, calls = _pairs(lambda: run(candidate, w), lambda: run(baseline, w))
+    ratios, calls = _pairs(lambda: run(candidate, w), lambda: run(baseline, w), warm=False)
     check.after(calls)
     for snap in (snapshot, watched):
         _require_untouched(snap, "after timing")

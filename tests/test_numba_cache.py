@@ -306,3 +306,46 @@ def test_a_kernel_that_turns_the_cache_off_is_still_timed_as_loaded_from_it(tmp_
     state = tmp_path / "state"
     assert _route(kernel, state) == {"loads": [False, True], "here": False, "value": 4.0}
     assert _route(kernel, state) == {"loads": [False], "here": False, "value": 4.0}
+
+
+PAIR_ROUTE = """
+import json, sys
+from pathlib import Path
+from autoresearch import abtest, oracle
+from autoresearch.harness import numba_cache
+loads = {"a": [], "b": []}
+
+def loader(side):
+    def load(reload):
+        loads[side].append(reload)
+        return oracle.load_module_from(Path(sys.argv[1 if side == "a" else 2]), "route_" + side)
+    return load
+
+warm = lambda a, b: (a.double(1.0), b.double(1.0))
+a, b = abtest.load_on_one_route([loader("a"), loader("b")], warm)
+print(json.dumps({"loads": loads, "here": [numba_cache.compiled_here(m) for m in (a, b)]}))
+"""
+
+
+def test_a_kernel_numba_cannot_cache_is_timed_against_a_compiled_opponent(tmp_path):
+    """Red team: numba will not cache a function that uses a large global array, so that side
+    compiles in every timing process; were its opponent loaded from the cache, the kernel would
+    have chosen its route. Both are compiled there instead."""
+    cacheable, uncacheable = tmp_path / "a.py", tmp_path / "b.py"
+    cacheable.write_text(TOY_KERNEL.format(body="2 * x"))
+    big = "import numpy as np\n\n_BIG = np.zeros(2_000_000)\n" + TOY_KERNEL.format(
+        body="2 * x + _BIG[0]"
+    )
+    uncacheable.write_text(big)
+    env = {**os.environ, autoresearch.ENV_STATE_DIR: str(tmp_path / "state")}
+    env.pop("AUTORESEARCH_NUMBA_CACHE_KEYED", None)
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", PAIR_ROUTE, str(cacheable), str(uncacheable)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["here"] == [True, True]  # one route: both compiled in the timing process
+    assert result["loads"]["a"] == [False, True, True, True]  # three tries, then the cache off

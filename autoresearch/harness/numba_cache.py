@@ -182,6 +182,14 @@ def cache_all(module: ModuleType) -> None:
             dispatcher.enable_caching()
 
 
+def cache_none(module: ModuleType) -> None:
+    """Turn numba's on-disk cache off for every function of `module`, before they compile."""
+    from numba.core.caching import NullCache
+
+    for dispatcher in dispatchers(module):
+        dispatcher._cache = NullCache()
+
+
 def compiled_here(module: ModuleType) -> bool:
     """Whether a function of `module` compiled machine code in this process rather than loading it
     from numba's cache (numba counts a cache miss for every compile)."""
