@@ -259,6 +259,14 @@ def candidate_module(target: str, reload: bool = False) -> ModuleType:
     return numba_cache.import_kernels(target, Path(module.__file__)) if reload else module
 
 
+def side_loader(target: str, side: str) -> Callable[[bool], ModuleType]:
+    """load_on_one_route's loader of one side: "candidate" (a new instance on reload) or
+    "baseline" (a new copy at every load)."""
+    if side == "baseline":
+        return lambda _reload: load_baseline(target)
+    return lambda reload: candidate_module(target, reload)
+
+
 def load_on_one_route(
     loaders: list[Callable[[bool], ModuleType]], warm: Callable[..., object]
 ) -> list[ModuleType]:

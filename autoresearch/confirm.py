@@ -178,18 +178,12 @@ def child_main(
 
     def first_calls(kernel) -> None:  # each workload's first result, kept to check later ones
         recorded[:] = [abtest.recorded_call(inputs.search, kernel, w) for w in workloads]
-        firsts.clear()
-        for w, record in zip(workloads, recorded, strict=True):
-            first = record()
-            firsts.append((first, _deep_copy(first), extents(first)))
+        firsts[:] = [(first := record(), _deep_copy(first), extents(first)) for record in recorded]
+        for w in workloads:
             inputs.search(kernel, w)
 
-    if side == "baseline":
-        load = lambda _reload: abtest.load_baseline(target)  # noqa: E731
-    else:
-        load = lambda reload: abtest.candidate_module(target, reload)  # noqa: E731
     # Loaded from numba's cache, as the asv process's sides are (abtest.load_on_one_route).
-    (kernel,) = abtest.load_on_one_route([load], first_calls)
+    (kernel,) = abtest.load_on_one_route([abtest.side_loader(target, side)], first_calls)
     if changes := snapshot.changes():
         print(
             f"error: the harness changed after the kernel's import: {changes[:6]}", file=sys.stderr
