@@ -362,11 +362,11 @@ def test_a_baseline_the_oracle_now_rejects_is_repaired_by_a_not_slower_candidate
     r = experiment(repo, "repair: no call counter")
     text = r.text()
     assert "repair: the baseline fails the current oracle" in text, text
-    assert "not_slower=" in text  # the gate judged it with --repair
     block = r.block()
     if block["decision"] == "undecided":  # a busy machine: only noise may stop the keep
-        assert "noise=fail" in text, text
+        assert "noise=fail" in text, text  # (an undecided block lists only the failed rule)
     else:
+        assert "not_slower=" in text  # the gate judged it with --repair
         assert (r.proc.returncode, block["decision"]) == (EXIT_KEEP, "keep"), text
         assert log_rows(repo)[-1]["decision"] == "keep"
 
