@@ -333,7 +333,7 @@ def paired_samples(
         return module
 
     candidate, baseline = load_on_one_route(
-        [lambda reload: candidate_module(target, reload), lambda _reload: baseline_watched()],
+        [side_loader(target, "candidate"), lambda _reload: baseline_watched()],
         lambda c, b: (run(c, w), run(b, w)),
     )
     watched = loaded["watched"]

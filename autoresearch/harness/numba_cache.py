@@ -157,11 +157,8 @@ def share_kernel_cache() -> bool:
 # ---------------------------------------------------------------------------
 # One route for both sides of a pairing
 # ---------------------------------------------------------------------------
-# A kernel compiled in the process that times it and the same kernel loaded from numba's cache
-# run at different speeds: pq_l2's (128,16,256)/clustered read 0.93 in every fresh process whose
-# baseline had just been compiled there (candidate loaded), 1.07 the other way round, 1.00 with
-# both loaded or both compiled (docs/gate.md, "Compiled here or loaded"). The pairing therefore
-# loads both sides from the cache, compiling there first when it must (abtest.load_on_one_route).
+# What abtest.load_on_one_route needs to time both sides as loaded from the cache (why: its
+# docstring; the data: docs/gate.md, "Compiled here or loaded").
 
 
 def dispatchers(module: ModuleType) -> list:
