@@ -198,24 +198,26 @@ def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
                     doc = TERMINATED
                     for i in range(essential, num_terms):
                         if pos[i] < end[i]:
-                            d = np.int64(doc_ids[pos[i]])
+                            d = np.int64(doc_ids[np.uint64(pos[i])])
                             if d < doc:
                                 doc = d
                     if doc == TERMINATED:
                         break
-                    dl = doc_lengths[doc]
+                    # unsigned indices: no wraparound select on the data-dependent accesses
+                    dl = doc_lengths[np.uint64(doc)]
                     score = np.float32(0.0)
                     for i in range(essential, num_terms):
-                        if pos[i] < end[i] and np.int64(doc_ids[pos[i]]) == doc:
-                            score += weight[i] * _doc_weight(freqs[pos[i]], dl, avgdl)
+                        at = np.uint64(pos[i])
+                        if pos[i] < end[i] and np.int64(doc_ids[at]) == doc:
+                            score += weight[i] * _doc_weight(freqs[at], dl, avgdl)
                             pos[i] += 1
                     for i in range(essential - 1, -1, -1):
                         if np.float64(score) + bound[i] <= threshold:
                             break
                         p = _seek(doc_ids, pos[i], end[i], doc)
                         pos[i] = p
-                        if p < end[i] and np.int64(doc_ids[p]) == doc:
-                            score += weight[i] * _doc_weight(freqs[p], dl, avgdl)
+                        if p < end[i] and np.int64(doc_ids[np.uint64(p)]) == doc:
+                            score += weight[i] * _doc_weight(freqs[np.uint64(p)], dl, avgdl)
                             pos[i] = p + 1
                     if size < k or score > heap_scores[0]:
                         size = _offer(heap_scores, heap_docs, size, k, score, doc)
