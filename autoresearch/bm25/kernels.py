@@ -99,7 +99,7 @@ def _seek(doc_ids, lo, hi, target):
     """First position in [lo, hi) whose doc id is >= target: galloping, then binary search."""
     step = 1
     probe = lo
-    while probe < hi and np.int64(doc_ids[probe]) < target:
+    while probe < hi and np.int64(doc_ids[np.uint64(probe)]) < target:
         lo = probe + 1
         probe = lo + step
         step <<= 1
@@ -107,7 +107,7 @@ def _seek(doc_ids, lo, hi, target):
         probe = hi
     while lo < probe:
         mid = (lo + probe) >> 1
-        if np.int64(doc_ids[mid]) < target:
+        if np.int64(doc_ids[np.uint64(mid)]) < target:
             lo = mid + 1
         else:
             probe = mid
