@@ -35,6 +35,7 @@ _ONE = np.uint64(1)
 _SIX = np.uint64(6)
 _LOW6 = np.uint64(63)
 WINDOW_MIN_TERMS = 4  # fewer lists: a minimum over the heads per document costs less
+BOUND_TABLE = 32  # one term: frequencies below this can be skipped by their bound
 
 
 @njit(**JIT)
@@ -139,6 +140,166 @@ def _bit_index(low):
 
 
 @njit(**JIT)
+def _one_term(
+    term_offsets, doc_ids, freqs, doc_lengths, k, heap_scores, heap_docs, num_docs, shortest, avgdl
+):
+    """One term: its contributions are the scores. A posting contributes at most
+    w * weight(f, shortest) (each float32 step of the weight rounds monotonically, so exactly):
+    once the heap is full, postings with f below `fmin` (every smaller f's bound is at most the
+    heap's minimum) are skipped without gathering their document's length."""
+    w = _idf(term_offsets[1] - term_offsets[0], num_docs)
+    small = np.empty(BOUND_TABLE, dtype=np.float32)
+    for f in range(BOUND_TABLE):
+        small[f] = w * _doc_weight(np.uint32(f), shortest, avgdl)
+    size = 0
+    fmin = np.uint32(0)  # no posting skipped until the heap is full
+    for j in range(term_offsets[0], term_offsets[1]):
+        at = np.uint64(j)  # unsigned: numba wraps a signed index around when negative
+        f = freqs[at]
+        if f < fmin:
+            continue
+        c = w * _doc_weight(f, doc_lengths[doc_ids[at]], avgdl)
+        if size < k or c > heap_scores[0]:
+            size = _offer(heap_scores, heap_docs, size, k, c, np.int64(doc_ids[at]))
+            if size == k:  # the minimum rose: so may fmin (it never falls)
+                floor = heap_scores[0]
+                while fmin < BOUND_TABLE and small[np.uint64(fmin)] <= floor:
+                    fmin += np.uint32(1)
+    return size
+
+
+@njit(**JIT)
+def _many_terms(
+    term_offsets, doc_ids, freqs, doc_lengths, k, heap_scores, heap_docs, num_docs, shortest, avgdl
+):
+    """MaxScore over two or more terms (the module docstring); returns the heap's size."""
+    num_terms = term_offsets.shape[0] - 1
+    size = 0
+    # 2. MaxScore. A term's bound: idf * weight(its largest f, the shortest document),
+    # from its freqs alone (weight grows with f and falls with dl); contributions are
+    # computed only where a document is scored or probed.
+    idf = np.zeros(num_terms, dtype=np.float32)
+    max_contrib = np.zeros(num_terms, dtype=np.float64)
+    for t in range(num_terms):
+        start, stop = term_offsets[t], term_offsets[t + 1]
+        if stop <= start:
+            continue
+        idf[t] = _idf(stop - start, num_docs)
+        top = np.uint32(0)
+        for j in range(start, stop):
+            top = max(top, freqs[j])
+        # f32 rounding may put a contribution an ulp above the exact-arithmetic bound
+        most = idf[t] * _doc_weight(top, shortest, avgdl)
+        max_contrib[t] = np.float64(most) * BOUND_SLACK
+    order = np.argsort(max_contrib, kind="mergesort")
+    bound = np.empty(num_terms, dtype=np.float64)
+    weight = np.empty(num_terms, dtype=np.float32)
+    acc = 0.0
+    for i in range(num_terms):
+        acc += max_contrib[order[i]]
+        bound[i] = acc
+        weight[i] = idf[order[i]]
+    pos = np.empty(num_terms, dtype=np.int64)
+    end = np.empty(num_terms, dtype=np.int64)
+    for i in range(num_terms):
+        pos[i] = term_offsets[order[i]]
+        end[i] = term_offsets[order[i] + 1]
+    threshold = -1.0  # the k-th score once the heap is full
+    essential = 0  # order[essential:] are enumerated; order[:essential] only probed
+    if num_terms < WINDOW_MIN_TERMS:
+        while True:
+            doc = TERMINATED
+            for i in range(essential, num_terms):
+                if pos[i] < end[i]:
+                    d = np.int64(doc_ids[np.uint64(pos[i])])
+                    if d < doc:
+                        doc = d
+            if doc == TERMINATED:
+                break
+            # unsigned indices: no wraparound select on the data-dependent accesses
+            dl = doc_lengths[np.uint64(doc)]
+            score = np.float32(0.0)
+            for i in range(essential, num_terms):
+                at = np.uint64(pos[i])
+                if pos[i] < end[i] and np.int64(doc_ids[at]) == doc:
+                    score += weight[i] * _doc_weight(freqs[at], dl, avgdl)
+                    pos[i] += 1
+            for i in range(essential - 1, -1, -1):
+                if np.float64(score) + bound[i] <= threshold:
+                    break
+                p = _seek(doc_ids, pos[i], end[i], doc)
+                pos[i] = p
+                if p < end[i] and np.int64(doc_ids[np.uint64(p)]) == doc:
+                    score += weight[i] * _doc_weight(freqs[np.uint64(p)], dl, avgdl)
+                    pos[i] = p + 1
+            if size < k or score > heap_scores[0]:
+                size = _offer(heap_scores, heap_docs, size, k, score, doc)
+                if size == k:
+                    threshold = np.float64(heap_scores[0])
+                    while essential < num_terms and bound[essential] <= threshold:
+                        essential += 1
+                    if essential == num_terms:
+                        break
+    else:
+        # Windows of WINDOW doc ids (tantivy's union horizon): the essential lists are
+        # scattered into a score buffer and a bitset, then the window's documents are
+        # visited in id order (probes need it) and its buffer cleared as it is read.
+        acc = np.zeros(WINDOW, dtype=np.float32)
+        bits = np.zeros(WINDOW // 64, dtype=np.uint64)
+        while essential < num_terms:
+            lo = TERMINATED
+            for i in range(essential, num_terms):
+                if pos[i] < end[i]:
+                    lo = min(lo, np.int64(doc_ids[pos[i]]))
+            if lo == TERMINATED:
+                break
+            hi = lo + WINDOW
+            for i in range(essential, num_terms):
+                p, e, w = pos[i], end[i], weight[i]
+                while p < e:
+                    # unsigned indices: no wraparound select on the five accesses
+                    at = np.uint64(p)
+                    d = np.int64(doc_ids[at])
+                    if d >= hi:
+                        break
+                    slot = np.uint64(d - lo)
+                    dl = doc_lengths[np.uint64(d)]
+                    acc[slot] += w * _doc_weight(freqs[at], dl, avgdl)
+                    bits[slot >> _SIX] |= _ONE << (slot & _LOW6)
+                    p += 1
+                pos[i] = p
+            for word in range(WINDOW // 64):
+                b = bits[word]
+                if b == 0:
+                    continue
+                bits[word] = 0
+                while b != 0:
+                    low = b & (~b + np.uint64(1))
+                    slot = word * 64 + _bit_index(low)
+                    b ^= low
+                    score = acc[slot]
+                    acc[slot] = 0.0
+                    doc = lo + slot
+                    for i in range(essential - 1, -1, -1):
+                        if np.float64(score) + bound[i] <= threshold:
+                            break
+                        p = _seek(doc_ids, pos[i], end[i], doc)
+                        pos[i] = p
+                        if p < end[i] and np.int64(doc_ids[p]) == doc:
+                            dl = doc_lengths[doc]
+                            score += weight[i] * _doc_weight(freqs[p], dl, avgdl)
+                            pos[i] = p + 1
+                    if size < k or score > heap_scores[0]:
+                        size = _offer(heap_scores, heap_docs, size, k, score, doc)
+                        if size == k:
+                            threshold = np.float64(heap_scores[0])
+                            while essential < num_terms and bound[essential] <= threshold:
+                                essential += 1
+
+    return size
+
+
+@njit(**JIT)
 def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
     num_terms = term_offsets.shape[0] - 1
     num_docs = doc_lengths.shape[0]
@@ -155,134 +316,15 @@ def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
         avgdl = np.float32(total) / np.float32(num_docs)
 
         if num_terms == 1:
-            w = _idf(term_offsets[1] - term_offsets[0], num_docs)
-            for j in range(term_offsets[0], term_offsets[1]):
-                at = np.uint64(j)  # unsigned: numba wraps a signed index around when negative
-                c = w * _doc_weight(freqs[at], doc_lengths[doc_ids[at]], avgdl)
-                if size < k or c > heap_scores[0]:
-                    size = _offer(heap_scores, heap_docs, size, k, c, np.int64(doc_ids[j]))
+            size = _one_term(
+                term_offsets, doc_ids, freqs, doc_lengths, k, heap_scores, heap_docs,
+                num_docs, shortest, avgdl,
+            )  # fmt: skip
         else:
-            # 2. MaxScore. A term's bound: idf * weight(its largest f, the shortest document),
-            # from its freqs alone (weight grows with f and falls with dl); contributions are
-            # computed only where a document is scored or probed.
-            idf = np.zeros(num_terms, dtype=np.float32)
-            max_contrib = np.zeros(num_terms, dtype=np.float64)
-            for t in range(num_terms):
-                start, stop = term_offsets[t], term_offsets[t + 1]
-                if stop <= start:
-                    continue
-                idf[t] = _idf(stop - start, num_docs)
-                top = np.uint32(0)
-                for j in range(start, stop):
-                    top = max(top, freqs[j])
-                # f32 rounding may put a contribution an ulp above the exact-arithmetic bound
-                most = idf[t] * _doc_weight(top, shortest, avgdl)
-                max_contrib[t] = np.float64(most) * BOUND_SLACK
-            order = np.argsort(max_contrib, kind="mergesort")
-            bound = np.empty(num_terms, dtype=np.float64)
-            weight = np.empty(num_terms, dtype=np.float32)
-            acc = 0.0
-            for i in range(num_terms):
-                acc += max_contrib[order[i]]
-                bound[i] = acc
-                weight[i] = idf[order[i]]
-            pos = np.empty(num_terms, dtype=np.int64)
-            end = np.empty(num_terms, dtype=np.int64)
-            for i in range(num_terms):
-                pos[i] = term_offsets[order[i]]
-                end[i] = term_offsets[order[i] + 1]
-            threshold = -1.0  # the k-th score once the heap is full
-            essential = 0  # order[essential:] are enumerated; order[:essential] only probed
-            if num_terms < WINDOW_MIN_TERMS:
-                while True:
-                    doc = TERMINATED
-                    for i in range(essential, num_terms):
-                        if pos[i] < end[i]:
-                            d = np.int64(doc_ids[np.uint64(pos[i])])
-                            if d < doc:
-                                doc = d
-                    if doc == TERMINATED:
-                        break
-                    # unsigned indices: no wraparound select on the data-dependent accesses
-                    dl = doc_lengths[np.uint64(doc)]
-                    score = np.float32(0.0)
-                    for i in range(essential, num_terms):
-                        at = np.uint64(pos[i])
-                        if pos[i] < end[i] and np.int64(doc_ids[at]) == doc:
-                            score += weight[i] * _doc_weight(freqs[at], dl, avgdl)
-                            pos[i] += 1
-                    for i in range(essential - 1, -1, -1):
-                        if np.float64(score) + bound[i] <= threshold:
-                            break
-                        p = _seek(doc_ids, pos[i], end[i], doc)
-                        pos[i] = p
-                        if p < end[i] and np.int64(doc_ids[np.uint64(p)]) == doc:
-                            score += weight[i] * _doc_weight(freqs[np.uint64(p)], dl, avgdl)
-                            pos[i] = p + 1
-                    if size < k or score > heap_scores[0]:
-                        size = _offer(heap_scores, heap_docs, size, k, score, doc)
-                        if size == k:
-                            threshold = np.float64(heap_scores[0])
-                            while essential < num_terms and bound[essential] <= threshold:
-                                essential += 1
-                            if essential == num_terms:
-                                break
-            else:
-                # Windows of WINDOW doc ids (tantivy's union horizon): the essential lists are
-                # scattered into a score buffer and a bitset, then the window's documents are
-                # visited in id order (probes need it) and its buffer cleared as it is read.
-                acc = np.zeros(WINDOW, dtype=np.float32)
-                bits = np.zeros(WINDOW // 64, dtype=np.uint64)
-                while essential < num_terms:
-                    lo = TERMINATED
-                    for i in range(essential, num_terms):
-                        if pos[i] < end[i]:
-                            lo = min(lo, np.int64(doc_ids[pos[i]]))
-                    if lo == TERMINATED:
-                        break
-                    hi = lo + WINDOW
-                    for i in range(essential, num_terms):
-                        p, e, w = pos[i], end[i], weight[i]
-                        while p < e:
-                            # unsigned indices: no wraparound select on the five accesses
-                            at = np.uint64(p)
-                            d = np.int64(doc_ids[at])
-                            if d >= hi:
-                                break
-                            slot = np.uint64(d - lo)
-                            dl = doc_lengths[np.uint64(d)]
-                            acc[slot] += w * _doc_weight(freqs[at], dl, avgdl)
-                            bits[slot >> _SIX] |= _ONE << (slot & _LOW6)
-                            p += 1
-                        pos[i] = p
-                    for word in range(WINDOW // 64):
-                        b = bits[word]
-                        if b == 0:
-                            continue
-                        bits[word] = 0
-                        while b != 0:
-                            low = b & (~b + np.uint64(1))
-                            slot = word * 64 + _bit_index(low)
-                            b ^= low
-                            score = acc[slot]
-                            acc[slot] = 0.0
-                            doc = lo + slot
-                            for i in range(essential - 1, -1, -1):
-                                if np.float64(score) + bound[i] <= threshold:
-                                    break
-                                p = _seek(doc_ids, pos[i], end[i], doc)
-                                pos[i] = p
-                                if p < end[i] and np.int64(doc_ids[p]) == doc:
-                                    dl = doc_lengths[doc]
-                                    score += weight[i] * _doc_weight(freqs[p], dl, avgdl)
-                                    pos[i] = p + 1
-                            if size < k or score > heap_scores[0]:
-                                size = _offer(heap_scores, heap_docs, size, k, score, doc)
-                                if size == k:
-                                    threshold = np.float64(heap_scores[0])
-                                    while essential < num_terms and bound[essential] <= threshold:
-                                        essential += 1
-
+            size = _many_terms(
+                term_offsets, doc_ids, freqs, doc_lengths, k, heap_scores, heap_docs,
+                num_docs, shortest, avgdl,
+            )  # fmt: skip
     # into_sorted_vec: pop the minimum into the last free slot.
     out_docs = np.empty(size, dtype=np.uint32)
     out_scores = np.empty(size, dtype=np.float32)
