@@ -92,10 +92,16 @@ def select(buf_d, buf_r, size, nth):
             swap(buf_d, buf_r, mid, hi)
         pd, pr = buf_d[hi], buf_r[hi]
         store = lo
+        # Branch-free Lomuto: every entry is swapped with the store slot and the slot advances
+        # by the comparison (bitwise, no short-circuit): no mispredicted branch per entry.
         for i in range(lo, hi):
-            if is_before(buf_d[i], buf_r[i], pd, pr):
-                swap(buf_d, buf_r, i, store)
-                store += 1
+            d = buf_d[i]
+            r = buf_r[i]
+            buf_d[i] = buf_d[store]
+            buf_r[i] = buf_r[store]
+            buf_d[store] = d
+            buf_r[store] = r
+            store += (d < pd) | ((d == pd) & (r < pr))
         swap(buf_d, buf_r, store, hi)
         if store == nth:
             return
