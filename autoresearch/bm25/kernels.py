@@ -307,13 +307,15 @@ def bm25_topk(term_offsets, doc_ids, freqs, doc_lengths, k):
     heap_docs = np.empty(max(k, 1), dtype=np.int64)
     size = 0
     if k > 0 and num_docs > 0 and num_terms > 0:
-        # One pass over the lengths: their sum (avgdl) and their minimum (the bounds' dl).
+        # One pass over the lengths for their sum (avgdl): at 1M documents it is most of a
+        # one-term query (4 MB at cache bandwidth). The bounds take dl = 0 rather than the
+        # shortest length: no minimum in the pass, and the bounds barely loosen (the shortest
+        # document is a few tokens against an average of ~130).
         total = np.uint64(0)
-        shortest = np.uint32(0xFFFFFFFF)
         for d in range(num_docs):
             total += np.uint64(doc_lengths[d])
-            shortest = min(shortest, doc_lengths[d])
         avgdl = np.float32(total) / np.float32(num_docs)
+        shortest = np.uint32(0)
 
         if num_terms == 1:
             size = _one_term(
