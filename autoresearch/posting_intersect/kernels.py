@@ -23,6 +23,7 @@ JIT = {"cache": True, "nogil": True, "fastmath": False}
 
 BITMAP_WORDS_PER_DOC = 2  # a bitmap when the shortest list's span is at most this many words per id
 BITMAP_MIN_IDS = 2_000  # fewer ids: the bitmap's fixed cost (allocations, calls) loses
+DENSE_IDS_PER_WORD = 4  # from this many ids per bitmap word, bits gather in a register
 # Indices computed from data are used as np.uint64: numba wraps a signed index around when
 # negative (a compare and a select per access).
 _ONE = np.uint64(1)
@@ -117,6 +118,40 @@ def _and_bits(b, lo, hi, bits_in, bits_out):
 
 
 @njit(**JIT)
+def _set_bits_dense(a, lo, bits):
+    """As _set_bits, for lists with several ids per word (`bits` zeroed, ids sorted): a word's
+    bits gathered in a register (reset by a select when the word changes, no branch) and the
+    word stored, never loaded: no read-modify-write chain through memory."""
+    word = np.uint64(0)
+    acc = np.uint64(0)
+    for i in range(a.shape[0]):
+        v = np.uint64(np.int64(a[i]) - lo)
+        w = v >> _SIX
+        acc = (acc if w == word else np.uint64(0)) | (_ONE << (v & _LOW6))
+        word = w
+        bits[w] = acc
+
+
+@njit(**JIT)
+def _and_bits_dense(b, lo, hi, bits_in, bits_out):
+    """As _and_bits, for lists with several ids per word: the word's bits so far in a register,
+    the word stored each id and never loaded."""
+    word = np.uint64(0)
+    acc = np.uint64(0)
+    for i in range(b.shape[0]):
+        x = np.int64(b[i])
+        if x < lo:
+            continue
+        if x > hi:
+            break
+        v = np.uint64(x - lo)
+        w = v >> _SIX
+        acc = (acc if w == word else np.uint64(0)) | (_ONE << (v & _LOW6))
+        word = w
+        bits_out[w] = acc & bits_in[w]
+
+
+@njit(**JIT)
 def _probe_bits(b, lo, hi, bits, out):
     """out = b's values in [lo, hi] whose bit is set, in b's (sorted) order: the last list is
     tested against the bitmap directly, with no bitmap of its own to zero, AND and extract."""
@@ -141,13 +176,20 @@ def _bitmap_intersect(lists, order):
     lo, hi = np.int64(first[0]), np.int64(first[first.shape[0] - 1])
     words = (hi - lo) // 64 + 1
     bits = np.zeros(words, dtype=np.uint64)
-    _set_bits(first, lo, bits)
+    dense = first.shape[0] >= DENSE_IDS_PER_WORD * words
+    if dense:
+        _set_bits_dense(first, lo, bits)
+    else:
+        _set_bits(first, lo, bits)
     k = len(lists)
     if k > 2:
         spare = np.empty(words, dtype=np.uint64)
         for i in range(1, k - 1):
             spare[:] = 0
-            _and_bits(lists[order[i]], lo, hi, bits, spare)
+            if dense:
+                _and_bits_dense(lists[order[i]], lo, hi, bits, spare)
+            else:
+                _and_bits(lists[order[i]], lo, hi, bits, spare)
             bits, spare = spare, bits
     out = np.empty(first.shape[0] + 1, dtype=np.uint32)  # one slot past: the branch-free store
     count = _probe_bits(lists[order[k - 1]], lo, hi, bits, out)
