@@ -17,6 +17,7 @@ JIT = {"cache": True, "nogil": True, "fastmath": False}
 # The distance sums are reductions: reassoc lets LLVM split each into SIMD lanes, contract fuses
 # the multiply-adds (float32 sums in any order are within the tolerance).
 DIST_JIT = {**JIT, "fastmath": {"reassoc": True, "contract": True}}
+BLOCK_MAX_DIM = 256  # rows up to this long are summed four at a time
 
 
 def find_partitions(query, centroids, nprobes, metric):
@@ -32,7 +33,30 @@ def find_partitions(query, centroids, nprobes, metric):
 def find_partitions_l2(query, centroids, nprobes):
     num_partitions, dim = centroids.shape
     dists = np.empty(num_partitions, dtype=np.float32)
-    for p in range(num_partitions):
+    # Short rows (D <= BLOCK_MAX_DIM): four centroids per pass over the query, each query lane
+    # loaded once for four rows, four independent sums (the horizontal reductions amortized).
+    # Long rows stream one at a time: four streams of 3 KB rows ran 2-5% slower (bandwidth).
+    blocked = num_partitions - num_partitions % 4 if dim <= BLOCK_MAX_DIM else 0
+    for p in range(0, blocked, 4):
+        t0 = np.float32(0.0)
+        t1 = np.float32(0.0)
+        t2 = np.float32(0.0)
+        t3 = np.float32(0.0)
+        for d in range(dim):
+            q = query[d]
+            e0 = q - centroids[p, d]
+            e1 = q - centroids[p + 1, d]
+            e2 = q - centroids[p + 2, d]
+            e3 = q - centroids[p + 3, d]
+            t0 += e0 * e0
+            t1 += e1 * e1
+            t2 += e2 * e2
+            t3 += e3 * e3
+        dists[p] = t0
+        dists[p + 1] = t1
+        dists[p + 2] = t2
+        dists[p + 3] = t3
+    for p in range(blocked, num_partitions):
         total = np.float32(0.0)
         for d in range(dim):
             diff = query[d] - centroids[p, d]
@@ -45,7 +69,23 @@ def find_partitions_l2(query, centroids, nprobes):
 def find_partitions_dot(query, centroids, nprobes):
     num_partitions, dim = centroids.shape
     dists = np.empty(num_partitions, dtype=np.float32)
-    for p in range(num_partitions):
+    blocked = num_partitions - num_partitions % 4 if dim <= BLOCK_MAX_DIM else 0  # as for l2
+    for p in range(0, blocked, 4):
+        t0 = np.float32(0.0)
+        t1 = np.float32(0.0)
+        t2 = np.float32(0.0)
+        t3 = np.float32(0.0)
+        for d in range(dim):
+            q = query[d]
+            t0 += q * centroids[p, d]
+            t1 += q * centroids[p + 1, d]
+            t2 += q * centroids[p + 2, d]
+            t3 += q * centroids[p + 3, d]
+        dists[p] = np.float32(1.0) - t0
+        dists[p + 1] = np.float32(1.0) - t1
+        dists[p + 2] = np.float32(1.0) - t2
+        dists[p + 3] = np.float32(1.0) - t3
+    for p in range(blocked, num_partitions):
         total = np.float32(0.0)
         for d in range(dim):
             total += query[d] * centroids[p, d]
