@@ -54,7 +54,10 @@ def _unpack_block(packed, start, width, out, out_start):
     packed words and writes LANES consecutive outputs: a loop LLVM vectorizes.
     """
     bits = np.iinfo(packed.dtype).bits
-    lanes = BLOCK // bits
+    # The lane count as LLVM cannot fold it (width >> 7 is 0 for every valid width): with a
+    # constant 32 or 64 it unrolled the lane loops into scalar code; with a runtime count the
+    # loop vectorizer takes them (and checks that packed and out do not overlap).
+    lanes = BLOCK // bits + (width >> 7)
     if width == 0:
         for i in range(BLOCK):
             out[out_start + i] = 0
