@@ -45,6 +45,27 @@ def _mask(width, bits):
     return (np.uint64(1) << np.uint64(width % bits)) - np.uint64(1)
 
 
+@njit(inline="always", **JIT)
+def _row_narrow(packed, up, out, uo, lanes, ul, bits, offset, width, mask):
+    """One row of a uint8/uint16 block in the word's own width: numpy's ufuncs keep uint16 as
+    uint16 where numba's operators widen to 64 bits, four times the lanes per vector (uint16 W 11:
+    26% faster; uint32 mostly 2-7% faster but W 3 15% slower, so only the narrow words)."""
+    word_t = packed.dtype.type
+    shift_t = word_t(offset)
+    mask_t = word_t(mask)
+    if offset + width <= bits:
+        for lane in range(lanes):
+            i = np.uint64(lane)
+            out[uo + i] = np.bitwise_and(np.right_shift(packed[up + i], shift_t), mask_t)
+    else:  # spills into the lane's next word (0 < bits - offset < bits)
+        low_t = word_t(bits - offset)
+        for lane in range(lanes):
+            i = np.uint64(lane)
+            lo = np.right_shift(packed[up + i], shift_t)
+            hi = np.left_shift(packed[up + ul + i], low_t)
+            out[uo + i] = np.bitwise_and(np.bitwise_or(lo, hi), mask_t)
+
+
 @njit(**JIT)
 def _unpack_block(packed, start, width, out, out_start):
     """One block of 1024 values, row by row with the lane loop innermost.
@@ -83,7 +104,9 @@ def _unpack_block(packed, start, width, out, out_start):
         uo = np.uint64(o)
         up = np.uint64(p)
         ul = np.uint64(lanes)
-        if first_bit % bits + width <= bits:  # the field sits in one word
+        if bits <= 16:  # narrow words: shift and mask in their own width (below)
+            _row_narrow(packed, up, out, uo, lanes, ul, bits, first_bit % bits, width, mask)
+        elif first_bit % bits + width <= bits:  # the field sits in one word
             for lane in range(lanes):
                 i = np.uint64(lane)
                 out[uo + i] = (np.uint64(packed[up + i]) >> shift) & mask
