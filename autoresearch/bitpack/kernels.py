@@ -106,6 +106,13 @@ def _unpack_block(packed, start, width, out, out_start):
         ul = np.uint64(lanes)
         if bits <= 16:  # narrow words: shift and mask in their own width (below)
             _row_narrow(packed, up, out, uo, lanes, ul, bits, first_bit % bits, width, mask)
+        elif bits == 32 and first_bit % bits + width <= bits:  # one word, uint32
+            # in the word's own width (uint32 lanes; spilling rows and uint64 stay as below)
+            shift_t = packed.dtype.type(shift)
+            mask_t = packed.dtype.type(mask)
+            for lane in range(lanes):
+                i = np.uint64(lane)
+                out[uo + i] = np.bitwise_and(np.right_shift(packed[up + i], shift_t), mask_t)
         elif first_bit % bits + width <= bits:  # the field sits in one word
             for lane in range(lanes):
                 i = np.uint64(lane)
