@@ -31,7 +31,7 @@ _SIX = np.uint64(6)
 _LOW6 = np.uint64(63)
 GALLOP_RATIO = 16  # a list this many times longer than the running result is searched, not merged
 BLOCK = 16  # ids a search step skips or counts at once (one 64-byte line of uint32)
-NEAR_BLOCKS = 8  # blocks skipped one by one before a search gallops
+NEAR_BLOCKS = 32  # blocks skipped one by one before a search gallops
 
 
 @njit(**JIT)
