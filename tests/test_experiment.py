@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -363,8 +364,10 @@ def test_a_baseline_the_oracle_now_rejects_is_repaired_by_a_not_slower_candidate
     text = r.text()
     assert "repair: the baseline fails the current oracle" in text, text
     block = r.block()
-    if block["decision"] == "undecided":  # a busy machine: only noise may stop the keep
-        assert "noise=fail" in text, text  # (an undecided block lists only the failed rule)
+    if block["decision"] == "undecided":  # a busy machine: only noise may stop the keep,
+        # read as a wide pair spread or as an interval that straddles 1.01 after a re-measurement
+        # (an undecided block lists only the failed rules)
+        assert "noise=fail" in text or re.search(r"not_slower=fail .* straddles 1\.01", text), text
     else:
         assert "not_slower=" in text  # the gate judged it with --repair
         assert (r.proc.returncode, block["decision"]) == (EXIT_KEEP, "keep"), text
