@@ -20,6 +20,8 @@ JIT = {"cache": True, "nogil": True, "fastmath": False}
 BUFFER_SLACK = 64
 # topk filters into that buffer from this k on; below it, the starting max-heap.
 SELECT_MIN_K = 64
+# sort_pairs insertion-sorts runs shorter than this.
+INSERTION_MAX = 16
 
 
 _ONE = np.uint64(1)
@@ -77,38 +79,85 @@ def sort_heap(heap_d, heap_r, size):
 
 
 @njit(**JIT)
+def partition(buf_d, buf_r, lo, hi):
+    """Median-of-three pivot, then a branch-free Lomuto partition of buf[lo:hi + 1] by
+    (distance, row id); returns the pivot's final slot."""
+    mid = (lo + hi) >> 1
+    if is_before(buf_d[mid], buf_r[mid], buf_d[lo], buf_r[lo]):
+        swap(buf_d, buf_r, mid, lo)
+    if is_before(buf_d[hi], buf_r[hi], buf_d[lo], buf_r[lo]):
+        swap(buf_d, buf_r, hi, lo)
+    if is_before(buf_d[mid], buf_r[mid], buf_d[hi], buf_r[hi]):
+        swap(buf_d, buf_r, mid, hi)
+    pd, pr = buf_d[hi], buf_r[hi]
+    store = lo
+    # Branch-free Lomuto: every entry is swapped with the store slot and the slot advances
+    # by the comparison (bitwise, no short-circuit): no mispredicted branch per entry.
+    for i in range(lo, hi):
+        d = buf_d[i]
+        r = buf_r[i]
+        buf_d[i] = buf_d[store]
+        buf_r[i] = buf_r[store]
+        buf_d[store] = d
+        buf_r[store] = r
+        store += (d < pd) | ((d == pd) & (r < pr))
+    swap(buf_d, buf_r, store, hi)
+    return store
+
+
+@njit(**JIT)
 def select(buf_d, buf_r, size, nth):
     """Quickselect on (distance, row id): afterwards buf[nth] is the nth smallest of buf[:size],
     everything before it smaller, everything after it larger."""
     lo, hi = 0, size - 1
     while lo < hi:
-        mid = (lo + hi) >> 1
-        # median of three as pivot, moved to hi
-        if is_before(buf_d[mid], buf_r[mid], buf_d[lo], buf_r[lo]):
-            swap(buf_d, buf_r, mid, lo)
-        if is_before(buf_d[hi], buf_r[hi], buf_d[lo], buf_r[lo]):
-            swap(buf_d, buf_r, hi, lo)
-        if is_before(buf_d[mid], buf_r[mid], buf_d[hi], buf_r[hi]):
-            swap(buf_d, buf_r, mid, hi)
-        pd, pr = buf_d[hi], buf_r[hi]
-        store = lo
-        # Branch-free Lomuto: every entry is swapped with the store slot and the slot advances
-        # by the comparison (bitwise, no short-circuit): no mispredicted branch per entry.
-        for i in range(lo, hi):
-            d = buf_d[i]
-            r = buf_r[i]
-            buf_d[i] = buf_d[store]
-            buf_r[i] = buf_r[store]
-            buf_d[store] = d
-            buf_r[store] = r
-            store += (d < pd) | ((d == pd) & (r < pr))
-        swap(buf_d, buf_r, store, hi)
+        store = partition(buf_d, buf_r, lo, hi)
         if store == nth:
             return
         if store < nth:
             lo = store + 1
         else:
             hi = store - 1
+
+
+@njit(**JIT)
+def insertion_sort(buf_d, buf_r, lo, hi):
+    for i in range(lo + 1, hi + 1):
+        d, r = buf_d[i], buf_r[i]
+        j = i
+        while j > lo and is_before(d, r, buf_d[j - 1], buf_r[j - 1]):
+            buf_d[j] = buf_d[j - 1]
+            buf_r[j] = buf_r[j - 1]
+            j -= 1
+        buf_d[j] = d
+        buf_r[j] = r
+
+
+@njit(**JIT)
+def sort_pairs(buf_d, buf_r, size):
+    """Quicksort of buf[:size] by (distance, row id): the smaller side is deferred on a stack and
+    the larger looped on (depth <= log2 size), runs of INSERTION_MAX or fewer insertion-sorted.
+    About half a heap sort's comparisons, and its partition loop is branch-free."""
+    stack = np.empty(128, dtype=np.int64)
+    top = 0
+    lo, hi = 0, size - 1
+    while True:
+        while hi - lo >= INSERTION_MAX:
+            p = partition(buf_d, buf_r, lo, hi)
+            if p - lo < hi - p:
+                stack[top] = p + 1
+                stack[top + 1] = hi
+                hi = p - 1
+            else:
+                stack[top] = lo
+                stack[top + 1] = p - 1
+                lo = p + 1
+            top += 2
+        insertion_sort(buf_d, buf_r, lo, hi)
+        if top == 0:
+            return
+        top -= 2
+        lo, hi = stack[top], stack[top + 1]
 
 
 @njit(**JIT)
@@ -165,13 +214,9 @@ def topk_select(dists, row_ids, k):
     if size > k:
         select(buf_d, buf_r, size, k - 1)
         size = k
-    # The survivors in order: a max-heap of them, heap-sorted (as the starting kernel ends).
-    heap_d = np.empty(k, dtype=np.float32)
-    heap_r = np.empty(k, dtype=np.uint64)
-    for i in range(size):
-        push(heap_d, heap_r, i, buf_d[i], buf_r[i])
-    sort_heap(heap_d, heap_r, size)
-    return heap_d, heap_r
+    # The survivors in order: quicksorted in the buffer, then copied out.
+    sort_pairs(buf_d, buf_r, size)
+    return buf_d[:size].copy(), buf_r[:size].copy()
 
 
 @njit(**JIT)
