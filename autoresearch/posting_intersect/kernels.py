@@ -46,11 +46,14 @@ def _merge(a, na, b, out):
     j = 0
     c = 0
     nb = b.shape[0]
+    # MERGE_BLOCK, as LLVM cannot know it (nb < 2**62): a loop of a known 8 trips is unrolled
+    # into eight scalar compares; of an unknown count, the loop vectorizer compares at once
+    block = MERGE_BLOCK + (nb >> 62)
     while i < na and j + MERGE_BLOCK <= nb:
         x = a[i]
         hit = 0
-        for t in range(MERGE_BLOCK):
-            hit |= b[np.uint64(j + t)] == x
+        for t in range(j, j + block):
+            hit += b[np.uint64(t)] == x
         last = b[np.uint64(j + MERGE_BLOCK - 1)]
         out[c] = x
         c += hit
