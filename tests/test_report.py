@@ -453,6 +453,19 @@ def test_untracked_work_in_progress_does_not_show(repo):
     assert rows["pq_l2"].vs_peer == f"{WITH_PEERS_RATIO} vs faiss @ {repo['peers'][:8]}"
 
 
+def test_the_readme_command_names_result_files_it_does_not_read(repo, capsys):
+    root = repo["root"]
+    report.update_readme(root, check=False, targets=TARGETS)
+    assert "not tracked by git" not in capsys.readouterr().err
+    data = json.loads(REAL["with_peers"].read_text())
+    data["commit_hash"] = repo["latest"]
+    name = f"{repo['latest'][:8]}-virtualenv-py3.11.json"
+    (root / "results" / MACHINE / name).write_text(json.dumps(data))
+    assert report.update_readme(root, check=True, targets=TARGETS) == report.EXIT_OK
+    err = capsys.readouterr().err
+    assert f"1 result file(s) not tracked by git, not read: results/{MACHINE}/{name}" in err
+
+
 def test_cells_escape_the_table_separator():
     row = report.TargetRow("t", "a | b", "baseline", "1.00×", "n/a", "n/a")
     assert "| `t` | a \\| b | baseline |" in report.render_table([row])
