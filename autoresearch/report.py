@@ -260,13 +260,6 @@ def tracked_files(repo: Path) -> set[Path]:
     return {repo / name for name in _git(repo, "ls-files", "-z").split("\0") if name}
 
 
-def untracked_result_files(repo: Path) -> list[str]:
-    """asv result files (*.json) under the result roots that git does not track: the table never
-    reads them (target_rows), so a `bench --peers` not yet committed does not show."""
-    names = _git(repo, "ls-files", "--others", "--exclude-standard", "-z", "--", *RESULT_ROOTS)
-    return sorted(n for n in names.split("\0") if n.endswith(".json"))
-
-
 def _combinations(row: dict) -> list[tuple[tuple[str, ...], float]]:
     """(parameter values, value) per combination; asv flattens with the last axis fastest."""
     values = row.get("result")
@@ -517,12 +510,12 @@ def update_readme(repo: Path, check: bool, targets: Iterable[str] = TARGETS) -> 
     if hint := bench.machine_hint(results=repo / "results"):
         if not (repo / "results" / bench.machine_name()).is_dir():
             _warn("no results from this machine" + hint)
-    if untracked := untracked_result_files(repo):
+    # The table reads tracked files only (target_rows): say so when a result is not yet committed.
+    names = _git(repo, "ls-files", "--others", "--exclude-standard", "-z", "--", *RESULT_ROOTS)
+    if untracked := sorted(n for n in names.split("\0") if n.endswith(".json")):
         _warn(
-            f"{len(untracked)} result file(s) not tracked by git, not read: {untracked[0]}"
-            + (f" and {len(untracked) - 1} more" if len(untracked) > 1 else "")
-            + " (the table reads what a fresh clone holds: `git add results/ && git commit`, "
-            "then run this again)"
+            f"{len(untracked)} result file(s) not tracked by git, not read: {untracked[0]} ... "
+            "(the table reads what a fresh clone holds: `git add results/ && git commit`)"
         )
     if current == wanted:
         print(f"{readme.name}: target table is current")
