@@ -514,7 +514,8 @@ def update_readme(repo: Path, check: bool, targets: Iterable[str] = TARGETS) -> 
     names = _git(repo, "ls-files", "--others", "--exclude-standard", "-z", "--", *RESULT_ROOTS)
     if untracked := sorted(n for n in names.split("\0") if n.endswith(".json")):
         _warn(
-            f"{len(untracked)} result file(s) not tracked by git, not read: {untracked[0]} ... "
+            f"{len(untracked)} result file(s) not tracked by git, not read: {untracked[0]}"
+            f"{' and more' if len(untracked) > 1 else ''} "
             "(the table reads what a fresh clone holds: `git add results/ && git commit`)"
         )
     if current == wanted:
