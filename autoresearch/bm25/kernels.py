@@ -115,28 +115,21 @@ def _seek(doc_ids, lo, hi, target):
     return lo
 
 
+# De Bruijn sequence B(2, 6): the top six bits of DEBRUIJN << i are distinct for i in 0..63, so
+# one multiply by a one-bit word and a 64-entry table give its bit's index without branches.
+DEBRUIJN = np.uint64(0x022FDD63CC95386D)
+_DEBRUIJN_SHIFT = np.uint64(58)
+DEBRUIJN_INDEX = np.zeros(64, dtype=np.uint8)
+for _i in range(64):
+    DEBRUIJN_INDEX[((int(DEBRUIJN) << _i) & 0xFFFFFFFFFFFFFFFF) >> 58] = _i
+
+
 @njit(**JIT)
 def _bit_index(low):
-    """log2 of a uint64 holding one set bit (numba has no count-trailing-zeros intrinsic)."""
-    i = 0
-    if low >= np.uint64(1) << np.uint64(32):
-        low >>= np.uint64(32)
-        i += 32
-    if low >= np.uint64(1) << np.uint64(16):
-        low >>= np.uint64(16)
-        i += 16
-    if low >= np.uint64(1) << np.uint64(8):
-        low >>= np.uint64(8)
-        i += 8
-    if low >= np.uint64(1) << np.uint64(4):
-        low >>= np.uint64(4)
-        i += 4
-    if low >= np.uint64(1) << np.uint64(2):
-        low >>= np.uint64(2)
-        i += 2
-    if low >= np.uint64(1) << np.uint64(1):
-        i += 1
-    return i
+    """log2 of a uint64 holding one set bit (numba has no count-trailing-zeros intrinsic): a
+    De Bruijn multiply and a table lookup, no data-dependent branches (the window's set bits
+    fall at random slots, so the old six-step binary search's branches were unpredictable)."""
+    return np.int64(DEBRUIJN_INDEX[(low * DEBRUIJN) >> _DEBRUIJN_SHIFT])
 
 
 @njit(**JIT)
