@@ -34,11 +34,16 @@ def _fill_values(indices, dictionary, out):
 
 @njit(**JIT)
 def _fill_pairs(indices, words, out):
-    """16-byte values as two uint64 words, flat: out[2i], out[2i + 1] = words[2j], words[2j + 1]."""
+    """16-byte values as two uint64 words, flat: out[2i], out[2i + 1] = words[2j], words[2j + 1].
+    Both words are loaded before either is stored: numba's arrays carry no no-alias information,
+    so a store to out[2i] may change words[2j + 1] as far as LLVM knows, and load, store, load,
+    store stays four scalar moves; loaded first, the pair is one 16-byte vector load and store."""
     for i in range(indices.shape[0]):
         j = np.uint64(indices[i]) * _TWO
-        out[2 * i] = words[j]
-        out[2 * i + 1] = words[j + _ONE]
+        lo = words[j]
+        hi = words[j + _ONE]
+        out[2 * i] = lo
+        out[2 * i + 1] = hi
 
 
 @njit(**JIT)
