@@ -118,7 +118,7 @@ def _hamming_words(query, codes):
 
 
 # Codes of at most this many 64-bit words go to a row-vectorized kernel (_hamming_rows).
-ROW_VECTOR_WORDS = 4
+ROW_VECTOR_WORDS = 8
 
 
 def _hamming_rows_kernel(nwords):
