@@ -4,9 +4,9 @@ Lance's dictionary decode (rust/lance-encoding/src/data.rs, `DictionaryDataBlock
 `values[i] = dictionary[indices[i]]`, strings concatenated with running end offsets. Outputs are
 allocated by numpy in the Python wrappers (numpy asks for transparent huge pages on large arrays;
 numba's allocator faults in 4 KiB pages, ~20,000 per 80 MB output) and filled by jitted loops.
-16-byte values move as two 8-byte words; strings take two passes (lengths -> offsets, then the
-bytes: every string's first 32 bytes as two 16-byte vector moves, longer strings' rest in 16-byte
-chunks), so the data buffer is allocated once, with 32 bytes of slack.
+16-byte values move as two 8-byte words; strings take one pass (offsets and bytes together: every
+string's first 32 bytes as two 16-byte vector moves, longer strings' rest in 16-byte chunks) into a
+data buffer sized from the dictionary's mean length, grown if the selected strings outrun it.
 """
 
 import numpy as np
@@ -85,18 +85,6 @@ def dict_decode(indices, dictionary):
 
 
 @njit(**JIT)
-def _string_offsets(indices, dict_offsets, offsets):
-    """offsets[i + 1] = the selected strings' running length; returns the total."""
-    total = 0
-    offsets[0] = 0
-    for i in range(indices.shape[0]):
-        j = np.uint64(indices[i])
-        total += dict_offsets[j + _ONE] - dict_offsets[j]
-        offsets[i + 1] = total
-    return total
-
-
-@njit(**JIT)
 def _move16(src, s, dst, d):
     """dst[d:d + 16] = src[s:s + 16] (uint64 positions), all 16 loads before any store. numba's
     arrays carry no no-alias information, so in a byte loop every store may change the next load
@@ -137,33 +125,51 @@ def _move16(src, s, dst, d):
 
 
 @njit(**JIT)
-def _string_bytes(indices, dict_offsets, padded, offsets, data):
-    """Each string's first HEAD bytes in two 16-byte moves whatever its length (strings of ~12
-    bytes on average, roughly geometric: ~93% fit, and no branch on the length mispredicts for
-    them), the rest of a longer one in 16-byte chunks. `padded` holds the dictionary's bytes plus
-    HEAD, `data` has HEAD bytes of slack, so the bytes moved past a string's end are read and
-    written inside the buffers, and the next string (or the slack) overwrites what was written."""
+def _string_fill(indices, dict_offsets, padded, offsets, data, i, pos):
+    """From index i, whose string starts at byte `pos`: offsets[i + 1] and the string's bytes in one
+    pass (the two-pass decode loaded each index and its two dictionary offsets twice and read the
+    offsets back). Each string's first HEAD bytes move in two 16-byte moves whatever its length,
+    the rest of a longer one in 16-byte chunks; `padded` holds the dictionary's bytes plus HEAD,
+    and a string is written only if its end plus HEAD fits in `data`, so the bytes moved past its
+    end stay inside the buffers (the next string overwrites them). Returns where it stopped: the
+    index (n when done) and the byte position."""
     base = dict_offsets[0]
-    for i in range(indices.shape[0]):
-        j = np.uint64(indices[i])
-        start = np.uint64(dict_offsets[j] - base)
+    room = data.shape[0] - HEAD
+    k = np.uint64(i)  # unsigned, like every position here
+    n = np.uint64(indices.shape[0])
+    while k < n:
+        j = np.uint64(indices[k])
         size = dict_offsets[j + _ONE] - dict_offsets[j]
-        dst = np.uint64(offsets[i])
+        if pos + size > room:  # the estimate fell short: the wrapper grows `data`
+            break
+        start = np.uint64(dict_offsets[j] - base)
+        dst = np.uint64(pos)
         _move16(padded, start, data, dst)
         _move16(padded, start + np.uint64(CHUNK), data, dst + np.uint64(CHUNK))
         for chunk in range(HEAD, size, CHUNK):
             at = np.uint64(chunk)
             _move16(padded, start + at, data, dst + at)
+        pos += size
+        offsets[k + _ONE] = pos
+        k += _ONE
+    return np.int64(k), pos
 
 
 def dict_decode_binary(indices, dict_offsets, dict_data):
     n = indices.shape[0]
     offsets = np.empty(n + 1, dtype=dict_offsets.dtype)
-    total = int(_string_offsets(indices, dict_offsets, offsets))
-    data = np.empty(total + HEAD, dtype=np.uint8)
-    if total:
-        first, last = int(dict_offsets[0]), int(dict_offsets[-1])
-        padded = np.zeros(last - first + HEAD, dtype=np.uint8)
-        padded[: last - first] = dict_data[first:last]
-        _string_bytes(indices, dict_offsets, padded, offsets, data)
-    return offsets, data[:total]
+    offsets[0] = 0
+    first, last = int(dict_offsets[0]), int(dict_offsets[-1])
+    # Twice the bytes of n strings of the dictionary's mean length: skewed indices select a mix
+    # whose mean differs from the dictionary's; should they select more, `data` doubles.
+    estimate = 2 * n * (last - first) // (len(dict_offsets) - 1)
+    data = np.empty(estimate + HEAD, dtype=np.uint8)
+    padded = np.zeros(last - first + HEAD, dtype=np.uint8)
+    padded[: last - first] = dict_data[first:last]
+    i, pos = _string_fill(indices, dict_offsets, padded, offsets, data, 0, 0)
+    while i < n:
+        grown = np.empty(2 * data.shape[0], dtype=np.uint8)
+        grown[:pos] = data[:pos]
+        data = grown
+        i, pos = _string_fill(indices, dict_offsets, padded, offsets, data, i, pos)
+    return offsets, data[:pos]
