@@ -6,7 +6,8 @@ four codes at a time while no byte of the four is the escape (a SWAR test on a u
 unaligned 8-byte store of its symbol followed by a length-sized advance; an escape copies one
 literal byte; the last 1-3 codes go through Lance's tail path. (Since 2026-12-05: one code at a
 time, no block test; since session 38: the unaligned 8-byte store is real again, through a
-uint64 view of the output with a 1-byte stride.) Like Lance's adapter (physical/fsst.rs) the
+uint64 view of the output with a 1-byte stride; the page is decoded as one stream in chunks,
+the offsets read from a position log.) Like Lance's adapter (physical/fsst.rs) the
 output is allocated at 8x the codes and truncated afterwards.
 """
 
@@ -41,33 +42,63 @@ def parse_symbol_table(buf):
     return symbols, lens, (st_info & (1 << 24)) != 0
 
 
+_0 = np.uint64(0)
 _1 = np.uint64(1)
-_2 = np.uint64(2)
+# Codes decoded per chunk: the chunk's position log (2050 uint64, 16 KiB) stays in L1.
+_CHUNK = np.uint64(2048)
 
 
 @njit(**JIT)
-def _decompress_bulk(symbols, lens, codes, offsets, out8, out_offsets):
-    """Lance's loop, one code at a time: `out8[pos]` is the 8 bytes at byte `pos` of the output
-    (a uint64 view with a 1-byte stride, made by the caller), so each code is one unaligned 8-byte
-    store of its whole symbol and an advance by its length; the bytes past the length are
-    overwritten by the next code's store (or lie past the end, in the slack). An escape stores
-    its literal byte the same way and advances by one. The position chain is one add per code.
-    Every index and count is unsigned: numba wraps a signed index around when negative."""
-    pos = np.uint64(0)
+def _decode_chunk(symbols, lens, codes, base, n, out8, pos, log):
+    """Lance's loop over the n codes from `base`, one code at a time: `out8[pos]` is the 8 bytes
+    at byte `pos` of the output (a uint64 view with a 1-byte stride, made by the caller), so each
+    code is one unaligned 8-byte store of its whole symbol and an advance by its length; the
+    bytes past the length are overwritten by the next code's store (or lie in the slack). An
+    escape stores its literal byte the same way (`lens[255]` is 1). `log[j]` keeps the output
+    position where code base + j starts (a store per code instead of a loop exit per string).
+    Returns the codes consumed (n, or n + 1 when the chunk ends inside an escape) and the
+    position. Every index and count is unsigned: numba wraps a signed index around when
+    negative."""
+    j = _0
+    while j < n:
+        log[j] = pos
+        code = codes[base + j]
+        j += _1
+        sym = symbols[code]
+        if code == FSST_ESC:
+            log[j] = pos  # the literal's index: never where a string starts
+            sym = np.uint64(codes[base + j])
+            j += _1
+        out8[pos] = sym
+        pos += np.uint64(lens[code])
+    log[j] = pos
+    return j, pos
+
+
+@njit(**JIT)
+def _decompress_bulk(symbols, lens, codes, offsets, out8, out_offsets, log):
+    """The page's codes decoded as one stream (no escape spans two strings, so the strings'
+    bytes come out back to back) in chunks of _CHUNK codes; after each chunk the offsets of the
+    strings ending in it are read from its position log. Per string this is a few loads and a
+    store instead of an inner-loop exit the branch predictor misses on every string of varying
+    length (numbers: 3 codes per string)."""
     out_offsets[0] = 0
-    in_curr = np.uint64(offsets[0])
-    for i in range(1, offsets.size):
-        in_end = np.uint64(offsets[i])
-        while in_curr < in_end:
-            code = codes[in_curr]
-            in_curr += _1
-            sym = symbols[code]
-            if code == FSST_ESC:
-                sym = np.uint64(codes[in_curr])
-                in_curr += _1
-            out8[pos] = sym
-            pos += np.uint64(lens[code])
-        out_offsets[i] = pos
+    n_strings = np.uint64(offsets.size - 1)
+    u = _1  # the next string end to fill in
+    base = np.uint64(offsets[0])
+    stop = np.uint64(offsets[offsets.size - 1])
+    pos = _0
+    while base < stop:
+        n = min(_CHUNK, stop - base)
+        consumed, pos = _decode_chunk(symbols, lens, codes, base, n, out8, pos, log)
+        # string ends in [base, base + n]; every earlier one was filled in before
+        while u <= n_strings and np.uint64(offsets[u]) - base <= n:
+            out_offsets[u] = log[np.uint64(offsets[u]) - base]
+            u += _1
+        base += consumed
+    while u <= n_strings:  # only empty strings left (or no codes at all)
+        out_offsets[u] = pos
+        u += _1
     return pos
 
 
@@ -84,6 +115,7 @@ def fsst_decode(symbol_table, offsets, codes):
     # 8-byte store per element. numpy checks that the view stays inside `buf`.
     out8 = np.ndarray((n_pos,), dtype=np.uint64, buffer=buf, strides=(1,))
     out_offsets = np.empty(offsets.size, dtype=offsets.dtype)
+    log = np.empty(int(_CHUNK) + 2, dtype=np.uint64)
     lens[FSST_ESC] = 1  # an escape writes one literal byte
-    out_len = int(_decompress_bulk(symbols, lens, codes, offsets, out8, out_offsets))
+    out_len = int(_decompress_bulk(symbols, lens, codes, offsets, out8, out_offsets, log))
     return out_offsets, buf[:out_len]
