@@ -70,20 +70,44 @@ _WORD = np.uint64(WORD)
 
 @njit(**JIT)
 def _move16(data, source, out_data, position):
-    # 16 bytes as two 8-byte words: loaded, then stored (byte loads ORed into a word and a word's
-    # bytes stored in order are each a few wide accesses to LLVM). Positions are unsigned: with
-    # signed ones numba wraps every byte's index around when negative (a compare and a select per
-    # byte, and LLVM could not merge the byte moves).
-    lo = _ZERO
-    hi = _ZERO
-    for b in range(8):
-        lo |= np.uint64(data[source + np.uint64(b)]) << np.uint64(8 * b)
-    for b in range(8):
-        hi |= np.uint64(data[source + np.uint64(8 + b)]) << np.uint64(8 * b)
-    for b in range(8):
-        out_data[position + np.uint64(b)] = np.uint8(lo >> np.uint64(8 * b))
-    for b in range(8):
-        out_data[position + np.uint64(8 + b)] = np.uint8(hi >> np.uint64(8 * b))
+    # 16 bytes loaded one by one into locals, then stored one by one: all 16 loads come before
+    # any store, so LLVM's SLP vectorizer makes them one 16-byte load and one 16-byte store (it
+    # may not move a load past a store, as data and out_data could overlap: loads and stores
+    # interleaved stay bytes). Built as two words ORed from bytes instead, LLVM merged them into
+    # three accesses each way (4 + 8 + 4 bytes). Positions are unsigned: with signed ones numba
+    # wraps every byte's index around when negative (a compare and a select per byte).
+    b0 = data[source + np.uint64(0)]
+    b1 = data[source + np.uint64(1)]
+    b2 = data[source + np.uint64(2)]
+    b3 = data[source + np.uint64(3)]
+    b4 = data[source + np.uint64(4)]
+    b5 = data[source + np.uint64(5)]
+    b6 = data[source + np.uint64(6)]
+    b7 = data[source + np.uint64(7)]
+    b8 = data[source + np.uint64(8)]
+    b9 = data[source + np.uint64(9)]
+    b10 = data[source + np.uint64(10)]
+    b11 = data[source + np.uint64(11)]
+    b12 = data[source + np.uint64(12)]
+    b13 = data[source + np.uint64(13)]
+    b14 = data[source + np.uint64(14)]
+    b15 = data[source + np.uint64(15)]
+    out_data[position + np.uint64(0)] = b0
+    out_data[position + np.uint64(1)] = b1
+    out_data[position + np.uint64(2)] = b2
+    out_data[position + np.uint64(3)] = b3
+    out_data[position + np.uint64(4)] = b4
+    out_data[position + np.uint64(5)] = b5
+    out_data[position + np.uint64(6)] = b6
+    out_data[position + np.uint64(7)] = b7
+    out_data[position + np.uint64(8)] = b8
+    out_data[position + np.uint64(9)] = b9
+    out_data[position + np.uint64(10)] = b10
+    out_data[position + np.uint64(11)] = b11
+    out_data[position + np.uint64(12)] = b12
+    out_data[position + np.uint64(13)] = b13
+    out_data[position + np.uint64(14)] = b14
+    out_data[position + np.uint64(15)] = b15
 
 
 @njit(**JIT)
