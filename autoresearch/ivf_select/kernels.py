@@ -158,6 +158,68 @@ def find_partitions_dot(query, centroids, nprobes):
 SELECT_RATIO = 2
 
 
+# From this many kept ids on, the n best are kept unsorted (take_smallest_replacing): at 64 of 256
+# and of 4096 centroids it was 23% and 7% faster than the sorted buffer, at 20 of 256 4% slower
+# (each entry then costs n / 4 vector maxes against a short insertion walk).
+REPLACE_MIN_N = 32
+
+
+@njit(**JIT)
+def take_smallest_replacing(dists, nprobes):
+    """The n smallest, ascending. Few of many (n * SELECT_RATIO <= P): one pass keeping the n best
+    so far, unsorted, each under a unique int64 key (its distance as an order-preserving int32 in
+    the high half, its slot in the low half): a new distance enters only below the n-th best,
+    in place of the largest key, and the next largest is a max over the n keys, which LLVM
+    vectorizes. A sorted buffer's walk moved ~25 entries with a mispredicted exit per entry (64
+    of 256: ~155 entries, ~3,900 moves per call); here an entry costs n / 4 vector maxes. The
+    kept keys are placed by their ranks at the end (each rank a vectorized count). Otherwise,
+    or on a NaN, a full argsort."""
+    total = dists.shape[0]
+    n = min(nprobes, total)
+    if n == 0 or n * SELECT_RATIO > total:
+        order = np.argsort(dists)[:n]
+        return order.astype(np.uint32), dists[order]
+    bits = dists.view(np.int32)
+    keys = np.empty(n, dtype=np.int64)
+    kept = np.empty(n, dtype=np.uint32)  # the id in each slot
+    count = 0
+    bound = np.float32(np.inf)  # the n-th best once n are kept
+    top = 0  # the slot that holds it
+    for p in range(total):
+        d = dists[p]
+        if d != d:  # NaN: argsort's order (NaN last) is the contract's
+            order = np.argsort(dists)[:n]
+            return order.astype(np.uint32), dists[order]
+        if count == n:
+            if d >= bound:
+                continue
+            slot = top
+        else:
+            slot = count
+            count += 1
+        # float32 bits as a signed int32 ordered as the floats: negatives flip their magnitude
+        # bits (so -0.0 < +0.0; equal distances may come in any order, as Lance's unstable sort).
+        b = np.int64(bits[p])
+        keys[slot] = ((b ^ ((b >> 31) & 0x7FFFFFFF)) << 32) | slot
+        kept[slot] = p
+        if count == n:
+            largest = keys[0]
+            for i in range(n):  # from 0, not 1: n full lanes (64 = four 16-key steps, no tail)
+                largest = max(largest, keys[i])
+            top = largest & 0xFFFFFFFF
+            bound = dists[kept[top]]
+    ids = np.empty(n, dtype=np.uint32)
+    best = np.empty(n, dtype=np.float32)
+    for i in range(n):  # the keys are distinct: their ranks are a permutation of 0..n-1
+        key = keys[i]
+        rank = 0
+        for j in range(n):
+            rank += keys[j] < key
+        ids[rank] = kept[i]
+        best[rank] = dists[kept[i]]
+    return ids, best
+
+
 @njit(**JIT)
 def take_smallest(dists, nprobes):
     """The n smallest, ascending. Few of many (n * SELECT_RATIO <= P): one pass keeping the n best
@@ -168,6 +230,8 @@ def take_smallest(dists, nprobes):
     if n == 0 or n * SELECT_RATIO > total:
         order = np.argsort(dists)[:n]
         return order.astype(np.uint32), dists[order]
+    if n >= REPLACE_MIN_N:
+        return take_smallest_replacing(dists, nprobes)
     best = np.empty(n, dtype=np.float32)
     ids = np.empty(n, dtype=np.uint32)
     count = 0
