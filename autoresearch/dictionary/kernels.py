@@ -33,6 +33,23 @@ def _fill_values(indices, dictionary, out):
 
 
 @njit(**JIT)
+def _fill_values_paired(words, indices, dictionary, out):
+    """out[2k], out[2k + 1] = dictionary[low half of words[k]], dictionary[high half]. The plain
+    gather is 2 loads and a store per value, bound by the 3 load ports (~0.67 cycle a value); one
+    index load per two values is 1.5 loads a value, the halves split by a mask and a shift (one
+    ALU op each, on ports the loop leaves idle; the shift count is a register: shrx, one uop)."""
+    half = np.uint64(4 * words.itemsize)  # bits per index
+    mask = (_ONE << half) - _ONE
+    for k in range(words.shape[0]):
+        w = np.uint64(words[k])
+        out[2 * k] = dictionary[w & mask]
+        out[2 * k + 1] = dictionary[w >> half]
+    n = indices.shape[0]
+    if n % 2:
+        out[n - 1] = dictionary[np.uint64(indices[n - 1])]
+
+
+@njit(**JIT)
 def _fill_pairs(indices, words, out):
     """16-byte values as two uint64 words, flat: out[2i], out[2i + 1] = words[2j], words[2j + 1].
     Both words are loaded before either is stored: numba's arrays carry no no-alias information,
@@ -80,7 +97,15 @@ def dict_decode(indices, dictionary):
             _fill_bytes(indices, dictionary, out)
         return out
     out = np.empty(n, dtype=dictionary.dtype)
-    _fill_values(indices, dictionary, out)
+    size = indices.dtype.itemsize
+    if size <= 4 and n >= 2 and indices.flags.c_contiguous:
+        # Contiguous indices of 1, 2 or 4 bytes viewed as unsigned words holding two of them
+        # (little-endian x86: index 2k is the low half of word k). Indices are never negative
+        # (the contract), so an int32 index read as the unsigned half of a uint64 is the same.
+        words = indices[: n - n % 2].view(f"u{2 * size}")
+        _fill_values_paired(words, indices, dictionary, out)
+    else:
+        _fill_values(indices, dictionary, out)
     return out
 
 
