@@ -49,6 +49,16 @@ def dot_batch(query, vectors):
     return out
 
 
+# cosine_batch reads two row streams per pass (row i and row i + N // 2) for rows of at most this
+# many elements. Measured (two row streams for every D and all three float functions, discarded for
+# its l2/dot losses): cosine 0.84x at D = 128, 0.95x at D = 768, 1.017x at D = 1536; l2 and dot
+# flat or slower. Cosine does the most work per row (two sums, two reductions, a sqrt and two
+# divisions), so two rows per pass share the query loads and overlap their tails; at D = 1536 the
+# second set of accumulators costs more than the tail it hides. Run with this at 1024: cosine
+# 0.905 at D = 128 but 1.013 at D = 768 (discarded, 0.993), so only short rows take it.
+COSINE_TWO_STREAM_MAX_DIM = 256
+
+
 @njit(**FLOAT_JIT)
 def cosine_batch(query, vectors):
     n, dim = vectors.shape
@@ -57,7 +67,27 @@ def cosine_batch(query, vectors):
         query_sq += query[d] * query[d]
     query_norm = np.float32(math.sqrt(query_sq))
     out = np.empty(n, dtype=np.float32)
-    for i in range(n):
+    start = 0  # the first row the one-row loop below computes
+    if dim <= COSINE_TWO_STREAM_MAX_DIM:
+        half = n // 2  # rows [0, half) paired with [half, 2 * half); with n odd the last row alone
+        for i in range(half):
+            j = i + half
+            dot_i = np.float32(0.0)
+            dot_j = np.float32(0.0)
+            sq_i = np.float32(0.0)
+            sq_j = np.float32(0.0)
+            for d in range(dim):
+                q = query[d]
+                x_i = vectors[i, d]
+                x_j = vectors[j, d]
+                dot_i += q * x_i
+                dot_j += q * x_j
+                sq_i += x_i * x_i
+                sq_j += x_j * x_j
+            out[i] = np.float32(1.0) - dot_i / query_norm / np.float32(math.sqrt(sq_i))
+            out[j] = np.float32(1.0) - dot_j / query_norm / np.float32(math.sqrt(sq_j))
+        start = 2 * half
+    for i in range(start, n):
         dot = np.float32(0.0)
         vector_sq = np.float32(0.0)
         for d in range(dim):
