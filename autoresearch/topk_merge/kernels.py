@@ -22,6 +22,8 @@ BUFFER_SLACK = 64
 SELECT_MIN_K = 64
 # sort_pairs insertion-sorts runs shorter than this.
 INSERTION_MAX = 16
+# merges of k up to this keep the k best sorted by insertion (merge_small_into), a heap above
+SORTED_MAX_K = 16
 
 
 _ONE = np.uint64(1)
@@ -283,11 +285,41 @@ def keep_lists_by_kth_head(head_d, head_r, head_l, k, out_d, out_r):
 
 
 @njit(**JIT)
+def merge_small_into(dists, row_ids, k, out_d, out_r):
+    """k <= SORTED_MAX_K: the k best so far kept sorted in the output, the lists read one after
+    another; an entry that beats the k-th is inserted by shifting, and a list is left at its first
+    entry that does not (it is sorted by (distance, row id), so nothing after it can). Most lists
+    cost one compare; there is no heap of heads to build, prefilter or pop."""
+    num_lists, width = dists.shape
+    size = 0
+    for lst in range(num_lists):
+        for j in range(width):
+            d = dists[lst, j]
+            r = row_ids[lst, j]
+            if size == k:
+                if not is_before(d, r, out_d[k - 1], out_r[k - 1]):
+                    break
+                pos = k - 1  # the k-th leaves
+            else:
+                pos = size
+                size += 1
+            while pos > 0 and is_before(d, r, out_d[pos - 1], out_r[pos - 1]):
+                out_d[pos] = out_d[pos - 1]
+                out_r[pos] = out_r[pos - 1]
+                pos -= 1
+            out_d[pos] = d
+            out_r[pos] = r
+
+
+@njit(**JIT)
 def merge_into(dists, row_ids, k, out_d, out_r):
     """k-way merge: each list is sorted, so the next smallest entry is always one of the lists'
     heads. A min-heap of the heads, popped k times, reads at most k + L entries."""
     num_lists, width = dists.shape
     if k == 0:
+        return
+    if k <= SORTED_MAX_K:
+        merge_small_into(dists, row_ids, k, out_d, out_r)
         return
     head_d = np.empty(num_lists, dtype=np.float32)
     head_r = np.empty(num_lists, dtype=np.uint64)
