@@ -34,9 +34,14 @@ kernels timed again in two processes of this command's own, their CPU time read 
 combination; written to .autoresearch/confirm/MACHINE/COMMIT-ENV.json for the gate
 (`--confirmation FILE`), which refuses to decide when asv's ratios and these disagree.
 
+It refuses to start while an experiment, loop or re-baseline holds this checkout's lock
+(.autoresearch/lock.json): it would time beside that run's benchmark, spoiling both, and share
+the asv environment that run is using.
+
 Exit codes: 0 ran (individual benchmarks may still have failed: the gate reads that from the JSON),
-1 a dirty tree, an unknown revision or a baseline that is not the pairing's, 2 asv itself failed,
-64 bad usage (a bad flag, an unknown target).
+1 a dirty tree, an unknown revision, a baseline that is not the pairing's, or this checkout busy
+with an experiment, loop or re-baseline, 2 asv itself failed, 64 bad usage (a bad flag, an
+unknown target).
 """
 
 from __future__ import annotations
@@ -273,6 +278,17 @@ def check_baseline(target: str, commit: str, baseline: str, repo: Path = REPO) -
             f"the A/B benchmark pairs {commit[:12]} with its first parent {parent[:12]}, whose "
             f"{path} is not {baseline}'s: commit the candidate on top of the baseline's kernel"
         )
+
+
+def check_idle(repo: Path) -> None:
+    """Refuse while a live experiment, loop or re-baseline holds `repo` (the command only: those
+    runs call `run` themselves, from a worktree or under their own lock)."""
+    from autoresearch.harness.layout import LOCK_FILE, state_dir
+    from autoresearch.harness.lock import describe_holder, live_holder
+
+    if held := live_holder(repo):
+        path = state_dir(repo) / LOCK_FILE
+        raise BenchError(f"{describe_holder(path, held)}: wait for it to finish")
 
 
 def run(
@@ -559,6 +575,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cli.check_targets(parser, args.target, protocol=True)
     try:
+        check_idle(REPO)
         path = run(
             args.target, args.baseline, args.peers, args.bench, part=args.part, repair=args.repair
         )

@@ -254,3 +254,29 @@ def test_pinned_versions_are_compared_with_this_interpreters():
     assert bench.runs_pinned_versions({"matrix": {"req": {"numpy": [numpy]}}})
     assert not bench.runs_pinned_versions({"matrix": {"req": {"numpy": ["0.0.1"]}}})
     assert not bench.runs_pinned_versions({"matrix": {"req": {"no-such-dist": ["1"]}}})
+
+
+def test_the_command_refuses_while_an_experiment_holds_the_checkout(tmp_path, monkeypatch, capsys):
+    """A live lock (an experiment, loop or re-baseline in this checkout) stops `bench` with exit 1
+    before it touches asv; a dead owner's lock does not (the next experiment recovers it)."""
+    from autoresearch.harness.layout import LOCK_FILE, state_dir
+    from autoresearch.harness.procs import process_identity
+
+    lock = state_dir(tmp_path) / LOCK_FILE
+    lock.parent.mkdir(parents=True)
+    ran = []
+    monkeypatch.setattr(bench, "REPO", tmp_path)
+    monkeypatch.setattr(bench, "run", lambda *a, **k: ran.append(a))
+    live = {**process_identity(os.getpid()), "owner": "experiment", "step": {"phase": "bench"}}
+    lock.write_text(json.dumps(live))
+    assert bench.main(["pq_l2"]) == 1 and not ran
+    err = capsys.readouterr().err
+    assert "another experiment holds" in err and f"pid {os.getpid()}" in err and "bench" in err
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead_identity = process_identity(dead.pid)
+    dead.wait()
+    lock.write_text(json.dumps({**dead_identity, "owner": "experiment"}))
+    bench.check_idle(tmp_path)  # no error: its owner is gone
+    lock.unlink()
+    bench.check_idle(tmp_path)

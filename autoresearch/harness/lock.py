@@ -44,13 +44,8 @@ class Lock:
             except FileExistsError:
                 held = read_json(path)
                 if held is not None and same_process(held):
-                    raise Refused(
-                        [
-                            f"another {held.get('owner', 'process')} holds {path} (pid "
-                            f"{held['pid']}, since {held.get('started_at')}, step "
-                            f"{(held.get('step') or {}).get('phase')}): wait for it or stop it"
-                        ]
-                    ) from None
+                    reason = f"{describe_holder(path, held)}: wait for it or stop it"
+                    raise Refused([reason]) from None
                 # Stale: its owner died. Take it over by rename, so one process recovers it.
                 grabbed = path.with_name(f"{LOCK_FILE}.stale.{os.getpid()}")
                 try:
@@ -88,6 +83,21 @@ class Lock:
         held = read_json(self.path)
         if held and held.get("pid") == self.data["pid"]:
             self.path.unlink(missing_ok=True)
+
+
+def live_holder(repo: Path) -> dict | None:
+    """The lock's contents if a live process holds `repo`'s lock, else None (no lock, or its
+    owner died: the next experiment recovers it)."""
+    held = read_json(state_dir(repo) / LOCK_FILE)
+    return held if held is not None and same_process(held) else None
+
+
+def describe_holder(path: Path, held: dict) -> str:
+    step = (held.get("step") or {}).get("phase")
+    return (
+        f"another {held.get('owner', 'process')} holds {path} (pid {held['pid']}, since "
+        f"{held.get('started_at')}, step {step})"
+    )
 
 
 def phase_of(lock: Lock | None) -> str:
