@@ -35,6 +35,11 @@ _ONE = np.uint64(1)
 _SIX = np.uint64(6)
 _LOW6 = np.uint64(63)
 WINDOW_MIN_TERMS = 4  # fewer lists: a minimum over the heads per document costs less
+# ... unless k is large: the k-th score then stays low, MaxScore leaves (almost) every list
+# essential, and each window holds many documents, so three lists already pay for the window
+# (at k = 10 the common list turns non-essential early and a window holds few essential postings).
+WINDOW_MIN_TERMS_LARGE_K = 3
+LARGE_K = 64
 BOUND_TABLE = 32  # one term: frequencies below this can be skipped by their bound
 
 
@@ -199,7 +204,8 @@ def _many_terms(
         end[i] = term_offsets[order[i] + 1]
     threshold = -1.0  # the k-th score once the heap is full
     essential = 0  # order[essential:] are enumerated; order[:essential] only probed
-    if num_terms < WINDOW_MIN_TERMS:
+    min_terms = WINDOW_MIN_TERMS_LARGE_K if k >= LARGE_K else WINDOW_MIN_TERMS
+    if num_terms < min_terms:
         while True:
             doc = TERMINATED
             for i in range(essential, num_terms):
