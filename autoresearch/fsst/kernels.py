@@ -44,6 +44,10 @@ def parse_symbol_table(buf):
 
 _0 = np.uint64(0)
 _1 = np.uint64(1)
+_2 = np.uint64(2)
+# lens[255] = 0x81: bit 7 marks the escape in a pair's length test, the low bits are its 1 byte.
+_ESC_BIT = np.uint64(0x80)
+_LEN_BITS = np.uint64(0x7F)
 # Codes decoded per chunk: the chunk's position log (2050 uint64, 16 KiB) stays in L1.
 _CHUNK = np.uint64(2048)
 
@@ -58,9 +62,33 @@ def _decode_chunk(symbols, lens, codes, base, n, out8, pos, log):
     position where code base + j starts (a store per code instead of a loop exit per string).
     Returns the codes consumed (n, or n + 1 when the chunk ends inside an escape) and the
     position. Every index and count is unsigned: numba wraps a signed index around when
-    negative."""
+    negative.
+
+    Two codes a step while neither is an escape (one test on their two lengths, loaded anyway:
+    the escape's has bit 7 set), their four stores grouped by cache line: the two log entries
+    (adjacent), then the two symbols (2-16 bytes apart). One code at a time stores log, output,
+    log, output: every store a different line from the one before, and the L1 commits two
+    stores a cycle only when they go to the same line. An escape (and a chunk's odd last code)
+    takes the one-code step."""
     j = _0
+    last = n - _1  # read only when n >= 1
     while j < n:
+        if j < last:  # two codes left at least
+            c0 = codes[base + j]
+            c1 = codes[base + j + _1]
+            l0 = np.uint64(lens[c0])
+            l1 = np.uint64(lens[c1])
+            if ((l0 | l1) & _ESC_BIT) == 0:
+                s0 = symbols[c0]
+                s1 = symbols[c1]
+                p1 = pos + l0
+                log[j] = pos
+                log[j + _1] = p1
+                out8[pos] = s0
+                out8[p1] = s1
+                pos = p1 + l1
+                j += _2
+                continue
         log[j] = pos
         code = codes[base + j]
         j += _1
@@ -70,7 +98,7 @@ def _decode_chunk(symbols, lens, codes, base, n, out8, pos, log):
             sym = np.uint64(codes[base + j])
             j += _1
         out8[pos] = sym
-        pos += np.uint64(lens[code])
+        pos += np.uint64(lens[code]) & _LEN_BITS
     log[j] = pos
     return j, pos
 
@@ -116,6 +144,6 @@ def fsst_decode(symbol_table, offsets, codes):
     out8 = np.ndarray((n_pos,), dtype=np.uint64, buffer=buf, strides=(1,))
     out_offsets = np.empty(offsets.size, dtype=offsets.dtype)
     log = np.empty(int(_CHUNK) + 2, dtype=np.uint64)
-    lens[FSST_ESC] = 1  # an escape writes one literal byte
+    lens[FSST_ESC] = 0x81  # an escape writes one literal byte; bit 7 flags it (_ESC_BIT)
     out_len = int(_decompress_bulk(symbols, lens, codes, offsets, out8, out_offsets, log))
     return out_offsets, buf[:out_len]
