@@ -52,9 +52,15 @@ def _idf(token_docs, num_docs):
 
 @njit(**JIT)
 def _doc_weight(freq, doc_tokens, avg_doc_length):
+    """Lance's weight with one division instead of two: K1 * (1 - B + B * dl / avgdl) is taken
+    as K1 * (1 - B) + (K1 * B / avgdl) * dl, whose division is loop-invariant (LLVM hoists it
+    once the function is inlined), so a contribution pays one divss (latency 11) instead of two.
+    It moves a contribution by a few float32 ulps (~1e-7 relative; the contract allows 1e-4).
+    The bounds stay exact: at dl = 0 the norm is K1 * (1 - B) exactly, and for dl >= 0 the
+    rounded norm is never smaller, so no contribution exceeds its term's bound."""
     f = np.float32(freq)
     dl = np.float32(doc_tokens)
-    doc_norm = K1 * (ONE - B + B * dl / avg_doc_length)
+    doc_norm = K1 * (ONE - B) + (K1 * B / avg_doc_length) * dl
     return (K1 + ONE) * f / (f + doc_norm)
 
 
