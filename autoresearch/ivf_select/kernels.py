@@ -440,6 +440,8 @@ def take_smallest(dists, nprobes):
     if n == 0 or n * SELECT_RATIO > total:
         order = np.argsort(dists)[:n]
         return order.astype(np.uint32), dists[order]
+    if n >= THRESHOLD_MIN_N and total <= THRESHOLD_MAX_P:
+        return take_smallest_threshold(dists, n)
     if n >= REPLACE_MIN_N:
         return take_smallest_replacing(dists, nprobes)
     best = np.empty(n, dtype=np.float32)
@@ -463,4 +465,94 @@ def take_smallest(dists, nprobes):
             j -= 1
         best[j] = d
         ids[j] = p
+    return ids, best
+
+
+# Few of many from at most THRESHOLD_MAX_P distances, from THRESHOLD_MIN_N kept ids on: the n-th
+# smallest is found first (take_smallest_threshold), with no branch per distance. The buffered
+# passes pay ~70-80 cycles per entered distance (a mispredicted entry, the walk's mispredicted
+# exit or the replacement's max and bound reload on the next compare's path): 20 and 64 of 256
+# enter ~73 and ~155 of them, which is about the 2.3 and 3.9 us per call that (256, 128)/20 and
+# /64 take beyond /1 (asv at 8177a1e8). From 1024 distances on each counting pass costs as much
+# as a few entries save; below 8 kept ids the walk is short and mostly predicted.
+THRESHOLD_MAX_P = 512
+THRESHOLD_MIN_N = 8
+
+
+@njit(**DIST_JIT)
+def take_smallest_threshold(dists, n):
+    """The n smallest (THRESHOLD_MIN_N <= n, n * SELECT_RATIO <= P <= THRESHOLD_MAX_P),
+    ascending. Each distance as an order-preserving int32 key (take_smallest_replacing's), then
+    the n-th smallest key by bisection: each step one vectorized count of the keys <= the
+    midpoint (P / 8 compares and adds in ymm lanes), ~10 steps until the midpoint falls in the
+    gap below the (n + 1)-th key, at most 33 (ties). Then one branch-free pass collects the keys
+    below the threshold (an unconditional store, a counted advance), keys equal to the n-th
+    smallest fill any slots left (ties: Lance's unstable sort may keep any of them), and the n
+    are placed by their ranks (vectorized counts over unique (key, id) int64 keys). No branch
+    depends on a single distance, so none is mispredicted per distance. NaN: argsort."""
+    total = dists.shape[0]
+    bits = dists.view(np.int32)
+    keys = np.empty(total, dtype=np.int32)
+    low = np.int32(0x7FFFFFFF)
+    high = np.int32(-0x7FFFFFFF - 1)
+    nan = False
+    for p in range(total):
+        b = bits[p]
+        # float32 bits as a signed int32 ordered as the floats: negatives flip their magnitude
+        # bits (so -0.0 < +0.0; equal distances may come in any order).
+        k = np.int32(b ^ ((b >> 31) & 0x7FFFFFFF))
+        keys[p] = k
+        low = min(low, k)
+        high = max(high, k)
+        nan |= dists[p] != dists[p]
+    if nan:  # argsort's order (NaN last) is the contract's
+        order = np.argsort(dists)[:n]
+        return order.astype(np.uint32), dists[order]
+    # Invariant: fewer than n keys <= lo, at least n keys <= hi (int64: low - 1 never wraps).
+    lo = np.int64(low) - 1
+    hi = np.int64(high)
+    exact = False
+    while hi - lo > 1:
+        mid = lo + ((hi - lo) >> 1)
+        t = np.int32(mid)
+        # Counted in float32 lanes (exact: P <= THRESHOLD_MAX_P < 2^24) under reassoc: an int64
+        # count widened every four compares to a ymm of int64s (vpmovm2q, vpsubq), a float32
+        # count takes eight keys per compare, mask and add.
+        below = np.float32(0.0)
+        for p in range(total):
+            below += np.float32(keys[p] <= t)
+        if below < n:
+            lo = mid
+        else:
+            hi = mid
+            if below == n:  # the n smallest are exactly the keys <= hi
+                exact = True
+                break
+    # Every key <= last is one of the n smallest: n of them if exact, fewer otherwise (the rest
+    # are keys equal to hi = lo + 1, the n-th smallest).
+    last = np.int32(hi if exact else lo)
+    chosen = np.empty(n + 1, dtype=np.int64)  # (key, id): one spare slot for the last store
+    count = np.uint64(0)  # unsigned: no negative-index fix-up on the store
+    for p in range(total):
+        k = keys[p]
+        chosen[count] = (np.int64(k) << 32) | p
+        count += np.uint64(k <= last)
+    if count < np.uint64(n):
+        tie = np.int32(hi)
+        for p in range(total):
+            if keys[p] == tie:
+                chosen[count] = (np.int64(tie) << 32) | p
+                count += np.uint64(1)
+                if count == np.uint64(n):
+                    break
+    ids = np.empty(n, dtype=np.uint32)
+    best = np.empty(n, dtype=np.float32)
+    for i in range(n):  # the (key, id) keys are distinct: their ranks are a permutation of 0..n-1
+        key = chosen[i]
+        rank = 0
+        for j in range(n):
+            rank += chosen[j] < key
+        p = key & 0xFFFFFFFF
+        ids[rank] = p
+        best[rank] = dists[p]
     return ids, best
