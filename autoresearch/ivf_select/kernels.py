@@ -370,54 +370,54 @@ SELECT_RATIO = 2
 
 # From this many kept ids on, the n best are kept unsorted (take_smallest_replacing): at 64 of 256
 # and of 4096 centroids it was 23% and 7% faster than the sorted buffer, at 20 of 256 4% slower
-# (each entry then costs n / 4 vector maxes against a short insertion walk).
+# (session 38's replacement buffer, whose entry cost n / 4 vector maxes against a short walk).
 REPLACE_MIN_N = 32
 
 
 @njit(**JIT)
 def take_smallest_replacing(dists, nprobes):
-    """The n smallest, ascending. Few of many (n * SELECT_RATIO <= P): one pass keeping the n best
-    so far, unsorted, each under a unique int64 key (its distance as an order-preserving int32 in
-    the high half, its slot in the low half): a new distance enters only below the n-th best,
-    in place of the largest key, and the next largest is a max over the n keys, which LLVM
-    vectorizes. A sorted buffer's walk moved ~25 entries with a mispredicted exit per entry (64
-    of 256: ~155 entries, ~3,900 moves per call); here an entry costs n / 4 vector maxes. The
-    kept keys are placed by their ranks at the end (each rank a vectorized count). Otherwise,
-    or on a NaN, a full argsort."""
+    """The n smallest, ascending. Few of many (n * SELECT_RATIO <= P): one pass appending every
+    distance below the bound to a buffer of 2n unique int64 keys (the distance as an
+    order-preserving int32 in the high half, its id in the low half), unsorted: an entry is a
+    store and an increment. When the buffer fills it is cut to its n smallest (cut_smallest) and
+    the bound becomes the n-th best; between cuts the bound does not move. Replacing the largest
+    at every entry (session 38's buffer) put a max over the n keys and the bound's reload (two
+    dependent loads) between an entry and the next compare, so an entry's mispredict resolved
+    late: (4096, 128)/64 took 72 us a call against 56 at /20 (asv at 8177a1e8). Here the cuts
+    come at about 2n, 4n, 8n, ... distances (the kept n are the n best so far, so n more enter
+    in about as many distances again): 64 of 4096 ~6 cuts of 128 keys and ~450 entries, each a
+    mispredict on a settled bound. The kept keys are placed by their ranks at the end.
+    Otherwise, or on a NaN, a full argsort."""
     total = dists.shape[0]
     n = min(nprobes, total)
     if n == 0 or n * SELECT_RATIO > total:
         order = np.argsort(dists)[:n]
         return order.astype(np.uint32), dists[order]
     bits = dists.view(np.int32)
-    keys = np.empty(n, dtype=np.int64)
-    kept = np.empty(n, dtype=np.uint32)  # the id in each slot
+    keys = np.empty(2 * n, dtype=np.int64)
     count = 0
-    bound = np.float32(np.inf)  # the n-th best once n are kept
-    top = 0  # the slot that holds it
+    bound = np.float32(np.inf)  # the n-th best at the last cut (none yet: all but +inf enter)
     for p in range(total):
         d = dists[p]
+        if d >= bound:  # false for a NaN
+            continue
         if d != d:  # NaN: argsort's order (NaN last) is the contract's
             order = np.argsort(dists)[:n]
             return order.astype(np.uint32), dists[order]
-        if count == n:
-            if d >= bound:
-                continue
-            slot = top
-        else:
-            slot = count
-            count += 1
         # float32 bits as a signed int32 ordered as the floats: negatives flip their magnitude
         # bits (so -0.0 < +0.0; equal distances may come in any order, as Lance's unstable sort).
         b = np.int64(bits[p])
-        keys[slot] = ((b ^ ((b >> 31) & 0x7FFFFFFF)) << 32) | slot
-        kept[slot] = p
-        if count == n:
-            largest = keys[0]
-            for i in range(n):  # from 0, not 1: n full lanes (64 = four 16-key steps, no tail)
-                largest = max(largest, keys[i])
-            top = largest & 0xFFFFFFFF
-            bound = dists[kept[top]]
+        keys[count] = ((b ^ ((b >> 31) & 0x7FFFFFFF)) << 32) | p
+        count += 1
+        if count == 2 * n:
+            nth = cut_smallest(keys, count, n)
+            count = n
+            bound = dists[nth & 0xFFFFFFFF]
+    if count < n:  # fewer than n distances below +inf (the +inf ones never entered)
+        order = np.argsort(dists)[:n]
+        return order.astype(np.uint32), dists[order]
+    if count > n:
+        cut_smallest(keys, count, n)
     ids = np.empty(n, dtype=np.uint32)
     best = np.empty(n, dtype=np.float32)
     for i in range(n):  # the keys are distinct: their ranks are a permutation of 0..n-1
@@ -425,9 +425,49 @@ def take_smallest_replacing(dists, nprobes):
         rank = 0
         for j in range(n):
             rank += keys[j] < key
-        ids[rank] = kept[i]
-        best[rank] = dists[kept[i]]
+        p = key & 0xFFFFFFFF
+        ids[rank] = p
+        best[rank] = dists[p]
     return ids, best
+
+
+@njit(**JIT)
+def cut_smallest(keys, count, n):
+    """Move the n smallest of keys[:count] (distinct int64 keys, n < count) to keys[:n], in any
+    order, and return the largest of them. The n-th smallest by bisection on the key values,
+    each step one vectorized count of the keys <= the midpoint (count / 4 int64 compares), ~10
+    steps until the midpoint falls below the (n + 1)-th; then one branch-free compaction (an
+    unconditional store, a counted advance): no branch depends on a single key."""
+    low = keys[0]
+    high = keys[0]
+    for i in range(count):
+        low = min(low, keys[i])
+        high = max(high, keys[i])
+    # Fewer than n keys <= lo, at least n keys <= hi. The keys span up to about +-2^63 (negative
+    # distances), so the midpoint is halved before adding and no difference is formed.
+    lo = low - 1  # the smallest key is above -2^63 (a -inf key is 0x807FFFFF << 32)
+    hi = high
+    while lo + 1 < hi:
+        mid = (lo >> 1) + (hi >> 1) + (lo & hi & 1)
+        below = 0
+        for i in range(count):
+            below += keys[i] <= mid
+        if below < n:
+            lo = mid
+        else:
+            hi = mid
+            if below == n:
+                break
+    # Distinct keys: exactly n are <= hi (at hi = lo + 1 one more than the fewer than n <= lo).
+    kept = np.uint64(0)  # unsigned: no negative-index fix-up on the store
+    for i in range(count):
+        key = keys[i]
+        keys[kept] = key  # kept <= i: the key was read first
+        kept += np.uint64(key <= hi)
+    largest = keys[0]
+    for i in range(n):
+        largest = max(largest, keys[i])
+    return largest
 
 
 @njit(**JIT)
