@@ -72,7 +72,10 @@ def _decode_chunk(symbols, lens, codes, base, n, out8, pos, log):
     takes the one-code step."""
     j = _0
     last = n - _1  # read only when n >= 1
-    while j < n:
+    # The loop's only test is the pair's `j < last` (j <= n - 2 implies j < n); the chunk's end
+    # is tested on the one-code path. With `while j < n` LLVM kept both compares on the pair's
+    # path (j < n at its back-edge, then j < last): one fused compare-branch a pair fewer.
+    while True:
         if j < last:  # two codes left at least
             c0 = codes[base + j]
             c1 = codes[base + j + _1]
@@ -89,6 +92,8 @@ def _decode_chunk(symbols, lens, codes, base, n, out8, pos, log):
                 pos = p1 + l1
                 j += _2
                 continue
+        if j >= n:  # the chunk is done (j = n, or n + 1 when its last code was an escape)
+            break
         log[j] = pos
         code = codes[base + j]
         j += _1
