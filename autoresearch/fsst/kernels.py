@@ -80,8 +80,11 @@ def _decode_chunk(symbols, lens, codes, base, n, out8, pos, log):
             c0 = codes[base + j]
             c1 = codes[base + j + _1]
             l0 = np.uint64(lens[c0])
-            l1 = np.uint64(lens[c1])
-            if ((l0 | l1) & _ESC_BIT) == 0:
+            # A plain length is 0..8 and the escape's 0x81, so the two lengths' sum is under
+            # 0x80 exactly when neither code is an escape: one lea gives both the test and the
+            # pair's advance (instead of mov, or, test and a second add).
+            step = l0 + np.uint64(lens[c1])
+            if step < _ESC_BIT:
                 s0 = symbols[c0]
                 s1 = symbols[c1]
                 p1 = pos + l0
@@ -89,7 +92,7 @@ def _decode_chunk(symbols, lens, codes, base, n, out8, pos, log):
                 log[j + _1] = p1
                 out8[pos] = s0
                 out8[p1] = s1
-                pos = p1 + l1
+                pos += step
                 j += _2
                 continue
         if j >= n:  # the chunk is done (j = n, or n + 1 when its last code was an escape)
