@@ -281,12 +281,16 @@ def check_baseline(target: str, commit: str, baseline: str, repo: Path = REPO) -
 
 
 def check_idle(repo: Path) -> None:
-    """Refuse while a live experiment, loop or re-baseline holds `repo` (the command only: those
-    runs call `run` themselves, from a worktree or under their own lock)."""
+    """Refuse while a live experiment, loop or re-baseline holds `repo`, unless it is this
+    process's own ancestor (the experiment's bench child runs this command; a re-baseline calls
+    `run`). Checked once, at the start."""
+    import psutil
+
     from autoresearch.harness.layout import LOCK_FILE, state_dir
     from autoresearch.harness.lock import describe_holder, live_holder
 
-    if held := live_holder(repo):
+    ancestors = {p.pid for p in psutil.Process().parents()}
+    if (held := live_holder(repo)) and held["pid"] not in ancestors:
         path = state_dir(repo) / LOCK_FILE
         raise BenchError(f"{describe_holder(path, held)}: wait for it to finish")
 

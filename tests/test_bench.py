@@ -258,7 +258,8 @@ def test_pinned_versions_are_compared_with_this_interpreters():
 
 def test_the_command_refuses_while_an_experiment_holds_the_checkout(tmp_path, monkeypatch, capsys):
     """A live lock (an experiment, loop or re-baseline in this checkout) stops `bench` with exit 1
-    before it touches asv; a dead owner's lock does not (the next experiment recovers it)."""
+    before it touches asv; neither the holder's own descendants nor a dead owner's lock do (the
+    next experiment recovers that one)."""
     from autoresearch.harness.layout import LOCK_FILE, state_dir
     from autoresearch.harness.procs import process_identity
 
@@ -271,7 +272,12 @@ def test_the_command_refuses_while_an_experiment_holds_the_checkout(tmp_path, mo
     lock.write_text(json.dumps(live))
     assert bench.main(["pq_l2"]) == 1 and not ran
     err = capsys.readouterr().err
-    assert "another experiment holds" in err and f"pid {os.getpid()}" in err and "bench" in err
+    assert "another experiment holds" in err and f"pid {os.getpid()}" in err and "step bench" in err
+
+    # The holder's own child (the experiment's bench, in its worktree or not) is not refused.
+    parent = {**process_identity(os.getppid()), "owner": "experiment"}
+    lock.write_text(json.dumps(parent))
+    bench.check_idle(tmp_path)
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead_identity = process_identity(dead.pid)
