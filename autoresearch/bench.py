@@ -289,8 +289,8 @@ def check_idle(repo: Path) -> None:
     from autoresearch.harness.layout import LOCK_FILE, state_dir
     from autoresearch.harness.lock import describe_holder, live_holder
 
-    ancestors = {p.pid for p in psutil.Process().parents()}
-    if (held := live_holder(repo)) and held["pid"] not in ancestors:
+    held = live_holder(repo)
+    if held and held["pid"] not in {p.pid for p in psutil.Process().parents()}:
         path = state_dir(repo) / LOCK_FILE
         raise BenchError(f"{describe_holder(path, held)}: wait for it to finish")
 
