@@ -58,7 +58,7 @@ import time
 from pathlib import Path
 
 from autoresearch import ENV_STATE_DIR, PACKAGE_DIR, TARGETS, env_state_dir
-from autoresearch.harness import asvresults, cli
+from autoresearch.harness import asvresults, cli, peer_env
 
 REPO = PACKAGE_DIR.parent
 RESULTS = REPO / asvresults.RESULTS_DIR
@@ -66,18 +66,6 @@ ASV_CONF = "asv.conf.json"
 ENV_MACHINE = "AUTORESEARCH_MACHINE"
 CONFIRM_DIR = ".autoresearch/confirm"  # git-ignored: the parent's confirmations, per machine
 MACHINE_FIELDS = ("arch", "cpu", "machine", "num_cpu", "os", "ram")  # what `asv machine` fills
-# The `peers` extra of pyproject.toml (distribution: module), which `--peers` installs into asv's
-# environment: the *Peers classes run there, not in the user's venv (tests/test_peers.py holds
-# this to pyproject's list).
-PEER_PACKAGES = {
-    "pyarrow": "pyarrow",
-    "simsimd": "simsimd",
-    "numkong": "numkong",
-    "faiss-cpu": "faiss",
-    "pyroaring": "pyroaring",
-    "bm25s": "bm25s",
-    "tantivy": "tantivy",
-}
 
 
 class BenchError(Exception):
@@ -451,28 +439,11 @@ def runs_pinned_versions(conf: dict | None = None) -> bool:
 
 def ensure_peers(stream=None) -> None:
     """Install the peer libraries missing from asv's environment (made first if need be), with
-    the matrix's versions pinned, so that a peer never changes the numpy or numba the kernels are
-    timed with. A peer that cannot be installed (no network, no wheel) is reported and its
-    classes skip in asv (NotImplementedError), as before."""
+    the matrix's versions pinned (harness/peer_env.py)."""
     python = env_folder() / "bin" / "python"
-    if not python.exists():
-        asv("setup", stream=stream)
-    probe = "import importlib.util as u, sys; "
-    probe += "print(*(m for m in sys.argv[1:] if not u.find_spec(m)))"  # the absent modules
-    absent = subprocess.run(
-        [str(python), "-c", probe, *PEER_PACKAGES.values()], capture_output=True, text=True
-    ).stdout.split()
-    wanted = [dist for dist, module in PEER_PACKAGES.items() if module in absent]
-    if not wanted:
-        return
+    peer_env.ensure_env(python, lambda: asv("setup", stream=stream))
     pins = [f"{name}=={versions[0]}" for name, versions in load_conf()["matrix"]["req"].items()]
-    print(f"peers: installing {', '.join(wanted)} into asv's environment", file=sys.stderr)
-    done = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", *wanted, *pins], capture_output=True, text=True
-    )
-    if done.returncode:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
-        print(f"peers: pip failed ({'; '.join(tail)}): those classes will skip", file=sys.stderr)
+    peer_env.install_missing(python, pins)
 
 
 def asv_env_python(commit: str, repo: Path = REPO) -> Path | None:

@@ -282,16 +282,36 @@ def test_a_missing_peer_library_is_an_asv_skip(monkeypatch, name, params, librar
 
 
 def test_bench_installs_the_peers_extra():
-    """`bench --peers` installs bench.PEER_PACKAGES into asv's environment: that list is
+    """`bench --peers` installs peer_env.PEER_PACKAGES into asv's environment: that list is
     pyproject's `peers` extra, and each module name is what the suites import."""
     import tomllib
 
-    from autoresearch import bench
+    from autoresearch.harness import peer_env
 
     extra = tomllib.loads((BENCHMARKS.parent / "pyproject.toml").read_text())["project"][
         "optional-dependencies"
     ]
-    assert sorted(bench.PEER_PACKAGES) == sorted(extra["peers"])
+    assert sorted(peer_env.PEER_PACKAGES) == sorted(extra["peers"])
     suites = "".join(p.read_text() for p in BENCHMARKS.glob("bench_*.py"))
-    for module in bench.PEER_PACKAGES.values():
+    for module in peer_env.PEER_PACKAGES.values():
         assert f"import {module}" in suites or f"from {module} import" in suites, module
+
+
+def test_peer_env_made_by_a_setup_that_exits_1(tmp_path):
+    """`asv setup` exits 1 after making the environment (asv 0.6.5-0.6.6): `bench --peers` on a
+    fresh clone judges it by the interpreter it leaves, and still fails when there is none."""
+    from autoresearch.harness import peer_env
+
+    python = tmp_path / "env" / "bin" / "python"
+
+    def setup_that_exits_1(make: bool):
+        if make:
+            python.parent.mkdir(parents=True)
+            python.touch()
+        raise RuntimeError("asv setup exited 1")
+
+    with pytest.raises(RuntimeError, match="exited 1"):
+        peer_env.ensure_env(python, lambda: setup_that_exits_1(make=False))
+    peer_env.ensure_env(python, lambda: setup_that_exits_1(make=True))
+    assert python.exists()
+    peer_env.ensure_env(python, lambda: pytest.fail("an existing environment is not made again"))
