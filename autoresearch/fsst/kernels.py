@@ -54,6 +54,16 @@ _CHUNK = np.uint64(2048)
 # rarely passes _CHUNK); the log holds 4096 entries so a masked index stays inside it.
 _FILL = np.uint64(1792)
 _LOG_MASK = np.uint64(4095)
+# glibc maps a block above 32 MiB (its largest mmap threshold) afresh on every malloc and unmaps
+# it on free, so an 8x output buffer that large (a 16 MiB page: 43-75 MB) is page-faulted by
+# every call; a smaller block, once freed, raises the threshold and is reused warm from the
+# heap. Such a page gets a buffer sized from a sample of its codes instead (decoded size + 1/8)
+# and is decoded in segments of whole strings, each checked to fit at 8 bytes a code before it
+# starts (no test in the decode loop, which sits at the 15-register limit).
+_MMAP_MAX = 32 << 20
+_SEGMENT = 1 << 20  # codes a segment: 8 MB of room at worst
+_WINDOWS = np.uint64(16)  # the sample: 16 windows of 256 codes spread over the page
+_WINDOW = np.uint64(256)
 
 
 @njit(**JIT)
@@ -122,18 +132,32 @@ def _decode_chunk(symbols, lens, codes, base, n, out8, pos, log):
 
 
 @njit(**JIT)
-def _decompress_bulk(symbols, lens, codes, offsets, out8, out_offsets, log):
-    """The page's codes decoded as one stream (no escape spans two strings, so the strings'
-    bytes come out back to back) in chunks of _CHUNK codes; after each chunk the offsets of the
-    strings ending in it are read from its position log. Per string this is a few loads and a
-    store instead of an inner-loop exit the branch predictor misses on every string of varying
-    length (numbers: 3 codes per string)."""
+def _sampled_size(lens, codes, base, n):
+    """The decoded bytes of the n codes from `base`, estimated from _WINDOWS windows of
+    _WINDOW codes spread over them (or 8 bytes a code for fewer). An escape counts its 1 byte and
+    its literal one code's length: an estimate only, each segment is checked to fit."""
+    if n < _WINDOWS * _WINDOW:
+        return np.uint64(8) * n
+    gap = (n - _WINDOW) // (_WINDOWS - _1)
+    total = _0
+    for i in range(int(_WINDOWS)):
+        start = base + np.uint64(i) * gap
+        for t in range(int(_WINDOW)):
+            total += np.uint64(lens[codes[start + np.uint64(t)]]) & _LEN_BITS
+    return total * n // (_WINDOWS * _WINDOW)
+
+
+@njit(**JIT)
+def _decompress_bulk(symbols, lens, codes, offsets, out8, out_offsets, log, u, n_strings, pos):
+    """Strings u..n_strings (a whole page, or a segment of it) decoded from output position pos
+    as one stream (no escape spans two strings, so the strings' bytes come out back to back) in
+    chunks of _CHUNK codes; after each chunk the offsets of the strings ending in it are read
+    from its position log. Per string this is a few loads and a store instead of an inner-loop
+    exit the branch predictor misses on every string of varying length (numbers: 3 codes per
+    string). Returns the output position after them."""
     out_offsets[0] = 0
-    n_strings = np.uint64(offsets.size - 1)
-    u = _1  # the next string end to fill in
-    base = np.uint64(offsets[0])
-    stop = np.uint64(offsets[offsets.size - 1])
-    pos = _0
+    base = np.uint64(offsets[u - _1])
+    stop = np.uint64(offsets[n_strings])
     # Chunks of whole strings: per_chunk strings hold about _FILL codes at the page's average
     # codes per string. Their ends are then a counted run u..v of offsets, gathered with no
     # test per string (8 instructions a string instead of 13: numbers have 3 codes a string).
@@ -141,7 +165,7 @@ def _decompress_bulk(symbols, lens, codes, offsets, out8, out_offsets, log):
     # are scanned for, as before. One call site, so LLVM inlines the decode loop once.
     per_chunk = _1
     if stop > base:
-        per_chunk = max(_1, _FILL * n_strings // (stop - base))
+        per_chunk = max(_1, _FILL * (n_strings - u + _1) // (stop - base))
     while base < stop:
         v = min(u + per_chunk - _1, n_strings)  # the chunk ends where string v does
         n = np.uint64(offsets[v]) - base
@@ -168,16 +192,64 @@ def fsst_decode(symbol_table, offsets, codes):
     symbols, lens, decoder_switch_on = parse_symbol_table(symbol_table)
     if not decoder_switch_on:
         return offsets.copy(), codes.copy()
+    lens[FSST_ESC] = 0x81  # an escape writes one literal byte; bit 7 flags it (_ESC_BIT)
+    out_offsets = np.empty(offsets.size, dtype=offsets.dtype)
+    log = np.empty(int(_LOG_MASK) + 1, dtype=np.uint64)
     # At most 8 bytes per code ("the data will expand at most 8 times"); a store at the last
     # position writes 7 bytes past it: 8 bytes of slack.
     n_pos = 8 * (int(offsets[-1]) - int(offsets[0])) + 1
+    if n_pos > _MMAP_MAX:
+        return _decode_sized(symbols, lens, codes, offsets, out_offsets, log)
     buf = np.empty(n_pos + 7, dtype=np.uint8)
     # out8[p] = the 8 bytes buf[p:p + 8] as a little-endian uint64: numba has no unaligned-store
     # intrinsic we may use, but an array whose stride (1) is not its itemsize (8) gives one plain
     # 8-byte store per element. numpy checks that the view stays inside `buf`.
     out8 = np.ndarray((n_pos,), dtype=np.uint64, buffer=buf, strides=(1,))
-    out_offsets = np.empty(offsets.size, dtype=offsets.dtype)
-    log = np.empty(int(_LOG_MASK) + 1, dtype=np.uint64)
-    lens[FSST_ESC] = 0x81  # an escape writes one literal byte; bit 7 flags it (_ESC_BIT)
-    out_len = int(_decompress_bulk(symbols, lens, codes, offsets, out8, out_offsets, log))
+    n_strings = np.uint64(offsets.size - 1)
+    args = (out8, out_offsets, log, _1, n_strings, _0)
+    out_len = int(_decompress_bulk(symbols, lens, codes, offsets, *args))
     return out_offsets, buf[:out_len]
+
+
+@njit(**JIT)
+def _segment_end(offsets, u, target):
+    """The first string v >= u whose end offsets[v] is at or past `target` (the last string if
+    none): a binary search (np.searchsorted would first convert int32 offsets to int64, a copy
+    of the whole array per segment)."""
+    lo = u
+    hi = offsets.size - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if offsets[mid] < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _decode_sized(symbols, lens, codes, offsets, out_offsets, log):
+    """A page whose 8x buffer passes _MMAP_MAX: the buffer sized from a sample of its codes
+    (1/8 of margin and room for one segment at 8 bytes a code), the strings decoded in segments
+    of about _SEGMENT codes, each checked to fit before it starts; grown once if the sample
+    fell short."""
+    n_strings = offsets.size - 1
+    first, stop = int(offsets[0]), int(offsets[-1])
+    est = int(_sampled_size(lens, codes, np.uint64(first), np.uint64(stop - first)))
+    n_pos = min(8 * (stop - first), est + est // 8 + 8 * _SEGMENT) + 1
+    buf = np.empty(n_pos + 7, dtype=np.uint8)
+    u, pos = 1, 0
+    while u <= n_strings:
+        # Strings u..v: v is the first to end _SEGMENT codes or more past their start (a string
+        # longer than a segment is one on its own).
+        start = int(offsets[u - 1])
+        v = int(_segment_end(offsets, u, start + _SEGMENT))
+        if pos + 8 * (int(offsets[v]) - start) + 1 > n_pos:  # the rest at 8 bytes a code
+            n_pos = pos + 8 * (stop - start) + 1
+            grown = np.empty(n_pos + 7, dtype=np.uint8)
+            grown[:pos] = buf[:pos]
+            buf = grown
+        out8 = np.ndarray((n_pos,), dtype=np.uint64, buffer=buf, strides=(1,))
+        args = (out8, out_offsets, log, np.uint64(u), np.uint64(v), np.uint64(pos))
+        pos = int(_decompress_bulk(symbols, lens, codes, offsets, *args))
+        u = v + 1
+    return out_offsets, buf[:pos]
