@@ -59,11 +59,11 @@ from pathlib import Path
 
 from autoresearch import ENV_STATE_DIR, PACKAGE_DIR, TARGETS, env_state_dir
 from autoresearch.harness import asvresults, cli, peer_env
+from autoresearch.harness.machine import ENV_MACHINE, machine_name  # noqa: F401 (bench.ENV_MACHINE)
 
 REPO = PACKAGE_DIR.parent
 RESULTS = REPO / asvresults.RESULTS_DIR
 ASV_CONF = "asv.conf.json"
-ENV_MACHINE = "AUTORESEARCH_MACHINE"
 CONFIRM_DIR = ".autoresearch/confirm"  # git-ignored: the parent's confirmations, per machine
 MACHINE_FIELDS = ("arch", "cpu", "machine", "num_cpu", "os", "ram")  # what `asv machine` fills
 
@@ -83,23 +83,6 @@ def confirmation_path(commit: str, machine: str | None = None, repo: Path = REPO
     """Where `run` writes the confirmation of `commit`'s paired ratios (next to asv's results,
     outside results/: it is evidence for one decision, not history)."""
     return asvresults.path(repo / CONFIRM_DIR, machine or machine_name(), commit, env_name())
-
-
-def machine_name() -> str:
-    """A name for this kind of machine: CPU model and core count (hostnames change per VM)."""
-    if os.environ.get(ENV_MACHINE):
-        return os.environ[ENV_MACHINE]
-    model = "cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1]
-                break
-    except OSError:
-        pass
-    slug = re.sub(r"\((r|tm)\)|cpu|@.*", "", model.lower())
-    slug = re.sub(r"[^a-z0-9]+", "-", slug).strip("-") or "cpu"
-    return f"{slug}-{os.cpu_count()}cpu"
 
 
 def ensure_machine(name: str) -> None:

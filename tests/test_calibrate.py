@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from autoresearch import abtest, integrity
+from autoresearch import abtest, bench, integrity
 from autoresearch.common import SplitMix64
 from autoresearch.harness import calibration, decide, thresholds
 from autoresearch.harness import calibration_timing as timing
@@ -143,7 +143,9 @@ def test_the_decisions_table_is_made_from_saved_runs(tmp_path):
     path = tmp_path / "decisions-pq_l2-x.jsonl"
     path.write_text(json.dumps(_decisions()))
     table = calibration.decisions_table([path]).splitlines()
-    assert len(table) == 3 and table[2].startswith("| pq_l2 | 2 (1) | 1.00, 1.00 | 0/2 | 2/2 (-2.")
+    assert len(table) == 3 and table[2].startswith(
+        f"| pq_l2 | {calibration.UNNAMED_MACHINE} | 2 (1) | 1.00, 1.00 | 0/2 | 2/2 (-2."
+    )
     assert table[2].endswith("| yes | unknown (no start time) |")
     # What changed the kernel or the workload after the run began, from the target's log.
     path.write_text(json.dumps(dict(_decisions(), started="2026-12-05T10:00:00Z")))
@@ -248,11 +250,18 @@ def test_measure_saves_after_each_round_and_says_a_process_made_each_combination
     assert json.loads(save.read_text()) == data and len(data["records"]) == 15
     assert data["processes"] == calibration.PROCESSES_PER_COMBINATION
     assert data["clock"] == "process"
-    assert "| pq_l2 | 3 (18) |" in calibration.decisions_table([save])  # 3 rounds x 6 combinations
+    # The machine is named as its asv results are filed (3 rounds x 6 combinations, 18 processes).
+    assert data["machine"]["name"] == bench.machine_name()
+    here = f"| pq_l2 | {bench.machine_name()} |"
+    assert f"{here} 3 (18) |" in calibration.decisions_table([save])
     data["processes"] = calibration.PROCESSES_PER_ROUND  # session 31's runs
-    assert "| pq_l2 | 3 (3) |" in calibration.decisions_table([data])
+    assert f"{here} 3 (3) |" in calibration.decisions_table([data])
     del data["processes"]  # older runs: one process made every decision
-    assert "| pq_l2 | 3 (1) |" in calibration.decisions_table([data])
+    assert f"{here} 3 (1) |" in calibration.decisions_table([data])
+    del data["machine"]["name"]  # runs before it was recorded: all on one machine (calibration.py)
+    assert f"| pq_l2 | {calibration.UNNAMED_MACHINE} | 3 (1) |" in calibration.decisions_table(
+        [data]
+    )
 
 
 def test_a_round_is_one_process_per_combination_merged_in_combination_order(monkeypatch):

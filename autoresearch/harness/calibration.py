@@ -273,20 +273,31 @@ def process_count(data: dict) -> int:
     return 1  # before session 31: one process made every decision
 
 
+# Calibrations saved before they recorded the machine's name (sessions 30-39, 2026-12-04 to
+# 2026-12-06) all ran on this machine: every asv result the repository committed in those days is
+# filed under it (results/intel-xeon-processor-2cpu/).
+UNNAMED_MACHINE = "intel-xeon-processor-2cpu"
+
+
+def machine_of(data: dict) -> str:
+    """The machine a saved calibration ran on (harness/machine.py's name)."""
+    return (data.get("machine") or {}).get("name") or UNNAMED_MACHINE
+
+
 def decisions_table(paths_or_data: list, logs: dict[str, list[dict]] | None = None) -> str:
     """The per-target calibration table of docs/gate.md, regenerated from saved decision runs.
     `logs`: each target's results log rows, for the column saying what changed since its row
     was measured (the row is stale when anything did)."""
     small, large = (f"{x * 100:.0f}%" for x in INJECTED)
     rows = [
-        f"| target | decisions (processes) | load (median, max) | A/A keeps "
+        f"| target | machine | decisions (processes) | load (median, max) | A/A keeps "
         f"| {small} faster kept (measured) | {small} slower resolved (measured) "
         f"| {large} faster kept (measured) | {large} slower resolved (measured) "
         f"| undecided (load <= {UNDECIDED_LOAD:g}) | smallest speed-up kept "
         "| A/A bias: max combination | A/A offset SD beyond the pairs (pooled) "
         "| pair spread: median, max | A/B s per decision "
         "| targets met | since its run: kept kernels, epochs |\n"
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---|---|"
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---|---|"
     ]
     for item in paths_or_data:
         data = json.loads(Path(item).read_text()) if isinstance(item, (str, Path)) else item
@@ -308,7 +319,8 @@ def decisions_table(paths_or_data: list, logs: dict[str, list[dict]] | None = No
         label, bias = s["aa_bias"]
         missed = [k for k, ok in s["met"].items() if not ok]
         rows.append(
-            f"| {s['target']} | {n} ({processes}) | {s['load'][0]:.2f}, {s['load'][1]:.2f} "
+            f"| {s['target']} | {machine_of(data)} | {n} ({processes}) "
+            f"| {s['load'][0]:.2f}, {s['load'][1]:.2f} "
             f"| {len(s['aa_keeps'])}/{n} | {cell(-INJECTED[0])} | {cell(INJECTED[0])} "
             f"| {cell(-INJECTED[1])} | {cell(INJECTED[1])} "
             f"| {s['undecided'][0]}/{s['undecided'][1]} | {_pct(s['smallest_speedup'])} "

@@ -25,6 +25,7 @@ import numpy as np
 
 from autoresearch import PACKAGE_DIR, abtest
 from autoresearch.harness.calibration_timing import MeasurementFailed
+from autoresearch.harness.machine import machine_name
 
 DEFAULT_PROCESSES = 6  # fresh processes per run: enough to see a between-process spread at all
 # How a worker process orders the two copies. "production": the quick look as is (the candidate
@@ -128,7 +129,7 @@ def run_offsets(
         "ab_seconds": seconds,
         "match": match,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count()},
+        "machine": {"cpus": os.cpu_count(), "name": machine_name()},
         "runs": runs,
     }
     for i in range(processes):

@@ -44,6 +44,7 @@ from autoresearch.harness.calibration import (
     as_stored,
     judge,
 )
+from autoresearch.harness.machine import machine_name
 from autoresearch.harness.verdict import read_gate_json
 
 CALL_TIME_REPEATS = 5  # timed calls whose median sets the size of an injection
@@ -337,7 +338,7 @@ def measure(
     records: list[dict] = []
     data = {"kind": "decisions", "target": target, "ab_seconds": seconds, "params": params}
     data["started"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    data["machine"] = {"cpus": os.cpu_count()}
+    data["machine"] = {"cpus": os.cpu_count(), "name": machine_name()}
     data["processes"] = PROCESSES_PER_COMBINATION
     # The clock the worker's pairing will use, named as older saved runs name it.
     data["clock"] = (
