@@ -113,9 +113,7 @@ def cosine_batch(query, vectors):
     out = np.empty(n, dtype=np.float32)
     start = 0  # the first row the one-row loop below computes
     if dim <= COSINE_TWO_STREAM_MAX_DIM:
-        half = (
-            n // 2
-        )  # rows [0, half) paired with [half, 2 * half); with n odd the last row alone
+        half = n // 2  # rows [0, half) paired with [half, 2 * half); with n odd the last row alone
         for i in range(half):
             j = i + half
             dot_i = np.float32(0.0)
@@ -224,9 +222,7 @@ def _hamming_rows_kernel(nwords):
 
 
 # _hamming_rows[k - 1]: the kernel for rows of k words (compiled on first use).
-_hamming_rows = tuple(
-    njit(**JIT)(_hamming_rows_kernel(k)) for k in range(1, ROW_VECTOR_WORDS + 1)
-)
+_hamming_rows = tuple(njit(**JIT)(_hamming_rows_kernel(k)) for k in range(1, ROW_VECTOR_WORDS + 1))
 
 
 def hamming_batch(query, codes):
@@ -238,8 +234,6 @@ def hamming_batch(query, codes):
         query_words = np.ascontiguousarray(query).view(np.uint64)
         nwords = nbytes // 8
         if nwords <= ROW_VECTOR_WORDS:
-            return _hamming_rows[nwords - 1](
-                query_words, codes.reshape(-1).view(np.uint64)
-            )
+            return _hamming_rows[nwords - 1](query_words, codes.reshape(-1).view(np.uint64))
         return _hamming_words(query_words, codes.view(np.uint64))
     return _hamming_bytes(query, codes)
