@@ -54,6 +54,8 @@ _CHUNK = np.uint64(2048)
 # rarely passes _CHUNK); the log holds 4096 entries so a masked index stays inside it.
 _FILL = np.uint64(1792)
 _LOG_MASK = np.uint64(4095)
+_8 = np.uint64(8)
+_BYTE = np.uint64(0xFF)
 # glibc maps a block above 32 MiB (its largest mmap threshold) afresh on every malloc and unmaps
 # it on free, so an 8x output buffer that large (a 16 MiB page: 43-75 MB) is page-faulted by
 # every call; a smaller block, once freed, raises the threshold and is reused warm from the
@@ -67,7 +69,7 @@ _WINDOW = np.uint64(256)
 
 
 @njit(**JIT)
-def _decode_chunk(symbols, lens, codes, base, n, out8, pos, log):
+def _decode_chunk(symbols, lens, codes, codes16, base, n, out8, pos, log):
     """Lance's loop over the n codes from `base`, one code at a time: `out8[pos]` is the 8 bytes
     at byte `pos` of the output (a uint64 view with a 1-byte stride, made by the caller), so each
     code is one unaligned 8-byte store of its whole symbol and an advance by its length; the
@@ -87,9 +89,10 @@ def _decode_chunk(symbols, lens, codes, base, n, out8, pos, log):
     # The view's stride is a runtime value to numba, so every output store's address was
     # pos * stride: a stack reload of the stride, an imul and a mov per store (26 instructions a
     # pair). Past this test LLVM knows the stride is 1 and stores at data + pos. The caller
-    # always makes it 1 (this never raises).
-    if out8.strides[0] != 1:
-        raise ValueError("out8 must be the 1-byte-stride view of the output")
+    # always makes it 1 (this never raises). The same for codes16, the codes' 2-byte view
+    # (written as one test on both, for the code layout: see the pair step's comment).
+    if out8.strides[0] != codes16.strides[0] or out8.strides[0] != 1:
+        raise ValueError("out8 and codes16 must be the 1-byte-stride views")
     j = _0
     last = n - _1  # read only when n >= 1
     # The loop's only test is the pair's `j < last` (j <= n - 2 implies j < n); the chunk's end
@@ -97,8 +100,16 @@ def _decode_chunk(symbols, lens, codes, base, n, out8, pos, log):
     # path (j < n at its back-edge, then j < last): one fused compare-branch a pair fewer.
     while True:
         if j < last:  # two codes left at least
-            c0 = codes[base + j]
-            c1 = codes[base + j + _1]
+            # Both codes from one 2-byte load (codes16[i] is codes i and i + 1): Zen 3's three
+            # AGUs serve loads and stores alike, 10 memory ops a pair (6 loads, 4 stores) for 16
+            # macro-ops; 9 for one ALU op more. (Run once as 01: 1 MiB words 0.954, hex 0.933,
+            # emails 0.977, urls 0.980, but numbers 16 MiB 1.084: its gather loop, one pass a
+            # string and numbers has a string every 3 codes, then straddled a 64-byte line at
+            # 0x300, two op-cache fetches an iteration. The stride test below is written so
+            # that it sits in one: 0x2d0-0x2ea of the page-aligned function, as in the base.)
+            w = np.uint64(codes16[base + j])
+            c0 = w & _BYTE
+            c1 = w >> _8
             l0 = np.uint64(lens[c0])
             # A plain length is 0..8 and the escape's 0x81, so the two lengths' sum is under
             # 0x80 exactly when neither code is an escape: one lea gives both the test and the
@@ -148,7 +159,9 @@ def _sampled_size(lens, codes, base, n):
 
 
 @njit(**JIT)
-def _decompress_bulk(symbols, lens, codes, offsets, out8, out_offsets, log, u, n_strings, pos):
+def _decompress_bulk(
+    symbols, lens, codes, codes16, offsets, out8, out_offsets, log, u, n_strings, pos
+):
     """Strings u..n_strings (a whole page, or a segment of it) decoded from output position pos
     as one stream (no escape spans two strings, so the strings' bytes come out back to back) in
     chunks of _CHUNK codes; after each chunk the offsets of the strings ending in it are read
@@ -172,7 +185,7 @@ def _decompress_bulk(symbols, lens, codes, offsets, out8, out_offsets, log, u, n
         whole = _0 < n <= _CHUNK
         if not whole:
             n = min(_CHUNK, stop - base)
-        consumed, pos = _decode_chunk(symbols, lens, codes, base, n, out8, pos, log)
+        consumed, pos = _decode_chunk(symbols, lens, codes, codes16, base, n, out8, pos, log)
         if whole:  # the mask only keeps a malformed (decreasing) offset inside the log
             while u <= v:
                 out_offsets[u] = log[(np.uint64(offsets[u]) - base) & _LOG_MASK]
@@ -193,13 +206,17 @@ def fsst_decode(symbol_table, offsets, codes):
     if not decoder_switch_on:
         return offsets.copy(), codes.copy()
     lens[FSST_ESC] = 0x81  # an escape writes one literal byte; bit 7 flags it (_ESC_BIT)
+    # codes16[i] = codes i and i + 1 (little-endian): the 1-byte-stride trick again, read only
+    # where two codes are left (i <= codes.size - 2).
+    codes = np.ascontiguousarray(codes)
+    codes16 = np.ndarray((max(codes.size - 1, 0),), dtype=np.uint16, buffer=codes, strides=(1,))
     out_offsets = np.empty(offsets.size, dtype=offsets.dtype)
     log = np.empty(int(_LOG_MASK) + 1, dtype=np.uint64)
     # At most 8 bytes per code ("the data will expand at most 8 times"); a store at the last
     # position writes 7 bytes past it: 8 bytes of slack.
     n_pos = 8 * (int(offsets[-1]) - int(offsets[0])) + 1
     if n_pos > _MMAP_MAX:
-        return _decode_sized(symbols, lens, codes, offsets, out_offsets, log)
+        return _decode_sized(symbols, lens, codes, codes16, offsets, out_offsets, log)
     buf = np.empty(n_pos + 7, dtype=np.uint8)
     # out8[p] = the 8 bytes buf[p:p + 8] as a little-endian uint64: numba has no unaligned-store
     # intrinsic we may use, but an array whose stride (1) is not its itemsize (8) gives one plain
@@ -207,7 +224,7 @@ def fsst_decode(symbol_table, offsets, codes):
     out8 = np.ndarray((n_pos,), dtype=np.uint64, buffer=buf, strides=(1,))
     n_strings = np.uint64(offsets.size - 1)
     args = (out8, out_offsets, log, _1, n_strings, _0)
-    out_len = int(_decompress_bulk(symbols, lens, codes, offsets, *args))
+    out_len = int(_decompress_bulk(symbols, lens, codes, codes16, offsets, *args))
     return out_offsets, buf[:out_len]
 
 
@@ -227,7 +244,7 @@ def _segment_end(offsets, u, target):
     return lo
 
 
-def _decode_sized(symbols, lens, codes, offsets, out_offsets, log):
+def _decode_sized(symbols, lens, codes, codes16, offsets, out_offsets, log):
     """A page whose 8x buffer passes _MMAP_MAX: the buffer sized from a sample of its codes
     (1/8 of margin and room for one segment at 8 bytes a code), the strings decoded in segments
     of about _SEGMENT codes, each checked to fit before it starts; grown once if the sample
@@ -250,6 +267,6 @@ def _decode_sized(symbols, lens, codes, offsets, out_offsets, log):
             buf = grown
         out8 = np.ndarray((n_pos,), dtype=np.uint64, buffer=buf, strides=(1,))
         args = (out8, out_offsets, log, np.uint64(u), np.uint64(v), np.uint64(pos))
-        pos = int(_decompress_bulk(symbols, lens, codes, offsets, *args))
+        pos = int(_decompress_bulk(symbols, lens, codes, codes16, offsets, *args))
         u = v + 1
     return out_offsets, buf[:pos]
