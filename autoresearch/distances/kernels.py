@@ -112,8 +112,40 @@ def cosine_batch(query, vectors):
     query_norm = np.float32(math.sqrt(query_sq))
     out = np.empty(n, dtype=np.float32)
     start = 0  # the first row the one-row loop below computes
-    if dim <= COSINE_TWO_STREAM_MAX_DIM:
-        half = n // 2  # rows [0, half) paired with [half, 2 * half); with n odd the last row alone
+    if dim >= FOUR_ROW_MIN_DIM:
+        # Long rows four at a time, as l2_batch and dot_batch: each query vector loaded once for
+        # four rows (two sums each), four row streams in flight.
+        start = n - n % 4
+        for i in range(0, start, 4):
+            d0 = np.float32(0.0)
+            d1 = np.float32(0.0)
+            d2 = np.float32(0.0)
+            d3 = np.float32(0.0)
+            s0 = np.float32(0.0)
+            s1 = np.float32(0.0)
+            s2 = np.float32(0.0)
+            s3 = np.float32(0.0)
+            for d in range(dim):
+                q = query[d]
+                x0 = vectors[i, d]
+                x1 = vectors[i + 1, d]
+                x2 = vectors[i + 2, d]
+                x3 = vectors[i + 3, d]
+                d0 += q * x0
+                d1 += q * x1
+                d2 += q * x2
+                d3 += q * x3
+                s0 += x0 * x0
+                s1 += x1 * x1
+                s2 += x2 * x2
+                s3 += x3 * x3
+            out[i] = np.float32(1.0) - d0 / query_norm / np.float32(math.sqrt(s0))
+            out[i + 1] = np.float32(1.0) - d1 / query_norm / np.float32(math.sqrt(s1))
+            out[i + 2] = np.float32(1.0) - d2 / query_norm / np.float32(math.sqrt(s2))
+            out[i + 3] = np.float32(1.0) - d3 / query_norm / np.float32(math.sqrt(s3))
+    elif dim <= COSINE_TWO_STREAM_MAX_DIM:
+        # rows [0, half) paired with [half, 2 * half); with n odd the last row alone
+        half = n // 2
         for i in range(half):
             j = i + half
             dot_i = np.float32(0.0)
