@@ -47,9 +47,11 @@ def _mask(width, bits):
 
 @njit(inline="always", **JIT)
 def _row_narrow(packed, up, out, uo, lanes, ul, bits, offset, width, mask):
-    """One row of a uint8/uint16 block in the word's own width: numpy's ufuncs keep uint16 as
-    uint16 where numba's operators widen to 64 bits, four times the lanes per vector (uint16 W 11:
-    26% faster; uint32 mostly 2-7% faster but W 3 15% slower, so only the narrow words)."""
+    """One row of a uint8/uint16/uint32 block in the word's own width: numpy's ufuncs keep uint16
+    as uint16 where numba's operators widen to 64 bits, four times the lanes per vector (uint16
+    W 11: 26% faster). uint32 spilling rows too: widened to 64 bits they took 4 passes of 8 lanes
+    per row with 2 vpmovzxdq + vextracti128 + vshufps + vpermpd to narrow back (AVX2 has no
+    vpmovqd): 18 instructions per 8 values; in uint32 lanes one pass of 32 lanes, 7 per 8."""
     word_t = packed.dtype.type
     shift_t = word_t(offset)
     mask_t = word_t(mask)
@@ -104,15 +106,8 @@ def _unpack_block(packed, start, width, out, out_start):
         uo = np.uint64(o)
         up = np.uint64(p)
         ul = np.uint64(lanes)
-        if bits <= 16:  # narrow words: shift and mask in their own width (below)
+        if bits <= 32:  # up to uint32: shift and mask in the word's own width (above)
             _row_narrow(packed, up, out, uo, lanes, ul, bits, first_bit % bits, width, mask)
-        elif bits == 32 and first_bit % bits + width <= bits:  # one word, uint32
-            # in the word's own width (uint32 lanes; spilling rows and uint64 stay as below)
-            shift_t = packed.dtype.type(shift)
-            mask_t = packed.dtype.type(mask)
-            for lane in range(lanes):
-                i = np.uint64(lane)
-                out[uo + i] = np.bitwise_and(np.right_shift(packed[up + i], shift_t), mask_t)
         elif first_bit % bits + width <= bits:  # the field sits in one word
             for lane in range(lanes):
                 i = np.uint64(lane)
