@@ -56,6 +56,22 @@ def l2_batch(query, vectors):
         out[i + 1] = t1
         out[i + 2] = t2
         out[i + 3] = t3
+    if dim < FOUR_ROW_MIN_DIM:
+        # Short rows: two rows per pass, row i and row i + N // 2, as dot_batch (dot/128 0.72x).
+        half = n // 2  # rows [0, half) paired with [half, 2 * half); with n odd the last row alone
+        for i in range(half):
+            j = i + half
+            t_i = np.float32(0.0)
+            t_j = np.float32(0.0)
+            for d in range(dim):
+                q = query[d]
+                e_i = q - vectors[i, d]
+                e_j = q - vectors[j, d]
+                t_i += e_i * e_i
+                t_j += e_j * e_j
+            out[i] = t_i
+            out[j] = t_j
+        blocked = 2 * half
     for i in range(blocked, n):
         total = np.float32(0.0)
         for d in range(dim):
