@@ -119,6 +119,7 @@ MAX_PAIR_SPREAD_WIDE = 0.10
 # the same saved ratios meet every target (2% caught 20 of 20 faster, 19 of 20 slower, none of
 # 100 undecided, smallest speed-up kept 1.87%); at 15% 11 of 100 were still undecided. Where its
 # pairs spread less (4.8%, 7.5% on the Xeon) the limit does not bind and the intervals decide.
+# (The other core was at times busy with numba compiles during that run: load 1.0-1.8.)
 WIDEST_SPREAD_TARGETS = ("distances",)
 MAX_PAIR_SPREAD_WIDEST = 0.20
 
