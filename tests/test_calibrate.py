@@ -230,6 +230,8 @@ def test_each_round_names_its_baseline_copy_as_a_decision_does_with_a_digest_of_
 def test_measure_saves_after_each_round_and_says_a_process_made_each_combination_of_it(
     tmp_path, monkeypatch
 ):
+    # A machine name no saved run has: the column must come from the run, not the default.
+    monkeypatch.setenv(bench.ENV_MACHINE, "test-machine-2cpu")
     monkeypatch.setattr(timing, "main_classes", lambda target: CLASSES)
     save = tmp_path / "decisions-pq_l2-x.jsonl"
     asked, saved_before = [], []
@@ -251,8 +253,8 @@ def test_measure_saves_after_each_round_and_says_a_process_made_each_combination
     assert data["processes"] == calibration.PROCESSES_PER_COMBINATION
     assert data["clock"] == "process"
     # The machine is named as its asv results are filed (3 rounds x 6 combinations, 18 processes).
-    assert data["machine"]["name"] == bench.machine_name()
-    here = f"| pq_l2 | {bench.machine_name()} |"
+    assert data["machine"]["name"] == "test-machine-2cpu"
+    here = "| pq_l2 | test-machine-2cpu |"
     assert f"{here} 3 (18) |" in calibration.decisions_table([save])
     data["processes"] = calibration.PROCESSES_PER_ROUND  # session 31's runs
     assert f"{here} 3 (3) |" in calibration.decisions_table([data])
