@@ -67,6 +67,11 @@ except ImportError:  # outside asv
 
 ENV_BASELINE = "AUTORESEARCH_AB_BASELINE"  # path of the baseline kernels.py to pair against
 AB_SECONDS = 0.5  # CPU time spent pairing per combination (both sides together); docs/gate.md
+# ... split over this many processes per combination: the suites' track_ab_ratio (the candidate
+# loaded and called first) and track_ab_ratio_baseline_first (the baseline first), so that an
+# offset one process fixes (where code landed, which copy came first) varies between the two
+# and widens the gate's interval instead of reading as a change (docs/gate.md, "Two processes").
+AB_PROCESSES = 2
 AB_MIN_PAIRS = 12  # at least this many pairs, however slow the kernel
 AB_MAX_PAIRS = 200  # at most this many, however fast
 AB_MIN_SAMPLE_SECS = 0.002  # one sample runs the workload often enough to last this long
@@ -313,9 +318,15 @@ def paired_samples(
     make: Callable[..., object],
     args: tuple,
     run: Callable[[ModuleType, object], object],
+    baseline_first: bool = False,
 ) -> dict:
     """asv track_ result: candidate/baseline ratios for one combination, `run(impl, w)` timed on
-    the workload `make(*args)` drawn under the run's secret salt.
+    the workload `make(*args)` drawn under the run's secret salt, for AB_SECONDS / AB_PROCESSES.
+
+    `baseline_first`: this process loads the baseline's copy first, then the candidate's again
+    (a new instance, so its machine code lands after the baseline's), warms and times the baseline
+    first; else the candidate comes first in each of these. The ratios are candidate/baseline
+    either way.
 
     The process's seal (integrity.py) is checked after the candidate's import and after timing, and
     the candidate's outputs where they are timed (TimedCheck). Raises SkipNotImplemented (asv:
@@ -332,16 +343,30 @@ def paired_samples(
         loaded["watched"] = integrity.Snapshot.of(module)  # the candidate may not touch it either
         return module
 
-    candidate, baseline = load_on_one_route(
-        [side_loader(target, "candidate"), lambda _reload: baseline_watched()],
-        lambda c, b: (run(c, w), run(b, w)),
-    )
+    if baseline_first:
+        # The candidate loads again after the baseline is watched: a change its import makes to
+        # the baseline shows in `watched` before timing.
+        baseline, candidate = load_on_one_route(
+            [lambda _reload: baseline_watched(), lambda _reload: candidate_module(target, True)],
+            lambda b, c: (run(b, w), run(c, w)),
+        )
+    else:
+        candidate, baseline = load_on_one_route(
+            [side_loader(target, "candidate"), lambda _reload: baseline_watched()],
+            lambda c, b: (run(c, w), run(b, w)),
+        )
     watched = loaded["watched"]
     check = TimedCheck(target, sys.modules[make.__module__], candidate, baseline, w, run)
     check.before()
     for snap in (snapshot, watched):
         _require_untouched(snap, "before timing")
-    ratios, calls = _pairs(lambda: run(candidate, w), lambda: run(baseline, w), warm=False)
+    sides = [lambda: run(candidate, w), lambda: run(baseline, w)]
+    seconds = AB_SECONDS / AB_PROCESSES  # read at call time: the quick look sets AB_SECONDS
+    if baseline_first:
+        ratios, calls = _pairs(*sides[::-1], seconds, warm=False)
+        ratios = [1.0 / r for r in ratios]  # the pairs' first side was the baseline
+    else:
+        ratios, calls = _pairs(*sides, seconds, warm=False)
     check.after(calls)
     for snap in (snapshot, watched):
         _require_untouched(snap, "after timing")
@@ -380,8 +405,11 @@ class KernelRaised(Exception):
     """A kernel (candidate or baseline) raised during setup or pairing of one combination."""
 
 
-def quick_ratios(target: str, seconds: float, match: str | None, out) -> list:
-    """Run every main-class combination's `track_ab_ratio`; one gate `Measured` per combination."""
+def quick_ratios(
+    target: str, seconds: float, match: str | None, out, baseline_first: bool = False
+) -> list:
+    """Run every main-class combination's `track_ab_ratio` (`track_ab_ratio_baseline_first`) in
+    this one process, `seconds` each; one gate `Measured` per combination."""
     import itertools
     import re
 
@@ -390,7 +418,9 @@ def quick_ratios(target: str, seconds: float, match: str | None, out) -> list:
     global AB_SECONDS
     suite = importlib.import_module(f"benchmarks.bench_{target}")
     measured = []
-    saved, AB_SECONDS = AB_SECONDS, seconds  # the suite calls paired_samples itself
+    # The suite calls paired_samples itself, which pairs for AB_SECONDS / AB_PROCESSES.
+    saved, AB_SECONDS = AB_SECONDS, seconds * AB_PROCESSES
+    method = "track_ab_ratio_baseline_first" if baseline_first else "track_ab_ratio"
     try:
         for cls in _suite_classes(suite):
             params = cls.params if isinstance(cls.params[0], list) else [cls.params]
@@ -402,7 +432,7 @@ def quick_ratios(target: str, seconds: float, match: str | None, out) -> list:
                 try:
                     if hasattr(bench, "setup"):
                         bench.setup(*combo)
-                    samples = bench.track_ab_ratio(*combo)["samples"]
+                    samples = getattr(bench, method)(*combo)["samples"]
                 except NotImplementedError:  # the suite skips this combination
                     continue
                 except Exception as exc:
@@ -437,6 +467,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kernels", help="candidate file (default: the working tree's kernels.py)")
     parser.add_argument("--seconds", type=float, default=AB_SECONDS, help="CPU-s per combination")
     parser.add_argument("--match", help="only combinations whose label matches this regex")
+    parser.add_argument(
+        "--baseline-first",
+        action="store_true",
+        help="load, warm and time the baseline's copy first (the suites' second process)",
+    )
     args = parser.parse_args(argv)
     cli.check_targets(parser, args.target, protocol=True)
     repo = PACKAGE_DIR.parent
@@ -481,11 +516,14 @@ def _quick_look(args, repo: Path) -> int:
         sys.modules[name] = oracle.load_module_from(path, name)
     print(
         f"candidate: {args.kernels or 'working tree'}  baseline: {args.baseline}  "
-        f"({args.seconds} CPU-s per combination; below 1 is faster)",
+        f"({args.seconds} CPU-s per combination"
+        f"{', the baseline first' if args.baseline_first else ''}; below 1 is faster)",
         flush=True,
     )
     try:
-        measured = quick_ratios(args.target, args.seconds, args.match, sys.stdout)
+        measured = quick_ratios(
+            args.target, args.seconds, args.match, sys.stdout, args.baseline_first
+        )
     except KernelRaised as exc:
         import traceback
 

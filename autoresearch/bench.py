@@ -216,13 +216,14 @@ def dirty_paths() -> list[str]:
 # fork (suites import kernels.py in setup()), so every benchmark still gets a fresh kernel module.
 LAUNCH_METHOD = "forkserver"
 
-# The main classes' methods per part of a run. A decision needs track_ab_ratio alone: the
+# The main classes' methods per part of a run. A decision needs the paired benchmarks alone (its
+# two processes per combination: track_ab_ratio and track_ab_ratio_baseline_first): the
 # experiment's oracle checked the same speed workload against the reference before (its report
 # stands in for track_mismatches at the gate; 3-12 s of a decision). time_* and track_mismatches
 # are the dashboard's history, measured for kept commits.
 PARTS = {
     "all": "",
-    "decision": r"\w+\.track_ab_ratio",
+    "decision": r"\w+\.track_ab_ratio(?:_baseline_first)?$",
     "history": r"\w+\.(?:time_|track_mismatches)",
 }
 
@@ -347,9 +348,11 @@ def run(
 
 
 def paired_ratios(results: Path, target: str) -> dict[str, float]:
-    """The median pair ratio per combination whose paired benchmark has one in `results`, by
-    gate label (asv's ratio, which the confirmation measures longer where it disagrees)."""
-    from statistics import median
+    """The median pair ratio per combination whose paired benchmarks have one in `results`, by
+    gate label: the geometric mean over its processes (track_ab_ratio and, where it ran,
+    track_ab_ratio_baseline_first), as the gate reads it (asv's ratio, which the confirmation
+    measures longer where it disagrees)."""
+    from statistics import geometric_mean, median
 
     from autoresearch.harness import decide
 
@@ -357,9 +360,9 @@ def paired_ratios(results: Path, target: str) -> dict[str, float]:
         benches = asvresults.benches(asvresults.read(results), "results")
     except (OSError, asvresults.NotAResultFile):
         return {}
-    out = {}
+    per: dict[str, list[float]] = {}
     for name, b in asvresults.target_benches(benches, target).items():
-        if name.endswith(f".{decide.AB_METHOD}"):
+        if name.split(".")[-1] in decide.AB_METHODS:
             cls = name.split(".")[1]
             for i, (combo, result) in enumerate(zip(b.combos, b.results, strict=False)):
                 if asvresults.finite(result):
@@ -369,10 +372,10 @@ def paired_ratios(results: Path, target: str) -> dict[str, float]:
                         and samples
                         and all(map(asvresults.finite, samples))
                     )
-                    out[asvresults.combo_label(cls, combo)] = (
+                    per.setdefault(asvresults.combo_label(cls, combo), []).append(
                         median(samples) if ok else float(result)
                     )
-    return out
+    return {label: r[0] if len(r) == 1 else geometric_mean(r) for label, r in per.items()}
 
 
 def env_folder(repo: Path = REPO) -> Path:

@@ -146,8 +146,9 @@ def _main(argv: list[str] | None) -> int:
         parser.error(f"--combination: a worker's index into {args.target}'s combinations")
     if args.round_worker is not None:
         with timing.clock(args.clock):
+            first = args.order if args.order in timing.ORDERS else None
             records = timing.measure_round(
-                args.target, args.round_worker, args.ab_seconds, args.combination
+                args.target, args.round_worker, args.ab_seconds, args.combination, first
             )
         print(json.dumps(records))
         return 0

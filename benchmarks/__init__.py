@@ -29,7 +29,8 @@ class _KernelSuite:
     - `track_mismatches`: the kernel against the reference on the speed workload (correctness where
       speed is measured; the gate fails a candidate with any).
     - `track_ab_ratio`: the kernel timed against its commit's first parent's, interleaved in this
-      process (autoresearch.abtest), on a salted draw of the same workload.
+      process (autoresearch.abtest), on a salted draw of the same workload;
+      `track_ab_ratio_baseline_first` the same in a second process, the baseline loaded first.
     """
 
     target = ""
@@ -72,6 +73,16 @@ class _KernelSuite:
         return abtest.paired_samples(self.target, make, self.args, self.inputs.search)
 
     track_ab_ratio.unit = "ratio"
+
+    def track_ab_ratio_baseline_first(self, *params):
+        """track_ab_ratio in a second process, the baseline's copy loaded, warmed and timed first:
+        the gate reads both processes of each combination (docs/gate.md, "Two processes")."""
+        make = getattr(self.inputs, self.workload_function)
+        return abtest.paired_samples(
+            self.target, make, self.args, self.inputs.search, baseline_first=True
+        )
+
+    track_ab_ratio_baseline_first.unit = "ratio"
 
 
 def encoded_to_decoded_copy(encoded: list, decoded_nbytes: int):

@@ -250,12 +250,14 @@ def test_measure_saves_after_each_round_and_says_a_process_made_each_combination
     assert asked == [("pq_l2", r, 0.25, "process") for r in range(3)]
     assert saved_before == [0, 5, 10]  # an interrupted run keeps every finished round
     assert json.loads(save.read_text()) == data and len(data["records"]) == 15
-    assert data["processes"] == calibration.PROCESSES_PER_COMBINATION
+    assert data["processes"] == calibration.PROCESSES_BOTH_ORDERS
     assert data["clock"] == "process"
     # The machine is named as its asv results are filed (3 rounds x 6 combinations, 18 processes).
     assert data["machine"]["name"] == "test-machine-2cpu"
     here = "| pq_l2 | test-machine-2cpu |"
-    assert f"{here} 3 (18) |" in calibration.decisions_table([save])
+    assert f"{here} 3 (36) |" in calibration.decisions_table([save])  # two per combination
+    data["processes"] = calibration.PROCESSES_PER_COMBINATION  # sessions 32-40
+    assert f"{here} 3 (18) |" in calibration.decisions_table([data])
     data["processes"] = calibration.PROCESSES_PER_ROUND  # session 31's runs
     assert f"{here} 3 (3) |" in calibration.decisions_table([data])
     del data["processes"]  # older runs: one process made every decision
@@ -266,34 +268,43 @@ def test_measure_saves_after_each_round_and_says_a_process_made_each_combination
     )
 
 
-def test_a_round_is_one_process_per_combination_merged_in_combination_order(monkeypatch):
+def test_a_round_is_two_processes_per_combination_merged_in_combination_order(monkeypatch):
     monkeypatch.setattr(timing, "main_classes", lambda target: CLASSES)
     asked = []
 
-    def fake_combination(target, round_, seconds, clock_name, combination):
-        asked.append(combination)
+    def fake_combination(target, round_, seconds, clock_name, combination, first):
+        asked.append((combination, first, seconds))
+        side = timing.ORDERS.index(first)
         return [
-            {"round": round_, "change": c, "first": timing.compiled_first(round_),
+            {"round": round_, "change": c, "first": first,
              "load": 1.0 + combination, "secs": 2.0,
-             "ratios": {"PqL2": [[1.0 + c + combination / 1000]]}}
+             "ratios": {"PqL2": [[1.0 + c + combination / 1000 + side / 10]]}}
             for c in timing.round_order(round_)
         ]  # fmt: skip
 
     monkeypatch.setattr(timing, "spawn_combination", fake_combination)
     records = timing.spawn_round("pq_l2", 3, 0.1, "abtest")
-    assert asked == list(range(6))  # one process each, in the stored order
+    # two processes each (the candidate's copy first, then the baseline's), each pairing for half
+    # the time, in the stored order
+    assert asked == [(i, f, 0.05) for i in range(6) for f in ("candidate", "baseline")]
     assert [r["change"] for r in records] == timing.round_order(3)
     for r in records:
-        assert r["ratios"] == {"PqL2": [[1.0 + r["change"] + i / 1000] for i in range(6)]}
-        assert r["load"] == 6.0 and r["secs"] == 12.0  # the highest load, the summed time
+        c = r["change"]
+        assert r["ratios"] == {
+            "PqL2": [[[1.0 + c + i / 1000], [1.1 + c + i / 1000]] for i in range(6)]
+        }
+        assert r["load"] == 6.0 and r["secs"] == 24.0  # the highest load, the summed time
+        assert r["first"] == "candidate+baseline"
+    d = calibration.judge("pq_l2", calibration.as_stored(CLASSES), records[0]["ratios"])
+    assert all(m.processes == 2 for m in d.measured)  # the gate reads both processes
 
 
 def test_workers_that_measured_different_conditions_are_not_merged():
     share = [{"round": 0, "change": 0.0, "first": "candidate", "load": 1, "secs": 1,
               "ratios": {"PqL2": [[1.0]]}}]  # fmt: skip
-    other = [dict(share[0], change=0.02)]
+    other = [dict(share[0], change=0.02, first="baseline")]
     with pytest.raises(timing.MeasurementFailed, match="different conditions"):
-        timing.merge_round([share, other])
+        timing.merge_round([[share, other]])
 
 
 def test_a_failed_round_worker_stops_the_run_with_its_exit_code(monkeypatch):
@@ -302,7 +313,8 @@ def test_a_failed_round_worker_stops_the_run_with_its_exit_code(monkeypatch):
 
     monkeypatch.setattr(timing.subprocess, "run", lambda *a, **k: Failed())
     with pytest.raises(
-        timing.MeasurementFailed, match="round 4's worker for combination 0 exited 70"
+        timing.MeasurementFailed,
+        match=r"round 4's worker for combination 0 \(candidate first\) exited 70",
     ):
         timing.spawn_round("pq_l2", 4, 0.1, "abtest")
     Failed.returncode = 0  # exited 0 yet printed nothing: not records either
@@ -319,7 +331,9 @@ def test_calibrate_exits_5_when_a_measuring_process_fails(monkeypatch, tmp_path,
     monkeypatch.setattr(timing.subprocess, "run", lambda *a, **k: Failed())
     argv = ["pq_l2", "--decisions", "1", "--no-full", "--save", str(tmp_path / "run.jsonl")]
     assert calibrate.main(argv) == calibrate.MEASUREMENT_FAILED == 5
-    assert "error: round 0's worker for combination 0 exited 1" in capsys.readouterr().err
+    assert "error: round 0's worker for combination 0 (candidate first) exited 1" in (
+        capsys.readouterr().err
+    )
 
 
 @pytest.mark.slow

@@ -838,3 +838,89 @@ def test_the_widest_spread_class_has_the_widest_limit():
         assert (noise is None) == (target in thresholds.WIDEST_SPREAD_TARGETS), target
     over = [dataclasses.replace(combos[0], spread=thresholds.MAX_PAIR_SPREAD_WIDEST * 1.1)]
     assert gate_rules._noise(over, "distances").rule == "noise"
+
+
+# ---------------------------------------------------------------------------
+# Two processes per combination (abtest.AB_PROCESSES): track_ab_ratio_baseline_first
+# ---------------------------------------------------------------------------
+
+AB2 = "bench_pq_l2.PqL2.track_ab_ratio_baseline_first"
+
+
+def add_second_process(results: dict, factors: dict[int, float] | None = None) -> None:
+    """A second process's row: the first process's pairs, combination i scaled by factors[i]."""
+    factors = factors or {}
+    row = copy.deepcopy(results["results"][AB])
+    results["results"][AB2] = row
+    for i, f in factors.items():
+        cell(results, AB2, "samples")[i] = [x * f for x in cell(results, AB2, "samples")[i]]
+        cell(results, AB2, "result")[i] *= f
+
+
+def test_a_second_process_that_agrees_changes_nothing_but_the_pairs():
+    cand, base, _ = files("faster")
+    one = gate.decide(copy.deepcopy(cand), base, "pq_l2")
+    add_second_process(cand)
+    two = gate.decide(cand, base, "pq_l2")
+    assert (two.exit_code, two.decision) == (one.exit_code, one.decision) == (0, "keep")
+    for a, b in zip(one.combos, two.combos, strict=True):
+        assert b.pairs == 2 * a.pairs
+        assert b.ratio == pytest.approx(a.ratio, rel=1e-12)
+        assert b.ci_lo >= a.ci_lo - 0.002 and b.ci_hi <= a.ci_hi + 0.002
+    assert all(m.processes == 2 for m in two.measured)
+
+
+def test_an_offset_in_one_process_widens_the_interval_instead_of_reading_as_a_loss():
+    """Topk/10 on amd-epyc-2cpu (session 41): 1.14 with the candidate's copy loaded first, 1.00
+    with the baseline's, on identical code. One process reads a loss; two read "cannot tell"."""
+    cand, base, _ = files("faster")
+    ratio = decide("faster").combos[8].ratio
+    add_second_process(cand)  # the other order reads the combination as it really is
+    scale_combo(cand, 8, 1.06 / ratio)  # the first process's offset: 6% slower
+    one = copy.deepcopy(cand)
+    del one["results"][AB2]
+    assert set(reasons(gate.decide(one, base, "pq_l2"))) == {"worst_case"}
+    d = gate.decide(cand, base, "pq_l2")
+    worst = d.combos[8]
+    assert worst.verdict == "same" and worst.ci_lo < ratio * 1.01 and worst.ci_hi > 1.05, worst
+    assert d.exit_code == 0, reasons(d)
+
+
+def test_an_a_a_offset_in_one_process_no_longer_excludes_1():
+    """Issue 18's reading: an A/A combination at 0.945 in one process moved the geomean's interval
+    below 1 (only the 1% floor discarded it). With the other order's process reading it at 1.0,
+    the geomean's interval covers 1."""
+    cand, base, _ = files("same")
+    ratios = [c.ratio for c in decide("same").combos]
+    for i, r in enumerate(ratios):  # an A/A exactly: every combination at 1
+        scale_combo(cand, i, 1.0 / r)
+    add_second_process(cand)
+    scale_combo(cand, 0, 0.945)
+    one = copy.deepcopy(cand)
+    del one["results"][AB2]
+    d1 = gate.decide(one, base, "pq_l2")
+    assert d1.geomean_ci_hi < 1.0  # significant: only the 1% floor stops it
+    d2 = gate.decide(cand, base, "pq_l2")
+    assert d2.geomean_ci_lo < 1.0 < d2.geomean_ci_hi
+    assert d2.exit_code == 1 and "significance" in reasons(d2)
+
+
+def test_the_second_process_on_the_baseline_only_cannot_decide():
+    cand, base, _ = files("faster")
+    add_second_process(base)
+    undecided_because(gate.decide(cand, base, "pq_l2"), AB2, "baseline only")
+
+
+@pytest.mark.parametrize(("value", "word"), [(None, "null (failed)"), (math.nan, "NaN (skipped)")])
+def test_a_failed_or_skipped_second_process_cannot_decide(value, word):
+    cand, base, _ = files("faster")
+    add_second_process(cand)
+    cell(cand, AB2, "result")[3] = value
+    undecided_because(gate.decide(cand, base, "pq_l2"), AB2, word)
+
+
+def test_the_second_process_with_too_few_pairs_cannot_decide():
+    cand, base, _ = files("faster")
+    add_second_process(cand)
+    cell(cand, AB2, "samples")[2] = cell(cand, AB2, "samples")[2][:5]
+    undecided_because(gate.decide(cand, base, "pq_l2"), AB2, "fewer than 8")

@@ -45,6 +45,10 @@ SAMPLE_DIGITS = 7  # significant digits kept of each pair ratio in the saved dat
 # (as asv runs a benchmark: a process per parameter combination).
 PROCESSES_PER_ROUND = "one per round"
 PROCESSES_PER_COMBINATION = "one per round and combination"
+# Since session 41, as a decision makes them: two per round and combination, the candidate's copy
+# first in one and the baseline's in the other (abtest.AB_PROCESSES); a combination's ratios are
+# then one list of pair ratios per process, [[candidate first], [baseline first]].
+PROCESSES_BOTH_ORDERS = "two per round and combination, one per order"
 CANDIDATE, BASELINE = "c" * 40, "b" * 40  # stand-in commit ids of the synthesized results
 
 
@@ -60,20 +64,33 @@ def as_stored(classes: dict[str, list]) -> dict[str, list]:
     }
 
 
+def processes_of(samples: list) -> list[list]:
+    """A combination's saved ratios as one list of pair ratios per process (runs saved before
+    session 41 hold one process's flat list)."""
+    return samples if samples and isinstance(samples[0], list) else [samples]
+
+
 def synthesized(target: str, params: dict[str, list], ratios: dict | None, commit: str) -> dict:
     """An asv result file (format 2). params[cls]: repr strings; ratios[cls]: per-combination
-    pair ratios, or None for the baseline's file."""
+    pair ratios (flat: one process; nested: one list per process, the second process written as
+    track_ab_ratio_baseline_first), or None for the baseline's file."""
     started = time.time() * 1000.0
     results = {}
+    two = ratios is not None and any(
+        len(processes_of(s)) > 1 for per in ratios.values() for s in per
+    )
     for cls, stored in params.items():
         n = len(list(itertools.product(*stored)))
-        for method in ("track_ab_ratio", "track_mismatches"):
+        methods = (decide.AB_METHOD, decide.AB_SECOND_METHOD) if two else (decide.AB_METHOD,)
+        for method in (*methods, "track_mismatches"):
             cells = {"params": stored, "version": f"{method}-v", "started_at": started}
             if ratios is None:
                 cells["result"] = [float("nan")] * n
-            elif method == "track_ab_ratio":
-                cells["result"] = [float(np.median(s)) for s in ratios[cls]]
-                cells["samples"] = ratios[cls]
+            elif method in methods:
+                k = methods.index(method)
+                per = [processes_of(s)[k] for s in ratios[cls]]
+                cells["result"] = [float(np.median(s)) for s in per]
+                cells["samples"] = per
             else:
                 cells["result"] = [0] * n
             results[f"bench_{target}.{cls}.{method}"] = [cells.get(c) for c in ASV_COLUMNS]
@@ -96,16 +113,24 @@ def judge(target: str, params: dict[str, list], ratios: dict[str, list]) -> deci
     return decide.decide(cand, base, target)
 
 
+def _each_process(ratios: dict[str, list], change: Callable[[list], list]) -> dict[str, list]:
+    """`change` applied to every process's pair ratios, the nesting kept."""
+
+    def one(s: list) -> list:
+        return [change(p) for p in s] if s and isinstance(s[0], list) else change(s)
+
+    return {cls: [one(s) for s in per] for cls, per in ratios.items()}
+
+
 def scaled(ratios: dict[str, list], factor: float) -> dict[str, list]:
-    return {cls: [[r * factor for r in s] for s in per] for cls, per in ratios.items()}
+    return _each_process(ratios, lambda s: [r * factor for r in s])
 
 
 def first_part(ratios: dict[str, list], fraction: float) -> dict[str, list]:
     """The pairs of the first `fraction` of each run: what a shorter AB_SECONDS would have seen."""
     from autoresearch.abtest import AB_MIN_PAIRS  # loaded already: calibrate pairs with abtest
 
-    cut = lambda s: s[: max(AB_MIN_PAIRS, round(len(s) * fraction))]  # noqa: E731
-    return {cls: [cut(s) for s in per] for cls, per in ratios.items()}
+    return _each_process(ratios, lambda s: s[: max(AB_MIN_PAIRS, round(len(s) * fraction))])
 
 
 def smallest_resolved(
@@ -266,8 +291,11 @@ def changed_since(rows: list[dict], started: str) -> str:
 def process_count(data: dict) -> int:
     """How many processes made a saved decisions run's measurements."""
     rounds = len({r["round"] for r in data["records"]})
+    combinations = sum(math.prod(len(v) for v in values) for values in data["params"].values())
+    if data.get("processes") == PROCESSES_BOTH_ORDERS:
+        return 2 * rounds * combinations
     if data.get("processes") == PROCESSES_PER_COMBINATION:
-        return rounds * sum(math.prod(len(v) for v in values) for values in data["params"].values())
+        return rounds * combinations
     if data.get("processes") == PROCESSES_PER_ROUND:
         return rounds
     return 1  # before session 31: one process made every decision
@@ -342,7 +370,8 @@ def aa_bias(aa_ratios: list[dict[str, list]], params: dict[str, list]) -> tuple[
             combos = itertools.product(*params[cls])
             for combo, samples in zip(combos, per, strict=True):
                 label = asvresults.combo_label(cls, combo)
-                logs.setdefault(label, []).append(math.log(float(np.median(samples))))
+                medians = [float(np.median(p)) for p in processes_of(samples)]
+                logs.setdefault(label, []).append(float(np.mean(np.log(medians))))
     label, values = max(logs.items(), key=lambda kv: abs(float(np.mean(kv[1]))))
     return label, abs(math.exp(float(np.mean(values))) - 1.0)
 

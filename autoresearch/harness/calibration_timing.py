@@ -39,7 +39,7 @@ import numpy as np
 from autoresearch import PACKAGE_DIR, abtest
 from autoresearch.harness.calibration import (
     INJECTED,
-    PROCESSES_PER_COMBINATION,
+    PROCESSES_BOTH_ORDERS,
     SAMPLE_DIGITS,
     as_stored,
     judge,
@@ -204,13 +204,19 @@ def compiled_first(round_: int) -> str:
 
 
 def measure_round(
-    target: str, round_: int, seconds: float, combination: int | None = None
+    target: str,
+    round_: int,
+    seconds: float,
+    combination: int | None = None,
+    first: str | None = None,
 ) -> list[dict]:
     """One round in this process: a record per condition, in round_order; every combination, or
     only the one at index `combination` of combinations(target) (a worker's share of a round).
+    `first`: the copy loaded, compiled and timed first ("candidate" or "baseline", as in the
+    suites' two paired benchmarks); by default compiled_first(round_), only compiled first.
 
-    Each record: round, change, first (the copy compiled first), load (1-minute load average
-    when it ended), secs, ratios ({class: [pair ratios per combination measured]}).
+    Each record: round, change, first, load (1-minute load average when it ended), secs, ratios
+    ({class: [pair ratios per combination measured]}).
     """
     from autoresearch.oracle import load_module_from
 
@@ -224,7 +230,8 @@ def measure_round(
         bench = getattr(suite, cls)()  # the suite's own workload function and arguments
         make = getattr(inputs, bench.workload_function)
         workloads[(cls, combo)] = make(*bench.workload_args(*combo))
-    first = compiled_first(round_)
+    loads_first = first is not None  # the order of loading too, as a decision's processes
+    first = first or compiled_first(round_)
 
     def warm(c, b):  # compile or load, warm caches: the first copy first
         for w in workloads.values():
@@ -234,15 +241,17 @@ def measure_round(
 
     # Both copies' machine code from numba's cache, as in a decision's processes (the round's
     # new baseline name is a new copy: compiled in its first process, then loaded again).
-    candidate, baseline = abtest.load_on_one_route(
-        [
-            lambda reload: abtest.candidate_module(target, reload),
-            lambda _reload: load_module_from(
-                PACKAGE_DIR / target / "kernels.py", baseline_name(target, round_)
-            ),
-        ],
-        warm,
-    )
+    loaders = [
+        lambda reload: abtest.candidate_module(target, reload),
+        lambda _reload: load_module_from(
+            PACKAGE_DIR / target / "kernels.py", baseline_name(target, round_)
+        ),
+    ]
+    if loads_first and first == "baseline":
+        baseline, candidate = abtest.load_on_one_route(loaders[::-1], lambda b, c: warm(c, b))
+    else:
+        candidate, baseline = abtest.load_on_one_route(loaders, warm)
+    timed_first = loads_first and first == "baseline"
     sides = {
         key: (
             lambda w=w: inputs.search(candidate, w),
@@ -260,7 +269,10 @@ def measure_round(
             # spin), so that the spin's disturbance of the kernel is in the base of the ratio.
             t_c, t_b = (call_time(lambda r=r: (r(), spin(0.0))) for r in (run_c, run_b))
             a, b = inject(run_c, run_b, change, t_c, t_b, spin)
-            ratios[cls].append(abtest.paired_ratios(a, b, seconds))
+            if timed_first:  # the baseline's side first in each pair's first slot
+                ratios[cls].append([1.0 / r for r in abtest.paired_ratios(b, a, seconds)])
+            else:
+                ratios[cls].append(abtest.paired_ratios(a, b, seconds))
         secs, load = time.monotonic() - start, os.getloadavg()[0]
         ratios = {
             cls: [[float(f"{r:.{SAMPLE_DIGITS}g}") for r in samples] for samples in per]
@@ -276,12 +288,14 @@ def measure_round(
 
 
 def spawn_combination(
-    target: str, round_: int, seconds: float, clock_name: str, combination: int
+    target: str, round_: int, seconds: float, clock_name: str, combination: int, first: str
 ) -> list[dict]:
-    """measure_round of one combination in a fresh process (its stderr is this one's)."""
+    """measure_round of one combination in a fresh process, `first` loaded first (its stderr is
+    this one's)."""
     cmd = [sys.executable, "-m", "autoresearch.calibrate", target, "--round-worker", str(round_)]
     cmd += ["--combination", str(combination), "--ab-seconds", repr(seconds), "--clock", clock_name]
-    what = f"round {round_}'s worker for combination {combination}"
+    cmd += ["--order", first]
+    what = f"round {round_}'s worker for combination {combination} ({first} first)"
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=PACKAGE_DIR.parent)
     if proc.returncode != 0:
         raise MeasurementFailed(f"{what} exited {proc.returncode} (stderr above)")
@@ -291,31 +305,41 @@ def spawn_combination(
         raise MeasurementFailed(f"{what} printed no records: {proc.stdout[-500:]!r}") from None
 
 
-def merge_round(shares: list[list[dict]]) -> list[dict]:
-    """One round's records from its workers' (one list per combination, in combination order):
-    per condition, every combination's ratios in order, the highest load, the summed time."""
+def merge_round(shares: list[list[list[dict]]]) -> list[dict]:
+    """One round's records from its workers' (per combination, in combination order, one list of
+    records per process, in ORDERS' order): per condition, every combination's ratios in order
+    (one list per process), the highest load, the summed time."""
     records = []
-    for parts in zip(*shares, strict=True):
-        if len({(p["round"], p["change"], p["first"]) for p in parts}) != 1:
+    for by_combination in zip(*(zip(*procs, strict=True) for procs in shares), strict=True):
+        parts = [p for procs in by_combination for p in procs]
+        if len({(p["round"], p["change"]) for p in parts}) != 1:
             raise MeasurementFailed("a round's workers measured different conditions")
         ratios: dict[str, list] = {}
-        for part in parts:
-            for cls, per in part["ratios"].items():
-                ratios.setdefault(cls, []).extend(per)
+        for procs in by_combination:
+            for cls in procs[0]["ratios"]:
+                runs = [p["ratios"][cls] for p in procs]  # each: one combination's pairs
+                ratios.setdefault(cls, []).extend([list(ps) for ps in zip(*runs, strict=True)])
         records.append(
             {
                 "round": parts[0]["round"], "change": parts[0]["change"],
-                "first": parts[0]["first"], "load": max(p["load"] for p in parts),
-                "secs": sum(p["secs"] for p in parts), "ratios": ratios,
+                "first": "+".join(p["first"] for p in by_combination[0]),
+                "load": max(p["load"] for p in parts), "secs": sum(p["secs"] for p in parts),
+                "ratios": ratios,
             }
         )  # fmt: skip
     return records
 
 
+# The processes of one combination in a round: one per order, as the suites' two paired benchmarks.
+ORDERS = ("candidate", "baseline")
+
+
 def spawn_round(target: str, round_: int, seconds: float, clock_name: str) -> list[dict]:
-    """One round, each combination measured in a fresh process of its own; its records."""
+    """One round, each combination measured in two fresh processes of its own (ORDERS), each
+    pairing for its share of `seconds` (abtest.AB_PROCESSES); its records."""
+    share = seconds / abtest.AB_PROCESSES
     shares = [
-        spawn_combination(target, round_, seconds, clock_name, i)
+        [spawn_combination(target, round_, share, clock_name, i, first) for first in ORDERS]
         for i in range(len(combinations(target)))
     ]
     return merge_round(shares)
@@ -339,7 +363,7 @@ def measure(
     data = {"kind": "decisions", "target": target, "ab_seconds": seconds, "params": params}
     data["started"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     data["machine"] = {"cpus": os.cpu_count(), "name": machine_name()}
-    data["processes"] = PROCESSES_PER_COMBINATION
+    data["processes"] = PROCESSES_BOTH_ORDERS
     # The clock the worker's pairing will use, named as older saved runs name it.
     data["clock"] = (
         "process" if (CLOCKS[clock_name] or abtest._clock) is time.process_time else "abtest"
@@ -351,7 +375,7 @@ def measure(
             decision = judge(target, params, record["ratios"])
             print(
                 f"decision {d + 1}/{decisions} {condition_name(record['change'])} "
-                f"({record['first']} compiled first): {decision.decision} geomean "
+                f"({record['first']} first): {decision.decision} geomean "
                 f"{_g(decision.geomean_ratio)} [{_g(decision.geomean_ci_lo)}, "
                 f"{_g(decision.geomean_ci_hi)}] ({record['secs']:.1f} s, load "
                 f"{record['load']:.2f})",

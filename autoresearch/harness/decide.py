@@ -27,7 +27,12 @@ from autoresearch.harness.asvresults import (
     target_benches,
     targets_in,
 )
-from autoresearch.harness.pairstats import Combo, Measured, geomean_with_interval, measure
+from autoresearch.harness.pairstats import (
+    Combo,
+    Measured,
+    geomean_with_interval,
+    measure_processes,
+)
 from autoresearch.harness.thresholds import (
     CI_LEVEL,
     CONFIRM_VERSION,
@@ -51,6 +56,10 @@ KEEP, DISCARD, INCORRECT, UNDECIDED = 0, 1, 2, 3
 DECISION_NAMES = {KEEP: "keep", DISCARD: "discard", INCORRECT: "incorrect", UNDECIDED: "undecided"}
 
 AB_METHOD = "track_ab_ratio"
+# The same pairing in a second process per combination, the baseline's copy first (abtest
+# AB_PROCESSES). Results made before it (session 41) have the first process only: read as one.
+AB_SECOND_METHOD = "track_ab_ratio_baseline_first"
+AB_METHODS = (AB_METHOD, AB_SECOND_METHOD)
 MISMATCH_METHOD = "track_mismatches"
 BENCH_COMMAND = "python -m autoresearch.bench"
 ASV_COMMAND = "asv run"
@@ -153,6 +162,8 @@ def check_same_benchmarks(cand: dict[str, Bench], base: dict[str, Bench], target
             method.startswith("time_") or method == MISMATCH_METHOD
         ):
             continue
+        if name not in base and method == AB_SECOND_METHOD:
+            continue  # a baseline recorded before the second process existed: never read
         if name not in base:
             raise CannotDecide(f"{name} has results for the candidate only")
         if name not in cand:
@@ -286,6 +297,7 @@ def _decide_target(
         check_same_benchmarks(cand_t, base_t, target)
     classes = sorted({name.split(".")[1] for name in cand_t})
     ab = {c: cand_t.get(f"bench_{target}.{c}.{AB_METHOD}") for c in classes}
+    ab2 = {c: cand_t.get(f"bench_{target}.{c}.{AB_SECOND_METHOD}") for c in classes}
     mm = {c: cand_t.get(f"bench_{target}.{c}.{MISMATCH_METHOD}") for c in classes}
     for c in classes:
         if ab[c] is None:
@@ -295,6 +307,11 @@ def _decide_target(
                 f"bench_{target}.{c} lacks {MISMATCH_METHOD}, and no oracle report "
                 "(--oracle-report) stands in for it"
             )
+    if len({ab2[c] is None for c in classes}) > 1:  # a run that selected one process for some
+        lacking = [c for c in classes if ab2[c] is None]
+        raise CannotDecide(
+            f"bench_{target}: {AB_SECOND_METHOD} ran for some classes but not for {lacking}"
+        )
     if any(mm[c] is None for c in classes):  # correct on the speed workload by the oracle's check
         grid = ab_combinations(cand_t)
         if oracle_checked != grid:
@@ -305,11 +322,11 @@ def _decide_target(
 
     measured, mismatched = [], []
     for c in classes:
-        a, m = ab[c], mm[c]
+        a, a2, m = ab[c], ab2[c], mm[c]
         times = [
             b for n, b in cand_t.items() if n.startswith(f"bench_{target}.{c}.time_")
         ]  # fmt: skip
-        for bench in [a, *([m] if m is not None else []), *times]:
+        for bench in [a, *(x for x in (a2, m) if x is not None), *times]:
             if bench.params != a.params:
                 raise CannotDecide(f"{bench.name} and {a.name} have different combinations")
         for i, combo in enumerate(a.combos):
@@ -321,7 +338,8 @@ def _decide_target(
                 mismatched.append(f"{label} {count:.0f}")
             for t in times:
                 _check_time(t, i, label)
-            measured.append(measure(label, _ab_samples(a, i, label), _time_of(times, i)))
+            processes = [_ab_samples(x, i, label) for x in (a, a2) if x is not None]
+            measured.append(measure_processes(label, processes, _time_of(times, i)))
 
     if mismatched:  # the speed is still shown: "wrong, and this much faster" helps the agent
         geo, lo, hi = geomean_with_interval(measured)

@@ -52,6 +52,7 @@ def interval(draws: np.ndarray) -> tuple[float, float]:
 class Measured:
     combo: Combo
     log_draws: np.ndarray  # log of the bootstrap medians
+    processes: int = 1  # the processes whose pairs it resampled (measure_processes)
 
 
 def measure(label: str, samples: list, time_s: float | None) -> Measured:
@@ -71,6 +72,39 @@ def geomean_with_interval(measured: list[Measured]) -> tuple[float, float, float
     draws = np.exp(np.mean([m.log_draws for m in measured], axis=0))
     lo, hi = interval(draws)
     return point, lo, hi
+
+
+def measure_processes(label: str, per_process: list[list], time_s: float | None) -> Measured:
+    """`measure` over the pairs of one or more processes of one combination: a two-stage (cluster)
+    bootstrap, processes with replacement, then pairs within each. The ratio is the geometric
+    mean over processes of each one's median pair ratio, so each process (each order of the two
+    copies: abtest.AB_PROCESSES) weighs the same however many pairs it took; `spread`, the median
+    of the processes' spreads; `pairs`, their sum. The draw of processes for resample r comes from
+    one stream shared by every combination (CLUSTER_STREAM): process i of each combination was
+    made in the same order of the two copies, whose offset can touch every combination alike.
+    One process: exactly `measure`."""
+    if not per_process:
+        raise ValueError(f"{label}: no process to resample")
+    if any(len(x) < 2 for x in per_process):
+        raise ValueError(f"{label}: fewer than two pairs in a process")
+    if len(per_process) == 1:
+        return measure(label, per_process[0], time_s)
+    n = len(per_process)
+    per = [np.asarray(x, dtype=np.float64) for x in per_process]
+    picks = SplitMix64(BOOTSTRAP_SEED).spawn(CLUSTER_STREAM).integers(BOOTSTRAP_RESAMPLES * n, n)
+    picks = picks.reshape(BOOTSTRAP_RESAMPLES, n)
+    draws = np.stack(
+        [np.log(bootstrap_medians(x, _process_stream(label, i))) for i, x in enumerate(per)],
+        axis=1,
+    )  # (resamples, processes)
+    log_draws = draws[np.arange(BOOTSTRAP_RESAMPLES)[:, None], picks].mean(axis=1)
+    lo, hi = interval(np.exp(log_draws))
+    ratio = float(np.exp(np.mean(np.log([np.median(x) for x in per]))))
+    verdict = "faster" if hi < 1.0 else "slower" if lo > 1.0 else "same"
+    spreads = [float(np.subtract(*np.quantile(x, [0.75, 0.25])) / np.median(x)) for x in per]
+    pairs = sum(len(x) for x in per)
+    combo = Combo(label, ratio, lo, hi, pairs, verdict, float(np.median(spreads)), time_s)
+    return Measured(combo, log_draws, n)
 
 
 @dataclass
@@ -109,28 +143,6 @@ def cluster_measure(processes: list[dict[str, list]]) -> Clustered:
     labels = list(processes[0])
     if not labels or any(set(p) != set(labels) for p in processes):
         raise ValueError("every process must measure the same combinations")
-    n = len(processes)
-    picks = SplitMix64(BOOTSTRAP_SEED).spawn(CLUSTER_STREAM).integers(BOOTSTRAP_RESAMPLES * n, n)
-    picks = picks.reshape(BOOTSTRAP_RESAMPLES, n)
-    rows = np.arange(BOOTSTRAP_RESAMPLES)[:, None]
-    combos, combo_draws = [], []
-    for label in labels:
-        per = [np.asarray(p[label], dtype=np.float64) for p in processes]
-        if any(len(x) < 2 for x in per):
-            raise ValueError(f"{label}: fewer than two pairs in a process")
-        medians = np.log([np.median(x) for x in per])
-        draws = np.stack(
-            [np.log(bootstrap_medians(x, _process_stream(label, i))) for i, x in enumerate(per)],
-            axis=1,
-        )  # (resamples, processes)
-        log_draws = draws[rows, picks].mean(axis=1)
-        lo, hi = interval(np.exp(log_draws))
-        ratio = float(np.exp(medians.mean()))
-        verdict = "faster" if hi < 1.0 else "slower" if lo > 1.0 else "same"
-        spreads = [float(np.subtract(*np.quantile(x, [0.75, 0.25])) / np.median(x)) for x in per]
-        pairs = sum(len(x) for x in per)
-        combos.append(Combo(label, ratio, lo, hi, pairs, verdict, float(np.median(spreads))))
-        combo_draws.append(log_draws)
-    point = math.exp(sum(math.log(c.ratio) for c in combos) / len(combos))
-    lo, hi = interval(np.exp(np.mean(combo_draws, axis=0)))
-    return Clustered(combos, point, lo, hi, n)
+    measured = [measure_processes(label, [p[label] for p in processes], None) for label in labels]
+    point, lo, hi = geomean_with_interval(measured)
+    return Clustered([m.combo for m in measured], point, lo, hi, len(processes))
