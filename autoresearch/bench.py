@@ -223,7 +223,8 @@ LAUNCH_METHOD = "forkserver"
 # are the dashboard's history, measured for kept commits.
 PARTS = {
     "all": "",
-    "decision": r"\w+\.track_ab_ratio(?:_baseline_first)?$",
+    # asv matches a parameterized benchmark's name with its parameters: "...track_ab_ratio(1, 2)"
+    "decision": r"\w+\.track_ab_ratio(?:_baseline_first)?(?:\(|$)",
     "history": r"\w+\.(?:time_|track_mismatches)",
 }
 

@@ -209,19 +209,24 @@ def test_importing_the_suites_imports_no_kernel():
 
 
 def test_a_decision_run_measures_the_ratios_and_a_kept_commit_the_rest():
-    """bench --part: the experiment's decision runs track_ab_ratio alone (the oracle's report
-    stands in for track_mismatches); a kept commit adds time_* and track_mismatches."""
+    """bench --part: the experiment's decision runs the two paired benchmarks alone (the oracle's
+    report stands in for track_mismatches); a kept commit adds time_* and track_mismatches. Names
+    as asv matches `-b` against a parameterized benchmark: with its parameters."""
     import re
 
-    names = [f"bench_pq_l2.PqL2.{m}" for m in ("track_ab_ratio", "track_mismatches")]
+    methods = ("track_ab_ratio", "track_ab_ratio_baseline_first", "track_mismatches")
+    names = [f"bench_pq_l2.PqL2.{m}" for m in methods]
     names += ["bench_pq_l2.PqL2.time_search", "bench_pq_l2.PqL2Peers.time_search"]
+    names = [f"{n}((128, 16, 256), 'uniform')" for n in names]
 
     def selected(part: str) -> list[str]:
         return [n for n in names if re.search(bench.bench_regex("pq_l2", False, part), n)]
 
-    assert selected("decision") == names[:1]
-    assert selected("history") == names[1:3]
-    assert selected("all") == names[:3]  # what `asv run` runs: every main method, no peers
+    assert selected("decision") == names[:2]
+    assert selected("history") == names[2:4]
+    assert selected("all") == names[:4]  # what `asv run` runs: every main method, no peers
+    plain = "bench_pq_l2.PqL2.track_ab_ratio_baseline_first"  # a benchmark without parameters
+    assert re.search(bench.bench_regex("pq_l2", False, "decision"), plain)
 
 
 def test_the_oracle_compiles_where_asvs_processes_look(tmp_path, monkeypatch):
