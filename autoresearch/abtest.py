@@ -351,8 +351,12 @@ def paired_samples(
             lambda b, c: (run(b, w), run(c, w)),
         )
     else:
+        # The candidate as a new instance from its file here too, as the baseline is loaded: the
+        # instance the suite's setup imported and ran read topk_merge's Topk/10 13-35% slower than
+        # a copy of itself in 11 of 12 processes, a new instance 0.995-1.008 (docs/gate.md, "Two
+        # processes").
         candidate, baseline = load_on_one_route(
-            [side_loader(target, "candidate"), lambda _reload: baseline_watched()],
+            [lambda _reload: candidate_module(target, True), lambda _reload: baseline_watched()],
             lambda c, b: (run(c, w), run(b, w)),
         )
     watched = loaded["watched"]

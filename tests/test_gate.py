@@ -924,3 +924,16 @@ def test_the_second_process_with_too_few_pairs_cannot_decide():
     add_second_process(cand)
     cell(cand, AB2, "samples")[2] = cell(cand, AB2, "samples")[2][:5]
     undecided_because(gate.decide(cand, base, "pq_l2"), AB2, "fewer than 8")
+
+
+def test_a_second_process_for_some_classes_only_cannot_decide():
+    from autoresearch.harness import calibration
+
+    params = {"TopkMerge": [["8"], ["10", "100"]], "Topk": [["10"]]}
+    pairs = [1.0 + 0.001 * i for i in range(12)]
+    ratios = {cls: [[pairs, pairs]] * (2 if cls == "TopkMerge" else 1) for cls in params}
+    cand = calibration.synthesized("topk_merge", params, ratios, calibration.CANDIDATE)
+    base = calibration.synthesized("topk_merge", params, None, calibration.BASELINE)
+    assert gate.decide(copy.deepcopy(cand), base, "topk_merge").exit_code == 1  # both: decided
+    del cand["results"]["bench_topk_merge.Topk.track_ab_ratio_baseline_first"]
+    undecided_because(gate.decide(cand, base, "topk_merge"), "but not for ['Topk']")

@@ -35,6 +35,8 @@ from autoresearch.harness import decide, outputs, thresholds
 REPO = PACKAGE_DIR.parent
 REDTEAM = REPO / "tests" / "redteam"
 REFUSED = re.compile(r"^refused:\s*(\w+)\s*$", re.MULTILINE)
+# A kernel refused only in the suites' second process (the baseline's copy loaded first) says so.
+ORDER = re.compile(r"^order:\s*baseline-first\s*$", re.MULTILINE)
 
 # One small combination per target: the quick look's --match.
 SMALL = {
@@ -234,26 +236,36 @@ def test_there_are_timing_redteam_kernels_for_several_targets():
     assert refusals == {"HarnessChangedError", "WrongWhileTimedError", "confirmation"}, refusals
 
 
-# The default run: pq_l2's kernels for the paired benchmark's refusals (HarnessChangedError by two
-# routes, WrongWhileTimedError); the confirmation's refusal of changing bits is quick below
-# (test_results_that_change_while_timed_fail_the_confirmation).
-QUICK_TIMING = {"clock_discount", "pairing_scaled", "late_shortcut"}
+# The default run: pq_l2's kernels for the paired benchmark's refusals (HarnessChangedError by three
+# routes, WrongWhileTimedError), in both of a combination's processes; the confirmation's refusal
+# of changing bits is quick below (test_results_that_change_while_timed_fail_the_confirmation).
+QUICK_TIMING = {"clock_discount", "pairing_scaled", "late_shortcut", "slow_the_baseline"}
+
+
+def _orders(path: Path) -> list[str]:
+    """The processes of a combination that must refuse the kernel: the quick look's flags."""
+    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    if ORDER.search(doc):
+        return ["--baseline-first"]
+    return [] if _refused_by(path) == "confirmation" else ["", "--baseline-first"]
 
 
 @pytest.mark.parametrize(
-    "path",
+    ("path", "order"),
     [
-        p
+        (p, o)
         if p.parent.name == "pq_l2" and p.stem in QUICK_TIMING
-        else pytest.param(p, marks=pytest.mark.slow)
+        else pytest.param(p, o, marks=pytest.mark.slow)
         for p in timing_redteam()
+        for o in (_orders(p) or [""])
     ],
-    ids=lambda p: f"{p.parent.name}/{p.stem}",
+    ids=lambda x: f"{x.parent.name}/{x.stem}" if isinstance(x, Path) else x or "candidate-first",
 )
-def test_timing_redteam_kernel_is_refused_where_it_is_timed(path, tmp_path):
-    """In the paired benchmark (the quick look runs the suite's own track_ab_ratio), or, for
-    `refused: confirmation`, by the parent's confirmation process that runs it (the baseline's
-    side here: the check is the same on both sides, and the candidate's is the package's)."""
+def test_timing_redteam_kernel_is_refused_where_it_is_timed(path, order, tmp_path):
+    """In the paired benchmark (the quick look runs the suite's own track_ab_ratio, or with
+    --baseline-first its track_ab_ratio_baseline_first), or, for `refused: confirmation`, by the
+    parent's confirmation process that runs it (the baseline's side here: the check is the same
+    on both sides, and the candidate's is the package's)."""
     error, target = _refused_by(path), path.parent.name
     if error == "confirmation":
         out = confirm.confirm_run(
@@ -263,10 +275,19 @@ def test_timing_redteam_kernel_is_refused_where_it_is_timed(path, tmp_path):
         assert not out["ok"] and out["failed_side"] == "baseline", out
         assert "other bits" in out["error"], out["error"]
         return
-    proc = quick(target, "--kernels", str(path), "--match", SMALL[target])
+    flags = [order] if order else []
+    proc = quick(target, "--kernels", str(path), "--match", SMALL[target], *flags)
     shown = proc.stdout + proc.stderr[-4000:]
     assert proc.returncode == 2, shown
     assert f"{error}: " in proc.stderr, shown
+
+
+def test_a_kernel_that_slows_its_baseline_is_honest_where_the_baseline_is_not_yet_loaded():
+    """slow_the_baseline only acts where the baseline loads first: the first process pairs it
+    like any kernel (so only the second process's watch stands between it and a keep)."""
+    path = REDTEAM / "pq_l2" / "slow_the_baseline.py"
+    proc = quick("pq_l2", "--kernels", str(path), "--match", SMALL["pq_l2"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
 
 
 def test_a_kernel_exact_only_in_the_oracles_process_is_refused_where_it_is_timed():

@@ -74,15 +74,19 @@ def geomean_with_interval(measured: list[Measured]) -> tuple[float, float, float
     return point, lo, hi
 
 
-def measure_processes(label: str, per_process: list[list], time_s: float | None) -> Measured:
+def measure_processes(
+    label: str, per_process: list[list], time_s: float | None, shared: bool = False
+) -> Measured:
     """`measure` over the pairs of one or more processes of one combination: a two-stage (cluster)
     bootstrap, processes with replacement, then pairs within each. The ratio is the geometric
     mean over processes of each one's median pair ratio, so each process (each order of the two
     copies: abtest.AB_PROCESSES) weighs the same however many pairs it took; `spread`, the median
     of the processes' spreads; `pairs`, their sum. The draw of processes for resample r comes from
-    one stream shared by every combination (CLUSTER_STREAM): process i of each combination was
-    made in the same order of the two copies, whose offset can touch every combination alike.
-    One process: exactly `measure`."""
+    the combination's own stream: in a decision each combination's processes are its own (asv
+    starts one per benchmark and combination), and an offset that follows the order of the
+    copies is balanced within the combination (one process of each order). `shared`: one stream
+    for every combination (CLUSTER_STREAM), where one process measured every combination and
+    its offset can touch them all alike (cluster_measure). One process: exactly `measure`."""
     if not per_process:
         raise ValueError(f"{label}: no process to resample")
     if any(len(x) < 2 for x in per_process):
@@ -91,7 +95,8 @@ def measure_processes(label: str, per_process: list[list], time_s: float | None)
         return measure(label, per_process[0], time_s)
     n = len(per_process)
     per = [np.asarray(x, dtype=np.float64) for x in per_process]
-    picks = SplitMix64(BOOTSTRAP_SEED).spawn(CLUSTER_STREAM).integers(BOOTSTRAP_RESAMPLES * n, n)
+    stream = CLUSTER_STREAM if shared else f"{label}@{CLUSTER_STREAM}"
+    picks = SplitMix64(BOOTSTRAP_SEED).spawn(stream).integers(BOOTSTRAP_RESAMPLES * n, n)
     picks = picks.reshape(BOOTSTRAP_RESAMPLES, n)
     draws = np.stack(
         [np.log(bootstrap_medians(x, _process_stream(label, i))) for i, x in enumerate(per)],
@@ -143,6 +148,9 @@ def cluster_measure(processes: list[dict[str, list]]) -> Clustered:
     labels = list(processes[0])
     if not labels or any(set(p) != set(labels) for p in processes):
         raise ValueError("every process must measure the same combinations")
-    measured = [measure_processes(label, [p[label] for p in processes], None) for label in labels]
+    measured = [
+        measure_processes(label, [p[label] for p in processes], None, shared=True)
+        for label in labels
+    ]
     point, lo, hi = geomean_with_interval(measured)
     return Clustered([m.combo for m in measured], point, lo, hi, len(processes))
