@@ -241,8 +241,13 @@ def measure_round(
 
     # Both copies' machine code from numba's cache, as in a decision's processes (the round's
     # new baseline name is a new copy: compiled in its first process, then loaded again).
+    if loads_first:
+        # As a decision's processes: the suite's setup imports the package's kernels.py and runs
+        # it once, then the pairing loads the candidate as a new instance (abtest.paired_samples).
+        for w in workloads.values():
+            inputs.search(abtest.candidate_module(target), w)
     loaders = [
-        lambda reload: abtest.candidate_module(target, reload),
+        lambda reload: abtest.candidate_module(target, reload or loads_first),
         lambda _reload: load_module_from(
             PACKAGE_DIR / target / "kernels.py", baseline_name(target, round_)
         ),
