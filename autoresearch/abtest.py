@@ -35,7 +35,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 
 from autoresearch import PACKAGE_DIR, integrity, oracle
 from autoresearch.harness import numba_cache
@@ -258,10 +258,27 @@ def _pairs(
     return ratios, pairs * number
 
 
+# The file each target's candidate is loaded from when a new instance is needed: the package's
+# kernels.py unless the quick look (or calibrate --offsets) named another before sealing the
+# process. Never the module's own `__file__`, which the kernel's import code can rebind. A read-only
+# mapping, rebound (not mutated) when set, so the seal sees any change.
+_CANDIDATE_FILES: MappingProxyType = MappingProxyType({})
+
+
+def set_candidate_file(target: str, path: Path) -> None:
+    """Name the file `target`'s candidate is loaded from (before the process is sealed)."""
+    global _CANDIDATE_FILES
+    _CANDIDATE_FILES = MappingProxyType({**_CANDIDATE_FILES, target: Path(path).resolve()})
+
+
 def candidate_module(target: str, reload: bool = False) -> ModuleType:
-    """The candidate kernels module; with `reload`, a new instance of it from the same file."""
+    """The candidate kernels module; with `reload`, a new instance of it from its file (the
+    package's kernels.py, or the one set_candidate_file named)."""
     module = importlib.import_module(f"autoresearch.{target}.kernels")
-    return numba_cache.import_kernels(target, Path(module.__file__)) if reload else module
+    if not reload:
+        return module
+    path = _CANDIDATE_FILES.get(target, PACKAGE_DIR / target / "kernels.py")
+    return numba_cache.import_kernels(target, path)
 
 
 def side_loader(target: str, side: str) -> Callable[[bool], ModuleType]:
@@ -352,7 +369,7 @@ def paired_samples(
         )
     else:
         # The candidate as a new instance from its file here too, as the baseline is loaded: the
-        # instance the suite's setup imported and ran read topk_merge's Topk/10 13-35% slower than
+        # instance the suite's setup imported and ran read topk_merge's Topk/10 12-35% slower than
         # a copy of itself in 11 of 12 processes, a new instance 0.995-1.008 (docs/gate.md, "Two
         # processes").
         candidate, baseline = load_on_one_route(
@@ -383,8 +400,9 @@ def paired_samples(
 
 QUICK_HELP = """\
 Time the working tree's kernels.py against a committed one (HEAD by default), alternated in this
-process over the target's speed workload, exactly as the experiment's asv A/B benchmark does, and
-print the median candidate/baseline ratio per combination and their geomean. Below 1 is faster.
+process over the target's speed workload, as the first of the experiment's two asv A/B processes
+per combination does (`--baseline-first`: as the second), and print the median
+candidate/baseline ratio per combination and their geomean. Below 1 is faster.
 
 A look, not a decision: nothing is checked for correctness, recorded or committed, and one process
 on a busy machine can be off by a few percent. `python -m autoresearch.experiment` decides.
@@ -509,12 +527,14 @@ def _quick_look(args, repo: Path) -> int:
 
     sys.path.insert(0, str(repo))
     importlib.import_module(f"benchmarks.bench_{args.target}")
-    integrity.seal(args.target)  # before any kernel loads, as in asv's processes
     if args.kernels:
         path = Path(args.kernels)
         if not path.is_file():
             print(f"error: no such file {path}", file=sys.stderr)
             return 1
+        set_candidate_file(args.target, path)
+    integrity.seal(args.target)  # before any kernel loads, as in asv's processes
+    if args.kernels:
         # The suite imports `autoresearch.<target>.kernels`: bind that name to the candidate first.
         name = f"autoresearch.{args.target}.kernels"
         sys.modules[name] = oracle.load_module_from(path, name)
@@ -545,4 +565,9 @@ def _quick_look(args, repo: Path) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # As the package's module, not as __main__: the suites import autoresearch.abtest, so what the
+    # quick look sets (AB_SECONDS, the candidate's file) must be set there. Run as __main__, its
+    # --seconds set a copy the suites never read (every quick look paired for AB_SECONDS).
+    from autoresearch import abtest as _package_module
+
+    raise SystemExit(_package_module.main())

@@ -19,10 +19,10 @@ REV` only checks that REV's kernel is that first parent's (the experiment's last
 failing otherwise.
 
 `--part` selects the main classes' methods: `all` (the default, what `asv run` runs), `decision`
-(`track_ab_ratio`: the experiment's decision run; the gate takes the speed workload's correctness
-from the oracle's report, `--oracle-report`) or `history` (`time_*` and `track_mismatches`, the
-dashboard's series: the experiment runs them for a kept commit only, into the same result file,
-which asv extends). A history run makes no confirmation.
+(`track_ab_ratio` and `track_ab_ratio_baseline_first`: the experiment's decision run; the gate
+takes the speed workload's correctness from the oracle's report, `--oracle-report`) or `history`
+(`time_*` and `track_mismatches`, the dashboard's series: the experiment runs them for a kept
+commit only, into the same result file, which asv extends). A history run makes no confirmation.
 
 `--peers` adds the *Peers classes (the libraries to beat). They run in asv's environment, not in
 the user's venv: the peer libraries missing there (pyproject's `peers` extra) are installed into it

@@ -4,13 +4,14 @@
 
 With no arguments it decides HEAD against HEAD^ for every target whose kernel changed, right
 after a plain `asv run HEAD^..HEAD` (docs/gate.md). Inputs: the candidate's asv result file,
-whose `track_ab_ratio` samples are per-pair candidate/baseline time ratios measured interleaved in
-one process against the kernel of the candidate's first parent (autoresearch.abtest), and whose
+whose `track_ab_ratio` and `track_ab_ratio_baseline_first` samples are per-pair candidate/baseline
+time ratios measured interleaved, in two processes per combination (one per order of the copies),
+against the kernel of the candidate's first parent (autoresearch.abtest), and whose
 `track_mismatches` say whether the candidate was correct on the speed workload; and, when it has
 results in this environment, the baseline's own result file, for the checks that both sides ran
 the same benchmarks in the same environment. `--baseline REV` (the experiment's last kept commit)
 must carry the first parent's kernel, which is what the ratios were taken against. The
-experiment's decision run measures `track_ab_ratio` alone: `--oracle-report FILE` (the oracle's
+experiment's decision run measures the paired benchmarks alone: `--oracle-report FILE` (the oracle's
 `--report` on the candidate's kernel, matched by its sha256) then says the kernel passed the
 reference on every speed combination, in place of `track_mismatches`.
 

@@ -278,7 +278,7 @@ def test_a_round_is_two_processes_per_combination_merged_in_combination_order(mo
         return [
             {"round": round_, "change": c, "first": first,
              "load": 1.0 + combination, "secs": 2.0,
-             "ratios": {"PqL2": [[1.0 + c + combination / 1000 + side / 10]]}}
+             "ratios": {"PqL2": [[1.0 + c + combination / 1000 + side / 10] * 8]}}
             for c in timing.round_order(round_)
         ]  # fmt: skip
 
@@ -291,12 +291,21 @@ def test_a_round_is_two_processes_per_combination_merged_in_combination_order(mo
     for r in records:
         c = r["change"]
         assert r["ratios"] == {
-            "PqL2": [[[1.0 + c + i / 1000], [1.1 + c + i / 1000]] for i in range(6)]
+            "PqL2": [[[1.0 + c + i / 1000] * 8, [1.1 + c + i / 1000] * 8] for i in range(6)]
         }
         assert r["load"] == 6.0 and r["secs"] == 24.0  # the highest load, the summed time
         assert r["first"] == "candidate+baseline"
     d = calibration.judge("pq_l2", calibration.as_stored(CLASSES), records[0]["ratios"])
-    assert all(m.processes == 2 for m in d.measured)  # the gate reads both processes
+    assert d.exit_code != 3 and len(d.measured) == 6  # decided, every combination measured
+    assert all(m.processes == 2 and m.combo.pairs == 16 for m in d.measured)  # from both
+
+
+def test_workers_of_one_combination_must_be_one_per_order():
+    one = [{"round": 0, "change": 0.0, "first": "candidate", "load": 1, "secs": 1,
+            "ratios": {"PqL2": [[1.0] * 8]}}]  # fmt: skip
+    swapped = [[dict(one[0], first="baseline")], one]
+    with pytest.raises(timing.MeasurementFailed, match="one per order"):
+        timing.merge_round([swapped])
 
 
 def test_workers_that_measured_different_conditions_are_not_merged():

@@ -276,10 +276,15 @@ def test_timing_redteam_kernel_is_refused_where_it_is_timed(path, order, tmp_pat
         assert "other bits" in out["error"], out["error"]
         return
     flags = [order] if order else []
-    proc = quick(target, "--kernels", str(path), "--match", SMALL[target], *flags)
+    # late_shortcut turns wrong after 2000 calls of the instance timed, a new one since session 41
+    # (abtest.paired_samples): long enough a pairing that it gets there
+    seconds = "0.5" if path.stem == "late_shortcut" else "0.05"
+    proc = quick(target, "--kernels", str(path), "--match", SMALL[target], *flags, seconds=seconds)
     shown = proc.stdout + proc.stderr[-4000:]
     assert proc.returncode == 2, shown
     assert f"{error}: " in proc.stderr, shown
+    if path.stem == "slow_the_baseline":  # refused for what it did, not for something else
+        assert "pq_distances" in proc.stderr, shown
 
 
 def test_a_kernel_that_slows_its_baseline_is_honest_where_the_baseline_is_not_yet_loaded():

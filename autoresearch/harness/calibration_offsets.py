@@ -97,6 +97,7 @@ def offsets_worker(target: str, order: str, pad: bool, seconds: float, match: st
             return out
 
         abtest.paired_samples = recorded
+        abtest.set_candidate_file(target, cand_file)  # a new instance comes from it too
         integrity.seal(target)
         name = f"autoresearch.{target}.kernels"
         sys.modules[name] = oracle.load_module_from(cand_file, name)

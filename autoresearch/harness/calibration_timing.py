@@ -319,6 +319,8 @@ def merge_round(shares: list[list[list[dict]]]) -> list[dict]:
         parts = [p for procs in by_combination for p in procs]
         if len({(p["round"], p["change"]) for p in parts}) != 1:
             raise MeasurementFailed("a round's workers measured different conditions")
+        if any(tuple(p["first"] for p in procs) != ORDERS for procs in by_combination):
+            raise MeasurementFailed(f"a combination's workers are not one per order {ORDERS}")
         ratios: dict[str, list] = {}
         for procs in by_combination:
             for cls in procs[0]["ratios"]:

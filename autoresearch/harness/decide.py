@@ -154,8 +154,8 @@ def check_same_environment(cand: dict, base: dict) -> None:
 def check_same_benchmarks(cand: dict[str, Bench], base: dict[str, Bench], target: str) -> None:
     """Both sides ran the same benchmark code over the same combinations. A `time_*` or
     `track_mismatches` benchmark on one side only is allowed (the gate reads neither side's
-    `time_*` and only the candidate's mismatches): a decision run measures `track_ab_ratio` alone,
-    and only a kept commit's results add the others (bench.py --part)."""
+    `time_*` and only the candidate's mismatches): a decision run measures the paired benchmarks
+    alone, and only a kept commit's results add the others (bench.py --part)."""
     for name in sorted(set(cand) | set(base)):
         method = name.split(".")[-1]
         if (name not in base or name not in cand) and (

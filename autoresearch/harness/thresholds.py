@@ -150,7 +150,7 @@ MAX_CONFIRM_GAP = 0.03
 MAX_CONFIRM_COMBO_GAP = 0.10
 CONFIRM_VERSION = 1
 
-# Cluster bootstrap (cluster_measure; not yet used by decide): the stream that draws processes.
+# Cluster bootstrap (pairstats.measure_processes, cluster_measure): the stream that draws processes.
 # Pairs of one process share that process's offset (where code and data landed, which copy was
 # compiled first): an A/A combination read 0.945 in one process and 0.999 in three others
 # (docs/gate.md, "Across processes"), which no resampling of one process's pairs can show.
