@@ -35,8 +35,9 @@ from autoresearch.harness import decide, outputs, thresholds
 REPO = PACKAGE_DIR.parent
 REDTEAM = REPO / "tests" / "redteam"
 REFUSED = re.compile(r"^refused:\s*(\w+)\s*$", re.MULTILINE)
-# A kernel refused only in the suites' second process (the baseline's copy loaded first) says so.
-ORDER = re.compile(r"^order:\s*baseline-first\s*$", re.MULTILINE)
+# A kernel refused by its named error in one of a combination's two processes only says which:
+# `order: baseline-first` (the suites' second process) or `order: candidate-first` (the first).
+ORDER = re.compile(r"^order:\s*(baseline-first|candidate-first)\s*$", re.MULTILINE)
 
 # One small combination per target: the quick look's --match.
 SMALL = {
@@ -245,8 +246,8 @@ QUICK_TIMING = {"clock_discount", "pairing_scaled", "late_shortcut", "slow_the_b
 def _orders(path: Path) -> list[str]:
     """The processes of a combination that must refuse the kernel: the quick look's flags."""
     doc = ast.get_docstring(ast.parse(path.read_text())) or ""
-    if ORDER.search(doc):
-        return ["--baseline-first"]
+    if m := ORDER.search(doc):
+        return ["--baseline-first"] if m.group(1) == "baseline-first" else [""]
     return [] if _refused_by(path) == "confirmation" else ["", "--baseline-first"]
 
 

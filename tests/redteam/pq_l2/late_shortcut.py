@@ -1,5 +1,6 @@
 """expect: timing
 refused: WrongWhileTimedError
+order: candidate-first
 
 Exact while judged, a shortcut once the calls outnumber what a correctness check makes. The
 oracle's kernel process would see a module-level counter change (`stale`), so the kernel first
@@ -10,6 +11,11 @@ sub-vector and doubles the sum: about twice as fast, and wrong, in the paired ti
 (a few thousand calls on the smallest combinations). One call of every timed sample, at a
 position the kernel cannot know, must return the bits of the candidate's first call:
 WrongWhileTimedError. This is the class of kernel that needs no route to the harness at all.
+
+In the suites' second process (the baseline's copy first, then a new instance of this module), on
+an empty numba cache, the new instance raised inside numba before timing (`RuntimeError: In
+'NRT_adapt_ndarray_to_python', 'descr' is NULL`, CI of 2026-12-07): a crash there, which refuses
+it too, so its named refusal is tested in the first process only.
 """
 
 import numba
