@@ -209,14 +209,18 @@ def _timed(fn: Callable[[], object], number: int) -> float:
 
 
 def paired_ratios(
-    run_a: Callable[[], object], run_b: Callable[[], object], seconds: float | None = None
+    run_a: Callable[[], object],
+    run_b: Callable[[], object],
+    seconds: float | None = None,
+    b_first: bool = False,
 ) -> list[float]:
-    """Per-pair time ratios a/b, alternating which side goes first.
+    """Per-pair time ratios a/b, alternating which side goes first (a in the first pair, or b
+    with `b_first`).
 
     Both sides run once untimed first (compilation, caches). `number` is calibrated so one sample
     lasts at least AB_MIN_SAMPLE_SECS, the same for both sides.
     """
-    return _pairs(run_a, run_b, seconds)[0]
+    return _pairs(run_a, run_b, seconds, b_first=b_first)[0]
 
 
 def _pairs(
@@ -224,6 +228,7 @@ def _pairs(
     run_b: Callable[[], object],
     seconds: float | None = None,
     warm: bool = True,
+    b_first: bool = False,
 ) -> tuple[list[float], int]:
     """paired_ratios, and how many times `run_a` was timed. Nothing but the two sides runs inside
     the loop: a check there that keeps one side's results alive (to compare them after the
@@ -233,10 +238,11 @@ def _pairs(
     seconds = (
         AB_SECONDS if seconds is None else seconds
     )  # read at call time: the quick look sets it
+    sides = (run_b, run_a) if b_first else (run_a, run_b)  # in the order each pair starts with
     if warm:  # paired_samples has called both already (load_on_one_route, TimedCheck.before)
-        run_a()
-        run_b()
-    one = max(_timed(run_a, 1), _timed(run_b, 1), 1e-9)
+        for run in sides:
+            run()
+    one = max(*(_timed(run, 1) for run in sides), 1e-9)
     number = max(1, int(AB_MIN_SAMPLE_SECS / one) + 1)
     pairs = int(seconds / (2 * one * number))
     pairs = min(AB_MAX_PAIRS, max(AB_MIN_PAIRS, pairs))
@@ -245,7 +251,7 @@ def _pairs(
     gc.disable()
     try:
         for i in range(pairs):
-            if i % 2 == 0:
+            if (i % 2 == 0) != b_first:
                 ta = _timed(run_a, number)
                 tb = _timed(run_b, number)
             else:
@@ -298,8 +304,8 @@ def load_on_one_route(
     different speeds: pq_l2's by 7% (docs/gate.md, "Compiled here or loaded"). A new kernel's
     first process compiles it (the cache is empty), so a pairing there read the route, not the
     kernels: 0.93 or 1.07 for identical code, on the combination asv runs first. So: load each
-    module (`loader(reload)`, in order: a baseline after the candidate it must not be touched
-    by), turn the cache on for every function, `warm(*modules)` (compile or load); if any
+    module (`loader(reload)`, in the order given: the process's order of the two copies), turn
+    the cache on for every function, `warm(*modules)` (compile or load); if any
     compiled here, load them all again, now from the cache, up to ROUTE_ATTEMPTS times. When the
     cache cannot hold one of them, all are loaded again with the cache off and compiled here: one
     route still, at a compile per side and process.
@@ -360,34 +366,25 @@ def paired_samples(
         loaded["watched"] = integrity.Snapshot.of(module)  # the candidate may not touch it either
         return module
 
-    if baseline_first:
-        # The candidate loads again after the baseline is watched: a change its import makes to
-        # the baseline shows in `watched` before timing.
-        baseline, candidate = load_on_one_route(
-            [lambda _reload: baseline_watched(), lambda _reload: candidate_module(target, True)],
-            lambda b, c: (run(b, w), run(c, w)),
-        )
-    else:
-        # The candidate as a new instance from its file here too, as the baseline is loaded: the
-        # instance the suite's setup imported and ran read topk_merge's Topk/10 12-35% slower than
-        # a copy of itself in 11 of 12 processes, a new instance 0.995-1.008 (docs/gate.md, "Two
-        # processes").
-        candidate, baseline = load_on_one_route(
-            [lambda _reload: candidate_module(target, True), lambda _reload: baseline_watched()],
-            lambda c, b: (run(c, w), run(b, w)),
-        )
+    # The candidate as a new instance from its file, as the baseline is loaded: the instance the
+    # suite's setup imported and ran read topk_merge's Topk/10 12-35% slower than a copy of itself
+    # in 11 of 12 processes, a new instance 0.995-1.008 (docs/gate.md, "Two processes"). Loaded
+    # after the baseline (baseline_first), a change its import makes to the baseline shows in
+    # `watched` before timing.
+    loaders = [lambda _reload: candidate_module(target, True), lambda _reload: baseline_watched()]
+    step = -1 if baseline_first else 1  # this process's order of loading and warming
+    candidate, baseline = load_on_one_route(
+        loaders[::step], lambda *modules: [run(m, w) for m in modules]
+    )[::step]
     watched = loaded["watched"]
     check = TimedCheck(target, sys.modules[make.__module__], candidate, baseline, w, run)
     check.before()
     for snap in (snapshot, watched):
         _require_untouched(snap, "before timing")
-    sides = [lambda: run(candidate, w), lambda: run(baseline, w)]
     seconds = AB_SECONDS / AB_PROCESSES  # read at call time: the quick look sets AB_SECONDS
-    if baseline_first:
-        ratios, calls = _pairs(*sides[::-1], seconds, warm=False)
-        ratios = [1.0 / r for r in ratios]  # the pairs' first side was the baseline
-    else:
-        ratios, calls = _pairs(*sides, seconds, warm=False)
+    ratios, calls = _pairs(
+        lambda: run(candidate, w), lambda: run(baseline, w), seconds, False, baseline_first
+    )
     check.after(calls)
     for snap in (snapshot, watched):
         _require_untouched(snap, "after timing")

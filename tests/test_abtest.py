@@ -36,6 +36,20 @@ def test_both_sides_run_untimed_first_then_pairs_alternate_which_goes_first():
     assert len(timed) == 2 * n * abtest.AB_MIN_PAIRS
 
 
+def test_b_first_starts_every_step_with_b_and_still_returns_a_over_b():
+    """The suites' second process (track_ab_ratio_baseline_first) times the baseline first."""
+    calls = []
+    abtest.paired_ratios(
+        lambda: calls.append("a"), lambda: calls.append("b"), seconds=0.0, b_first=True
+    )
+    assert calls[:4] == ["b", "a", "b", "a"]
+    timed = calls[4:]
+    n = timed.index("a")
+    assert timed[: 4 * n] == ["b"] * n + ["a"] * n + ["a"] * n + ["b"] * n  # B A, then A B
+    ratios = abtest.paired_ratios(lambda: _work(40_000), lambda: _work(20_000), 0.2, b_first=True)
+    assert 1.3 < sorted(ratios)[len(ratios) // 2] < 3.5  # a/b: twice the work
+
+
 def test_the_baseline_is_the_first_parents_kernel_and_skips_when_unchanged(monkeypatch, tmp_path):
     monkeypatch.delenv(abtest.ENV_BASELINE, raising=False)
     monkeypatch.setenv("AUTORESEARCH_STATE_DIR", str(tmp_path))

@@ -252,11 +252,11 @@ def measure_round(
             PACKAGE_DIR / target / "kernels.py", baseline_name(target, round_)
         ),
     ]
-    if loads_first and first == "baseline":
-        baseline, candidate = abtest.load_on_one_route(loaders[::-1], lambda b, c: warm(c, b))
-    else:
-        candidate, baseline = abtest.load_on_one_route(loaders, warm)
-    timed_first = loads_first and first == "baseline"
+    baseline_first = loads_first and first == "baseline"  # loaded and timed first too
+    step = -1 if baseline_first else 1
+    candidate, baseline = abtest.load_on_one_route(
+        loaders[::step], lambda *modules: warm(*modules[::step])
+    )[::step]
     sides = {
         key: (
             lambda w=w: inputs.search(candidate, w),
@@ -274,10 +274,7 @@ def measure_round(
             # spin), so that the spin's disturbance of the kernel is in the base of the ratio.
             t_c, t_b = (call_time(lambda r=r: (r(), spin(0.0))) for r in (run_c, run_b))
             a, b = inject(run_c, run_b, change, t_c, t_b, spin)
-            if timed_first:  # the baseline's side first in each pair's first slot
-                ratios[cls].append([1.0 / r for r in abtest.paired_ratios(b, a, seconds)])
-            else:
-                ratios[cls].append(abtest.paired_ratios(a, b, seconds))
+            ratios[cls].append(abtest.paired_ratios(a, b, seconds, b_first=baseline_first))
         secs, load = time.monotonic() - start, os.getloadavg()[0]
         ratios = {
             cls: [[float(f"{r:.{SAMPLE_DIGITS}g}") for r in samples] for samples in per]
