@@ -397,3 +397,20 @@ def test_call_time_is_a_calls_cost_within_a_run_of_calls(monkeypatch):
 
     monkeypatch.setattr(timing.time, "thread_time", lambda: clock[0])
     assert timing.call_time(run) == pytest.approx(1e-4)  # not the lone call's 1.1 ms
+
+
+def test_the_decision_reads_the_machine_from_the_results():
+    """The same pair ratios (spread ~7%: over MAX_PAIR_SPREAD, under the wide class's limit; a 3%
+    speed-up) are judged under the noise limit of the machine the results name: undecided on
+    noise on a machine that did not calibrate pq_l2 into the wide class, kept on amd-epyc-2cpu,
+    which did (thresholds.MACHINE_SPREAD_LIMITS)."""
+    assert thresholds.MACHINE_SPREAD_LIMITS["amd-epyc-2cpu"]["pq_l2"] > 0.07
+    assert thresholds.max_pair_spread("pq_l2", "elsewhere-2cpu") < 0.07
+    rng = SplitMix64(11)
+    ratios = {"PqL2": [[list(0.97 + 0.052 * rng.normal(60)) for _ in range(2)] for _ in range(6)]}
+    got = {}
+    for machine in ("amd-epyc-2cpu", "elsewhere-2cpu"):
+        d = calibration.judge("pq_l2", PARAMS, ratios, machine)
+        got[machine] = (d.decision, sorted(r.rule for r in d.reasons if not r.ok), d.machine)
+    assert got["elsewhere-2cpu"] == ("undecided", ["noise"], "elsewhere-2cpu")
+    assert got["amd-epyc-2cpu"] == ("keep", [], "amd-epyc-2cpu")

@@ -70,9 +70,12 @@ def processes_of(samples: list) -> list[list]:
     return samples if samples and isinstance(samples[0], list) else [samples]
 
 
-def synthesized(target: str, params: dict[str, list], ratios: dict | None, commit: str) -> dict:
-    """An asv result file (format 2). params[cls]: repr strings; ratios[cls]: per-combination
-    pair ratios (flat: one process; nested: one list per process, the second process written as
+def synthesized(
+    target: str, params: dict[str, list], ratios: dict | None, commit: str, machine: str = ""
+) -> dict:
+    """An asv result file (format 2) measured on `machine` (asv's name: the gate's noise limits
+    are per machine). params[cls]: repr strings; ratios[cls]: per-combination pair ratios (flat:
+    one process; nested: one list per process, the second process written as
     track_ab_ratio_baseline_first), or None for the baseline's file."""
     started = time.time() * 1000.0
     results = {}
@@ -97,7 +100,7 @@ def synthesized(target: str, params: dict[str, list], ratios: dict | None, commi
     return {
         "commit_hash": commit,
         "env_name": ENV_NAME,
-        "params": {"machine": "calibrate"},
+        "params": {"machine": machine},
         "python": sys.executable,
         "requirements": {},
         "env_vars": {},
@@ -107,9 +110,12 @@ def synthesized(target: str, params: dict[str, list], ratios: dict | None, commi
     }
 
 
-def judge(target: str, params: dict[str, list], ratios: dict[str, list]) -> decide.Decision:
-    cand = synthesized(target, params, ratios, CANDIDATE)
-    base = synthesized(target, params, None, BASELINE)
+def judge(
+    target: str, params: dict[str, list], ratios: dict[str, list], machine: str = ""
+) -> decide.Decision:
+    """The gate's decision on these ratios, as measured on `machine` (its noise limits)."""
+    cand = synthesized(target, params, ratios, CANDIDATE, machine)
+    base = synthesized(target, params, None, BASELINE, machine)
     return decide.decide(cand, base, target)
 
 
@@ -134,16 +140,21 @@ def first_part(ratios: dict[str, list], fraction: float) -> dict[str, list]:
 
 
 def smallest_resolved(
-    target: str, params: dict, ratios: dict, caught: Callable[[decide.Decision], bool], sign: int
+    target: str,
+    params: dict,
+    ratios: dict,
+    caught: Callable[[decide.Decision], bool],
+    sign: int,
+    machine: str = "",
 ) -> float:
     """Smallest uniform change (sign -1: speed-up, +1: slowdown) the gate catches on these A/A
     ratios, by bisection (the rules are monotone in a uniform change)."""
     lo, hi = 0.0, 0.5
-    if not caught(judge(target, params, scaled(ratios, 1.0 + sign * hi))):
+    if not caught(judge(target, params, scaled(ratios, 1.0 + sign * hi), machine)):
         return float("inf")
     for _ in range(BISECTION_STEPS):
         mid = (lo + hi) / 2.0
-        if caught(judge(target, params, scaled(ratios, 1.0 + sign * mid))):
+        if caught(judge(target, params, scaled(ratios, 1.0 + sign * mid), machine)):
             hi = mid
         else:
             lo = mid
@@ -171,11 +182,12 @@ def summarize(data: dict, fraction: float = 1.0, bisect: bool = True) -> dict:
     """Judge every saved measurement with the current gate: every number of the report and of the
     decisions table, from the raw ratios alone. `bisect=False` takes the smallest speed-up kept
     from significance and the 1% floor only (fast, for the table) instead of the whole gate."""
-    target, params = data["target"], data["params"]
+    target, params, machine = data["target"], data["params"], machine_of(data)
     by_change: dict[float, list] = {}
     for rec in data["records"]:
         ratios = rec["ratios"] if fraction >= 1.0 else first_part(rec["ratios"], fraction)
-        by_change.setdefault(rec["change"], []).append((judge(target, params, ratios), rec, ratios))
+        judged = judge(target, params, ratios, machine)  # under the limits of its machine
+        by_change.setdefault(rec["change"], []).append((judged, rec, ratios))
     aa = by_change.get(0.0, [])
     loads = [rec["load"] for rec in data["records"]]
     s: dict = {
@@ -215,8 +227,10 @@ def summarize(data: dict, fraction: float = 1.0, bisect: bool = True) -> dict:
     s["pair_spread"] = (float(np.median(spreads)), max(spreads))
     s["secs"] = float(np.median([rec["secs"] for rec in data["records"]]))
     if bisect:
-        speedups = [smallest_resolved(target, params, r, kept, -1) for _, _, r in aa]
-        slowdowns = [smallest_resolved(target, params, r, resolved_slower, +1) for _, _, r in aa]
+        speedups = [smallest_resolved(target, params, r, kept, -1, machine) for _, _, r in aa]
+        slowdowns = [
+            smallest_resolved(target, params, r, resolved_slower, +1, machine) for _, _, r in aa
+        ]
         s["smallest_speedup"] = quantile(speedups, RESOLVED_FRACTION)
         s["smallest_slowdown"] = quantile(slowdowns, RESOLVED_FRACTION)
     else:

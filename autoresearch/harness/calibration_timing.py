@@ -376,7 +376,7 @@ def measure(
     for d in range(decisions):
         for record in run_round(target, d, seconds, clock_name):
             records.append(record)
-            decision = judge(target, params, record["ratios"])
+            decision = judge(target, params, record["ratios"], data["machine"]["name"])
             print(
                 f"decision {d + 1}/{decisions} {condition_name(record['change'])} "
                 f"({record['first']} first): {decision.decision} geomean "

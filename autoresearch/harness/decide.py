@@ -93,6 +93,7 @@ class Decision:
     reasons: list[Reason] = field(default_factory=list)
     targets: list[Decision] = field(default_factory=list)  # per target, for --target all
     measured: list[Measured] = field(default_factory=list, repr=False)  # bootstrap draws
+    machine: str = ""  # asv's machine name in the candidate's results: its noise limits
 
     @property
     def worst(self) -> Combo | None:
@@ -128,6 +129,12 @@ def read_results(data: object, what: str) -> dict[str, Bench]:
 # the candidate's process): left out of the comparison, or every kept baseline recorded before a
 # reboot or on the previous VM of the same name would be undecided until re-baselined.
 BOOT_DETAIL_PARAMS = ("os", "ram")
+
+
+def _machine_name(results: dict) -> str:
+    """asv's name for the machine the results were measured on ("" when they do not say)."""
+    name = (results.get("params") or {}).get("machine")
+    return name if isinstance(name, str) else ""
 
 
 def _machine(params: object) -> object:
@@ -221,6 +228,7 @@ def decide(
     baseline = "none" if baseline_results is None else _sha(baseline_results)
     try:
         cand = read_results(candidate_results, "candidate results")
+        machine = _machine_name(candidate_results)
         base = None
         if baseline_results is not None:
             base = read_results(baseline_results, "baseline results")
@@ -228,7 +236,7 @@ def decide(
         if target != "all":
             return _decide_target(
                 cand, base, candidate, baseline, target, confirmed, repair, confirmation,
-                oracle_checked,
+                oracle_checked, machine,
             )  # fmt: skip
         paired = sorted(t for t in targets_in(cand) if _was_paired(cand, t))
         if not paired:
@@ -237,7 +245,9 @@ def decide(
                 "its first parent's, or the run selected none): nothing to decide"
             )
         parts = [
-            _decide_target(cand, base, candidate, baseline, t, confirmed, repair, confirmation)
+            _decide_target(
+                cand, base, candidate, baseline, t, confirmed, repair, confirmation, None, machine
+            )
             for t in paired
         ]
     except CannotDecide as exc:
@@ -285,6 +295,7 @@ def _decide_target(
     repair: bool = False,
     confirmation: dict | None = None,
     oracle_checked: int | None = None,
+    machine: str = "",
 ) -> Decision:
     cand_t = target_benches(cand, target)
     if not cand_t:
@@ -348,7 +359,7 @@ def _decide_target(
         text = f"{len(mismatched)} of {len(combos)} combinations have mismatches: "
         d.reasons = [Reason("correctness", False, text + ", ".join(mismatched))]
         return _finish(d, INCORRECT)
-    normal = _apply_rules(measured, target, candidate, baseline, confirmed)
+    normal = _apply_rules(measured, target, candidate, baseline, confirmed, machine)
     if repair and normal.exit_code == DISCARD:  # repair relaxes "faster", nothing else
         normal = _apply_repair_rules(normal)
     if confirmation is None:
@@ -505,10 +516,13 @@ def _apply_rules(
     candidate: str,
     baseline: str,
     confirmed: bool,
+    machine: str = "",
 ) -> Decision:
     combos = [m.combo for m in measured]
     geo, lo, hi = geomean_with_interval(measured)
-    d = Decision("", 0, target, candidate, baseline, geo, lo, hi, combos, measured=measured)
+    d = Decision(
+        "", 0, target, candidate, baseline, geo, lo, hi, combos, measured=measured, machine=machine
+    )
     rules = [
         Reason(
             "significance",
@@ -534,7 +548,7 @@ def _apply_rules(
     )
     failed = [r for r in rules if not r.ok]
 
-    noise = _noise(combos, d.target, hi)
+    noise = _noise(combos, d.target, d.machine, hi)
     if noise and not noise.ok:
         d.reasons = [*failed, noise]
         return _finish(d, DISCARD if lo > 1.0 else UNDECIDED)  # only a clear slowdown is decided
@@ -583,7 +597,9 @@ def _apply_repair_rules(d: Decision) -> Decision:
         _worst_case(d.combos),
     ]
     failed = [r for r in rules if not r.ok]
-    if noise := _noise(d.combos, d.target):  # no gain to outweigh it: a repair is not faster
+    if noise := _noise(
+        d.combos, d.target, d.machine
+    ):  # no gain to outweigh it: a repair is not faster
         d.reasons = [*failed, noise]
         return _finish(d, DISCARD if lo > margin else UNDECIDED)
     d.reasons = failed or rules
@@ -602,11 +618,13 @@ def _worst_case(combos: list[Combo]) -> Reason:
     )
 
 
-def _noise(combos: list[Combo], target: str, interval_hi: float | None = None) -> Reason | None:
-    """None when the pairs spread within the target's limit; over it, the `noise` rule: failed
-    (too busy to trust an interval), or passed when the geomean interval's upper end
+def _noise(
+    combos: list[Combo], target: str, machine: str = "", interval_hi: float | None = None
+) -> Reason | None:
+    """None when the pairs spread within the target's limit on `machine`; over it, the `noise`
+    rule: failed (too busy to trust an interval), or passed when the geomean interval's upper end
     `interval_hi` lies below 1 - MIN_GAIN by more than NOISE_OUTWEIGHED_SPREADS spreads."""
-    noise, limit = pair_spread(combos), max_pair_spread(target)
+    noise, limit = pair_spread(combos), max_pair_spread(target, machine)
     if noise <= limit:
         return None
     bar = 1.0 - MIN_GAIN - NOISE_OUTWEIGHED_SPREADS * noise
