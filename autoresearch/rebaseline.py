@@ -60,6 +60,7 @@ from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.git import Git, ensure_git_identity
 from autoresearch.harness.layout import log_relpath
 from autoresearch.harness.lock import Lock, phase_of
+from autoresearch.harness.machine import machine_name
 from autoresearch.harness.oraclerun import MAX_FAILURE_LINES
 from autoresearch.harness.procs import Finished, run_tree
 from autoresearch.harness.progress import Progress, emit, format_block
@@ -180,7 +181,7 @@ def undo_rebaseline(git: Git, step: dict) -> tuple[str, bool]:
         git.run("checkout", pre_head, "--", *tracked)
     # The files asv wrote that HEAD does not have (ignored ones stay), then the directories it
     # made for them: those not there before the benchmark (the journal lists them).
-    new = git.out("ls-files", "-z", "--others", "--exclude-standard", "--", *WRITES)
+    new = git.out("ls-files", "-z", "--others", "--exclude-standard", "--", *asv_paths())
     for rel in filter(None, new.split("\0")):
         (git.repo / rel).unlink(missing_ok=True)
     before = set(step.get("dirs") or [])
@@ -200,6 +201,18 @@ def _dirs(repo: Path) -> list[str]:
 # ---------------------------------------------------------------------------
 # One re-baseline
 # ---------------------------------------------------------------------------
+
+
+def asv_paths() -> tuple[str, str]:
+    """Where asv's run writes: this machine's results folder and benchmarks.json. Not the rest of
+    results/, where another command may save a file while a re-baseline runs (a calibration was
+    committed with an epoch once, session 42): neither committed nor removed on an undo."""
+    return ("results/benchmarks.json", f"results/{machine_name()}")
+
+
+def asv_written(git: Git, repo: Path) -> list[str]:
+    """The files asv's run wrote or changed (asv_paths)."""
+    return [p for _, p in git.status(repo, *asv_paths())]
 
 
 class Rebaseline:
@@ -367,7 +380,7 @@ class Rebaseline:
         # Shielded, as the experiment's record: a signal now waits until the commit is made.
         with self.signals.shielded():
             self.progress.phase("record", DECISION)
-            publish = [p for _, p in self.git.status(self.repo, "results")]
+            publish = asv_written(self.git, self.repo)
             self.journal(phase="record")
             line = append_row(self.repo / log, row)
             self.git.run("add", "--", *publish, log)

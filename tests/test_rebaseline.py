@@ -43,8 +43,10 @@ from autoresearch.experiment import (
     EXIT_USAGE,
 )
 from autoresearch.harness import runlog
+from autoresearch.harness.git import Git
+from autoresearch.harness.machine import ENV_MACHINE
 from autoresearch.harness.runlog import LOG_COLUMNS, baseline_of
-from autoresearch.rebaseline import describe_versions, target_versions
+from autoresearch.rebaseline import asv_written, describe_versions, target_versions, undo_rebaseline
 
 FAST = {"AUTORESEARCH_BENCH_REGEX": ONE_COMBO}
 COMMAND = f'python -m autoresearch.rebaseline {TARGET} -m "why"'
@@ -157,6 +159,35 @@ def _harness_change(repo) -> None:  # not the target's definition: experiments g
     oracle = repo / "autoresearch" / "oracle.py"
     oracle.write_text(oracle.read_text() + "\n# a harness fix\n")
     git(repo, "commit", "-qam", "harness: an oracle fix")
+
+
+def test_only_what_asv_wrote_is_committed_or_undone(tmp_path, monkeypatch):
+    """A file another command saves under results/ while a re-baseline runs (a calibration, here)
+    is neither committed with the epoch nor removed by its undo: only asv's folder for this
+    machine and benchmarks.json are the re-baseline's."""
+    monkeypatch.setenv(ENV_MACHINE, "here-2cpu")
+    repo = tmp_path / "r"
+    (repo / "results" / "experiments").mkdir(parents=True)
+    (repo / "results" / "experiments" / "t.tsv").write_text("row\n")
+    git(tmp_path, "init", "-q", "-b", "main", str(repo))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "start")
+    pre_head = git(repo, "rev-parse", "HEAD")
+    (repo / "results" / "here-2cpu").mkdir()
+    (repo / "results" / "here-2cpu" / "abc-env.json").write_text("{}")
+    (repo / "results" / "benchmarks.json").write_text("{}")
+    (repo / "results" / "calibration").mkdir()
+    other = repo / "results" / "calibration" / "decisions-x.jsonl"
+    other.write_text("{}")
+    assert sorted(asv_written(Git(repo), repo)) == [
+        "results/benchmarks.json",
+        "results/here-2cpu/abc-env.json",
+    ]
+    step = {"pre_head": pre_head, "target": "t", "phase": "benchmark", "dirs": []}
+    undo_rebaseline(Git(repo), step)
+    assert not (repo / "results" / "here-2cpu").exists()
+    assert not (repo / "results" / "benchmarks.json").exists()
+    assert other.read_text() == "{}"
 
 
 @pytest.mark.slow
