@@ -89,6 +89,13 @@ SALT_BYTES = 8  # a SplitMix64 seed's worth of secret: far beyond regenerating e
 # workloads without drawing them again. Unset (a plain `asv run`): each run draws its own.
 ENV_RUN_DIR = "AUTORESEARCH_RUN_DIR"
 RUN_SALT_FILE = "salt"  # in ENV_RUN_DIR
+# Set by bench.py for a run of the paired benchmarks alone (`--part decision`): the suites' setup
+# then leaves the package's kernels module unloaded. numba names a cached function's machine code
+# after its module, and the package's instance and a new instance of the same file carry the same
+# names: once setup had run the package's, the "new instance" the pairing times ran the package
+# instance's machine code (the same addresses), loaded before everything else in both processes,
+# while the baseline's copy ran its own (docs/gate.md, "Two processes").
+ENV_PAIRED_ONLY = "AUTORESEARCH_PAIRED_ONLY"
 
 
 def first_parent_kernels(target: str) -> bytes | None:
@@ -280,9 +287,8 @@ def set_candidate_file(target: str, path: Path) -> None:
 def candidate_module(target: str, reload: bool = False) -> ModuleType:
     """The candidate kernels module; with `reload`, a new instance of it from its file (the
     package's kernels.py, or the one set_candidate_file named)."""
-    module = importlib.import_module(f"autoresearch.{target}.kernels")
     if not reload:
-        return module
+        return importlib.import_module(f"autoresearch.{target}.kernels")
     path = _CANDIDATE_FILES.get(target, PACKAGE_DIR / target / "kernels.py")
     return numba_cache.import_kernels(target, path)
 
@@ -440,6 +446,8 @@ def quick_ratios(
     # The suite calls paired_samples itself, which pairs for AB_SECONDS / AB_PROCESSES.
     saved, AB_SECONDS = AB_SECONDS, seconds * AB_PROCESSES
     method = "track_ab_ratio_baseline_first" if baseline_first else "track_ab_ratio"
+    paired_only = os.environ.get(ENV_PAIRED_ONLY)
+    os.environ[ENV_PAIRED_ONLY] = "1"  # setup as in the decision's processes
     try:
         for cls in _suite_classes(suite):
             params = cls.params if isinstance(cls.params[0], list) else [cls.params]
@@ -467,6 +475,10 @@ def quick_ratios(
                 )
     finally:
         AB_SECONDS = saved
+        if paired_only is None:
+            os.environ.pop(ENV_PAIRED_ONLY, None)
+        else:
+            os.environ[ENV_PAIRED_ONLY] = paired_only
     return measured
 
 

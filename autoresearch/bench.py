@@ -301,6 +301,9 @@ def run(
     env = dict(os.environ)
     env.pop("AUTORESEARCH_AB_BASELINE", None)  # pair with the first parent, as plain asv does
     env.pop("AUTORESEARCH_SPEED_SALT", None)  # the suites draw the run's salt themselves
+    env.pop(abtest.ENV_PAIRED_ONLY, None)
+    if part == "decision":  # the paired benchmarks alone: setup leaves the package's module be
+        env[abtest.ENV_PAIRED_ONLY] = "1"
     # asv_runner imports numpy (through pympler) before benchmarks/__init__.py runs, so thread
     # limits must already be in the environment: a two-thread BLAS peer on a loaded 2-core VM
     # measured 0.25 s instead of 0.9 ms.

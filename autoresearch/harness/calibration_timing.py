@@ -241,11 +241,8 @@ def measure_round(
 
     # Both copies' machine code from numba's cache, as in a decision's processes (the round's
     # new baseline name is a new copy: compiled in its first process, then loaded again).
-    if loads_first:
-        # As a decision's processes: the suite's setup imports the package's kernels.py and runs
-        # it once, then the pairing loads the candidate as a new instance (abtest.paired_samples).
-        for w in workloads.values():
-            inputs.search(abtest.candidate_module(target), w)
+    # As a decision's processes (abtest.ENV_PAIRED_ONLY: the suite's setup leaves the package's
+    # kernels module unloaded), the pairing loads the candidate as a new instance of its file.
     loaders = [
         lambda reload: abtest.candidate_module(target, reload or loads_first),
         lambda _reload: load_module_from(
