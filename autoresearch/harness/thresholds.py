@@ -127,7 +127,9 @@ MAX_PAIR_SPREAD_WIDEST = 0.20
 # or a target it does not list, gets the classes above (the tighter limits, as the Xeon measured).
 # On amd-epyc-2cpu (AMD EPYC Zen 3, 2 vCPUs; sessions 40-42, two processes per combination since
 # 41) the same kernels' pairs spread wider than on the Xeon while the intervals stayed right:
-# - distances: the widest class (above).
+# - distances: the widest class (above). Measured again with two processes at load 1.0-1.3
+#   (session 42): pairs spread 7.2% (median), 12.9% (max); under MAX_PAIR_SPREAD_WIDE 5 of 100
+#   undecided, under 15% and 20% none, with no A/A keep and 0 of 20 A/A intervals excluding 1.
 # - pq_l2: pairs spread 3.9% (median), 7.4% (max) at load 1.0 (3.3%, 4.2% on the Xeon): under
 #   MAX_PAIR_SPREAD 14 of 100 decisions undecided and 2% speed-ups kept 13 of 20; the same saved
 #   ratios under MAX_PAIR_SPREAD_WIDE: none undecided, 17 of 20 kept (the rest: interval width),
