@@ -352,18 +352,18 @@ def paired_samples(
     """asv track_ result: candidate/baseline ratios for one combination, `run(impl, w)` timed on
     the workload `make(*args)` drawn under the run's secret salt, for AB_SECONDS / AB_PROCESSES.
 
-    `baseline_first`: this process loads the baseline's copy first, then the candidate's again
-    (a new instance, so its machine code lands after the baseline's), warms and times the baseline
-    first; else the candidate comes first in each of these. The ratios are candidate/baseline
-    either way.
+    `baseline_first`: this process loads the baseline's copy first, then the candidate's (a new
+    instance of its file), warms and times the baseline first; else the candidate comes first in
+    each of these. The ratios are candidate/baseline either way.
 
-    The process's seal (integrity.py) is checked after the candidate's import and after timing, and
+    The process's seal (integrity.py; taken here when setup loaded no kernel) is checked at the
+    start, after both loads, and after timing, and
     the candidate's outputs where they are timed (TimedCheck). Raises SkipNotImplemented (asv:
     skipped, NaN) when there is no baseline to pair against, a TimingGuardError (asv: failed)
     when what was measured cannot be trusted.
     """
     snapshot = integrity.sealed() or integrity.seal(target)  # sealed late: tests, quick look
-    _require_untouched(snapshot, "after the candidate kernel's import")
+    _require_untouched(snapshot, "at the pairing's start (after setup)")
     w = salted_workload(make, args, *run_salt())
     loaded: dict[str, integrity.Snapshot] = {}
 
@@ -543,10 +543,6 @@ def _quick_look(args, repo: Path) -> int:
             return 1
         set_candidate_file(args.target, path)
     integrity.seal(args.target)  # before any kernel loads, as in asv's processes
-    if args.kernels:
-        # The suite imports `autoresearch.<target>.kernels`: bind that name to the candidate first.
-        name = f"autoresearch.{args.target}.kernels"
-        sys.modules[name] = oracle.load_module_from(path, name)
     print(
         f"candidate: {args.kernels or 'working tree'}  baseline: {args.baseline}  "
         f"({args.seconds} CPU-s per combination"

@@ -213,7 +213,8 @@ def dirty_paths() -> list[str]:
 # asv forks every benchmark process from a server that imported the suites (numpy, numba, the
 # harness) once, instead of starting an interpreter per process: pq_l2's decision run measured 22 s
 # against 28 s with "spawn" (track_mismatches 2.3 s against 5.2 s). No kernel is imported before the
-# fork (suites import kernels.py in setup()), so every benchmark still gets a fresh kernel module.
+# fork (suites import kernels.py in setup(), or the pairing does), so every benchmark still gets a
+# fresh kernel module.
 LAUNCH_METHOD = "forkserver"
 
 # The main classes' methods per part of a run. A decision needs the paired benchmarks alone (its
@@ -234,6 +235,13 @@ def bench_regex(target: str, peers: bool, part: str = "all") -> str:
     if peers:
         return rf"^bench_{target}\."
     return rf"^bench_{target}\.(?!\w*Peers\.){PARTS[part]}"
+
+
+def paired_only(target: str, regex: str) -> bool:
+    """Does this selection run the paired benchmarks alone (the decision's part, exactly)? Only
+    then may setup leave the kernel unloaded (abtest.ENV_PAIRED_ONLY): time_*, track_mismatches
+    and the peers need it; another --bench (a test's one combination, say) gets the full setup."""
+    return regex == bench_regex(target, False, "decision")
 
 
 def check_baseline(target: str, commit: str, baseline: str, repo: Path = REPO) -> None:
@@ -302,7 +310,8 @@ def run(
     env.pop("AUTORESEARCH_AB_BASELINE", None)  # pair with the first parent, as plain asv does
     env.pop("AUTORESEARCH_SPEED_SALT", None)  # the suites draw the run's salt themselves
     env.pop(abtest.ENV_PAIRED_ONLY, None)
-    if part == "decision":  # the paired benchmarks alone: setup leaves the package's module be
+    selected = bench or bench_regex(target, peers, part)
+    if paired_only(target, selected):  # setup leaves the package's module be
         env[abtest.ENV_PAIRED_ONLY] = "1"
     # asv_runner imports numpy (through pympler) before benchmarks/__init__.py runs, so thread
     # limits must already be in the environment: a two-thread BLAS peer on a loaded 2-core VM
@@ -333,7 +342,7 @@ def run(
                 LAUNCH_METHOD,
                 "--show-stderr",
                 "-b",
-                bench or bench_regex(target, peers, part),
+                selected,
                 env=env,
                 stream=stream,
             )

@@ -12,8 +12,10 @@ that the candidate's crash).
 `seal(target)` takes the snapshot. In asv's benchmark processes nobody has to remember to call it:
 importing abtest (benchmarks/__init__.py does, before any suite is defined) installs an import hook
 that seals the process the moment `autoresearch.<target>.kernels` is first imported, before the
-file's code runs (the suites import the kernel in `setup`). The quick look and the parent's
-confirmation processes (confirm.py) seal explicitly before loading a kernel.
+file's code runs (the suites import the kernel in `setup`). In the decision's processes setup loads
+no kernel (abtest.ENV_PAIRED_ONLY) and the pairing loads its instances without the import system
+(numba_cache.import_kernels), so there `abtest.paired_samples` seals explicitly first, as the quick
+look and the parent's confirmation processes (confirm.py) do before loading a kernel.
 
 What the snapshot holds:
 - every module of the harness loaded at that moment (autoresearch and its submodules, the target's

@@ -173,10 +173,13 @@ def undo_rebaseline(git: Git, step: dict) -> tuple[str, bool]:
             f"HEAD is {head}, not the re-baseline's start {pre_head}: someone else moved it; "
             "not touching the repository"
         )
-    if not git.status(None, *WRITES):
+    # Its own paths only: asv's output, the target's log and README.md (WRITES' parts it wrote),
+    # never another command's file under results/.
+    own = (*asv_paths(), log_relpath(target), "README.md") if target else WRITES
+    if not git.status(None, *own):
         return "nothing to undo", False
-    git.run("reset", "-q", pre_head, "--", *WRITES)  # unstage
-    tracked = [p for p in WRITES if git.tracked(pre_head, p)]
+    git.run("reset", "-q", pre_head, "--", *own)  # unstage
+    tracked = [p for p in own if git.tracked(pre_head, p)]
     if tracked:
         git.run("checkout", pre_head, "--", *tracked)
     # The files asv wrote that HEAD does not have (ignored ones stay), then the directories it
@@ -189,7 +192,7 @@ def undo_rebaseline(git: Git, step: dict) -> tuple[str, bool]:
         if path not in before:
             with contextlib.suppress(OSError):  # not empty: someone else's files
                 (git.repo / path).rmdir()
-    return f"reset {', '.join(WRITES)} to {pre_head[:12]}", False
+    return f"reset {', '.join(own)} to {pre_head[:12]}", False
 
 
 def _dirs(repo: Path) -> list[str]:

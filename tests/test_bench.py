@@ -229,6 +229,17 @@ def test_a_decision_run_measures_the_ratios_and_a_kept_commit_the_rest():
     assert re.search(bench.bench_regex("pq_l2", False, "decision"), plain)
 
 
+def test_only_the_decisions_selection_leaves_the_kernel_unloaded():
+    """abtest.ENV_PAIRED_ONLY (setup imports no kernel) is for the paired benchmarks alone: any
+    selection that may run time_*, track_mismatches or the peers gets the full setup."""
+    assert bench.paired_only("pq_l2", bench.bench_regex("pq_l2", False, "decision"))
+    for part in ("all", "history"):
+        assert not bench.paired_only("pq_l2", bench.bench_regex("pq_l2", False, part))
+    assert not bench.paired_only("pq_l2", bench.bench_regex("pq_l2", True, "decision"))
+    assert not bench.paired_only("pq_l2", r"^bench_pq_l2\.PqL2\.track_ab_ratio\(")
+    assert not bench.paired_only("pq_l2", bench.bench_regex("bitpack", False, "decision"))
+
+
 def test_the_oracle_compiles_where_asvs_processes_look(tmp_path, monkeypatch):
     """The experiment runs the oracle with asv's environment's state folder (numba's cache there),
     so asv's first benchmark process loads the candidate instead of compiling it again: the folder

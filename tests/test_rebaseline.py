@@ -162,13 +162,17 @@ def _harness_change(repo) -> None:  # not the target's definition: experiments g
 
 
 def test_only_what_asv_wrote_is_committed_or_undone(tmp_path, monkeypatch):
-    """A file another command saves under results/ while a re-baseline runs (a calibration, here)
-    is neither committed with the epoch nor removed by its undo: only asv's folder for this
-    machine and benchmarks.json are the re-baseline's."""
+    """A file another command saves or changes under results/ while a re-baseline runs (a
+    calibration, here) is neither committed with the epoch nor removed or reverted by its undo:
+    only asv's folder for this machine, benchmarks.json, the target's log and README.md are the
+    re-baseline's."""
     monkeypatch.setenv(ENV_MACHINE, "here-2cpu")
     repo = tmp_path / "r"
     (repo / "results" / "experiments").mkdir(parents=True)
     (repo / "results" / "experiments" / "t.tsv").write_text("row\n")
+    (repo / "results" / "calibration").mkdir()
+    theirs = repo / "results" / "calibration" / "decisions-old.jsonl"
+    theirs.write_text("{}")
     git(tmp_path, "init", "-q", "-b", "main", str(repo))
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "start")
@@ -176,9 +180,10 @@ def test_only_what_asv_wrote_is_committed_or_undone(tmp_path, monkeypatch):
     (repo / "results" / "here-2cpu").mkdir()
     (repo / "results" / "here-2cpu" / "abc-env.json").write_text("{}")
     (repo / "results" / "benchmarks.json").write_text("{}")
-    (repo / "results" / "calibration").mkdir()
     other = repo / "results" / "calibration" / "decisions-x.jsonl"
     other.write_text("{}")
+    theirs.write_text('{"edited": 1}')  # a tracked file another command changed meanwhile
+    (repo / "results" / "experiments" / "t.tsv").write_text("row\nepoch row\n")
     assert sorted(asv_written(Git(repo), repo)) == [
         "results/benchmarks.json",
         "results/here-2cpu/abc-env.json",
@@ -187,7 +192,8 @@ def test_only_what_asv_wrote_is_committed_or_undone(tmp_path, monkeypatch):
     undo_rebaseline(Git(repo), step)
     assert not (repo / "results" / "here-2cpu").exists()
     assert not (repo / "results" / "benchmarks.json").exists()
-    assert other.read_text() == "{}"
+    assert other.read_text() == "{}" and theirs.read_text() == '{"edited": 1}'
+    assert (repo / "results" / "experiments" / "t.tsv").read_text() == "row\n"  # its own: undone
 
 
 @pytest.mark.slow

@@ -628,15 +628,16 @@ def _noise(
     if noise <= limit:
         return None
     bar = 1.0 - MIN_GAIN - NOISE_OUTWEIGHED_SPREADS * noise
+    where = f"{target}'s limit on {machine or 'an unnamed machine'}"
     if interval_hi is not None and interval_hi <= bar:
         text = (
-            f"median spread of the pair ratios {noise:.1%} exceeds {limit:.0%}, but the whole "
-            f"interval lies below {bar:.4f} (1 - {MIN_GAIN:.0%} - "
+            f"median spread of the pair ratios {noise:.1%} exceeds {limit:.1%} ({where}), but "
+            f"the whole interval lies below {bar:.4f} (1 - {MIN_GAIN:.0%} - "
             f"{NOISE_OUTWEIGHED_SPREADS:g} spreads): a gain no such noise explains"
         )
         return Reason("noise", True, text)
     text = (
-        f"median spread of the pair ratios {noise:.1%} exceeds {limit:.0%}: the "
+        f"median spread of the pair ratios {noise:.1%} exceeds {limit:.1%} ({where}): the "
         "machine was too busy for the pairing; re-measure when it is quieter"
     )
     return Reason("noise", False, text)
