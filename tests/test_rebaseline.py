@@ -44,11 +44,12 @@ from autoresearch.experiment import (
 )
 from autoresearch.harness import runlog
 from autoresearch.harness.git import Git
-from autoresearch.harness.machine import ENV_MACHINE
+from autoresearch.harness.machine import ENV_MACHINE, machine_name
 from autoresearch.harness.runlog import LOG_COLUMNS, baseline_of
 from autoresearch.rebaseline import asv_written, describe_versions, target_versions, undo_rebaseline
 
 FAST = {"AUTORESEARCH_BENCH_REGEX": ONE_COMBO}
+MACHINE = machine_name()  # the clones' asv machine (this one's)
 COMMAND = f'python -m autoresearch.rebaseline {TARGET} -m "why"'
 SUITE = f"benchmarks/bench_{TARGET}.py"
 INPUTS = f"autoresearch/{TARGET}/inputs.py"
@@ -312,7 +313,10 @@ def test_a_benchmark_that_fails_in_asv_is_refused_and_its_results_removed(repo):
     r = rebaseline(repo, "on a broken suite")
     assert r.proc.returncode == EXIT_REFUSED, r.text()
     assert "a benchmark failed in asv" in r.text() and "ValueError: broken suite" in r.text()
-    assert "restored: reset results, README.md to" in r.text()
+    # Its own paths only: asv's output, the log, README.md (never the rest of results/).
+    assert f"restored: reset results/benchmarks.json, results/{MACHINE}, {LOG}, README.md to" in (
+        r.text()
+    )
     assert state(repo) == before  # asv's result file and benchmarks.json are gone again
 
 
