@@ -94,7 +94,7 @@ RUN_SALT_FILE = "salt"  # in ENV_RUN_DIR
 # after its module, and the package's instance and a new instance of the same file carry the same
 # names: once setup had run the package's, the "new instance" the pairing times ran the package
 # instance's machine code (the same addresses), loaded before everything else in both processes,
-# while the baseline's copy ran its own (docs/gate.md, "Two processes").
+# while the baseline's copy ran its own (docs/gate.md, "The package's instance").
 ENV_PAIRED_ONLY = "AUTORESEARCH_PAIRED_ONLY"
 
 
@@ -372,11 +372,10 @@ def paired_samples(
         loaded["watched"] = integrity.Snapshot.of(module)  # the candidate may not touch it either
         return module
 
-    # The candidate as a new instance from its file, as the baseline is loaded: the instance the
-    # suite's setup imported and ran read topk_merge's Topk/10 12-35% slower than a copy of itself
-    # in 11 of 12 processes, a new instance 0.995-1.008 (docs/gate.md, "Two processes"). Loaded
-    # after the baseline (baseline_first), a change its import makes to the baseline shows in
-    # `watched` before timing.
+    # The candidate as a new instance from its file, as the baseline is loaded; its functions are
+    # its own only where setup ran no kernel (ENV_PAIRED_ONLY: docs/gate.md, "The package's
+    # instance"). Loaded after the baseline (baseline_first), a change its import makes to the
+    # baseline shows in `watched` before timing.
     loaders = [lambda _reload: candidate_module(target, True), lambda _reload: baseline_watched()]
     step = -1 if baseline_first else 1  # this process's order of loading and warming
     candidate, baseline = load_on_one_route(

@@ -118,7 +118,7 @@ def load_results(
             raise CannotDecide(str(exc)) from None
         if got != commit:
             raise CannotDecide(f"the {what} result file is for commit {got}, not {commit}")
-        recorded_on = (data.get("params") or {}).get("machine")
+        recorded_on = asvresults.machine(data)
         if recorded_on != machine:
             raise CannotDecide(
                 f"the {what} results were recorded on machine {recorded_on!r}, not {machine!r}"

@@ -109,6 +109,12 @@ def commit_hash(data: dict, what: str) -> str:
     return commit
 
 
+def machine(data: dict) -> str:
+    """The machine name asv recorded the results under (its params), "" when they name none."""
+    name = (data.get("params") or {}).get("machine")
+    return name if isinstance(name, str) else ""
+
+
 def rows(data: object, what: str) -> Iterator[tuple[str, dict]]:
     """(benchmark name, {column: cell}) per row, read by column name, never by position (asv
     drops trailing empty cells: a missing cell is absent here)."""

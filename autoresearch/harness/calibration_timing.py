@@ -43,6 +43,7 @@ from autoresearch.harness.calibration import (
     SAMPLE_DIGITS,
     as_stored,
     judge,
+    machine_of,
 )
 from autoresearch.harness.machine import machine_name
 from autoresearch.harness.verdict import read_gate_json
@@ -373,7 +374,7 @@ def measure(
     for d in range(decisions):
         for record in run_round(target, d, seconds, clock_name):
             records.append(record)
-            decision = judge(target, params, record["ratios"], data["machine"]["name"])
+            decision = judge(target, params, record["ratios"], machine_of(data))
             print(
                 f"decision {d + 1}/{decisions} {condition_name(record['change'])} "
                 f"({record['first']} first): {decision.decision} geomean "

@@ -131,12 +131,6 @@ def read_results(data: object, what: str) -> dict[str, Bench]:
 BOOT_DETAIL_PARAMS = ("os", "ram")
 
 
-def _machine_name(results: dict) -> str:
-    """asv's name for the machine the results were measured on ("" when they do not say)."""
-    name = (results.get("params") or {}).get("machine")
-    return name if isinstance(name, str) else ""
-
-
 def _machine(params: object) -> object:
     if not isinstance(params, dict):
         return params
@@ -228,7 +222,7 @@ def decide(
     baseline = "none" if baseline_results is None else _sha(baseline_results)
     try:
         cand = read_results(candidate_results, "candidate results")
-        machine = _machine_name(candidate_results)
+        machine = asvresults.machine(candidate_results)
         base = None
         if baseline_results is not None:
             base = read_results(baseline_results, "baseline results")
@@ -246,7 +240,7 @@ def decide(
             )
         parts = [
             _decide_target(
-                cand, base, candidate, baseline, t, confirmed, repair, confirmation, None, machine
+                cand, base, candidate, baseline, t, confirmed, repair, confirmation, machine=machine
             )
             for t in paired
         ]
@@ -597,9 +591,8 @@ def _apply_repair_rules(d: Decision) -> Decision:
         _worst_case(d.combos),
     ]
     failed = [r for r in rules if not r.ok]
-    if noise := _noise(
-        d.combos, d.target, d.machine
-    ):  # no gain to outweigh it: a repair is not faster
+    # No gain to outweigh the noise: a repair is not faster.
+    if noise := _noise(d.combos, d.target, d.machine):
         d.reasons = [*failed, noise]
         return _finish(d, DISCARD if lo > margin else UNDECIDED)
     d.reasons = failed or rules
