@@ -45,6 +45,7 @@ from autoresearch.harness.timed_check import (  # noqa: F401  (re-exported: the 
     HarnessChangedError,
     TimedCheck,
     TimingGuardError,
+    UncachedKernelError,
     WrongWhileTimedError,
     recorded_call,
 )
@@ -75,9 +76,10 @@ AB_PROCESSES = 2
 AB_MIN_PAIRS = 12  # at least this many pairs, however slow the kernel
 AB_MAX_PAIRS = 200  # at most this many, however fast
 AB_MIN_SAMPLE_SECS = 0.002  # one sample runs the workload often enough to last this long
-# Loads of the two sides tried until neither compiles in the pairing process (load_on_one_route):
-# the first may compile (a new kernel), the second write the cache for a kernel that had it off,
-# the third loads.
+# Loads of the two sides tried until neither would compile in the pairing process
+# (load_on_one_route), each refused load followed by a child's compile into the cache: the first
+# finds a new kernel missing, the second loads; a third only for a kernel whose first compile
+# leaves a function for the next (a signature it reaches through another).
 ROUTE_ATTEMPTS = 3
 
 
@@ -304,32 +306,38 @@ def side_loader(target: str, side: str) -> Callable[[bool], ModuleType]:
 def load_on_one_route(
     loaders: list[Callable[[bool], ModuleType]], warm: Callable[..., object]
 ) -> list[ModuleType]:
-    """Kernels modules whose machine code came by one route: all loaded from numba's cache.
+    """Kernels modules whose machine code this process loaded from numba's cache, none compiled
+    here.
 
     The same kernel compiled in the process that times it and loaded there from the cache runs at
     different speeds: pq_l2's by 7% (docs/gate.md, "Compiled here or loaded"). A new kernel's
-    first process compiles it (the cache is empty), so a pairing there read the route, not the
-    kernels: 0.93 or 1.07 for identical code, on the combination asv runs first. So: load each
-    module (`loader(reload)`, in the order given: the process's order of the two copies), turn
-    the cache on for every function, `warm(*modules)` (compile or load); if any
-    compiled here, load them all again, now from the cache, up to ROUTE_ATTEMPTS times. When the
-    cache cannot hold one of them, all are loaded again with the cache off and compiled here: one
-    route still, at a compile per side and process.
+    first process would compile it (the cache is empty): a pairing there read the route, not the
+    kernels. And a process that compiled a side cannot load it afterwards: the loaded copy defines
+    the same symbols and calls the code compiled first (docs/gate.md, "The package's instance").
+    So: load each module (`loader(reload)`, in the order given: the process's order of the two
+    copies), turn the cache on for every function (a kernel's `cache=False` would choose its
+    route), and `warm(*modules)` with compiles refused; where one was refused, a forked child
+    compiles them all into the cache and they are loaded again, up to ROUTE_ATTEMPTS times. A side
+    numba will not cache (a function reading a large global array) raises UncachedKernelError.
     """
     for attempt in range(ROUTE_ATTEMPTS):
         modules = [load(attempt > 0) for load in loaders]
         for module in modules:
             numba_cache.cache_all(module)
-        warm(*modules)
-        if not any(numba_cache.compiled_here(module) for module in modules):
+        with numba_cache.refusing_compiles(modules) as refused:
+            try:
+                warm(*modules)
+            except numba_cache.CompileRefused:
+                pass
+        if not refused:
             return modules
-    # Some side cannot be cached (numba will not cache a function using dynamic globals, such as a
-    # large global array: a kernel's choice) while another loads: all compiled here, then.
-    modules = [load(True) for load in loaders]
-    for module in modules:
-        numba_cache.cache_none(module)
-    warm(*modules)
-    return modules
+        numba_cache.compile_in_child(loaders, warm)
+    raise UncachedKernelError(
+        f"after {ROUTE_ATTEMPTS} loads, each after a child compiled the kernels into numba's "
+        f"cache, this process would still compile {refused[0]}: numba does not cache it (a "
+        "function that reads a large global array, for one: pass the array as an argument, or "
+        "build it inside the call), so it would be timed compiled here against an opponent loaded"
+    )
 
 
 def _require_untouched(snapshot: integrity.Snapshot, when: str) -> None:

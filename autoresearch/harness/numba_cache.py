@@ -23,6 +23,8 @@ quick look's: before any kernel is imported.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import hashlib
 import importlib
 import importlib.util
@@ -30,6 +32,8 @@ import os
 import re
 import shutil
 import sys
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -191,3 +195,80 @@ def compiled_here(module: ModuleType) -> bool:
     """Whether a function of `module` compiled machine code in this process rather than loading it
     from numba's cache (numba counts a cache miss for every compile)."""
     return any(sum(d.stats.cache_misses.values()) for d in dispatchers(module))
+
+
+# ---------------------------------------------------------------------------
+# Compiling outside the timing process
+# ---------------------------------------------------------------------------
+# numba names a function's machine code after its module, and the JIT resolves a name to its first
+# definition: once a process compiled a side, loading that side again from the cache (the same
+# module name) calls the code compiled first (docs/gate.md, "The package's instance"). So a process
+# that times must never compile a side it times: it refuses (refusing_compiles), a child compiles
+# into the cache (compile_in_child), and the process loads afterwards.
+
+
+class CompileRefused(BaseException):
+    """Raised where a function under refusing_compiles would compile. A BaseException, so that a
+    kernel's `except Exception` does not swallow it on its way out of the warm-up call (and a
+    kernel that swallows it anyway is still seen refused: refusing_compiles' list)."""
+
+
+class _RefusingCounter(collections.Counter):
+    """A dispatcher's cache-miss counter that refuses the count numba takes just before it
+    compiles (Dispatcher.compile: `self._cache_misses[sig] += 1`), so nothing compiles."""
+
+    def __init__(self, counts: collections.Counter, refused: list) -> None:
+        super().__init__()
+        dict.update(self, counts)
+        self._refused = refused
+
+    def __setitem__(self, key, value):
+        self._refused.append(key)
+        raise CompileRefused(f"would compile {key}: not in numba's cache")
+
+
+@contextlib.contextmanager
+def refusing_compiles(modules: list[ModuleType]) -> Iterator[list]:
+    """Within: a function of `modules` that is not in numba's cache raises CompileRefused instead
+    of compiling (a cache hit loads as usual). Yields the list of the signatures refused."""
+    refused: list = []
+    saved = [(d, d._cache_misses) for m in modules for d in dispatchers(m)]
+    for dispatcher, counts in saved:
+        dispatcher._cache_misses = _RefusingCounter(counts, refused)
+    try:
+        yield refused
+    finally:
+        for dispatcher, counts in saved:
+            dispatcher._cache_misses = counts
+
+
+def compile_in_child(loaders: list[Callable[[bool], ModuleType]], warm: Callable) -> None:
+    """Load new instances of the modules (`loader(True)`) in a forked child, turn their cache on
+    and `warm` them there, so that what compiles is written to numba's cache by a process that
+    times nothing. Raises CacheFillFailed when the child fails (its traceback is on stderr)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code
+        code = 0
+        try:
+            modules = [load(True) for load in loaders]
+            for module in modules:
+                cache_all(module)
+            warm(*modules)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise CacheFillFailed(
+            f"the child compiling the kernels into numba's cache exited "
+            f"{os.waitstatus_to_exitcode(status)} (its error is above)"
+        )
+
+
+class CacheFillFailed(RuntimeError):
+    """compile_in_child's child failed: the kernel raised while compiling or warming."""

@@ -36,6 +36,12 @@ class WrongWhileTimedError(TimingGuardError):
     """The candidate's outputs were wrong, aliased or stale where its speed was measured."""
 
 
+class UncachedKernelError(TimingGuardError):
+    """A side still compiles in the timing process after a child compiled it into numba's cache
+    (numba will not cache it, or it compiles something new on every load): it would be timed by
+    another route than its opponent (abtest.load_on_one_route)."""
+
+
 def _recording(func: Callable, results: list) -> Callable:
     def recorded(*args, **kwargs):
         out = func(*args, **kwargs)
