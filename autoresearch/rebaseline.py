@@ -175,7 +175,8 @@ def undo_rebaseline(git: Git, step: dict) -> tuple[str, bool]:
         )
     # Its own paths only: asv's output, the target's log and README.md (WRITES' parts it wrote),
     # never another command's file under results/.
-    own = (*asv_paths(), log_relpath(target), "README.md") if target else WRITES
+    written = asv_paths(step.get("machine"))  # the killed run's machine, not this process's
+    own = (*written, log_relpath(target), "README.md") if target else WRITES
     if not git.status(None, *own):
         return "nothing to undo", False
     git.run("reset", "-q", pre_head, "--", *own)  # unstage
@@ -184,7 +185,7 @@ def undo_rebaseline(git: Git, step: dict) -> tuple[str, bool]:
         git.run("checkout", pre_head, "--", *tracked)
     # The files asv wrote that HEAD does not have (ignored ones stay), then the directories it
     # made for them: those not there before the benchmark (the journal lists them).
-    new = git.out("ls-files", "-z", "--others", "--exclude-standard", "--", *asv_paths())
+    new = git.out("ls-files", "-z", "--others", "--exclude-standard", "--", *written)
     for rel in filter(None, new.split("\0")):
         (git.repo / rel).unlink(missing_ok=True)
     before = set(step.get("dirs") or [])
@@ -206,11 +207,12 @@ def _dirs(repo: Path) -> list[str]:
 # ---------------------------------------------------------------------------
 
 
-def asv_paths() -> tuple[str, str]:
-    """Where asv's run writes: this machine's results folder and benchmarks.json. Not the rest of
-    results/, where another command may save a file while a re-baseline runs (a calibration was
-    committed with an epoch once, session 42): neither committed nor removed on an undo."""
-    return ("results/benchmarks.json", f"results/{machine_name()}")
+def asv_paths(machine: str | None = None) -> tuple[str, str]:
+    """Where asv's run writes: the machine's results folder (this one's by default) and
+    benchmarks.json. Not the rest of results/, where another command may save a file while a
+    re-baseline runs (a calibration was committed with an epoch once, session 42): neither
+    committed nor removed on an undo."""
+    return ("results/benchmarks.json", f"results/{machine or machine_name()}")
 
 
 def asv_written(git: Git, repo: Path) -> list[str]:
@@ -328,7 +330,9 @@ class Rebaseline:
     def bench(self) -> tuple[Path, str]:
         """Benchmark HEAD; (its asv result file, relative to the repository; the run's output)."""
         self.progress.phase("bench", f"{self.head[:12]}, the new baseline")
-        self.journal(phase="bench", dirs=_dirs(self.repo))  # what asv may add to, undone
+        # What asv may add to, undone; the machine its results are filed under, for an undo by
+        # another process (AUTORESEARCH_MACHINE may differ there).
+        self.journal(phase="bench", dirs=_dirs(self.repo), machine=machine_name())
         regex = os.environ.get(ENV_BENCH_REGEX) or ""
         done = self.run_child("bench", ["-c", BENCH_CHILD, self.target, regex], self.remaining())
         if done.timed_out:

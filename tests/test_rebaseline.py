@@ -197,6 +197,25 @@ def test_only_what_asv_wrote_is_committed_or_undone(tmp_path, monkeypatch):
     assert (repo / "results" / "experiments" / "t.tsv").read_text() == "row\n"  # its own: undone
 
 
+def test_the_undo_removes_the_killed_runs_machine_folder_not_its_own(tmp_path, monkeypatch):
+    """A re-baseline killed in its benchmark is undone by the next command to take the lock, which
+    may run under another AUTORESEARCH_MACHINE: the journal names the folder asv wrote to."""
+    repo = tmp_path / "r"
+    (repo / "results" / "experiments").mkdir(parents=True)
+    (repo / "results" / "experiments" / "t.tsv").write_text("row\n")
+    git(tmp_path, "init", "-q", "-b", "main", str(repo))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "start")
+    pre_head = git(repo, "rev-parse", "HEAD")
+    (repo / "results" / "killed-2cpu").mkdir()
+    (repo / "results" / "killed-2cpu" / "abc-env.json").write_text("{}")
+    monkeypatch.setenv(ENV_MACHINE, "recovering-2cpu")
+    step = {"pre_head": pre_head, "target": "t", "phase": "bench", "dirs": [],
+            "machine": "killed-2cpu"}  # fmt: skip
+    undo_rebaseline(Git(repo), step)
+    assert not (repo / "results" / "killed-2cpu").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("change", "refused", "versions"),

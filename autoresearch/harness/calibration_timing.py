@@ -241,7 +241,7 @@ def measure_round(
                 inputs.search(side, w)
 
     # Both copies' machine code from numba's cache, as in a decision's processes (the round's
-    # new baseline name is a new copy: compiled in its first process, then loaded again).
+    # new baseline name is a new copy: its first process has a child compile it, then loads).
     # As a decision's processes (abtest.ENV_PAIRED_ONLY: the suite's setup leaves the package's
     # kernels module unloaded), the pairing loads the candidate as a new instance of its file.
     loaders = [
