@@ -113,6 +113,19 @@ def _single_threaded_blas() -> None:
         os.environ.setdefault(var, "1")
 
 
+def _fork_safe_threading_layer() -> None:
+    # The pairing forks a child to compile what numba's cache lacks (abtest.load_on_one_route),
+    # possibly after a side's parallel=True code ran: GNU OpenMP's layer, numba's default where
+    # libgomp is installed, kills a child forked after it ran; workqueue's does not. Kernels run on
+    # one thread (NUMBA_NUM_THREADS=1 in the suites), so the layer only schedules that thread.
+    os.environ["NUMBA_THREADING_LAYER"] = "workqueue"
+    if "numba" in sys.modules:  # numba read its config already: set the live value too
+        from numba.core import config
+
+        config.THREADING_LAYER = "workqueue"
+
+
 _key_numba_cache()
 _stable_code_placement()
 _single_threaded_blas()
+_fork_safe_threading_layer()

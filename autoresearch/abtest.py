@@ -76,11 +76,9 @@ AB_PROCESSES = 2
 AB_MIN_PAIRS = 12  # at least this many pairs, however slow the kernel
 AB_MAX_PAIRS = 200  # at most this many, however fast
 AB_MIN_SAMPLE_SECS = 0.002  # one sample runs the workload often enough to last this long
-# Loads of the two sides tried until neither would compile in the pairing process
-# (load_on_one_route), each refused load followed by a child's compile into the cache: the first
-# finds a new kernel missing, the second loads; a third only for a kernel whose first compile
-# leaves a function for the next (a signature it reaches through another).
-ROUTE_ATTEMPTS = 3
+# Loads of the two sides in the pairing process (load_on_one_route): the first may find a new
+# kernel missing from numba's cache (a child then compiles it there), the second loads it.
+ROUTE_ATTEMPTS = 2
 
 
 SALT_FILE = "autoresearch-speed-salt"  # in asv's setup_cache folder: the run's secret salt
@@ -316,27 +314,31 @@ def load_on_one_route(
     the same symbols and calls the code compiled first (docs/gate.md, "The package's instance").
     So: load each module (`loader(reload)`, in the order given: the process's order of the two
     copies), turn the cache on for every function (a kernel's `cache=False` would choose its
-    route), and `warm(*modules)` with compiles refused; where one was refused, a forked child
-    compiles them all into the cache and they are loaded again, up to ROUTE_ATTEMPTS times. A side
-    numba will not cache (a function reading a large global array) raises UncachedKernelError.
+    route), and `warm(*modules)`, with every compile refused meanwhile; when one was, a forked
+    child compiles them all into the cache and they are loaded again. A side that would still
+    compile then (numba will not cache it) raises UncachedKernelError.
     """
     for attempt in range(ROUTE_ATTEMPTS):
-        modules = [load(attempt > 0) for load in loaders]
-        for module in modules:
-            numba_cache.cache_all(module)
-        with numba_cache.refusing_compiles(modules) as refused:
+        modules: list[ModuleType] = []
+        with numba_cache.refusing_compiles() as refused:
             try:
+                modules = [load(attempt > 0) for load in loaders]  # may compile: a signature given
+                for module in modules:
+                    numba_cache.cache_all(module)
                 warm(*modules)
             except numba_cache.CompileRefused:
                 pass
         if not refused:
             return modules
-        numba_cache.compile_in_child(loaders, warm)
+        if attempt + 1 < ROUTE_ATTEMPTS:
+            numba_cache.compile_in_child(loaders, warm)
     raise UncachedKernelError(
-        f"after {ROUTE_ATTEMPTS} loads, each after a child compiled the kernels into numba's "
-        f"cache, this process would still compile {refused[0]}: numba does not cache it (a "
-        "function that reads a large global array, for one: pass the array as an argument, or "
-        "build it inside the call), so it would be timed compiled here against an opponent loaded"
+        f"{refused[0]} would still compile in the timing process after a child compiled the "
+        "kernels into numba's cache: numba does not cache it (a function reading a large global "
+        "array: pass the array as an argument or build it inside the call; a signature given "
+        "with cache=False, which compiles at import, before the pairing turns the cache on; a "
+        "numba function kept elsewhere than the module's top level with cache=False), so it would "
+        "be timed compiled here against an opponent loaded"
     )
 
 

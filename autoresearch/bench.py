@@ -418,7 +418,7 @@ def candidate_cache_note(target: str, repo: Path = REPO) -> str:
     source = (PACKAGE_DIR / target / "kernels.py").read_bytes()
     if is_compiled(cache, target, source):
         return "the candidate's machine code is in asv's numba cache: asv's processes load it"
-    return "the candidate is not in asv's numba cache: asv's first benchmark process compiles it"
+    return "the candidate is not in asv's numba cache: asv's first process has a child compile it"
 
 
 def runs_pinned_versions(conf: dict | None = None) -> bool:

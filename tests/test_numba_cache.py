@@ -261,7 +261,7 @@ def test_the_kernel_process_runs_the_source_not_a_stale_pyc(tmp_path):
 # One route for both sides of a pairing (abtest.load_on_one_route)
 # ---------------------------------------------------------------------------
 
-# Counts the functions compiled in this process (numba's "numba:compile" event), whatever a
+# The functions compiled in this process (numba's "numba:compile" event, completed), whatever a
 # dispatcher's own statistics say.
 COMPILES = """
 from numba.core import event
@@ -269,10 +269,12 @@ compiles = []
 
 class _Compiles(event.Listener):
     def on_start(self, e):
-        compiles.append(e.data["dispatcher"].py_func.__name__)
-
-    def on_end(self, e):
         pass
+
+    def on_end(self, e):  # a compile that ran (a refused one ends with its exception, compiling
+        # nothing; numba 0.68's Event.is_failed reads the other way round, so the details are read)
+        if (e._exc_details or (None,))[0] is None:
+            compiles.append(e.data["dispatcher"].py_func.__name__)
 
 event.register("numba:compile", _Compiles())
 """
@@ -283,25 +285,36 @@ ROUTE = (
 import json, sys
 from pathlib import Path
 from autoresearch import abtest, oracle
-from autoresearch.harness import numba_cache
-loads = []
+loads = {}
 
-def load(reload):
-    loads.append(reload)
-    return oracle.load_module_from(Path(sys.argv[1]), "route_probe")
+def loader(path, name):
+    def load(reload):
+        loads.setdefault(name, []).append(reload)
+        return oracle.load_module_from(Path(path), name)
+    return load
 
-(module,) = abtest.load_on_one_route([load], lambda m: m.double(1.0))
-print(json.dumps({"loads": loads, "here": numba_cache.compiled_here(module),
-                  "compiled": compiles, "value": module.double(2.0)}))
+paths = sys.argv[1:]
+names = [f"route_{i}" for i in range(len(paths))]
+try:
+    modules = abtest.load_on_one_route(
+        [loader(p, n) for p, n in zip(paths, names)], lambda *ms: [m.double(1.0) for m in ms]
+    )
+    error, values = None, [m.double(2.0) for m in modules]
+except (abtest.UncachedKernelError, abtest.numba_cache.CacheFillFailed) as exc:
+    error, values = f"{type(exc).__name__}: {exc}", None
+print(json.dumps({"loads": [loads[n] for n in names], "compiled": compiles, "values": values,
+                  "error": error}))
 """
 )
 
 
-def _route(kernel, state, script=ROUTE, *args) -> dict:
+def _route(state, *kernels) -> dict:
+    """load_on_one_route over these kernel files (in this order) in a fresh process: each file's
+    loads, the functions compiled in that process, double(2.0) of each, the refusal."""
     env = {**os.environ, autoresearch.ENV_STATE_DIR: str(state)}
     env.pop("AUTORESEARCH_NUMBA_CACHE_KEYED", None)
     out = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", script, str(kernel), *map(str, args)],
+        [sys.executable, "-W", "ignore", "-c", ROUTE, *map(str, kernels)],
         env=env,
         capture_output=True,
         text=True,
@@ -310,28 +323,33 @@ def _route(kernel, state, script=ROUTE, *args) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _kernel(tmp_path, name: str, source: str):
+    path = tmp_path / name
+    path.write_text(source)
+    return path
+
+
 def test_a_kernel_new_to_the_cache_is_compiled_by_a_child_never_in_the_pairing_process(tmp_path):
     """Compiled in the timing process, pq_l2's kernel ran 7% apart from the same kernel loaded from
     the cache, and a process that compiled a kernel cannot load it afterwards (the loaded copy
     calls the code compiled first: docs/gate.md, "The package's instance"). The first load refuses
     to compile, a child compiles into the cache, the second loads: nothing compiles here."""
-    kernel = tmp_path / "kernel.py"
-    kernel.write_text(TOY_KERNEL.format(body="2 * x"))
+    kernel = _kernel(tmp_path, "kernel.py", TOY_KERNEL.format(body="2 * x"))
     state = tmp_path / "state"
-    first = {"loads": [False, True], "here": False, "compiled": [], "value": 4.0}
-    assert _route(kernel, state) == first
-    assert _route(kernel, state) == {**first, "loads": [False]}
+    first = {"loads": [[False, True]], "compiled": [], "values": [4.0], "error": None}
+    assert _route(state, kernel) == first
+    assert _route(state, kernel) == {**first, "loads": [[False]]}
 
 
 def test_a_kernel_that_turns_the_cache_off_is_still_timed_as_loaded_from_it(tmp_path):
     """Red team: `cache=False` would keep a side compiled in every timing process while its
     opponent loads, and time the route: the pairing turns the cache on before anything compiles."""
-    kernel = tmp_path / "kernel.py"
-    kernel.write_text(TOY_KERNEL.format(body="2 * x").replace("cache=True", "cache=False"))
+    source = TOY_KERNEL.format(body="2 * x").replace("cache=True", "cache=False")
+    kernel = _kernel(tmp_path, "kernel.py", source)
     state = tmp_path / "state"
-    first = {"loads": [False, True], "here": False, "compiled": [], "value": 4.0}
-    assert _route(kernel, state) == first
-    assert _route(kernel, state) == {**first, "loads": [False]}
+    first = {"loads": [[False, True]], "compiled": [], "values": [4.0], "error": None}
+    assert _route(state, kernel) == first
+    assert _route(state, kernel) == {**first, "loads": [[False]]}
 
 
 SWALLOWS = """from numba import njit
@@ -353,39 +371,81 @@ def double(x):
 def test_a_kernel_that_swallows_the_refusal_is_still_compiled_by_the_child(tmp_path):
     """Red team: a kernel that catches the refusal and runs on would look loaded in the first
     attempt (and then compile here during the timing); the refusal is recorded, not only raised."""
-    kernel = tmp_path / "kernel.py"
-    kernel.write_text(SWALLOWS)
-    first = {"loads": [False, True], "here": False, "compiled": [], "value": 4.0}
-    assert _route(kernel, tmp_path / "state") == first
+    kernel = _kernel(tmp_path, "kernel.py", SWALLOWS)
+    expected = {"loads": [[False, True]], "compiled": [], "values": [4.0], "error": None}
+    assert _route(tmp_path / "state", kernel) == expected
 
 
-PAIR_ROUTE = """
-import json, sys
-from pathlib import Path
-from autoresearch import abtest, oracle
+EAGER = """from numba import njit
 
-def loader(side):
-    return lambda reload: oracle.load_module_from(
-        Path(sys.argv[1 if side == "a" else 2]), "route_" + side)
 
-warm = lambda a, b: (a.double(1.0), b.double(1.0))
-try:
-    abtest.load_on_one_route([loader("a"), loader("b")], warm)
-    print(json.dumps({"error": None}))
-except abtest.UncachedKernelError as exc:
-    print(json.dumps({"error": str(exc)}))
+@njit("float64(float64)", cache={cache})
+def double(x):
+    return 2 * x
 """
+
+
+def test_a_signature_compiled_at_import_is_compiled_by_the_child_or_refused(tmp_path):
+    """Red team: a signature given to njit compiles at import, before the pairing could refuse it
+    per function or turn the cache on. Cached, the child compiles it and the pairing loads it;
+    with cache=False it can only ever compile in the timing process: refused, nothing compiled."""
+    cached = _kernel(tmp_path, "cached.py", EAGER.format(cache=True))
+    expected = {"loads": [[False, True]], "compiled": [], "values": [4.0], "error": None}
+    assert _route(tmp_path / "state", cached) == expected
+    uncached = _kernel(tmp_path, "uncached.py", EAGER.format(cache=False))
+    result = _route(tmp_path / "state", uncached)
+    assert result["compiled"] == [] and result["values"] is None
+    assert result["error"].startswith("UncachedKernelError: double(float64,) would still compile")
 
 
 def test_a_kernel_numba_cannot_cache_is_refused_not_timed_on_another_route(tmp_path):
     """Red team: numba will not cache a function that uses a large global array, so that side
     would compile in every timing process while its opponent loads: the kernel would have chosen
-    its route. The pairing refuses it (UncachedKernelError, a failed benchmark) and says why."""
-    cacheable, uncacheable = tmp_path / "a.py", tmp_path / "b.py"
-    cacheable.write_text(TOY_KERNEL.format(body="2 * x"))
+    its route. The pairing refuses it (UncachedKernelError, a failed benchmark), naming the
+    function, with nothing compiled in the timing process."""
+    cacheable = _kernel(tmp_path, "a.py", TOY_KERNEL.format(body="2 * x"))
     big = "import numpy as np\n\n_BIG = np.zeros(2_000_000)\n" + TOY_KERNEL.format(
         body="2 * x + _BIG[0]"
     )
-    uncacheable.write_text(big)
-    result = _route(cacheable, tmp_path / "state", PAIR_ROUTE, uncacheable)
-    assert result["error"] and "large global array" in result["error"]
+    uncacheable = _kernel(tmp_path, "b.py", big)
+    result = _route(tmp_path / "state", cacheable, uncacheable)
+    assert result["compiled"] == [] and result["values"] is None
+    assert result["error"].startswith("UncachedKernelError: double(float64,) would still compile")
+    assert result["loads"] == [[False, True], [False, True]]
+
+
+PARALLEL = """from numba import njit, prange
+
+
+@njit(parallel=True, cache=True)
+def double(x):
+    s = 0.0
+    for i in prange(2):
+        s += x
+    return s
+"""
+
+
+def test_the_child_is_forked_safely_after_a_side_ran_parallel_code(tmp_path):
+    """A side's parallel=True code run before the fork: GNU OpenMP's threading layer (numba's
+    default where it is installed) kills a child forked after it ran; the harness's processes use
+    workqueue's, which does not."""
+    parallel = _kernel(tmp_path, "parallel.py", PARALLEL)
+    state = tmp_path / "state"
+    _route(state, parallel)  # now in the cache: the next process runs it before the refusal
+    new = _kernel(tmp_path, "new.py", TOY_KERNEL.format(body="2 * x"))
+    result = _route(state, parallel, new)
+    assert result["error"] is None and result["compiled"] == []
+    assert result["values"] == [4.0, 4.0]
+
+
+def test_a_kernel_that_fails_in_the_child_fails_the_pairing(tmp_path):
+    """The child's failure (here the kernel raising once compiled) is the pairing's: reported,
+    with the child's exit status, never a pairing of a side that did not run."""
+    raises = TOY_KERNEL.format(body="x // 0")
+    kernel = _kernel(
+        tmp_path, "raises.py", raises.replace("return", "raise ValueError(x)\n    return")
+    )
+    result = _route(tmp_path / "state", kernel)
+    assert result["error"].startswith("CacheFillFailed: the child compiling the kernels")
+    assert "exited 1" in result["error"] and result["compiled"] == []

@@ -23,7 +23,6 @@ quick look's: before any kernel is imported.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import hashlib
 import importlib
@@ -31,6 +30,7 @@ import importlib.util
 import os
 import re
 import shutil
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -183,20 +183,6 @@ def cache_all(module: ModuleType) -> None:
             dispatcher.enable_caching()
 
 
-def cache_none(module: ModuleType) -> None:
-    """Turn numba's on-disk cache off for every function of `module`, before they compile."""
-    from numba.core.caching import NullCache
-
-    for dispatcher in dispatchers(module):
-        dispatcher._cache = NullCache()
-
-
-def compiled_here(module: ModuleType) -> bool:
-    """Whether a function of `module` compiled machine code in this process rather than loading it
-    from numba's cache (numba counts a cache miss for every compile)."""
-    return any(sum(d.stats.cache_misses.values()) for d in dispatchers(module))
-
-
 # ---------------------------------------------------------------------------
 # Compiling outside the timing process
 # ---------------------------------------------------------------------------
@@ -208,67 +194,81 @@ def compiled_here(module: ModuleType) -> bool:
 
 
 class CompileRefused(BaseException):
-    """Raised where a function under refusing_compiles would compile. A BaseException, so that a
-    kernel's `except Exception` does not swallow it on its way out of the warm-up call (and a
-    kernel that swallows it anyway is still seen refused: refusing_compiles' list)."""
+    """Raised where numba would compile under refusing_compiles. A BaseException, so that a
+    kernel's `except Exception` does not swallow it on its way out (and a kernel that swallows it
+    anyway is still seen refused: refusing_compiles' list)."""
 
 
-class _RefusingCounter(collections.Counter):
-    """A dispatcher's cache-miss counter that refuses the count numba takes just before it
-    compiles (Dispatcher.compile: `self._cache_misses[sig] += 1`), so nothing compiles."""
-
-    def __init__(self, counts: collections.Counter, refused: list) -> None:
-        super().__init__()
-        dict.update(self, counts)
-        self._refused = refused
-
-    def __setitem__(self, key, value):
-        self._refused.append(key)
-        raise CompileRefused(f"would compile {key}: not in numba's cache")
+class CacheFillFailed(RuntimeError):
+    """compile_in_child's child failed: the kernel raised while compiling or warming there."""
 
 
 @contextlib.contextmanager
-def refusing_compiles(modules: list[ModuleType]) -> Iterator[list]:
-    """Within: a function of `modules` that is not in numba's cache raises CompileRefused instead
-    of compiling (a cache hit loads as usual). Yields the list of the signatures refused."""
-    refused: list = []
-    saved = [(d, d._cache_misses) for m in modules for d in dispatchers(m)]
-    for dispatcher, counts in saved:
-        dispatcher._cache_misses = _RefusingCounter(counts, refused)
-    try:
+def refusing_compiles() -> Iterator[list[str]]:
+    """Within: wherever numba would compile a function in this process (a cache miss, a function
+    whose cache is off, a signature compiled at import), CompileRefused is raised instead, before
+    anything compiles; a cache hit loads as usual. Yields the list of what was refused
+    ("function(signature)"), kept even when a kernel swallows the exception."""
+    from numba.core import event
+
+    refused: list[str] = []
+
+    class Refuse(event.Listener):
+        def on_start(self, e):  # numba broadcasts this just before it compiles (Dispatcher.compile)
+            name = getattr(e.data["dispatcher"].py_func, "__qualname__", "?")
+            refused.append(f"{name}{tuple(e.data['args'])}")
+            raise CompileRefused(f"would compile {refused[-1]}: not in numba's cache")
+
+        def on_end(self, e):
+            pass
+
+    with event.install_listener("numba:compile", Refuse()):
         yield refused
-    finally:
-        for dispatcher, counts in saved:
-            dispatcher._cache_misses = counts
 
 
 def compile_in_child(loaders: list[Callable[[bool], ModuleType]], warm: Callable) -> None:
     """Load new instances of the modules (`loader(True)`) in a forked child, turn their cache on
     and `warm` them there, so that what compiles is written to numba's cache by a process that
-    times nothing. Raises CacheFillFailed when the child fails (its traceback is on stderr)."""
+    times nothing. The child dies with this process. Raises CacheFillFailed when the child fails
+    (its traceback is on stderr)."""
     sys.stdout.flush()
     sys.stderr.flush()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code
-        code = 0
+        code = 1
         try:
+            _die_with(parent)
             modules = [load(True) for load in loaders]
             for module in modules:
                 cache_all(module)
             warm(*modules)
+            code = 0
         except BaseException:
             traceback.print_exc()
-            code = 1
         finally:
             sys.stderr.flush()
             os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+    try:
+        _, status = os.waitpid(pid, 0)
+    except BaseException:  # interrupted (asv's timeout, ^C): the child goes too
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        raise
+    if (code := os.waitstatus_to_exitcode(status)) != 0:
         raise CacheFillFailed(
-            f"the child compiling the kernels into numba's cache exited "
-            f"{os.waitstatus_to_exitcode(status)} (its error is above)"
+            f"the child compiling the kernels into numba's cache exited {code} (its error is above)"
         )
 
 
-class CacheFillFailed(RuntimeError):
-    """compile_in_child's child failed: the kernel raised while compiling or warming."""
+def _die_with(parent: int) -> None:
+    """Have this child killed when `parent` dies (Linux), so that a child whose parent asv killed
+    on a timeout does not compile on while the next benchmark is timed."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
