@@ -162,6 +162,20 @@ def _harness_change(repo) -> None:  # not the target's definition: experiments g
     git(repo, "commit", "-qam", "harness: an oracle fix")
 
 
+def _results_repo(repo, files: dict | None = None) -> str:
+    """A repository holding target t's log (and `files`), committed: its HEAD."""
+    for path, text in {
+        repo / "results" / "experiments" / "t.tsv": "row\n",
+        **(files or {}),
+    }.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git(repo.parent, "init", "-q", "-b", "main", str(repo))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "start")
+    return git(repo, "rev-parse", "HEAD")
+
+
 def test_only_what_asv_wrote_is_committed_or_undone(tmp_path, monkeypatch):
     """A file another command saves or changes under results/ while a re-baseline runs (a
     calibration, here) is neither committed with the epoch nor removed or reverted by its undo:
@@ -169,15 +183,8 @@ def test_only_what_asv_wrote_is_committed_or_undone(tmp_path, monkeypatch):
     re-baseline's."""
     monkeypatch.setenv(ENV_MACHINE, "here-2cpu")
     repo = tmp_path / "r"
-    (repo / "results" / "experiments").mkdir(parents=True)
-    (repo / "results" / "experiments" / "t.tsv").write_text("row\n")
-    (repo / "results" / "calibration").mkdir()
     theirs = repo / "results" / "calibration" / "decisions-old.jsonl"
-    theirs.write_text("{}")
-    git(tmp_path, "init", "-q", "-b", "main", str(repo))
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "start")
-    pre_head = git(repo, "rev-parse", "HEAD")
+    pre_head = _results_repo(repo, {theirs: "{}"})
     (repo / "results" / "here-2cpu").mkdir()
     (repo / "results" / "here-2cpu" / "abc-env.json").write_text("{}")
     (repo / "results" / "benchmarks.json").write_text("{}")
@@ -201,12 +208,7 @@ def test_the_undo_removes_the_killed_runs_machine_folder_not_its_own(tmp_path, m
     """A re-baseline killed in its benchmark is undone by the next command to take the lock, which
     may run under another AUTORESEARCH_MACHINE: the journal names the folder asv wrote to."""
     repo = tmp_path / "r"
-    (repo / "results" / "experiments").mkdir(parents=True)
-    (repo / "results" / "experiments" / "t.tsv").write_text("row\n")
-    git(tmp_path, "init", "-q", "-b", "main", str(repo))
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "start")
-    pre_head = git(repo, "rev-parse", "HEAD")
+    pre_head = _results_repo(repo)
     (repo / "results" / "killed-2cpu").mkdir()
     (repo / "results" / "killed-2cpu" / "abc-env.json").write_text("{}")
     monkeypatch.setenv(ENV_MACHINE, "recovering-2cpu")
