@@ -65,7 +65,7 @@ LIBRARY_MODULES = (
     "posixpath", "pathlib", "functools", "itertools", "dataclasses", "marshal", "importlib",
     "importlib.util", "importlib._bootstrap", "importlib._bootstrap_external", "signal",
     "threading", "numpy", "numba", "numba.core.dispatcher", "numba.core.decorators",
-    "numba.core.registry", "numba.core.serialize", "asv_runner",
+    "numba.core.registry", "numba.core.serialize", "numba.core.event", "asv_runner",
 )  # fmt: skip
 # The harness: modules whose name is one of these or starts with it and a dot (kernels excluded).
 HARNESS_PACKAGES = ("autoresearch", "benchmarks")

@@ -449,3 +449,18 @@ def test_a_kernel_that_fails_in_the_child_fails_the_pairing(tmp_path):
     result = _route(tmp_path / "state", kernel)
     assert result["error"].startswith("CacheFillFailed: the child compiling the kernels")
     assert "exited 1" in result["error"] and result["compiled"] == []
+
+
+def test_a_refusal_taken_out_by_a_kernel_is_itself_a_refusal():
+    """A kernel sharing the process could unregister the listener and compile unseen: the
+    refusal's exit finds its listener gone and says so, in the list a pairing fails on."""
+    from numba.core import event
+
+    from autoresearch.harness.numba_cache import refusing_compiles
+
+    with refusing_compiles() as refused:
+        event._registered["numba:compile"].clear()  # what such a kernel would do
+    assert refused == ["(the refusal itself: it was uninstalled)"]
+    with refusing_compiles() as refused:
+        pass
+    assert refused == [] and not event._registered["numba:compile"]

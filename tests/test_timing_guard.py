@@ -234,13 +234,24 @@ def test_there_are_timing_redteam_kernels_for_several_targets():
     paths = timing_redteam()
     assert len({p.parent.name for p in paths}) >= 3, paths
     refusals = {_refused_by(p) for p in paths}
-    assert refusals == {"HarnessChangedError", "WrongWhileTimedError", "confirmation"}, refusals
+    assert refusals == {
+        "HarnessChangedError",
+        "WrongWhileTimedError",
+        "CompiledWhileTimedError",
+        "confirmation",
+    }, refusals
 
 
 # The default run: pq_l2's kernels for the paired benchmark's refusals (HarnessChangedError by three
 # routes, WrongWhileTimedError), in both of a combination's processes; the confirmation's refusal
 # of changing bits is quick below (test_results_that_change_while_timed_fail_the_confirmation).
-QUICK_TIMING = {"clock_discount", "pairing_scaled", "late_shortcut", "slow_the_baseline"}
+QUICK_TIMING = {
+    "clock_discount",
+    "pairing_scaled",
+    "late_shortcut",
+    "slow_the_baseline",
+    "compile_when_timed",
+}
 
 
 def _orders(path: Path) -> list[str]:

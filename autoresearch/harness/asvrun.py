@@ -13,7 +13,12 @@ from pathlib import Path
 # What the paired benchmark raises when it refuses to trust what it measured (abtest.py): the
 # harness changed after the kernel loaded, or the candidate's outputs were wrong, aliased or stale
 # where they were timed. Only the candidate runs code there that could cause either.
-GUARD_ERRORS = ("HarnessChangedError", "WrongWhileTimedError", "UncachedKernelError")
+GUARD_ERRORS = (
+    "HarnessChangedError",
+    "WrongWhileTimedError",
+    "UncachedKernelError",
+    "CompiledWhileTimedError",
+)
 
 
 def failed_benchmarks(results: Path, target: str, paired: bool = False) -> list[str]:

@@ -222,8 +222,16 @@ def refusing_compiles() -> Iterator[list[str]]:
         def on_end(self, e):
             pass
 
-    with event.install_listener("numba:compile", Refuse()):
+    listener = Refuse()
+    event.register("numba:compile", listener)
+    try:
         yield refused
+    finally:
+        installed = event._registered["numba:compile"]
+        if listener in installed:
+            installed.remove(listener)
+        else:  # a kernel took it out: nothing it compiled meanwhile was seen
+            refused.append("(the refusal itself: it was uninstalled)")
 
 
 def compile_in_child(loaders: list[Callable[[bool], ModuleType]], warm: Callable) -> None:

@@ -42,6 +42,11 @@ class UncachedKernelError(TimingGuardError):
     another route than its opponent (abtest.load_on_one_route)."""
 
 
+class CompiledWhileTimedError(TimingGuardError):
+    """numba compiled something while the two sides were timed, after both had been warmed on
+    the timed workload (abtest.paired_samples): timed on another route than at its warm-up."""
+
+
 def _recording(func: Callable, results: list) -> Callable:
     def recorded(*args, **kwargs):
         out = func(*args, **kwargs)
