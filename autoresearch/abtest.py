@@ -57,6 +57,8 @@ integrity.install_trigger()
 # The candidate's machine code where the oracle's kernel process compiled it (one compile per
 # decision, not two): before any kernels module is imported, as the trigger above.
 share_kernel_cache()
+if sys.argv[1:2] == ["run_server"]:  # asv's forkserver (asv/benchmark.py run_server DIR SOCKET)
+    numba_cache.warm_cpu_target()
 
 try:  # raised in a benchmark body, asv records a skip (NaN) rather than a failure
     from asv_runner.benchmarks.mark import SkipNotImplemented

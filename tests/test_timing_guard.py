@@ -346,6 +346,92 @@ def test_an_output_sharing_memory_with_an_earlier_one_is_aliased():
     assert not outputs.overlap(ext([buf, other, buf]))  # one array seen twice is not two
 
 
+FLAT_CASES = [  # pairs judged alike by same_bits, each read both ways
+    np.array([1.0, np.nan, -0.0], dtype=np.float32),
+    np.array([1.0, np.nan, 0.0], dtype=np.float32),  # -0 vs 0
+    np.array([1.0, np.nan, -0.0]),  # float64
+    np.array([[1, 2], [3, 4]], dtype=np.int32),
+    np.array([1, 2, 3, 4], dtype=np.int32),  # the same bytes, another shape
+    np.arange(12, dtype=np.int64)[::3],  # not contiguous
+    np.zeros(0, dtype=np.int64),
+    [np.arange(3), (np.arange(2.0), np.zeros(0))],
+    [np.arange(3), [np.arange(2.0), np.zeros(0)]],  # a list where a tuple was
+    [np.arange(3), (np.arange(2.0),)],
+    (np.arange(3), np.arange(3)),
+]
+
+
+def test_a_flattened_output_is_judged_as_same_bits_and_extents_judge_it():
+    """outputs.flat: TimedCheck's quick judge of outputs made of lists, tuples and plain arrays."""
+    for a in FLAT_CASES:
+        for b in FLAT_CASES:
+            for y in (b, copy.deepcopy(b)):
+                assert outputs.flat(a).same(outputs.flat(y)) == outputs.same_bits(a, y), (a, y)
+        assert sorted(outputs.flat(a).ranges) == sorted(outputs.extents(a)), a
+    buf = np.zeros(8)
+    shared = [buf[:4], (buf[3:], buf)]
+    assert outputs.Ranges(outputs.flat(shared).ranges).clash()
+    assert not outputs.Ranges(outputs.flat([buf, buf]).ranges).clash()  # one array seen twice
+
+
+def test_outputs_the_quick_judge_does_not_take_are_left_to_same_bits():
+    class Sub(np.ndarray):
+        pass
+
+    big = np.zeros(outputs.FLAT_BYTES // 8 + 1)
+    for odd in (
+        [np.arange(3), 3],
+        np.arange(3).view(Sub),
+        np.array([None]),
+        {"a": np.arange(2)},
+        big,
+    ):
+        assert outputs.flat(odd) is None
+
+
+def _pq_candidate(pq_distances):
+    import types
+
+    from autoresearch.pq_l2 import kernels
+
+    return types.SimpleNamespace(distance_table=kernels.distance_table, pq_distances=pq_distances)
+
+
+@pytest.mark.parametrize("flat_bytes", [1 << 30, 0], ids=["quick judge", "same_bits"])
+@pytest.mark.parametrize("how", ["wrong", "aliased"])
+def test_the_calls_checked_after_timing_see_a_late_change_of_bits_or_of_buffer(
+    how, flat_bytes, monkeypatch
+):
+    """TimedCheck.after on pq_l2's outputs (a list of plain arrays, judged by outputs.flat, or,
+    over FLAT_BYTES, by same_bits and extents): from the 40th call on, one result's bits change,
+    or each query's result lands in the buffer it had in the call before."""
+    from autoresearch.pq_l2 import inputs, kernels
+
+    monkeypatch.setattr(outputs, "FLAT_BYTES", flat_bytes)
+
+    w = abtest.salted_workload(inputs.workload, ((16, 4, 16), "uniform"), 7, None)
+    calls, buffer = [0], []
+
+    def late(table, codes):
+        calls[0] += 1
+        out = kernels.pq_distances(table, codes)
+        if calls[0] < 40:
+            return out
+        if how == "wrong":
+            out[0] = np.nextafter(out[0], np.inf)
+            return out
+        slot = calls[0] % len(w.queries)  # one buffer per query, handed out again every call
+        buffer[len(buffer) :] = [np.empty_like(out) for _ in range(len(w.queries) - len(buffer))]
+        buffer[slot][:] = out
+        return buffer[slot]
+
+    check = abtest.TimedCheck("pq_l2", inputs, _pq_candidate(late), kernels, w, inputs.search)
+    check.before()
+    assert (check.first_flat is not None) == (flat_bytes > 0)
+    with pytest.raises(abtest.WrongWhileTimedError, match="other bits" if how == "wrong" else how):
+        check.after(100)
+
+
 def test_a_recorded_call_sees_every_result_not_only_the_last():
     from autoresearch.pq_l2 import inputs, kernels
 

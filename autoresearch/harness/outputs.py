@@ -5,6 +5,8 @@ types and bits as before timing; no output sharing memory with another or with t
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 
 try:
@@ -68,6 +70,77 @@ def extents(obj: object) -> list[tuple[int, int]]:
             seen.add(id(x))
             out.append(byte_bounds(x))
     return out
+
+
+# An output of lists and tuples of plain arrays up to this many bytes in all is flattened once
+# (`flat`): its bytes joined and compared as one bytes object, its structure as one list.
+FLAT_BYTES = 1 << 20
+
+
+class Flat:
+    """One output of lists, tuples and plain arrays, flattened in one walk: the tokens of its
+    structure (each container's type and length, each array's dtype and shape), its arrays'
+    bytes joined, and the byte ranges they hold (as `extents`). Two such outputs are `same_bits`
+    exactly when their tokens and bytes are equal: a recorded call's thousands of small results
+    (topk_merge: 3072 pairs of arrays) are judged at a third of same_bits' and extents' cost."""
+
+    __slots__ = ("data", "ranges", "tokens")
+
+    def __init__(self, tokens: list, arrays: list[np.ndarray]):
+        self.tokens = tokens
+        self.data = b"".join(map(np.ndarray.tobytes, arrays))
+        seen, self.ranges = set(), []
+        for a in arrays:
+            if a.size and id(a) not in seen:
+                seen.add(id(a))
+                if a.flags.c_contiguous:
+                    lo = _data_address(a)
+                    self.ranges.append((lo, lo + a.nbytes))
+                else:
+                    self.ranges.append(byte_bounds(a))
+
+    def same(self, other: Flat) -> bool:
+        return self.tokens == other.tokens and self.data == other.data
+
+
+def _address_reader():
+    """A plain array's data pointer read from its C struct, the field after the object's header
+    (numpy's PyArray_DATA): 0.13 us against __array_interface__'s 1.3 us, which was most of
+    judging topk_merge's 6144 results a call. Where a probe reads another value (another layout),
+    __array_interface__."""
+    read, header = ctypes.c_void_p.from_address, object.__basicsize__
+    probe = np.arange(4)[1:]
+    if read(id(probe) + header).value == probe.__array_interface__["data"][0]:
+        return lambda a: read(id(a) + header).value
+    return lambda a: a.__array_interface__["data"][0]
+
+
+_data_address = _address_reader()
+
+
+def flat(obj: object) -> Flat | None:
+    """`obj` as a Flat, or None where it holds anything but lists, tuples and plain (not
+    subclassed, not object) arrays, or more than FLAT_BYTES: then same_bits and extents judge it."""
+    tokens: list = []
+    arrays: list[np.ndarray] = []
+    if not _walk(obj, tokens, arrays) or sum(a.nbytes for a in arrays) > FLAT_BYTES:
+        return None
+    return Flat(tokens, arrays)
+
+
+def _walk(obj: object, tokens: list, arrays: list) -> bool:
+    t = type(obj)
+    if t is list or t is tuple:
+        tokens.append((t, len(obj)))
+        for x in obj:
+            if not _walk(x, tokens, arrays):
+                return False
+        return True
+    if t is np.ndarray and not obj.dtype.hasobject:
+        tokens.append((obj.dtype, obj.shape))
+        arrays.append(obj)
+        return True
+    return False
 
 
 class Ranges:

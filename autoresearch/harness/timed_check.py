@@ -16,7 +16,7 @@ from types import ModuleType
 
 from autoresearch import PACKAGE_DIR, oracle
 from autoresearch.common import SplitMix64
-from autoresearch.harness.outputs import Ranges, extents, same_bits
+from autoresearch.harness.outputs import Ranges, extents, flat, same_bits
 
 # Calls checked after the timing loop: as many as were timed, up to this many. A shortcut the gate
 # could keep (thresholds.MIN_GAIN: 1%) is taken on >= 1% of calls, and passes 1000 checks with
@@ -105,7 +105,7 @@ class TimedCheck:
         self.recorded = recorded_call(run, candidate, w)  # every kernel result of one call
         self.inputs_arrays = oracle.workload_arrays(w)
         self.inputs_extents = extents(self.inputs_arrays)
-        self.first = self.first_bits = self.previous_out = None
+        self.first = self.first_bits = self.first_flat = self.previous_out = None
         self.previous = Ranges([])  # where the last checked call's results are
         self.checked = 0
         self._reference = None
@@ -146,6 +146,7 @@ class TimedCheck:
         if bad := self.timed_mismatches(self.first, self.baseline_call()):
             self.fail(f"wrong: {bad} mismatches on the paired (salted) workload before timing")
         self.first_bits = copy.deepcopy(self.first)
+        self.first_flat = flat(self.first_bits)  # None: judged by same_bits and extents
         first = extents(self.first)
         self.held = Ranges(first + self.inputs_extents)  # the first call's results and the inputs
         if Ranges(first).clash() or Ranges(self.inputs_extents).hit(Ranges(first)):
@@ -183,12 +184,17 @@ class TimedCheck:
 
     def judge(self, out: object, what: str) -> None:
         self.checked += 1
-        if not same_bits(out, self.first_bits):
+        mine_flat = flat(out) if self.first_flat is not None else None
+        if mine_flat is not None:
+            same, ranges = mine_flat.same(self.first_flat), mine_flat.ranges
+        else:
+            same, ranges = same_bits(out, self.first_bits), extents(out)
+        if not same:
             self.fail(
                 f"wrong: {what} returned other bits than its first call on the same inputs "
                 "(a kernel's result may not depend on how often it was called)"
             )
-        mine = Ranges(extents(out))
+        mine = Ranges(ranges)
         if mine.clash() or self.held.hit(mine) or self.previous.hit(mine):
             self.fail(f"aliased: {what} returned memory shared with an earlier result or an input")
         self.previous, self.previous_out = mine, out  # alive: its memory cannot be handed out again
