@@ -1,7 +1,7 @@
 """Run a target's asv suite for the checked-out commit: plain `asv run HEAD^!`, flags included.
 
     python -m autoresearch.bench TARGET [--part all|decision|history] [--peers] [--bench REGEX]
-                                        [--baseline REV]
+                                        [--baseline REV] [--run-dir DIR]
 
 It is exactly what a user types (docs/design.md, "asv"), with the flags this project depends on:
 - asv's own environment (asv.conf.json: virtualenv, numpy and numba pinned by its matrix), under
@@ -14,9 +14,10 @@ It is exactly what a user types (docs/design.md, "asv"), with the flags this pro
   derived from the hardware, so every clone on this kind of machine files results together.
 The suites' `track_ab_ratio` pairs the commit's kernel with its first parent's (autoresearch.abtest)
 on a workload drawn from a secret salt, fresh per run (drawn here and handed to the suites through
-a private folder, AUTORESEARCH_RUN_DIR, so that the next step times the same workloads). `--baseline
-REV` only checks that REV's kernel is that first parent's (the experiment's last kept commit),
-failing otherwise.
+a private folder, AUTORESEARCH_RUN_DIR, so that the next step times the same workloads;
+`--run-dir` names one made before: the experiment's, whose workloads were drawn while its oracle
+ran). `--baseline REV` only checks that REV's kernel is that first parent's (the experiment's last
+kept commit), failing otherwise.
 
 `--part` selects the main classes' methods: `all` (the default, what `asv run` runs), `decision`
 (`track_ab_ratio` and `track_ab_ratio_baseline_first`: the experiment's decision run; the gate
@@ -39,9 +40,9 @@ It refuses to start while an experiment, loop or re-baseline holds this checkout
 the asv environment that run is using.
 
 Exit codes: 0 ran (individual benchmarks may still have failed: the gate reads that from the JSON),
-1 a dirty tree, an unknown revision, a baseline that is not the pairing's, or this checkout busy
-with an experiment, loop or re-baseline, 2 asv itself failed, 64 bad usage (a bad flag, an
-unknown target).
+1 a dirty tree, an unknown revision, a baseline that is not the pairing's, a `--run-dir` without a
+run salt, or this checkout busy with an experiment, loop or re-baseline, 2 asv itself failed,
+64 bad usage (a bad flag, an unknown target).
 """
 
 from __future__ import annotations
@@ -286,9 +287,12 @@ def run(
     confirm: bool = True,
     part: str = "all",
     repair: bool = False,
+    run_dir: Path | None = None,
 ) -> Path:
     """Benchmark HEAD for `target` (`asv run HEAD^!`), then confirm its paired ratios (unless
-    `confirm` is false); returns the result file written."""
+    `confirm` is false); returns the result file written. `run_dir`: a run folder from
+    start_drawing (its salt, its workloads drawn or being drawn), kept; by default one of its
+    own, removed at the end."""
     from autoresearch import abtest
 
     if target not in TARGETS or not (PACKAGE_DIR / target / "inputs.py").exists():
@@ -313,24 +317,15 @@ def run(
     selected = bench or bench_regex(target, peers, part)
     if paired_only(target, selected):  # setup leaves the package's module be
         env[abtest.ENV_PAIRED_ONLY] = "1"
-    # asv_runner imports numpy (through pympler) before benchmarks/__init__.py runs, so thread
-    # limits must already be in the environment: a two-thread BLAS peer on a loaded 2-core VM
-    # measured 0.25 s instead of 0.9 ms.
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        env.setdefault(var, "1")
-    run_dir = Path(tempfile.mkdtemp(prefix="autoresearch-run-"))  # 0700, removed below
+    one_thread(env)
+    own_run = run_dir is None
+    drawing = None
+    if own_run:
+        run_dir, drawing = start_drawing(target, env)
     try:
+        salt = run_salt(run_dir)
         private_machine_file(run_dir / "home", machine, env)
-        salt = int.from_bytes(os.urandom(abtest.SALT_BYTES), "little")
-        (run_dir / abtest.RUN_SALT_FILE).write_text(f"{salt:016x}")
         env[abtest.ENV_RUN_DIR] = str(run_dir)
-        # The run's salted workloads, drawn next to asv (confirm.prepare_main): asv's paired
-        # benchmarks, and the confirmation after them, load them instead of drawing them.
-        prepare = subprocess.Popen(
-            [sys.executable, "-m", "autoresearch.confirm", target, "--prepare",
-             "--salt", f"{salt:x}", "--cache", str(run_dir)],
-            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
         try:
             asv(
                 "run",
@@ -347,17 +342,74 @@ def run(
                 stream=stream,
             )
         finally:
-            if prepare.poll() is None:
-                prepare.kill()
-            prepare.wait()
+            stop_drawing(drawing)
         path = result_path(commit, machine)
         if not path.exists():
             raise RuntimeError(f"asv wrote no results at {path}")
         if confirm and part != "history":
             confirm_paired(target, commit, path, run_dir, salt, env, stream, repair)
     finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
+        if own_run:
+            shutil.rmtree(run_dir, ignore_errors=True)
     return path
+
+
+# asv_runner imports numpy (through pympler) before benchmarks/__init__.py runs, so thread limits
+# must already be in the environment: a two-thread BLAS peer on a loaded 2-core VM measured 0.25 s
+# instead of 0.9 ms; and the workloads drawn beside the benchmarks keep to one core.
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def one_thread(env: dict) -> dict:
+    for var in THREAD_VARS:
+        env.setdefault(var, "1")
+    return env
+
+
+def start_drawing(
+    target: str, env: dict | None = None, cwd: Path = REPO
+) -> tuple[Path, subprocess.Popen]:
+    """A private run folder (0700) holding a fresh secret salt, and a child drawing the run's
+    salted workloads into it (confirm.prepare_main, nice'd, no kernel loaded): asv's paired
+    benchmarks, and the confirmation after them, load them instead of drawing them. The
+    experiment starts it before its oracle (pq_l2: 15 s of drawing, which the first process of
+    each combination paid inside asv's run, overlaps the oracle's 8 s on the other core); `run`
+    starts its own otherwise. The caller stops the child (stop_drawing) and removes the folder."""
+    from autoresearch import abtest
+
+    run_dir = Path(tempfile.mkdtemp(prefix="autoresearch-run-"))
+    try:
+        salt = int.from_bytes(os.urandom(abtest.SALT_BYTES), "little")
+        (run_dir / abtest.RUN_SALT_FILE).write_text(f"{salt:016x}")
+        drawing = subprocess.Popen(
+            [sys.executable, "-m", "autoresearch.confirm", target, "--prepare",
+             "--salt", f"{salt:x}", "--cache", str(run_dir)],
+            cwd=cwd, env=one_thread(dict(os.environ if env is None else env)),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    return run_dir, drawing
+
+
+def stop_drawing(drawing: subprocess.Popen | None) -> None:
+    """The drawing child stopped (what it has not drawn, a benchmark draws itself)."""
+    if drawing is None:
+        return
+    if drawing.poll() is None:
+        drawing.kill()
+    drawing.wait()
+
+
+def run_salt(run_dir: Path) -> int:
+    """The salt start_drawing put in `run_dir`; BenchError when there is none."""
+    from autoresearch import abtest
+
+    try:
+        return int((Path(run_dir) / abtest.RUN_SALT_FILE).read_text().strip(), 16)
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"{run_dir} is not a run folder (no readable run salt: {exc})") from exc
 
 
 def paired_ratios(results: Path, target: str) -> dict[str, float]:
@@ -546,13 +598,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--peers", action="store_true", help="also time the peer libraries")
     parser.add_argument("--bench", help="asv -b regex overriding the target's default selection")
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        help="a run folder whose salted workloads are drawn or being drawn (the experiment's, "
+        "started before its oracle); kept afterwards",
+    )
     args = parser.parse_args(argv)
     cli.check_targets(parser, args.target, protocol=True)
     try:
         check_idle(REPO)
         path = run(
-            args.target, args.baseline, args.peers, args.bench, part=args.part, repair=args.repair
-        )
+            args.target, args.baseline, args.peers, args.bench, part=args.part,
+            repair=args.repair, run_dir=args.run_dir,
+        )  # fmt: skip
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

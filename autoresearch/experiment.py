@@ -15,14 +15,16 @@ Run it after editing autoresearch/TARGET/kernels.py, the only file an experiment
    A kernel that raises, dies on a signal or hangs is a crash or a timeout, never a harness failure.
    The baseline's kernel is checked too (once, cached): if the current oracle rejects it, the
    candidate is a repair (gate --repair: not slower is enough).
-4. Speed: `python -m autoresearch.bench TARGET --baseline BASELINE --part decision` (a plain
-   `asv run CANDIDATE^!` of the methods the gate reads, whose A/B benchmark pairs the candidate's
-   kernel with its first parent's, the baseline's) in a temporary git worktree of the candidate
-   sharing this clone's asv environment, then `python -m autoresearch.gate`. A "cannot decide"
-   (exit 3, e.g. a suspect speed-up) is measured once more and judged again with --confirmed;
-   only a keep then keeps. A keep then times the candidate's `time_*` (`--part history`, the
-   dashboard's series) into the same result file. A candidate benchmark that raised inside asv
-   (recorded null) is a crash.
+4. Speed: `python -m autoresearch.bench TARGET --baseline BASELINE --part decision --run-dir DIR`
+   (the run's secret salt and its salted workloads, drawn by a child started before step 3, so
+   that they are ready when asv's processes need them; DIR is removed when the experiment ends;
+   a plain `asv run CANDIDATE^!` of the methods the gate reads, whose A/B benchmark pairs the
+   candidate's kernel with its first parent's, the baseline's) in a temporary git worktree of the
+   candidate sharing this clone's asv environment, then `python -m autoresearch.gate`. A "cannot
+   decide" (exit 3, e.g. a suspect speed-up) is measured once more and judged again with
+   --confirmed; only a keep then keeps. A keep then times the candidate's `time_*` (`--part
+   history`, the dashboard's series) into the same result file. A candidate benchmark that raised
+   inside asv (recorded null) is a crash.
 5. Keep: the candidate commit stays and a second commit adds its asv results and its log row
    (results/ is committed history; the results cannot go into the candidate's own commit because
    they are filed under its hash). Anything else: HEAD back to where the experiment started
@@ -54,6 +56,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -147,6 +150,7 @@ class Experiment:
         self.baseline: str | None = None
         self.pre_head: str | None = None
         self.archive: Archive | None = None  # once the candidate is committed
+        self.run_dir: Path | None = None  # the run's salt and workloads (evaluate)
         from autoresearch import bench  # names asv's files exactly as bench.py writes them
 
         self.machine = bench.machine_name()
@@ -278,6 +282,8 @@ class Experiment:
             args += ["--bench", self.bench_regex]
         else:
             args += ["--part", part]
+        if part == "decision" and self.run_dir is not None:
+            args += ["--run-dir", str(self.run_dir)]  # its salt for the bench and a remeasure
         return args
 
     def bench_candidate(self, cand_wt: Path, phase: str) -> Outcome | None:
@@ -495,14 +501,23 @@ class Experiment:
             self.git.run("add", "--", "README.md")
 
     def evaluate(self) -> Outcome:
+        from autoresearch import bench
+
         self.peak = 0.0
         self.repair: list[str] = []  # the baseline's failures under the current oracle
-        out = self.correctness()
-        if out:
-            return out
-        if self.remaining() <= 0:
-            return Outcome("timeout", "pass", peak_mem_mb=self.peak, reasons=["no time left"])
-        return self.speed()
+        # The run's salted workloads drawn while the oracle runs (on the other core), not by the
+        # first benchmark process of each combination: bench --run-dir.
+        self.run_dir, drawing = bench.start_drawing(self.target, child_env(), cwd=self.repo)
+        try:
+            out = self.correctness()
+            if out:
+                return out
+            if self.remaining() <= 0:
+                return Outcome("timeout", "pass", peak_mem_mb=self.peak, reasons=["no time left"])
+            return self.speed()
+        finally:
+            bench.stop_drawing(drawing)
+            shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
 def run_experiment(

@@ -557,3 +557,29 @@ def test_only_the_oracle_gets_asvs_state_folder(monkeypatch):
     assert seen["oracle"][ENV_STATE_DIR] == "/asv/state"
     assert seen["bench"].get(ENV_STATE_DIR) != "/asv/state"
     assert seen["gate"].get(ENV_STATE_DIR) != "/asv/state"
+
+
+def test_the_runs_workloads_are_drawn_while_the_oracle_runs_and_removed_after(monkeypatch):
+    """evaluate starts drawing the run's salted workloads before the oracle; the decision's bench
+    (and a remeasure) gets that folder, the history run and anything after the experiment not."""
+    from types import SimpleNamespace
+
+    from autoresearch import PACKAGE_DIR, bench, experiment
+
+    seen = {}
+
+    def speed():
+        seen["run_dir"] = fake.run_dir
+        seen["salt"] = bench.run_salt(fake.run_dir)
+        seen["decision"] = experiment.Experiment.bench_args(fake, "b" * 40)
+        seen["history"] = experiment.Experiment.bench_args(fake, None, part="history")
+        return "decided"
+
+    fake = SimpleNamespace(
+        target="predicate", repo=PACKAGE_DIR.parent, correctness=lambda: None,
+        remaining=lambda: 60.0, speed=speed, bench_regex=None, repair=[], run_dir=None,
+    )  # fmt: skip
+    assert experiment.Experiment.evaluate(fake) == "decided"
+    assert seen["decision"][-2:] == ["--run-dir", str(seen["run_dir"])]
+    assert "--run-dir" not in seen["history"]
+    assert not seen["run_dir"].exists()  # removed with what was drawn into it

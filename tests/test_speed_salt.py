@@ -7,6 +7,7 @@ Small workloads only, and no asv: bench.run's call to asv is replaced by a recor
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -219,6 +220,52 @@ def test_bench_never_passes_a_salt_or_a_baseline_to_asv(private_tmp, monkeypatch
 
     run_dir = Path(env[abtest.ENV_RUN_DIR])
     assert not run_dir.exists()  # removed after the run
+
+
+def _fake_asv_run(monkeypatch, private_tmp) -> list:
+    calls = []
+    monkeypatch.setenv(bench.ENV_MACHINE, "test-machine")
+    monkeypatch.setattr(bench, "asv", lambda *a, env=None, **k: calls.append((a, env)) or "")
+    monkeypatch.setattr(bench, "dirty_paths", lambda: [])
+    monkeypatch.setattr(bench, "ensure_machine", lambda name: None)
+    result = private_tmp / "result.json"
+    result.write_text("{}")
+    monkeypatch.setattr(bench, "result_path", lambda commit, machine=None: result)
+    return calls
+
+
+def test_the_experiments_run_folder_is_drawn_into_before_asv_and_kept(private_tmp, monkeypatch):
+    """start_drawing (the experiment's, before its oracle): a private folder with a fresh salt and
+    a child drawing every salted workload of the suite into it; bench.run(run_dir=...) hands that
+    folder to asv's processes and leaves it for the caller (a remeasure uses it again)."""
+    from autoresearch import abtest, confirm
+
+    calls = _fake_asv_run(monkeypatch, private_tmp)
+    run_dir, drawing = bench.start_drawing("predicate")
+    try:
+        assert drawing.wait(timeout=120) == 0
+        salt = bench.run_salt(run_dir)
+        drawn = {p: p.stat().st_ino for p in run_dir.rglob("*.npz")}
+        combos = confirm.suite_combinations("predicate")
+        assert len(drawn) == len(combos)
+        for _, make, args in combos:  # what asv's processes do: each loads, none draws again
+            abtest.salted_workload(make, args, salt, run_dir)
+        assert {p: p.stat().st_ino for p in run_dir.rglob("*.npz")} == drawn
+        bench.run("predicate", run_dir=run_dir, confirm=False)
+        assert calls[0][1][abtest.ENV_RUN_DIR] == str(run_dir) and run_dir.is_dir()
+        assert bench.run_salt(run_dir) == salt
+    finally:
+        bench.stop_drawing(drawing)
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def test_a_run_folder_without_a_salt_is_refused(private_tmp, monkeypatch, capsys):
+    _fake_asv_run(monkeypatch, private_tmp)
+    with pytest.raises(bench.BenchError, match="not a run folder"):
+        bench.run("predicate", run_dir=private_tmp, confirm=False)
+    monkeypatch.setattr(bench, "check_idle", lambda repo: None)
+    assert bench.main(["predicate", "--run-dir", str(private_tmp / "nowhere")]) == 1
+    assert "not a run folder" in capsys.readouterr().err
 
 
 def test_each_run_draws_a_fresh_salt_shared_by_its_processes(private_tmp, monkeypatch):
