@@ -198,31 +198,8 @@ def test_reading_the_salt_through_libc_is_what_the_static_check_rejects(private_
 # ---------------------------------------------------------------------------
 
 
-def test_bench_never_passes_a_salt_or_a_baseline_to_asv(private_tmp, monkeypatch):
-    """bench.run is a plain `asv run COMMIT^!`: no salt or baseline in the environment. It names
-    a private folder holding the salt it drew for the run (its confirmation times the same
-    workloads), removed when the run ends."""
-    calls = []
-    monkeypatch.setenv(ENV_SPEED_SALT, SALT_A)  # inherited: must not leak into asv's processes
-    monkeypatch.setenv("AUTORESEARCH_AB_BASELINE", "/elsewhere/kernels.py")
-    monkeypatch.setenv(bench.ENV_MACHINE, "test-machine")
-    monkeypatch.setattr(bench, "asv", lambda *a, env=None, **k: calls.append((a, env)) or "")
-    monkeypatch.setattr(bench, "dirty_paths", lambda: [])
-    monkeypatch.setattr(bench, "ensure_machine", lambda name: None)
-    result = private_tmp / "result.json"
-    result.write_text("{}")
-    monkeypatch.setattr(bench, "result_path", lambda commit, machine=None: result)
-    assert bench.run("pq_l2") == result
-    (args, env), head = calls[0], bench.git("rev-parse", "HEAD")
-    assert args[:2] == ("run", f"{head}^!") and "--record-samples" in args
-    assert ENV_SPEED_SALT not in env and "AUTORESEARCH_AB_BASELINE" not in env
-    from autoresearch import abtest
-
-    run_dir = Path(env[abtest.ENV_RUN_DIR])
-    assert not run_dir.exists()  # removed after the run
-
-
 def _fake_asv_run(monkeypatch, private_tmp) -> list:
+    """bench.run with asv, the tree and the machine faked: the asv calls it makes."""
     calls = []
     monkeypatch.setenv(bench.ENV_MACHINE, "test-machine")
     monkeypatch.setattr(bench, "asv", lambda *a, env=None, **k: calls.append((a, env)) or "")
@@ -232,6 +209,23 @@ def _fake_asv_run(monkeypatch, private_tmp) -> list:
     result.write_text("{}")
     monkeypatch.setattr(bench, "result_path", lambda commit, machine=None: result)
     return calls
+
+
+def test_bench_never_passes_a_salt_or_a_baseline_to_asv(private_tmp, monkeypatch):
+    """bench.run is a plain `asv run COMMIT^!`: no salt or baseline in the environment. It names
+    a private folder holding the salt it drew for the run (its confirmation times the same
+    workloads), removed when the run ends."""
+    calls = _fake_asv_run(monkeypatch, private_tmp)
+    monkeypatch.setenv(ENV_SPEED_SALT, SALT_A)  # inherited: must not leak into asv's processes
+    monkeypatch.setenv("AUTORESEARCH_AB_BASELINE", "/elsewhere/kernels.py")
+    assert bench.run("pq_l2") == private_tmp / "result.json"
+    (args, env), head = calls[0], bench.git("rev-parse", "HEAD")
+    assert args[:2] == ("run", f"{head}^!") and "--record-samples" in args
+    assert ENV_SPEED_SALT not in env and "AUTORESEARCH_AB_BASELINE" not in env
+    from autoresearch import abtest
+
+    run_dir = Path(env[abtest.ENV_RUN_DIR])
+    assert not run_dir.exists()  # removed after the run
 
 
 def test_the_experiments_run_folder_is_drawn_into_before_asv_and_kept(private_tmp, monkeypatch):
