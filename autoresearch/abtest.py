@@ -400,23 +400,16 @@ def paired_samples(
     for snap in (snapshot, watched):
         _require_untouched(snap, "before timing")
     seconds = AB_SECONDS / AB_PROCESSES  # read at call time: the quick look sets AB_SECONDS
-    # Still no compile while timing: both sides were warmed on this workload, so a compile now is
-    # a kernel's own doing (a switch after so many calls to code compiled here, on another route
-    # than its opponent's) or would be timed with the timing's calls.
+    # No compile while timing either: both sides were warmed on this workload, so a compile now
+    # is a kernel's own doing (a switch to code compiled here: another route than its opponent's).
     with numba_cache.refusing_compiles() as refused:
-        try:
+        try:  # the refusal, swallowed by a kernel or turned into another exception, still fails
             ratios, calls = _pairs(
                 lambda: run(candidate, w), lambda: run(baseline, w), seconds, False, baseline_first
             )
-        except numba_cache.CompileRefused:
-            pass
-    if refused:
-        raise CompiledWhileTimedError(
-            f"{target}: {refused[0]} compiled while the pairing timed the sides, after both were "
-            "warmed on the workload timed: a kernel's machine code is loaded before its timing "
-            "starts (a function first called after so many calls is compiled in the child too "
-            "only if the warm-up calls it)"
-        )
+        finally:
+            if refused:
+                raise CompiledWhileTimedError(f"{target}: {refused[0]} compiled while timed")
     check.after(calls)
     for snap in (snapshot, watched):
         _require_untouched(snap, "after timing")

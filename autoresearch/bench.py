@@ -54,12 +54,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from autoresearch import ENV_STATE_DIR, PACKAGE_DIR, TARGETS, env_state_dir
-from autoresearch.harness import asvresults, cli, peer_env
+from autoresearch.harness import asvresults, cli, peer_env, run_folder
 from autoresearch.harness.machine import ENV_MACHINE, machine_name  # noqa: F401 (bench.ENV_MACHINE)
 
 REPO = PACKAGE_DIR.parent
@@ -109,7 +108,7 @@ def private_machine_file(home: Path, name: str, env: dict) -> None:
     other's half-written file and one run died before it began. pip keeps the user's cache."""
     from asv.machine import Machine
 
-    home.mkdir(mode=0o700)
+    home.mkdir(mode=0o700, exist_ok=True)  # a run folder given twice (bench --run-dir)
     info = {**Machine.get_defaults(), "machine": name}
     (home / ".asv-machine.json").write_text(json.dumps({name: info, "version": 1}, indent=4))
     env.setdefault("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip"))
@@ -291,8 +290,8 @@ def run(
 ) -> Path:
     """Benchmark HEAD for `target` (`asv run HEAD^!`), then confirm its paired ratios (unless
     `confirm` is false); returns the result file written. `run_dir`: a run folder from
-    start_drawing (its salt, its workloads drawn or being drawn), kept; by default one of its
-    own, removed at the end."""
+    run_folder.start_drawing (its salt, its workloads drawn or being drawn), kept; by default
+    one of its own, removed at the end."""
     from autoresearch import abtest
 
     if target not in TARGETS or not (PACKAGE_DIR / target / "inputs.py").exists():
@@ -317,13 +316,16 @@ def run(
     selected = bench or bench_regex(target, peers, part)
     if paired_only(target, selected):  # setup leaves the package's module be
         env[abtest.ENV_PAIRED_ONLY] = "1"
-    one_thread(env)
+    run_folder.one_thread(env)
     own_run = run_dir is None
     drawing = None
     if own_run:
-        run_dir, drawing = start_drawing(target, env)
+        run_dir, drawing = run_folder.start_drawing(target, env)
     try:
-        salt = run_salt(run_dir)
+        try:
+            salt = run_folder.run_salt(run_dir)
+        except run_folder.NotARunFolder as exc:
+            raise BenchError(str(exc)) from None
         private_machine_file(run_dir / "home", machine, env)
         env[abtest.ENV_RUN_DIR] = str(run_dir)
         try:
@@ -342,74 +344,17 @@ def run(
                 stream=stream,
             )
         finally:
-            stop_drawing(drawing)
+            run_folder.stop_drawing(drawing)
         path = result_path(commit, machine)
         if not path.exists():
             raise RuntimeError(f"asv wrote no results at {path}")
         if confirm and part != "history":
             confirm_paired(target, commit, path, run_dir, salt, env, stream, repair)
     finally:
+        run_folder.stop_drawing(drawing)  # before the folder goes: it would make it again
         if own_run:
             shutil.rmtree(run_dir, ignore_errors=True)
     return path
-
-
-# asv_runner imports numpy (through pympler) before benchmarks/__init__.py runs, so thread limits
-# must already be in the environment: a two-thread BLAS peer on a loaded 2-core VM measured 0.25 s
-# instead of 0.9 ms; and the workloads drawn beside the benchmarks keep to one core.
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-
-
-def one_thread(env: dict) -> dict:
-    for var in THREAD_VARS:
-        env.setdefault(var, "1")
-    return env
-
-
-def start_drawing(
-    target: str, env: dict | None = None, cwd: Path = REPO
-) -> tuple[Path, subprocess.Popen]:
-    """A private run folder (0700) holding a fresh secret salt, and a child drawing the run's
-    salted workloads into it (confirm.prepare_main, nice'd, no kernel loaded): asv's paired
-    benchmarks, and the confirmation after them, load them instead of drawing them. The
-    experiment starts it before its oracle (pq_l2: 15 s of drawing, which the first process of
-    each combination paid inside asv's run, overlaps the oracle's 8 s on the other core); `run`
-    starts its own otherwise. The caller stops the child (stop_drawing) and removes the folder."""
-    from autoresearch import abtest
-
-    run_dir = Path(tempfile.mkdtemp(prefix="autoresearch-run-"))
-    try:
-        salt = int.from_bytes(os.urandom(abtest.SALT_BYTES), "little")
-        (run_dir / abtest.RUN_SALT_FILE).write_text(f"{salt:016x}")
-        drawing = subprocess.Popen(
-            [sys.executable, "-m", "autoresearch.confirm", target, "--prepare",
-             "--salt", f"{salt:x}", "--cache", str(run_dir)],
-            cwd=cwd, env=one_thread(dict(os.environ if env is None else env)),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-    except BaseException:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        raise
-    return run_dir, drawing
-
-
-def stop_drawing(drawing: subprocess.Popen | None) -> None:
-    """The drawing child stopped (what it has not drawn, a benchmark draws itself)."""
-    if drawing is None:
-        return
-    if drawing.poll() is None:
-        drawing.kill()
-    drawing.wait()
-
-
-def run_salt(run_dir: Path) -> int:
-    """The salt start_drawing put in `run_dir`; BenchError when there is none."""
-    from autoresearch import abtest
-
-    try:
-        return int((Path(run_dir) / abtest.RUN_SALT_FILE).read_text().strip(), 16)
-    except (OSError, ValueError) as exc:
-        raise BenchError(f"{run_dir} is not a run folder (no readable run salt: {exc})") from exc
 
 
 def paired_ratios(results: Path, target: str) -> dict[str, float]:
@@ -610,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
         check_idle(REPO)
         path = run(
             args.target, args.baseline, args.peers, args.bench, part=args.part,
-            repair=args.repair, run_dir=args.run_dir,
+            repair=args.repair, run_dir=args.run_dir and args.run_dir.resolve(),
         )  # fmt: skip
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)

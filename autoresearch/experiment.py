@@ -17,7 +17,7 @@ Run it after editing autoresearch/TARGET/kernels.py, the only file an experiment
    candidate is a repair (gate --repair: not slower is enough).
 4. Speed: `python -m autoresearch.bench TARGET --baseline BASELINE --part decision --run-dir DIR`
    (the run's secret salt and its salted workloads, drawn by a child started before step 3, so
-   that they are ready when asv's processes need them; DIR is removed when the experiment ends;
+   that they are ready when asv's processes need them; removed when the experiment ends;
    a plain `asv run CANDIDATE^!` of the methods the gate reads, whose A/B benchmark pairs the
    candidate's kernel with its first parent's, the baseline's) in a temporary git worktree of the
    candidate sharing this clone's asv environment, then `python -m autoresearch.gate`. A "cannot
@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autoresearch import PACKAGE_DIR
-from autoresearch.harness import cli, decide
+from autoresearch.harness import cli, decide, run_folder
 from autoresearch.harness.archive import Archive
 from autoresearch.harness.asvrun import asv_errors, failed_benchmarks, guard_errors
 from autoresearch.harness.checks import check_head, check_tree
@@ -78,7 +78,7 @@ from autoresearch.harness.oraclerun import baseline_failures, judge, verdict_cac
 from autoresearch.harness.procs import Finished, run_tree
 from autoresearch.harness.progress import Progress, emit, format_block
 from autoresearch.harness.recovery import drop_candidate, restore_after, save_ref
-from autoresearch.harness.runlog import append_row, clean_field, timestamp
+from autoresearch.harness.runlog import append_row, clean_field, log_row
 from autoresearch.harness.signals import Interrupted, Signals
 from autoresearch.harness.verdict import gate_args, gate_lines, read_gate_json, repeated_lines
 from autoresearch.harness.worktrees import add_worktree, remove_worktrees, worktree_path
@@ -272,7 +272,9 @@ class Experiment:
         cache.write_text("".join(f"{ln}\n" for ln in failures))
         return failures
 
-    def bench_args(self, baseline: str | None, part: str = "decision") -> list[str]:
+    def bench_args(
+        self, baseline: str | None, part: str = "decision", run_dir: Path | None = None
+    ) -> list[str]:
         args = ["-m", "autoresearch.bench", self.target]
         if baseline:
             args += ["--baseline", baseline]
@@ -282,14 +284,16 @@ class Experiment:
             args += ["--bench", self.bench_regex]
         else:
             args += ["--part", part]
-        if part == "decision" and self.run_dir is not None:
-            args += ["--run-dir", str(self.run_dir)]  # its salt for the bench and a remeasure
+        if run_dir is not None:
+            args += ["--run-dir", str(run_dir)]
         return args
 
     def bench_candidate(self, cand_wt: Path, phase: str) -> Outcome | None:
         self.progress.phase(phase, f"{self.candidate[:12]} paired against {self.baseline[:12]}")
         self.journal(phase=phase)
-        done = self.run_child("bench", self.bench_args(self.baseline), cand_wt, self.remaining())
+        drawn = self.run_dir if phase == "bench" else None  # a remeasure draws a salt of its own
+        args = self.bench_args(self.baseline, run_dir=drawn)
+        done = self.run_child("bench", args, cand_wt, self.remaining())
         self.peak = max(self.peak, done.peak_rss_mb)
         if done.timed_out:
             return Outcome(
@@ -427,30 +431,11 @@ class Experiment:
         )
 
     def make_row(self, out: Outcome, seconds: float) -> dict:
-        d = out.verdict
-        worst, best = (d.worst, d.best) if d else (None, None)
-
-        def num(x: float | None) -> str:
-            return "nan" if x is None else f"{x:.4f}"  # the precision the gate prints
-
-        return {
-            "commit": self.candidate,
-            "baseline": self.baseline,
-            "timestamp": timestamp(),
-            "target": self.target,
-            "correctness": out.correctness,
-            "geomean_ratio": num(d and d.geomean_ratio),
-            "ci_lo": num(d and d.geomean_ci_lo),
-            "ci_hi": num(d and d.geomean_ci_hi),
-            "worst_ratio": num(worst and worst.ratio),
-            "worst_combo": worst.label if worst else "",
-            "best_ratio": num(best and best.ratio),
-            "best_combo": best.label if best else "",
-            "peak_mem_mb": f"{out.peak_mem_mb:.0f}",
-            "seconds": f"{seconds:.1f}",
-            "decision": out.decision,
-            "description": self.hypothesis,
-        }
+        return log_row(
+            self.candidate, self.baseline, self.target, out.decision, self.hypothesis,
+            correctness=out.correctness, verdict=out.verdict, peak_mem_mb=out.peak_mem_mb,
+            seconds=seconds,
+        )  # fmt: skip
 
     def record(self, out: Outcome, row: dict) -> str:
         """Step 5 and 6: keep (results + row committed) or revert and commit the row."""
@@ -501,13 +486,11 @@ class Experiment:
             self.git.run("add", "--", "README.md")
 
     def evaluate(self) -> Outcome:
-        from autoresearch import bench
-
         self.peak = 0.0
         self.repair: list[str] = []  # the baseline's failures under the current oracle
         # The run's salted workloads drawn while the oracle runs (on the other core), not by the
-        # first benchmark process of each combination: bench --run-dir.
-        self.run_dir, drawing = bench.start_drawing(self.target, child_env(), cwd=self.repo)
+        # first benchmark process of each combination: the decision's bench --run-dir.
+        self.run_dir, drawing = run_folder.start_drawing(self.target, child_env(), cwd=self.repo)
         try:
             out = self.correctness()
             if out:
@@ -516,8 +499,10 @@ class Experiment:
                 return Outcome("timeout", "pass", peak_mem_mb=self.peak, reasons=["no time left"])
             return self.speed()
         finally:
-            bench.stop_drawing(drawing)
-            shutil.rmtree(self.run_dir, ignore_errors=True)
+            with self.signals.shielded():  # a second ^C does not leave the folder behind
+                run_folder.stop_drawing(drawing)
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+                self.run_dir = None
 
 
 def run_experiment(

@@ -52,7 +52,7 @@ from autoresearch.harness.lock import Lock
 from autoresearch.harness.procs import run_tree
 from autoresearch.harness.progress import Progress, emit, format_block
 from autoresearch.harness.recovery import restore, undo_agent
-from autoresearch.harness.runlog import append_row, clean_field, format_rows, read_log, timestamp
+from autoresearch.harness.runlog import append_row, clean_field, format_rows, log_row, read_log
 from autoresearch.harness.signals import Interrupted, Signals
 
 # ---------------------------------------------------------------------------
@@ -105,13 +105,7 @@ def read_hypothesis(path: Path, output: str) -> str:
 
 
 def refused_row(commit: str | None, baseline: str, target: str, seconds: float, text: str) -> dict:
-    nan = "nan"
-    return {
-        "commit": commit or "", "baseline": baseline, "timestamp": timestamp(), "target": target,
-        "correctness": "", "geomean_ratio": nan, "ci_lo": nan, "ci_hi": nan, "worst_ratio": nan,
-        "worst_combo": "", "best_ratio": nan, "best_combo": "", "peak_mem_mb": nan,
-        "seconds": f"{seconds:.1f}", "decision": "refused", "description": text,
-    }  # fmt: skip
+    return log_row(commit, baseline, target, "refused", text, seconds=seconds)
 
 
 class Loop:

@@ -65,12 +65,11 @@ from autoresearch.harness.oraclerun import MAX_FAILURE_LINES
 from autoresearch.harness.procs import Finished, run_tree
 from autoresearch.harness.progress import Progress, emit, format_block
 from autoresearch.harness.recovery import restore_after
-from autoresearch.harness.runlog import append_row, clean_field, timestamp
+from autoresearch.harness.runlog import append_row, clean_field, log_row
 from autoresearch.harness.signals import Interrupted, Signals
 
 EXIT_EPOCH = 0
 DECISION = "epoch"
-NUMERIC = ("geomean_ratio", "ci_lo", "ci_hi", "worst_ratio", "best_ratio", "peak_mem_mb", "seconds")
 SHORT = 8  # characters of an asv benchmark version (a SHA-256) in the description
 WRITES = ("results", "README.md")  # all a re-baseline writes in the tree (asv, the log, the table)
 # What experiments' records change: a baseline followed by these only is still the chain's.
@@ -369,18 +368,10 @@ class Rebaseline:
             suite_json = {}
         suite = target_versions(suite_json, self.target) or ran
         versions = describe_versions(old, ran, suite, self.target)
-        row = {
-            "commit": self.head,
-            "baseline": self.previous or "",
-            "timestamp": timestamp(),
-            "target": self.target,
-            "correctness": "pass",
-            "worst_combo": "",
-            "best_combo": "",
-            "decision": DECISION,
-            "description": f"epoch: {self.reason}; versions changed: {versions}",
-        }
-        return row | dict.fromkeys(NUMERIC, "nan")
+        description = f"epoch: {self.reason}; versions changed: {versions}"
+        return log_row(
+            self.head, self.previous, self.target, DECISION, description, correctness="pass"
+        )
 
     def record(self, row: dict) -> str:
         log = log_relpath(self.target)

@@ -560,26 +560,37 @@ def test_only_the_oracle_gets_asvs_state_folder(monkeypatch):
 
 
 def test_the_runs_workloads_are_drawn_while_the_oracle_runs_and_removed_after(monkeypatch):
-    """evaluate starts drawing the run's salted workloads before the oracle; the decision's bench
-    (and a remeasure) gets that folder, the history run and anything after the experiment not."""
+    """evaluate starts drawing the run's salted workloads before the oracle; the decision's first
+    bench gets that folder, a remeasure (a salt of its own) and the history run do not."""
+    import functools
     from types import SimpleNamespace
 
-    from autoresearch import PACKAGE_DIR, bench, experiment
+    from autoresearch import PACKAGE_DIR, experiment
+    from autoresearch.harness import run_folder
 
-    seen = {}
+    Exp, seen = experiment.Experiment, {"args": []}
+
+    def run_child(tag, args, cwd, limit):
+        seen["args"].append(args)
+        return SimpleNamespace(peak_rss_mb=0.0, timed_out=True)  # ends bench_candidate there
 
     def speed():
-        seen["run_dir"] = fake.run_dir
-        seen["salt"] = bench.run_salt(fake.run_dir)
-        seen["decision"] = experiment.Experiment.bench_args(fake, "b" * 40)
-        seen["history"] = experiment.Experiment.bench_args(fake, None, part="history")
+        seen["run_dir"], seen["salt"] = fake.run_dir, run_folder.run_salt(fake.run_dir)
+        for phase in ("bench", "remeasure"):
+            assert Exp.bench_candidate(fake, Path("."), phase).decision == "timeout"
+        seen["args"].append(Exp.bench_args(fake, None, part="history"))
         return "decided"
 
     fake = SimpleNamespace(
         target="predicate", repo=PACKAGE_DIR.parent, correctness=lambda: None,
         remaining=lambda: 60.0, speed=speed, bench_regex=None, repair=[], run_dir=None,
+        candidate="c" * 40, baseline="b" * 40, peak=0.0, run_child=run_child,
+        progress=SimpleNamespace(phase=lambda *a: None), journal=lambda **kw: None,
+        signals=experiment.Signals(),
     )  # fmt: skip
-    assert experiment.Experiment.evaluate(fake) == "decided"
-    assert seen["decision"][-2:] == ["--run-dir", str(seen["run_dir"])]
-    assert "--run-dir" not in seen["history"]
-    assert not seen["run_dir"].exists()  # removed with what was drawn into it
+    fake.bench_args = functools.partial(Exp.bench_args, fake)
+    assert Exp.evaluate(fake) == "decided"
+    first, remeasure, history = seen["args"]
+    assert first[-2:] == ["--run-dir", str(seen["run_dir"])]
+    assert "--run-dir" not in remeasure and "--run-dir" not in history
+    assert not seen["run_dir"].exists() and fake.run_dir is None  # removed with what was drawn

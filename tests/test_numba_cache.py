@@ -460,7 +460,7 @@ def test_a_refusal_taken_out_by_a_kernel_is_itself_a_refusal():
 
     with refusing_compiles() as refused:
         event._registered["numba:compile"].clear()  # what such a kernel would do
-    assert refused == ["(the refusal itself: it was uninstalled)"]
+    assert refused == ["(the refusal itself: it was unregistered)"]
     with refusing_compiles() as refused:
         pass
     assert refused == [] and not event._registered["numba:compile"]

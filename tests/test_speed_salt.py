@@ -16,6 +16,7 @@ import pytest
 
 from autoresearch import bench, common, oracle
 from autoresearch.common import ENV_SPEED_SALT, SplitMix64, cached_arrays, speed_seed
+from autoresearch.harness import run_folder
 from autoresearch.harness import static_check as static_check_module
 
 REDTEAM = Path(__file__).resolve().parent / "redteam"
@@ -231,25 +232,26 @@ def test_bench_never_passes_a_salt_or_a_baseline_to_asv(private_tmp, monkeypatch
 def test_the_experiments_run_folder_is_drawn_into_before_asv_and_kept(private_tmp, monkeypatch):
     """start_drawing (the experiment's, before its oracle): a private folder with a fresh salt and
     a child drawing every salted workload of the suite into it; bench.run(run_dir=...) hands that
-    folder to asv's processes and leaves it for the caller (a remeasure uses it again)."""
+    folder to asv's processes and leaves it for the caller (who may run bench in it again)."""
     from autoresearch import abtest, confirm
 
     calls = _fake_asv_run(monkeypatch, private_tmp)
-    run_dir, drawing = bench.start_drawing("predicate")
+    run_dir, drawing = run_folder.start_drawing("predicate")
     try:
         assert drawing.wait(timeout=120) == 0
-        salt = bench.run_salt(run_dir)
+        salt = run_folder.run_salt(run_dir)
         drawn = {p: p.stat().st_ino for p in run_dir.rglob("*.npz")}
         combos = confirm.suite_combinations("predicate")
         assert len(drawn) == len(combos)
         for _, make, args in combos:  # what asv's processes do: each loads, none draws again
             abtest.salted_workload(make, args, salt, run_dir)
         assert {p: p.stat().st_ino for p in run_dir.rglob("*.npz")} == drawn
-        bench.run("predicate", run_dir=run_dir, confirm=False)
+        for _ in range(2):
+            bench.run("predicate", run_dir=run_dir, confirm=False)
         assert calls[0][1][abtest.ENV_RUN_DIR] == str(run_dir) and run_dir.is_dir()
-        assert bench.run_salt(run_dir) == salt
+        assert run_folder.run_salt(run_dir) == salt
     finally:
-        bench.stop_drawing(drawing)
+        run_folder.stop_drawing(drawing)
         shutil.rmtree(run_dir, ignore_errors=True)
 
 

@@ -166,7 +166,8 @@ def warm_cpu_target() -> None:
     forkserver)."""
     from numba.core.registry import cpu_target
 
-    cpu_target.target_context.refresh()
+    with contextlib.suppress(Exception):  # lazily then, in each process, as before
+        cpu_target.target_context.refresh()
 
 
 # ---------------------------------------------------------------------------
@@ -226,7 +227,8 @@ def refusing_compiles() -> Iterator[list[str]]:
 
     class Refuse(event.Listener):
         def on_start(self, e):  # numba broadcasts this just before it compiles (Dispatcher.compile)
-            name = getattr(e.data["dispatcher"].py_func, "__qualname__", "?")
+            func = e.data["dispatcher"].py_func
+            name = f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', '?')}"
             refused.append(f"{name}{tuple(e.data['args'])}")
             raise CompileRefused(f"would compile {refused[-1]}: not in numba's cache")
 
@@ -241,8 +243,8 @@ def refusing_compiles() -> Iterator[list[str]]:
         installed = event._registered["numba:compile"]
         if listener in installed:
             installed.remove(listener)
-        else:  # a kernel took it out: nothing it compiled meanwhile was seen
-            refused.append("(the refusal itself: it was uninstalled)")
+        else:  # a kernel unregistered it: nothing it compiled meanwhile was seen
+            refused.append("(the refusal itself: it was unregistered)")
 
 
 def compile_in_child(loaders: list[Callable[[bool], ModuleType]], warm: Callable) -> None:

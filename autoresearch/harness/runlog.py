@@ -45,6 +45,38 @@ def clean_field(value: object) -> str:
     return re.sub(r"[\t\r\n]+", " ", str(value)).strip()
 
 
+def log_row(
+    commit: str | None,
+    baseline: str | None,
+    target: str,
+    decision: str,
+    description: str,
+    *,
+    correctness: str = "",
+    verdict=None,
+    peak_mem_mb: float | None = None,
+    seconds: float | None = None,
+) -> dict:
+    """One row of the log (LOG_COLUMNS): the gate's numbers from `verdict` (a decide.Decision,
+    at the precision the gate prints), "nan" for every number there is none of."""
+    worst, best = (verdict.worst, verdict.best) if verdict else (None, None)
+
+    def num(x: float | None, spec: str = ".4f") -> str:
+        return "nan" if x is None else f"{x:{spec}}"
+
+    return {
+        "commit": commit or "", "baseline": baseline or "", "timestamp": timestamp(),
+        "target": target, "correctness": correctness,
+        "geomean_ratio": num(verdict and verdict.geomean_ratio),
+        "ci_lo": num(verdict and verdict.geomean_ci_lo),
+        "ci_hi": num(verdict and verdict.geomean_ci_hi),
+        "worst_ratio": num(worst and worst.ratio), "worst_combo": worst.label if worst else "",
+        "best_ratio": num(best and best.ratio), "best_combo": best.label if best else "",
+        "peak_mem_mb": num(peak_mem_mb, ".0f"), "seconds": num(seconds, ".1f"),
+        "decision": decision, "description": description,
+    }  # fmt: skip
+
+
 def parse_log(
     text: str, where: str, lenient: bool = False, warn: Callable[[str], None] | None = None
 ) -> list[dict]:

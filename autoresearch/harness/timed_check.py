@@ -44,7 +44,10 @@ class UncachedKernelError(TimingGuardError):
 
 class CompiledWhileTimedError(TimingGuardError):
     """numba compiled something while the two sides were timed, after both had been warmed on
-    the timed workload (abtest.paired_samples): timed on another route than at its warm-up."""
+    the timed workload (abtest.paired_samples): a function first called after so many calls,
+    compiled in the timing process, runs by another route than its opponent's (loaded from the
+    cache), and its compile would be timed too. Every function a call uses compiles in its
+    first call, in the child that fills the cache."""
 
 
 def _recording(func: Callable, results: list) -> Callable:
