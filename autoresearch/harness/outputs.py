@@ -64,12 +64,25 @@ def _raw_bytes(a: np.ndarray) -> np.ndarray:
 
 def extents(obj: object) -> list[tuple[int, int]]:
     """The byte ranges of every array in `obj` (distinct arrays; empty ones hold no memory)."""
+    return array_extents(leaves(obj))
+
+
+def array_extents(values: list) -> list[tuple[int, int]]:
+    """extents of a flat list of values."""
     seen, out = set(), []
-    for x in leaves(obj):
+    for x in values:
         if isinstance(x, np.ndarray) and x.size and id(x) not in seen:
             seen.add(id(x))
-            out.append(byte_bounds(x))
+            out.append(_bounds(x))
     return out
+
+
+def _bounds(a: np.ndarray) -> tuple[int, int]:
+    """byte_bounds, a plain contiguous array's from its data pointer (a tenth of the time)."""
+    if type(a) is np.ndarray and a.flags.c_contiguous:
+        lo = _data_address(a)
+        return lo, lo + a.nbytes
+    return byte_bounds(a)
 
 
 # An output of lists and tuples of plain arrays up to this many bytes in all is flattened once
@@ -89,15 +102,7 @@ class Flat:
     def __init__(self, tokens: list, arrays: list[np.ndarray]):
         self.tokens = tokens
         self.data = b"".join(map(np.ndarray.tobytes, arrays))
-        seen, self.ranges = set(), []
-        for a in arrays:
-            if a.size and id(a) not in seen:
-                seen.add(id(a))
-                if a.flags.c_contiguous:
-                    lo = _data_address(a)
-                    self.ranges.append((lo, lo + a.nbytes))
-                else:
-                    self.ranges.append(byte_bounds(a))
+        self.ranges = array_extents(arrays)
 
     def same(self, other: Flat) -> bool:
         return self.tokens == other.tokens and self.data == other.data
@@ -105,8 +110,8 @@ class Flat:
 
 def _address_reader():
     """A plain array's data pointer read from its C struct, the field after the object's header
-    (numpy's PyArray_DATA): 0.13 us against __array_interface__'s 1.3 us, which was most of
-    judging topk_merge's 6144 results a call. Where a probe reads another value (another layout),
+    (numpy's PyArray_DATA): 0.13 us against byte_bounds' 1.4 us, which was most of judging
+    topk_merge's 6144 results a call. Where a probe reads another value (another layout),
     __array_interface__."""
     read, header = ctypes.c_void_p.from_address, object.__basicsize__
     probe = np.arange(4)[1:]
