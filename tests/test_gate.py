@@ -841,7 +841,7 @@ def test_a_machine_sets_its_own_class_for_a_target():
     """distances' pairs spread 13.6-18.1% on amd-epyc-2cpu with right intervals (session 40's
     calibration), 4.8-7.5% on the Xeon: the widest limit is that machine's for distances alone;
     pq_l2 and topk_merge are in the wide class there, in the default class elsewhere."""
-    amd = thresholds.MACHINE_SPREAD_LIMITS["amd-epyc-2cpu"]
+    amd = thresholds.MACHINE_SPREAD_LIMITS["amd-epyc-znver3-2cpu"]
     assert set(amd) <= set(TARGETS) and all(
         thresholds.MAX_PAIR_SPREAD < limit <= thresholds.MAX_PAIR_SPREAD_WIDEST
         for limit in amd.values()

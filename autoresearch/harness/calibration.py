@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from autoresearch.harness import asvresults, decide, pairstats, thresholds
+from autoresearch.harness.machine import canonical
 
 # ---------------------------------------------------------------------------
 # Constants (the targets come from issue 3; the rest says what "caught" means)
@@ -322,8 +323,8 @@ UNNAMED_MACHINE = "intel-xeon-processor-2cpu"
 
 
 def machine_of(data: dict) -> str:
-    """The machine a saved calibration ran on (harness/machine.py's name)."""
-    return (data.get("machine") or {}).get("name") or UNNAMED_MACHINE
+    """The machine a saved calibration ran on (harness/machine.py's name, as named today)."""
+    return canonical((data.get("machine") or {}).get("name") or UNNAMED_MACHINE)
 
 
 def decisions_table(paths_or_data: list, logs: dict[str, list[dict]] | None = None) -> str:

@@ -5,6 +5,8 @@ harness/pairstats.py's bootstrap read them here; docs/gate.md explains them; cal
 what they give on this machine (docs/gate.md, "Calibration").
 """
 
+from autoresearch.harness.machine import canonical
+
 # Two-sided confidence of every interval. Paired ratios are tight (A/A intervals are under 1% wide,
 # toolchain-notes.md), so 99% costs little power, while the loop makes hundreds of decisions and
 # each false keep ratchets noise into the baseline for good. Same level as asv's stats_ci_99.
@@ -125,8 +127,9 @@ MAX_PAIR_SPREAD_WIDEST = 0.20
 # target in another class says so here, by asv's machine name (harness/machine.py; the results'
 # params["machine"]), so a decision stays a function of the results alone; a machine not listed,
 # or a target it does not list, gets the classes above (the tighter limits, as the Xeon measured).
-# On amd-epyc-2cpu (AMD EPYC Zen 3, 2 vCPUs; sessions 40-42, two processes per combination since
-# 41) the same kernels' pairs spread wider than on the Xeon while the intervals stayed right:
+# On amd-epyc-znver3-2cpu (AMD EPYC Zen 3, 2 vCPUs; sessions 40-42, two processes per combination
+# since 41; named amd-epyc-2cpu in its results, harness/machine.py's RENAMED) the same kernels'
+# pairs spread wider than on the Xeon while the intervals stayed right:
 # - distances: the widest class (above). Measured again with two processes at load 1.0-1.3
 #   (session 42): pairs spread 7.2% (median), 12.9% (max); under MAX_PAIR_SPREAD_WIDE 5 of 100
 #   undecided, under 15% and 20% none, with no A/A keep and 0 of 20 A/A intervals excluding 1.
@@ -143,7 +146,7 @@ MAX_PAIR_SPREAD_WIDEST = 0.20
 #   20 kept, 2% slowdowns resolved 20 of 20, no A/A keep, 0 of 20 A/A intervals excluding 1. Its
 #   own number, not the widest class's: no bitpack run was seen at 12.5-20% to say intervals hold.
 MACHINE_SPREAD_LIMITS: dict[str, dict[str, float]] = {
-    "amd-epyc-2cpu": {
+    "amd-epyc-znver3-2cpu": {
         "distances": MAX_PAIR_SPREAD_WIDEST,
         "pq_l2": MAX_PAIR_SPREAD_WIDE,
         "topk_merge": MAX_PAIR_SPREAD_WIDE,
@@ -155,8 +158,8 @@ MACHINE_SPREAD_LIMITS: dict[str, dict[str, float]] = {
 def max_pair_spread(target: str, machine: str = "") -> float:
     """The noise guard's limit for `target` measured on `machine` (asv's machine name): the
     machine's own class for it where its calibration set one, else the default classes'."""
-    if target in MACHINE_SPREAD_LIMITS.get(machine, {}):
-        return MACHINE_SPREAD_LIMITS[machine][target]
+    if target in (own := MACHINE_SPREAD_LIMITS.get(canonical(machine), {})):
+        return own[target]
     return MAX_PAIR_SPREAD_WIDE if target in WIDE_SPREAD_TARGETS else MAX_PAIR_SPREAD
 
 
