@@ -49,6 +49,7 @@ from autoresearch.harness.timed_check import (  # noqa: F401  (re-exported: the 
     UncachedKernelError,
     WrongWhileTimedError,
     recorded_call,
+    warming,
 )
 
 # Seal this process (integrity.py) the moment its first kernels module is imported, before that
@@ -390,20 +391,20 @@ def paired_samples(
     # instance"). Loaded after the baseline (baseline_first), a change its import makes to the
     # baseline shows in `watched` before timing.
     loaders = [lambda _reload: candidate_module(target, True), lambda _reload: baseline_watched()]
+    inputs = sys.modules[make.__module__]
     step = -1 if baseline_first else 1  # this process's order of loading and warming
-    candidate, baseline = load_on_one_route(
-        loaders[::step], lambda *modules: [run(m, w) for m in modules]
-    )[::step]
+    candidate, baseline = load_on_one_route(loaders[::step], warming(inputs, run, w))[::step]
     watched = loaded["watched"]
-    check = TimedCheck(target, sys.modules[make.__module__], candidate, baseline, w, run)
-    check.before()
-    for snap in (snapshot, watched):
-        _require_untouched(snap, "before timing")
+    check = TimedCheck(target, inputs, candidate, baseline, w, run)
     seconds = AB_SECONDS / AB_PROCESSES  # read at call time: the quick look sets AB_SECONDS
-    # No compile while timing either: both sides were warmed on this workload, so a compile now
-    # is a kernel's own doing (a switch to code compiled here: another route than its opponent's).
-    with numba_cache.refusing_compiles() as refused:
+    # No compile from the warm-up's end: both sides were warmed on this workload, and the check
+    # before timing calls what the warm-up did, so a compile now is a kernel's own doing (a switch
+    # to code compiled here: another route than its opponent's), reference.py's functions aside.
+    with numba_cache.refusing_compiles(check.compiles_allowed) as refused:
         try:  # the refusal, swallowed by a kernel or turned into another exception, still fails
+            check.before()
+            for snap in (snapshot, watched):
+                _require_untouched(snap, "before timing")
             ratios, calls = _pairs(
                 lambda: run(candidate, w), lambda: run(baseline, w), seconds, False, baseline_first
             )

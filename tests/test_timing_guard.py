@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import copy
 import json
 import math
@@ -251,6 +252,7 @@ QUICK_TIMING = {
     "late_shortcut",
     "slow_the_baseline",
     "compile_when_timed",
+    "compile_before_timed",
 }
 
 
@@ -315,6 +317,74 @@ def test_a_kernel_exact_only_in_the_oracles_process_is_refused_where_it_is_timed
     proc = quick("pq_l2", "--kernels", str(path), "--match", SMALL["pq_l2"])
     assert proc.returncode == 2, proc.stdout + proc.stderr[-3000:]
     assert "WrongWhileTimedError: pq_l2: wrong:" in proc.stderr, proc.stderr[-3000:]
+
+
+JUDGED_KERNELS = """
+import numpy as np
+from numba import njit
+
+@njit(cache=False)
+def decode(a):
+    return a + 1
+
+@njit(cache=False)
+def parse(a):  # what the judged outputs call and the timed call does not
+    return a.sum()
+"""
+
+
+def test_what_the_check_before_timing_calls_beyond_the_timed_call_is_warmed_with_it(tmp_path):
+    """From the warm-up's end to the timing's nothing may compile (abtest.paired_samples). An
+    `outputs` calling a function the timed call does not (fsst's parser) would compile it there
+    and refuse an honest candidate: the target names that call (`inputs.judged_calls`) and the
+    warm-up makes it."""
+    from types import SimpleNamespace
+
+    from autoresearch.harness.numba_cache import refusing_compiles
+    from autoresearch.harness.timed_check import warming
+
+    path = tmp_path / "judged_kernels.py"
+    path.write_text(JUDGED_KERNELS)
+
+    def search(impl, w):
+        return impl.decode(w)
+
+    def outputs_(impl, w):
+        return [impl.decode(w), impl.parse(w)]
+
+    w = np.arange(8, dtype=np.int64)
+    named = SimpleNamespace(outputs=outputs_, judged_calls=lambda impl, w: [impl.parse(w)])
+    for inputs, refusals in ((named, []), (SimpleNamespace(outputs=outputs_), ["parse"])):
+        module = oracle.load_module_from(path, f"judged_{len(refusals)}")
+        warming(inputs, search, w)(module)
+        with refusing_compiles() as refused:
+            with contextlib.suppress(BaseException):
+                inputs.outputs(module, w)
+        assert [r.split(".")[-1].split("(")[0] for r in refused] == refusals, refused
+
+
+def test_only_reference_functions_may_compile_in_the_window():
+    """The check before timing judges a candidate whose bits differ from the baseline's with
+    reference.py, compiled in this process: its functions (the package's and TimedCheck's fresh
+    copy's), by identity, may compile there; a kernel's may not, nor one named like the
+    reference's."""
+    from numba import njit
+
+    from autoresearch.harness.timed_check import TimedCheck
+    from autoresearch.pq_l2 import inputs, kernels, reference
+
+    w = abtest.salted_workload(inputs.workload, ((128, 16, 256), "uniform"), 12345, None)
+    check = TimedCheck("pq_l2", inputs, kernels, kernels, w, inputs.search)
+    assert check.compiles_allowed(reference.distance_table)
+    assert not check.compiles_allowed(kernels.distance_table)
+    fresh = check.reference()
+    assert fresh is not reference and check.compiles_allowed(fresh.pq_distances)
+
+    def distance_table(codebook, query):
+        return codebook
+
+    distance_table.__module__ = reference.__name__  # what a kernel could claim
+    assert not check.compiles_allowed(njit(distance_table))
 
 
 # ---------------------------------------------------------------------------

@@ -216,17 +216,20 @@ class CacheFillFailed(RuntimeError):
 
 
 @contextlib.contextmanager
-def refusing_compiles() -> Iterator[list[str]]:
+def refusing_compiles(allowed: Callable[[object], bool] | None = None) -> Iterator[list[str]]:
     """Within: wherever numba would compile a function in this process (a cache miss, a function
     whose cache is off, a signature compiled at import), CompileRefused is raised instead, before
     anything compiles; a cache hit loads as usual. Yields the list of what was refused
-    ("function(signature)"), kept even when a kernel swallows the exception."""
+    ("function(signature)"), kept even when a kernel swallows the exception. `allowed(dispatcher)`
+    true lets that dispatcher compile (the harness's own: reference.py's functions)."""
     from numba.core import event
 
     refused: list[str] = []
 
     class Refuse(event.Listener):
         def on_start(self, e):  # numba broadcasts this just before it compiles (Dispatcher.compile)
+            if allowed is not None and allowed(e.data["dispatcher"]):
+                return
             func = e.data["dispatcher"].py_func
             name = f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', '?')}"
             refused.append(f"{name}{tuple(e.data['args'])}")

@@ -10,6 +10,8 @@ harness only imports them and hands them to inputs.py's functions) and an inputs
 - `search(impl, w)`: one timed call; `outputs(impl, w)`: what `track_mismatches` compares.
 - `correctness_cases()`: the oracle's cases.
 - optionally `perturbable(w)`: the workload arrays safe to change one element of.
+- optionally `judged_calls(impl, w)`: the kernel calls `outputs` makes that `search` does not
+  (the pairing warms them too: nothing may compile between its warm-up and its timing).
 
 `load_inputs` imports inputs.py and checks all of it: a missing or malformed name raises one
 TargetProtocolError naming the target, the name and docs/adding-a-target.md.
@@ -27,7 +29,7 @@ from typing import Any
 
 DOC = "docs/adding-a-target.md"
 REQUIRED_FUNCTIONS = ("search", "outputs", "correctness_cases")
-OPTIONAL_FUNCTIONS = ("perturbable",)
+OPTIONAL_FUNCTIONS = ("perturbable", "judged_calls")
 SIBLING_FILES = ("reference.py", "kernels.py")
 
 

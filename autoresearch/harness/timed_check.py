@@ -9,6 +9,7 @@ Nothing here takes the kernel's word for anything: it shares this process (docs/
 from __future__ import annotations
 
 import copy
+import importlib
 import os
 import types
 from collections.abc import Callable
@@ -79,6 +80,21 @@ def recorded_call(run: Callable, module: ModuleType, w: object) -> Callable[[], 
     return call
 
 
+def warming(inputs: ModuleType, run: Callable, w: object) -> Callable[..., None]:
+    """The pairing's warm-up of its two modules: the timed call `run(module, w)`, then the calls
+    TimedCheck's outputs make beyond it (`inputs.judged_calls`, where a target has any), so that
+    nothing compiles from the warm-up's end to the timing's (abtest.paired_samples)."""
+    judged = getattr(inputs, "judged_calls", None)
+
+    def warm(*modules: ModuleType) -> None:
+        for module in modules:
+            run(module, w)
+            if judged is not None:
+                judged(module, w)
+
+    return warm
+
+
 class TimedCheck:
     """The candidate's outputs, checked in the process that times it (docs/design.md).
 
@@ -112,6 +128,18 @@ class TimedCheck:
         self.previous = Ranges([])  # where the last checked call's results are
         self.checked = 0
         self._reference = None
+        # reference.py's functions may compile here (a candidate whose bits differ is judged with
+        # it): the package's (sealed: one swapped is refused before timing) and the fresh copy's
+        self._allowed: dict[int, object] = {}
+        self._allow(importlib.import_module(f"autoresearch.{target}.reference"))
+
+    def _allow(self, module: ModuleType) -> None:
+        self._allowed.update((id(v), v) for v in vars(module).values())
+
+    def compiles_allowed(self, dispatcher: object) -> bool:
+        """Whether numba may compile `dispatcher` in the window where compiles are refused
+        (abtest.paired_samples): one of reference.py's functions, by identity."""
+        return self._allowed.get(id(dispatcher)) is dispatcher
 
     def fail(self, text: str) -> None:
         raise WrongWhileTimedError(f"{self.target}: {text}")
@@ -121,6 +149,7 @@ class TimedCheck:
         if self._reference is None:
             path = PACKAGE_DIR / self.target / "reference.py"
             self._reference = oracle.load_module_from(path, f"autoresearch_timed_{self.target}")
+            self._allow(self._reference)
         return self._reference
 
     def outputs(self, impl: ModuleType) -> object:
