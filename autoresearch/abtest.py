@@ -400,17 +400,18 @@ def paired_samples(
     # No compile from the warm-up's end: both sides were warmed on this workload, and the check
     # before timing calls what the warm-up did, so a compile now is a kernel's own doing (a switch
     # to code compiled here: another route than its opponent's), reference.py's functions aside.
-    with numba_cache.refusing_compiles(check.compiles_allowed) as refused:
-        try:  # the refusal, swallowed by a kernel or turned into another exception, still fails
+    refused: list[str] = []
+    try:  # the refusal, swallowed by a kernel or turned into another exception, still fails
+        with numba_cache.refusing_compiles(check.compiles_allowed) as refused:
             check.before()
             for snap in (snapshot, watched):
                 _require_untouched(snap, "before timing")
             ratios, calls = _pairs(
                 lambda: run(candidate, w), lambda: run(baseline, w), seconds, False, baseline_first
             )
-        finally:
-            if refused:
-                raise CompiledWhileTimedError(f"{target}: {refused[0]} compiled while timed")
+    finally:  # read after the refusal's exit, which finds a listener taken out (a refusal too)
+        if refused:
+            raise CompiledWhileTimedError(f"{target}: {refused[0]} compiled while timed")
     check.after(calls)
     for snap in (snapshot, watched):
         _require_untouched(snap, "after timing")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from autoresearch.harness import machine, thresholds
 
 
@@ -24,7 +26,13 @@ def test_the_name_tells_apart_generations_a_vm_hides(monkeypatch):
     assert _named(monkeypatch, "Intel(R) Xeon(R) CPU @ 2.20GHz", "skylake-avx512", 4) == (
         "intel-xeon-skylake-avx512-4cpu"
     )
-    assert _named(monkeypatch, "AMD EPYC", "") == "amd-epyc-2cpu"  # no LLVM: the model alone
+
+
+def test_an_unknown_codegen_cpu_never_gives_the_bare_model_name(monkeypatch):
+    """The bare name (amd-epyc-2cpu) is the Zen 3's, recorded before names carried the CPU."""
+    monkeypatch.delenv("NUMBA_CPU_NAME", raising=False)
+    monkeypatch.setitem(sys.modules, "llvmlite.binding", None)  # its import fails
+    assert machine.codegen_cpu() == "unknown-codegen"
 
 
 def test_the_environment_names_the_machine(monkeypatch):

@@ -490,3 +490,37 @@ def test_asvs_forkserver_initializes_numbas_target_for_every_process_it_forks():
 
     assert initialized("run_server", "benchmarks", "socket") == "True"
     assert initialized("run", "benchmarks", "id") == "False"  # a process of its own: left lazy
+
+
+NESTED = """
+import numpy as np
+from numba import njit
+
+@njit(cache=False)
+def allowed(n):
+    return np.empty((n, 2), np.float32)  # numba compiles np.empty's implementation within it
+
+@njit(cache=False)
+def other(n):
+    return np.zeros((n, 3), np.float64)
+"""
+
+
+def test_an_allowed_function_compiles_with_what_numba_compiles_within_it(tmp_path):
+    """The pairing lets reference.py's functions compile (a candidate judged with the
+    reference): numba compiles the numpy functions they call as functions of their own, within
+    the caller's compile, and those must pass too; a function not allowed is refused, and the
+    allowance ends with the allowed compile."""
+    from autoresearch.harness.numba_cache import CompileRefused, refusing_compiles
+    from autoresearch.oracle import load_module_from
+
+    path = tmp_path / "nested.py"
+    path.write_text(NESTED)
+    module = load_module_from(path, "nested_compiles")
+    with refusing_compiles(lambda d: d is module.allowed) as refused:
+        assert module.allowed(3).shape == (3, 2)
+        try:
+            module.other(3)
+        except CompileRefused:
+            pass
+    assert len(refused) == 1 and "nested_compiles.other" in refused[0], refused

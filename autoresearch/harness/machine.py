@@ -16,15 +16,15 @@ RENAMED = {"amd-epyc-2cpu": "amd-epyc-znver3-2cpu"}
 
 
 def codegen_cpu() -> str:
-    """The CPU numba compiles kernels for (LLVM's name: znver3, skylake-avx512, ...), "" unknown."""
+    """The CPU numba compiles kernels for (LLVM's name: znver3, skylake-avx512, ...)."""
     if name := os.environ.get("NUMBA_CPU_NAME"):
         return name
     try:
         import llvmlite.binding as llvm
 
-        return llvm.get_host_cpu_name()
-    except Exception:  # a name without it is still a name
-        return ""
+        return llvm.get_host_cpu_name() or "unknown-codegen"
+    except Exception:  # never the bare model name: that one is RENAMED's (a Zen 3's)
+        return "unknown-codegen"
 
 
 def slug(text: str) -> str:

@@ -221,14 +221,20 @@ def refusing_compiles(allowed: Callable[[object], bool] | None = None) -> Iterat
     whose cache is off, a signature compiled at import), CompileRefused is raised instead, before
     anything compiles; a cache hit loads as usual. Yields the list of what was refused
     ("function(signature)"), kept even when a kernel swallows the exception. `allowed(dispatcher)`
-    true lets that dispatcher compile (the harness's own: reference.py's functions)."""
+    true lets that dispatcher compile (the harness's own: reference.py's functions), and what
+    numba compiles within its compile (numpy's implementations it calls: np.empty's, ...)."""
     from numba.core import event
 
     refused: list[str] = []
+    # One entry per compile under way, whether it may proceed: numba nests a callee's compile in
+    # its caller's (under its one compiler lock) and ends every compile it starts, refused or not.
+    under_way: list[bool] = []
 
     class Refuse(event.Listener):
         def on_start(self, e):  # numba broadcasts this just before it compiles (Dispatcher.compile)
-            if allowed is not None and allowed(e.data["dispatcher"]):
+            ok = any(under_way) or (allowed is not None and allowed(e.data["dispatcher"]))
+            under_way.append(ok)
+            if ok:
                 return
             func = e.data["dispatcher"].py_func
             name = f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', '?')}"
@@ -236,7 +242,8 @@ def refusing_compiles(allowed: Callable[[object], bool] | None = None) -> Iterat
             raise CompileRefused(f"would compile {refused[-1]}: not in numba's cache")
 
         def on_end(self, e):
-            pass
+            if under_way:
+                under_way.pop()
 
     listener = Refuse()
     event.register("numba:compile", listener)
