@@ -55,3 +55,9 @@ def test_results_recorded_under_the_old_name_keep_their_machine_limits():
     assert thresholds.max_pair_spread("distances", new) == thresholds.MAX_PAIR_SPREAD_WIDEST
     zen4 = thresholds.max_pair_spread("distances", "amd-epyc-znver4-2cpu")
     assert zen4 == thresholds.MAX_PAIR_SPREAD_WIDE
+
+
+def test_machine_limits_are_filed_under_names_of_today():
+    """A limit filed under a renamed machine's old name would never be found (lookups go
+    through machine.canonical)."""
+    assert not set(thresholds.MACHINE_SPREAD_LIMITS) & set(machine.RENAMED)
