@@ -11,7 +11,9 @@ ENV_MACHINE = "AUTORESEARCH_MACHINE"
 # Names given before the name carried numba's code-generation target (2026-12-07), by what that
 # target was. A VM's model name hides the generation: "AMD EPYC" was a Zen 3 without AVX-512 in
 # sessions 40-44 (docs/gate.md) and a Zen 4 with AVX-512 after, two machines for numba's code and
-# for the gate's noise limits. The Xeon's target was not recorded: its name stays its own.
+# for the gate's noise limits. The Xeon's target was not recorded: its name stays its own. (The
+# November runs in legacy-results/amd-epyc-2cpu/ came from a VM of unknown generation; only the
+# report reads them, under the name recorded, never through this map.)
 RENAMED = {"amd-epyc-2cpu": "amd-epyc-znver3-2cpu"}
 
 
