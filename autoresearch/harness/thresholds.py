@@ -155,6 +155,14 @@ MAX_PAIR_SPREAD_WIDEST = 0.20
 #   1.0-2.0: under MAX_PAIR_SPREAD_WIDE 57 of 100 undecided and 1 of 20 2% speed-ups kept; under
 #   MAX_PAIR_SPREAD_WIDEST none undecided, 18 of 20 kept, 2% slowdowns resolved 16 of 20 (interval
 #   width, A/A median 3.4%), no A/A keep, 0 of 20 A/A intervals excluding 1.
+# - topk_merge: pairs spread 6.6% (median), 9.2% (max) at load 1.0-1.1: under MAX_PAIR_SPREAD 72 of
+#   100 undecided and no speed-up kept; under MAX_PAIR_SPREAD_WIDE none undecided, no A/A keep, 0
+#   of 20 A/A intervals excluding 1, 5% caught 20 of 20 each way (2% not: interval width, A/A
+#   median 4.6%, Topk/10's placement offset as on the Zen 3).
+# - bitpack: pairs spread 9.5% (median), 13.7% (max) at load 1.0-1.1 (session 46): under
+#   MAX_PAIR_SPREAD_WIDE 27 of 100 undecided and 2% speed-ups kept 10 of 20; under 15% (1.1x its
+#   widest spread, the Zen 3's rule) none undecided, 2% caught 20 of 20 each way, no A/A keep, 0
+#   of 20 A/A intervals excluding 1, bias 0.32%: every issue-18 target.
 MACHINE_SPREAD_LIMITS: dict[str, dict[str, float]] = {
     "amd-epyc-znver3-2cpu": {
         "distances": MAX_PAIR_SPREAD_WIDEST,
@@ -165,6 +173,8 @@ MACHINE_SPREAD_LIMITS: dict[str, dict[str, float]] = {
     "amd-epyc-znver4-2cpu": {
         "pq_l2": MAX_PAIR_SPREAD_WIDE,
         "distances": MAX_PAIR_SPREAD_WIDEST,
+        "topk_merge": MAX_PAIR_SPREAD_WIDE,
+        "bitpack": 0.15,
     },
 }
 
