@@ -447,15 +447,23 @@ def main(argv: list[str] | None = None) -> int:
     if not go or go[0] != "go":
         return 0
     options = go[1]
+    from numba.core import config
+
+    from autoresearch.harness import numba_cache
+
+    # The compile-ahead process files its code apart; the oracle's reads it after its own
+    # (harness/numba_cache.py, "The oracle's second kernel process").
+    root = numba_cache.ahead_root(config.CACHE_DIR) if options.get("ahead") else config.CACHE_DIR
     try:
-        if path is not None:
-            from autoresearch.oracle import load_module_from
+        with numba_cache.cache_root(root):
+            if path is not None:
+                from autoresearch.oracle import load_module_from
 
-            kernels = load_module_from(path, name)
-        else:  # from the source's bytes, never a .pyc (harness/numba_cache.py)
-            from autoresearch.harness.numba_cache import import_kernels
-
-            kernels = import_kernels(target, PACKAGE_DIR / target / "kernels.py")
+                kernels = load_module_from(path, name)
+            else:  # from the source's bytes, never a .pyc (harness/numba_cache.py)
+                kernels = numba_cache.import_kernels(target, PACKAGE_DIR / target / "kernels.py")
+        if not options.get("ahead"):
+            numba_cache.read_ahead(kernels)
         importlib.import_module(f"autoresearch.{target}.reference")
     except BaseException as exc:
         reply({"import_error": f"{type(exc).__name__}: {exc}"})

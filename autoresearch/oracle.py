@@ -80,6 +80,7 @@ from autoresearch.harness.cases import (
     mismatches,
 )
 from autoresearch.harness.cli import UsageParser, add_target, check_targets
+from autoresearch.harness.compile_ahead import CompileAhead
 from autoresearch.harness.kernel_channel import (
     KEEP_OUTPUT_BYTES,
     KernelProcess,
@@ -143,7 +144,8 @@ def check_target(target: str, kernels: Any = None, seeds: Iterable[int] | None =
     """Run every case of `target` on the fixed seeds plus fresh ones, then the speed workload.
 
     `kernels`: None (kernels.py, in a process of its own), a KernelProcess, or a module-like
-    object run in this process (tests)."""
+    object run in this process (tests). With a process, a second one of the same kernel
+    compiles ahead the argument types the cases reach later (harness/compile_ahead.py)."""
     own = None
     if kernels is None:
         own = kernels = KernelProcess(target)
@@ -172,7 +174,17 @@ def _check_target(target: str, kernels: Any, seeds: Iterable[int] | None) -> Rep
     from autoresearch import heldout  # here only: the kernel's process imports this module too
 
     cases = [*inputs.correctness_cases(), *heldout.cases(target)]
-    checked = check_cases(cases, side, reference, seeds, target)
+    ahead = None
+    if isinstance(kernels, KernelProcess) and seeds:
+        allowed = allowed_imports(PACKAGE_DIR / target / "program.md")
+        ahead = CompileAhead(target, kernels.kernels_path, cases, seeds[0], allowed)
+    try:
+        checked = check_cases(cases, side, reference, seeds, target)
+    finally:
+        if ahead is not None:
+            ahead.stop()
+            if ahead.calls:
+                report.notes.append(f"compiled ahead in a second process: {ahead.calls} case(s)")
     report.cases, report.calls = checked.cases, checked.calls
     report.failures += checked.failures
     report.notes += checked.notes

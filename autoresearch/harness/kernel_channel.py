@@ -282,9 +282,11 @@ class KernelProcess:
         for pipe in (self.proc.stdin, self.proc.stdout):
             _widen(pipe)
         self.started = False
+        self.kernels_path = kernels_path  # the file a second process (compile_ahead) imports
 
-    def go(self, allowed: Iterable[str]) -> dict:
-        """Let the kernel be imported; its hello (names, state, what the rules found)."""
+    def go(self, allowed: Iterable[str], ahead: bool = False) -> dict:
+        """Let the kernel be imported; its hello (names, state, what the rules found). `ahead`:
+        the compile-ahead process, whose numba code goes to a folder of its own."""
         meta, _ = self._reply()
         if not meta.get("ready"):
             raise KernelProcessError("did not start")
@@ -293,6 +295,7 @@ class KernelProcess:
                 "allowed": list(allowed),
                 "denied_numpy": list(DENIED_NUMPY_MODULES),
                 "allowed_numba": list(ALLOWED_NUMBA_MODULES),
+                "ahead": ahead,
             })
         )  # fmt: skip
         meta, _ = self._reply()

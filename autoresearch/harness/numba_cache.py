@@ -171,6 +171,76 @@ def warm_cpu_target() -> None:
 
 
 # ---------------------------------------------------------------------------
+# The oracle's second kernel process (harness/compile_ahead.py)
+# ---------------------------------------------------------------------------
+# It runs calls the oracle's process has not made yet, so a kernel can tell it apart and compile
+# other code there (a module global set, compiled in, restored). What it compiles therefore goes
+# to a folder of its own, AHEAD_FOLDER under the cache root, which asv's processes never read: the
+# oracle's process reads it after its own folder and saves what it loads from it into its own,
+# so the folder asv loads holds, for every argument types the oracle's process ran, the code it
+# ran (and was judged on), whoever compiled it.
+
+AHEAD_FOLDER = "ahead"
+
+
+def ahead_root(cache_dir: str) -> str:
+    return os.path.join(cache_dir, AHEAD_FOLDER)
+
+
+@contextlib.contextmanager
+def cache_root(path: str) -> Iterator[None]:
+    """Functions whose cache is made inside (decorated, imported) are filed under `path`: numba's
+    locators read the root once, when a function's cache is made."""
+    old = config.CACHE_DIR
+    config.CACHE_DIR = path
+    try:
+        yield
+    finally:
+        config.CACHE_DIR = old
+
+
+class _AheadAfterOwn:
+    """A function's cache in the oracle's kernel process: its own folder; on a miss, the
+    compile-ahead folder's entry is copied into its own (as filed: the reduced compile result,
+    machine code included; a library loaded from the cache cannot be serialized again) and
+    loaded from there, so what this process runs is what its folder holds."""
+
+    def __init__(self, own: object, ahead: object):
+        self._own, self._ahead = own, ahead
+
+    def load_overload(self, sig, target_context):
+        data = self._own.load_overload(sig, target_context)
+        if data is None:
+            key = self._ahead._index_key(sig, target_context.codegen())  # the same function's
+            filed = self._ahead._cache_file.load(key)
+            if filed is not None:
+                self._own._impl.locator.ensure_cache_path()
+                self._own._cache_file.save(key, filed)
+                data = self._own.load_overload(sig, target_context)
+        return data
+
+    def __getattr__(self, name: str):  # save_overload, cache_path, ...: its own folder's
+        return getattr(self._own, name)
+
+
+def read_ahead(module: ModuleType) -> int:
+    """Give every cached function of `module` the compile-ahead folder to read after its own
+    (`_AheadAfterOwn`); how many. Functions without a cache are left alone: they read nothing."""
+    from numba.core.caching import FunctionCache, NullCache
+
+    wrapped = 0
+    for dispatcher in dispatchers(module):
+        own = getattr(dispatcher, "_cache", None)
+        if own is None or isinstance(own, NullCache) or isinstance(own, _AheadAfterOwn):
+            continue
+        with cache_root(ahead_root(config.CACHE_DIR)):
+            ahead = FunctionCache(dispatcher.py_func)
+        dispatcher._cache = _AheadAfterOwn(own, ahead)
+        wrapped += 1
+    return wrapped
+
+
+# ---------------------------------------------------------------------------
 # One route for both sides of a pairing
 # ---------------------------------------------------------------------------
 # What abtest.load_on_one_route needs to time both sides as loaded from the cache (why: its

@@ -1,0 +1,124 @@
+"""A second kernel process that compiles, ahead of the oracle's, the argument types its cases
+reach later.
+
+numba compiles a jitted function once per argument types, and a strided array is another type
+than a contiguous one: the oracle's kernel process compiles every function again when its cases
+first pass a strided (or otherwise new) argument, one compile after another while the judge
+waits (bm25: 3.8 s for its strided case; ivf_select: six compiles of 2.2-2.4 s; docs/gate.md,
+"Compiled ahead"). On two cores a second process of the same kernel, started the same way
+(`KernelProcess`, after the same static check), calls one case for each (function, argument
+types) the cases reach after the first, in the order the oracle's process will reach them.
+
+It runs calls the oracle's process has not made, so a kernel can tell it apart and compile other
+code there. What it compiles is filed apart (harness/numba_cache.py, "The oracle's second kernel
+process"): asv's processes never read it; the oracle's process reads it after its own folder, and
+files what it loads from it in its own before running it. So the code asv loads for any argument
+types is code the oracle's process ran and judged. Nothing the second process returns is read;
+it is killed when its list is done or the oracle's cases are, whichever is first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from autoresearch.common import SplitMix64
+from autoresearch.harness.cases import Case
+from autoresearch.harness.kernel_channel import KernelProcess, KernelSide
+
+
+def argument_types(func: str, args: tuple) -> tuple:
+    """What numba dispatches `func(*args)` on: the type of each argument as numba reads it (an
+    array's dtype, dimensions, layout, alignment, whether it is read-only)."""
+    import numba
+
+    def typeof(x: Any) -> str:
+        try:
+            return str(numba.typeof(x))
+        except (ValueError, TypeError):  # not a numba type: a Python wrapper's argument
+            return type(x).__qualname__
+
+    return (func, *(typeof(x) for x in args))
+
+
+def later_signatures(cases: Iterable[Case], make: Callable[[Case], tuple]) -> Iterable[tuple]:
+    """(case, args) for each (function, argument types) after the first, in the cases' order:
+    the ones the oracle's process would compile after its first call."""
+    seen: set[tuple] = set()
+    for case in cases:
+        args = make(case)
+        key = argument_types(case.func, args)
+        if key in seen:
+            continue
+        if seen:
+            yield case, args
+        seen.add(key)
+
+
+class CompileAhead:
+    """The second process and the thread that feeds it; `stop()` ends both (idempotent)."""
+
+    def __init__(
+        self,
+        target: str,
+        kernels_path: Path | None,
+        cases: list[Case],
+        seed: int,
+        allowed: Iterable[str],
+    ):
+        """The second process imports `kernels_path` (None: the target's kernels.py) as the
+        oracle's does, once `later_signatures` finds something to compile."""
+        self.calls = 0  # cases it ran (tests; a call that raised counts too)
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._process: KernelProcess | None = None
+        self._args = (target, kernels_path, cases, seed, list(allowed))
+        self._thread = threading.Thread(target=self._run, name="compile-ahead", daemon=True)
+        self._thread.start()
+
+    def _make(self, case: Case) -> tuple:
+        return case.make(SplitMix64(self._args[3]).spawn(case.label))
+
+    def _run(self) -> None:
+        target, kernels_path, cases, _, allowed = self._args
+        with contextlib.suppress(Exception):  # whatever happens here, the oracle's run decides
+            side = None
+            for case, args in later_signatures(cases, self._make):
+                if self._stopped.is_set():
+                    return
+                if side is None:  # started only once there is something to compile
+                    side = self._start(target, kernels_path, allowed)
+                    if side is None:
+                        return
+                if side.has(case.func):
+                    side.call(case.func, args, keep=False)
+                    side.forget()
+                    self.calls += 1
+
+    def _start(self, target: str, kernels_path: Path | None, allowed: list) -> KernelSide | None:
+        with self._lock:
+            if self._stopped.is_set():
+                return None
+            self._process = KernelProcess(target, kernels_path)
+        hello = self._process.go(allowed, ahead=True)
+        return None if "import_error" in hello else KernelSide(self._process, hello)
+
+    def wait(self, timeout: float) -> bool:
+        """Whether its list is done within `timeout` seconds (its process stays until stop())."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Kill the process now (a compile under way is lost; the oracle's process compiles what
+        it still needs) and wait for the thread, which then stops at its next step."""
+        with self._lock:
+            self._stopped.set()
+            process = self._process
+        if process is not None:
+            process.proc.kill()
+        self._thread.join()
+        if process is not None:
+            process.close()
