@@ -404,3 +404,24 @@ def test_an_interrupt_while_recording_finishes_the_record(repo):
 def test_usage_errors_exit_64(repo, args):
     r = run(repo, ["autoresearch.rebaseline", *args])
     assert r.proc.returncode == EXIT_USAGE, r.text()
+
+
+def test_every_targets_chain_is_intact_on_this_commit():
+    """A change to what defines a target (its inputs, reference, program.md, its suite) lands with
+    its `rebaseline`: without it every experiment on that target is refused until someone runs
+    it. Sessions 44 and 45 left ivf_select (program.md) and fsst (inputs.py) so, on main, where
+    only an A/A found them; this checks the repository's own history on every test run."""
+    from autoresearch import PACKAGE_DIR, TARGETS
+    from autoresearch.harness.checks import check_head
+    from autoresearch.harness.errors import Refused
+
+    git = Git(PACKAGE_DIR.parent)
+    if git.out("rev-parse", "--is-shallow-repository").strip() == "true":
+        pytest.skip("a shallow clone has no baselines to compare with")
+    refused = {}
+    for target in TARGETS:
+        try:
+            check_head(git, target)
+        except Refused as exc:
+            refused[target] = exc.problems[0]
+    assert refused == {}, "run `python -m autoresearch.rebaseline TARGET -m why` for these"
