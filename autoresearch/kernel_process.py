@@ -451,23 +451,27 @@ def main(argv: list[str] | None = None) -> int:
 
     from autoresearch.harness import numba_cache
 
-    # The compile-ahead process files its code apart; the oracle's reads it after its own
-    # (harness/numba_cache.py, "The oracle's second kernel process").
-    root = numba_cache.ahead_root(config.CACHE_DIR) if options.get("ahead") else config.CACHE_DIR
+    # Where numba files this process's machine code (harness/numba_cache.py, "The oracle's second
+    # kernel process"): the compile-ahead process's apart from the folder asv loads, which the
+    # oracle's process reads after its own; and, in both, a cache made after the import in a
+    # folder nothing reads.
+    main_root = config.CACHE_DIR
+    ahead = bool(options.get("ahead")) and bool(main_root)
     try:
-        with numba_cache.cache_root(root):
+        with numba_cache.cache_root(numba_cache.ahead_root(main_root) if ahead else main_root):
             if path is not None:
                 from autoresearch.oracle import load_module_from
 
                 kernels = load_module_from(path, name)
             else:  # from the source's bytes, never a .pyc (harness/numba_cache.py)
                 kernels = numba_cache.import_kernels(target, PACKAGE_DIR / target / "kernels.py")
-        if not options.get("ahead"):
+        if main_root and not ahead:
             numba_cache.read_ahead(kernels)
         importlib.import_module(f"autoresearch.{target}.reference")
     except BaseException as exc:
         reply({"import_error": f"{type(exc).__name__}: {exc}"})
         return 0
+    numba_cache.file_later_caches_unread(main_root)
     rules = StateRules(options["allowed"], options["denied_numpy"], options["allowed_numba"])
     executor = Executor(kernels, inputs, rules, integrity)
     reply({"imported": True})

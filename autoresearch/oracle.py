@@ -175,7 +175,7 @@ def _check_target(target: str, kernels: Any, seeds: Iterable[int] | None) -> Rep
 
     cases = [*inputs.correctness_cases(), *heldout.cases(target)]
     ahead = None
-    if isinstance(kernels, KernelProcess) and seeds:
+    if isinstance(kernels, KernelProcess) and seeds and os.environ.get("NUMBA_CACHE_DIR"):
         allowed = allowed_imports(PACKAGE_DIR / target / "program.md")
         ahead = CompileAhead(target, kernels.kernels_path, cases, seeds[0], allowed)
     try:

@@ -105,10 +105,11 @@ def _rng(case):
 
 
 # A kernel that tells the compile-ahead process apart by its first call (strided indices: the
-# oracle's process starts with contiguous ones) and there compiles the contiguous signature
-# again with a flag frozen in (numba copies a global array into the machine code), then restores
-# the flag. Were that code filed where asv loads from, asv would time code the oracle never ran:
-# here it writes a wrong first element.
+# oracle's process starts with contiguous ones) and there compiles the contiguous signature with
+# a flag frozen in (numba copies a global array into the machine code), twice: through its
+# import-time function and through a function it makes then (`njit(cache=True)(f.py_func)`, the
+# same cache key), then restores the flag. Filed where asv loads from, that code (a wrong first
+# element) would be timed without the oracle ever running it. It passes the static check.
 _SWITCHING_KERNEL = """
 import numpy as np
 from numba import njit
@@ -126,20 +127,17 @@ def _gather(values, indices):
     return out
 
 
-@njit(cache=True)
-def _spin(n):
-    s = 0
-    for i in range(n):
-        s = (s * 31 + i) % 1000003
-    return s
+@njit
+def _set(flag, value):
+    flag[0] = value
 
 
 def take(values, indices):
     if not indices.flags.c_contiguous:
-        _spin(100_000_000)  # let the oracle's process compile and file its own first
-        FLAG[0] = 1
+        _set(FLAG, 1)
         _gather(values, np.ascontiguousarray(indices))
-        FLAG[0] = 0
+        njit(cache=True)(_gather.py_func)(values, np.ascontiguousarray(indices))
+        _set(FLAG, 0)
     return _gather(values, indices)
 """
 
@@ -162,19 +160,24 @@ print(int(out[0]), sum(kernels._gather.stats.cache_hits.values()))
 @pytest.mark.slow
 def test_code_compiled_ahead_never_reaches_the_folder_asv_loads(tmp_path):
     """The switch fires in the second process (its first call is strided) while nothing is
-    cached yet: the race a kernel would aim for, its compile landing beside or after the oracle's.
-    Filed where asv loads, asv's process would time that code, which the oracle never ran."""
+    cached yet. What a kernel would aim for is a race: its compile there looking up before the
+    oracle's process files the same key and filing after it, over the code the oracle ran. No
+    test can time that race; this checks what closes it: nothing the second process compiles,
+    at import or later, is filed where asv loads (were it, the process below would load it)."""
     import subprocess
     import sys
 
+    from autoresearch.harness.static_check import static_problems
+
     path = tmp_path / "kernels.py"
     path.write_text(_SWITCHING_KERNEL + f"# {uuid.uuid4().hex}\n")
+    allowed = allowed_imports(PACKAGE_DIR / "take" / "program.md")
+    assert static_problems(path.read_text(), allowed) == []  # a kernel the oracle would run
     values = np.arange(1000, dtype=np.int64) * 7
     indices = np.arange(0, 1000, 3, dtype=np.uint64)
     strided = np.arange(0, 2000, 6, dtype=np.uint64)[::2]
     cases = [Case("contiguous", "take", lambda rng: (values, indices))]
     cases.append(Case("strided", "take", lambda rng: (values, strided)))
-    allowed = allowed_imports(PACKAGE_DIR / "take" / "program.md")
     ahead = CompileAhead("take", path, cases, 1, allowed)
     try:
         assert ahead.wait(180)
@@ -184,6 +187,8 @@ def test_code_compiled_ahead_never_reaches_the_folder_asv_loads(tmp_path):
     copy = hashlib.sha256(b"autoresearch.take.kernels\0" + path.read_bytes()).hexdigest()[:16]
     ahead_folder = Path(numba_cache_dir(PACKAGE_DIR)) / "ahead"
     assert list(ahead_folder.glob(f"{copy}_*/kernels._gather-*.nbc"))  # the switch fired there
+    unread = Path(numba_cache_dir(PACKAGE_DIR)) / "unread"
+    assert list(unread.glob(f"{copy}_*/kernels._gather-*.nbc"))  # and through the late function
     run = [sys.executable, "-c", _AS_ASV, str(path)]
     first, hits = subprocess.run(run, capture_output=True, text=True, check=True).stdout.split()
     assert int(first) == 0 and int(hits) == 0  # compiled there, from the source: FLAG is 0

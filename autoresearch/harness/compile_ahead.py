@@ -4,17 +4,20 @@ reach later.
 numba compiles a jitted function once per argument types, and a strided array is another type
 than a contiguous one: the oracle's kernel process compiles every function again when its cases
 first pass a strided (or otherwise new) argument, one compile after another while the judge
-waits (bm25: 3.8 s for its strided case; ivf_select: six compiles of 2.2-2.4 s; docs/gate.md,
-"Compiled ahead"). On two cores a second process of the same kernel, started the same way
-(`KernelProcess`, after the same static check), calls one case for each (function, argument
-types) the cases reach after the first, in the order the oracle's process will reach them.
+waits (bm25: 3.8 s for its strided case; ivf_select: each function 2.2-2.4 s again for its
+strided one; docs/gate.md, "Compiled ahead"). On two cores a second process of the same kernel,
+started the same way (`KernelProcess`, once the static check passed), calls one case for each
+(function, argument types) the cases reach after the first, in the order the oracle's process
+will reach them.
 
 It runs calls the oracle's process has not made, so a kernel can tell it apart and compile other
 code there. What it compiles is filed apart (harness/numba_cache.py, "The oracle's second kernel
 process"): asv's processes never read it; the oracle's process reads it after its own folder, and
 files what it loads from it in its own before running it. So the code asv loads for any argument
 types is code the oracle's process ran and judged. Nothing the second process returns is read;
-it is killed when its list is done or the oracle's cases are, whichever is first.
+it is killed when its list is done or the oracle's cases are, whichever is first. (A kernel
+file is read by each process when it starts: the second reads it seconds after the static check
+did, a window the first already has.)
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def argument_types(func: str, args: tuple) -> tuple:
     def typeof(x: Any) -> str:
         try:
             return str(numba.typeof(x))
-        except (ValueError, TypeError):  # not a numba type: a Python wrapper's argument
+        except Exception:  # not a numba type (numba's own errors too): a wrapper's argument
             return type(x).__qualname__
 
     return (func, *(typeof(x) for x in args))
@@ -80,15 +83,15 @@ class CompileAhead:
         self._thread.start()
 
     def _make(self, case: Case) -> tuple:
+        if self._stopped.is_set():
+            raise _Stopped
         return case.make(SplitMix64(self._args[3]).spawn(case.label))
 
     def _run(self) -> None:
         target, kernels_path, cases, _, allowed = self._args
-        with contextlib.suppress(Exception):  # whatever happens here, the oracle's run decides
+        with contextlib.suppress(Exception, _Stopped):  # whatever happens, the oracle decides
             side = None
             for case, args in later_signatures(cases, self._make):
-                if self._stopped.is_set():
-                    return
                 if side is None:  # started only once there is something to compile
                     side = self._start(target, kernels_path, allowed)
                     if side is None:
@@ -97,6 +100,15 @@ class CompileAhead:
                     side.call(case.func, args, keep=False)
                     side.forget()
                     self.calls += 1
+        self._end()
+
+    def _end(self) -> None:
+        """Its list done (or ended): the process goes now, not at the oracle's stop()."""
+        with self._lock:
+            process, self._process = self._process, None
+        if process is not None:
+            process.proc.kill()
+            process.close()
 
     def _start(self, target: str, kernels_path: Path | None, allowed: list) -> KernelSide | None:
         with self._lock:
@@ -113,12 +125,15 @@ class CompileAhead:
 
     def stop(self) -> None:
         """Kill the process now (a compile under way is lost; the oracle's process compiles what
-        it still needs) and wait for the thread, which then stops at its next step."""
+        it still needs) and wait for the thread, which stops before its next case."""
         with self._lock:
             self._stopped.set()
             process = self._process
         if process is not None:
             process.proc.kill()
         self._thread.join()
-        if process is not None:
-            process.close()
+        self._end()
+
+
+class _Stopped(Exception):
+    """stop() was called: the thread makes no more arguments."""

@@ -180,11 +180,30 @@ def warm_cpu_target() -> None:
 # so the folder asv loads holds, for every argument types the oracle's process ran, the code it
 # ran (and was judged on), whoever compiled it.
 
+# The same holds for a cache a kernel makes after its import, in either process
+# (`njit(cache=True)(f.py_func)` called from a kernel function, `f.enable_caching()`): a dispatcher
+# made then compiles again, under whatever state the kernel set for it, and would file that code
+# under the same key as the code the oracle ran. So once kernels.py and reference.py are imported,
+# the root moves to UNREAD_FOLDER, which no process reads: only functions made at import, whose
+# code the oracle's process runs, file where it is loaded.
+
 AHEAD_FOLDER = "ahead"
+UNREAD_FOLDER = "unread"
 
 
 def ahead_root(cache_dir: str) -> str:
     return os.path.join(cache_dir, AHEAD_FOLDER)
+
+
+def file_later_caches_unread(cache_dir: str) -> None:
+    """Caches made in this process from now on go to UNREAD_FOLDER under `cache_dir` (nothing
+    when there is no cache root). numba reloads its configuration from the environment when it
+    changes, so both are set."""
+    if not cache_dir:
+        return
+    unread = os.path.join(cache_dir, UNREAD_FOLDER)
+    os.environ["NUMBA_CACHE_DIR"] = unread
+    config.CACHE_DIR = unread
 
 
 @contextlib.contextmanager
