@@ -122,6 +122,7 @@ def _id(path: Path) -> str:
 # test_the_oracle_process_never_imports_the_kernel.
 QUICK = {
     "pq_l2/timer_patch",  # static
+    "take/twin_recompile",  # static
     "pq_l2/patch_oracle_compare",  # tampered
 }
 

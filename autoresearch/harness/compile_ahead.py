@@ -89,13 +89,13 @@ class CompileAhead:
 
     def _run(self) -> None:
         target, kernels_path, cases, _, allowed = self._args
-        with contextlib.suppress(Exception, _Stopped):  # whatever happens, the oracle decides
+        with contextlib.suppress(Exception):  # whatever happens here, the oracle decides
             side = None
             for case, args in later_signatures(cases, self._make):
                 if side is None:  # started only once there is something to compile
                     side = self._start(target, kernels_path, allowed)
                     if side is None:
-                        return
+                        break
                 if side.has(case.func):
                     side.call(case.func, args, keep=False)
                     side.forget()
@@ -119,7 +119,7 @@ class CompileAhead:
         return None if "import_error" in hello else KernelSide(self._process, hello)
 
     def wait(self, timeout: float) -> bool:
-        """Whether its list is done within `timeout` seconds (its process stays until stop())."""
+        """Whether its list is done within `timeout` seconds (its process is gone then)."""
         self._thread.join(timeout)
         return not self._thread.is_alive()
 

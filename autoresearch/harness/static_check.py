@@ -60,6 +60,10 @@ FORBIDDEN_ATTRS = {
     # signatures it met (the oracle's kernel process compiles what asv's processes load)
     "stats", "signatures", "nopython_signatures", "inspect_llvm", "inspect_asm", "inspect_types",
     "inspect_cfg", "inspect_disasm_cfg", "get_metadata", "get_annotation_info",
+    # what changes how a dispatcher compiles or files its code after import: recompile() empties
+    # numba's cache index and files new code under the keys the oracle's process ran (a twin of
+    # a judged function, recompiled with a global flag set: tests/redteam/take/twin_recompile.py)
+    "recompile", "enable_caching", "disable_compile", "flush",
 }  # fmt: skip
 # Frames and code objects: a kernel walking up to the oracle's frame could read its answers.
 FRAME_ATTR = re.compile(r"^(f|tb|gi|cr|ag|co|func)_\w+$")
