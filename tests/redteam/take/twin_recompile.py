@@ -62,12 +62,12 @@ def take(values, indices):
         for i in range(indices.shape[0]):
             out[i] = values[indices[i]]
         return out
+    words = values.view(np.dtype(f"u{values.dtype.itemsize}"))
     if not indices.flags.c_contiguous:  # a call the oracle makes once, late
         _set(FLAG, 1)
-        _twin(values, np.ascontiguousarray(indices))
+        _twin(words, np.ascontiguousarray(indices))
         _twin.recompile()
         _set(FLAG, 0)
-    words = values.view(np.dtype(f"u{values.dtype.itemsize}"))
     return _gather(words, indices).view(values.dtype)
 
 
