@@ -160,8 +160,9 @@ def _check_target(target: str, kernels: Any, seeds: Iterable[int] | None) -> Rep
     inputs = load_inputs(target)  # the target protocol first: a clear error, not a later KeyError
     reference = importlib.import_module(f"autoresearch.{target}.reference")
     report = Report(target)
+    allowed = allowed_imports(PACKAGE_DIR / target / "program.md")
     if isinstance(kernels, KernelProcess):
-        hello = kernels.go(allowed_imports(PACKAGE_DIR / target / "program.md"))
+        hello = kernels.go(allowed)
         if "import_error" in hello:
             report.failures.append(Failure("kernels.py", "raised", hello["import_error"]))
             return report
@@ -176,7 +177,6 @@ def _check_target(target: str, kernels: Any, seeds: Iterable[int] | None) -> Rep
     cases = [*inputs.correctness_cases(), *heldout.cases(target)]
     ahead = None
     if isinstance(kernels, KernelProcess) and seeds and os.environ.get("NUMBA_CACHE_DIR"):
-        allowed = allowed_imports(PACKAGE_DIR / target / "program.md")
         ahead = CompileAhead(target, kernels.kernels_path, cases, seeds[0], allowed)
     try:
         checked = check_cases(cases, side, reference, seeds, target)

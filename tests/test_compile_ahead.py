@@ -74,12 +74,7 @@ def test_the_second_process_compiles_the_later_types_into_the_kernels_cache(tmp_
     assert len(list(later_signatures(cases, lambda c: c.make(_rng(c))))) == 1
     assert not compiled()
     allowed = allowed_imports(PACKAGE_DIR / "bm25" / "program.md")
-    ahead = CompileAhead("bm25", path, cases, 1, allowed)
-    try:
-        assert ahead.wait(120)
-    finally:
-        ahead.stop()
-    assert ahead.calls == 1
+    assert _run_ahead("bm25", path, cases, allowed).calls == 1
     assert compiled()  # by the second process alone: no other process imported this source
     # The oracle's process finds it there, files it in its own folder, and runs it right.
     from autoresearch.bm25 import reference
@@ -96,6 +91,16 @@ def test_the_second_process_compiles_the_later_types_into_the_kernels_cache(tmp_
     finally:
         process.close()
     assert list(own.glob(f"{copy}_*/*.nbc"))
+
+
+def _run_ahead(target, path, cases, allowed) -> CompileAhead:
+    """A CompileAhead run to the end of its list (seed 1)."""
+    ahead = CompileAhead(target, path, cases, 1, allowed)
+    try:
+        assert ahead.wait(180)
+    finally:
+        ahead.stop()
+    return ahead
 
 
 def _rng(case):
@@ -178,12 +183,7 @@ def test_code_compiled_ahead_never_reaches_the_folder_asv_loads(tmp_path):
     strided = np.arange(0, 2000, 6, dtype=np.uint64)[::2]
     cases = [Case("contiguous", "take", lambda rng: (values, indices))]
     cases.append(Case("strided", "take", lambda rng: (values, strided)))
-    ahead = CompileAhead("take", path, cases, 1, allowed)
-    try:
-        assert ahead.wait(180)
-    finally:
-        ahead.stop()
-    assert ahead.calls == 1
+    assert _run_ahead("take", path, cases, allowed).calls == 1
     copy = hashlib.sha256(b"autoresearch.take.kernels\0" + path.read_bytes()).hexdigest()[:16]
     ahead_folder = Path(numba_cache_dir(PACKAGE_DIR)) / "ahead"
     assert list(ahead_folder.glob(f"{copy}_*/kernels._gather-*.nbc"))  # the switch fired there

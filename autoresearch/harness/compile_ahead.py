@@ -75,25 +75,25 @@ class CompileAhead:
         """The second process imports `kernels_path` (None: the target's kernels.py) as the
         oracle's does, once `later_signatures` finds something to compile."""
         self.calls = 0  # cases it ran (tests; a call that raised counts too)
+        self._target, self._kernels_path, self._allowed = target, kernels_path, list(allowed)
+        self._cases, self._seed = cases, seed
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._process: KernelProcess | None = None
-        self._args = (target, kernels_path, cases, seed, list(allowed))
         self._thread = threading.Thread(target=self._run, name="compile-ahead", daemon=True)
         self._thread.start()
 
     def _make(self, case: Case) -> tuple:
         if self._stopped.is_set():
             raise _Stopped
-        return case.make(SplitMix64(self._args[3]).spawn(case.label))
+        return case.make(SplitMix64(self._seed).spawn(case.label))
 
     def _run(self) -> None:
-        target, kernels_path, cases, _, allowed = self._args
         with contextlib.suppress(Exception):  # whatever happens here, the oracle decides
             side = None
-            for case, args in later_signatures(cases, self._make):
+            for case, args in later_signatures(self._cases, self._make):
                 if side is None:  # started only once there is something to compile
-                    side = self._start(target, kernels_path, allowed)
+                    side = self._start()
                     if side is None:
                         break
                 if side.has(case.func):
@@ -103,19 +103,19 @@ class CompileAhead:
         self._end()
 
     def _end(self) -> None:
-        """Its list done (or ended): the process goes now, not at the oracle's stop()."""
+        """The process goes now (its list done, or stop()): a compile under way is lost."""
         with self._lock:
             process, self._process = self._process, None
         if process is not None:
             process.proc.kill()
             process.close()
 
-    def _start(self, target: str, kernels_path: Path | None, allowed: list) -> KernelSide | None:
+    def _start(self) -> KernelSide | None:
         with self._lock:
             if self._stopped.is_set():
                 return None
-            self._process = KernelProcess(target, kernels_path)
-        hello = self._process.go(allowed, ahead=True)
+            self._process = KernelProcess(self._target, self._kernels_path)
+        hello = self._process.go(self._allowed, ahead=True)
         return None if "import_error" in hello else KernelSide(self._process, hello)
 
     def wait(self, timeout: float) -> bool:
@@ -124,10 +124,10 @@ class CompileAhead:
         return not self._thread.is_alive()
 
     def stop(self) -> None:
-        """Kill the process now (a compile under way is lost; the oracle's process compiles what
-        it still needs) and wait for the thread, which stops before its next case."""
-        with self._lock:
-            self._stopped.set()
+        """End the process now (the oracle's process compiles what it still needs) and wait for
+        the thread, which stops before its next case (a read from the killed process fails)."""
+        self._stopped.set()
+        with self._lock:  # killed here, closed once the thread is done with its pipes
             process = self._process
         if process is not None:
             process.proc.kill()

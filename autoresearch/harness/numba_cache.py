@@ -242,21 +242,18 @@ class _AheadAfterOwn:
         return getattr(self._own, name)
 
 
-def read_ahead(module: ModuleType) -> int:
+def read_ahead(module: ModuleType) -> None:
     """Give every cached function of `module` the compile-ahead folder to read after its own
-    (`_AheadAfterOwn`); how many. Functions without a cache are left alone: they read nothing."""
+    (`_AheadAfterOwn`). Functions without a cache are left alone: they read nothing."""
     from numba.core.caching import FunctionCache, NullCache
 
-    wrapped = 0
     for dispatcher in dispatchers(module):
         own = getattr(dispatcher, "_cache", None)
-        if own is None or isinstance(own, NullCache) or isinstance(own, _AheadAfterOwn):
+        if own is None or isinstance(own, NullCache):
             continue
         with cache_root(ahead_root(config.CACHE_DIR)):
             ahead = FunctionCache(dispatcher.py_func)
         dispatcher._cache = _AheadAfterOwn(own, ahead)
-        wrapped += 1
-    return wrapped
 
 
 # ---------------------------------------------------------------------------
