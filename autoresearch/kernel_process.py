@@ -457,14 +457,16 @@ def main(argv: list[str] | None = None) -> int:
     # folder nothing reads.
     main_root = config.CACHE_DIR
     ahead = bool(options.get("ahead")) and bool(main_root)
+    source = options["source"]  # the bytes the static check read, never the file read again
     try:
         with numba_cache.cache_root(numba_cache.ahead_root(main_root) if ahead else main_root):
             if path is not None:
                 from autoresearch.oracle import load_module_from
 
-                kernels = load_module_from(path, name)
+                kernels = load_module_from(path, name, source)
             else:  # from the source's bytes, never a .pyc (harness/numba_cache.py)
-                kernels = numba_cache.import_kernels(target, PACKAGE_DIR / target / "kernels.py")
+                file = PACKAGE_DIR / target / "kernels.py"
+                kernels = numba_cache.import_kernels(target, file, source)
         if main_root and not ahead:
             numba_cache.read_ahead(kernels)
         importlib.import_module(f"autoresearch.{target}.reference")

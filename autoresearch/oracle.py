@@ -177,7 +177,7 @@ def _check_target(target: str, kernels: Any, seeds: Iterable[int] | None) -> Rep
     cases = [*inputs.correctness_cases(), *heldout.cases(target)]
     ahead = None
     if isinstance(kernels, KernelProcess) and seeds and os.environ.get("NUMBA_CACHE_DIR"):
-        ahead = CompileAhead(target, kernels.kernels_path, cases, seeds[0], allowed)
+        ahead = CompileAhead(target, kernels, cases, seeds[0], allowed)
     try:
         checked = check_cases(cases, side, reference, seeds, target)
     finally:
@@ -206,15 +206,16 @@ def _check_target(target: str, kernels: Any, seeds: Iterable[int] | None) -> Rep
 # ---------------------------------------------------------------------------
 
 
-def load_module_from(path: Path, name: str) -> ModuleType:
+def load_module_from(path: Path, name: str, source: bytes | None = None) -> ModuleType:
     """Import a kernels file from an arbitrary path (a baseline, a red-team kernel).
 
     numba's on-disk cache is keyed by the source file's path and records the module name the code
     was compiled under: the same file imported under a second name would load machine code that
     refers to the first (ModuleNotFoundError) once that name is gone. So the file is imported from a
-    copy whose path is unique to (name, content).
+    copy whose path is unique to (name, content). `source`: its bytes as already read (None: read
+    them now).
     """
-    source = Path(path).read_bytes()
+    source = Path(path).read_bytes() if source is None else source
     digest = hashlib.sha256(name.encode() + b"\0" + source).hexdigest()[:16]
     from autoresearch import state_root
 
@@ -248,10 +249,11 @@ def run(
     line has no such flag.
     """
     report = Report(target)
+    # Read once: the static check, both kernel processes and the report's digest see these bytes.
     source = Path(kernels_path or PACKAGE_DIR / target / "kernels.py").read_bytes()
-    process = KernelProcess(target, kernels_path)
+    process = KernelProcess(target, kernels_path, source)
     try:
-        report.failures = static_check(target, kernels_path) if static else []
+        report.failures = static_check(target, kernels_path, source) if static else []
         if not report.failures:
             report = check_target(target, process, seeds)
     except BaseException as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -94,8 +95,9 @@ def test_the_second_process_compiles_the_later_types_into_the_kernels_cache(tmp_
 
 
 def _run_ahead(target, path, cases, allowed) -> CompileAhead:
-    """A CompileAhead run to the end of its list (seed 1)."""
-    ahead = CompileAhead(target, path, cases, 1, allowed)
+    """A CompileAhead run to the end of its list (seed 1), of the kernel file at `path`."""
+    first = SimpleNamespace(kernels_path=path, source=Path(path).read_bytes())  # as a KernelProcess
+    ahead = CompileAhead(target, first, cases, 1, allowed)
     try:
         assert ahead.wait(180)
     finally:

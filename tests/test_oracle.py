@@ -558,6 +558,34 @@ def test_every_target_s_kernels_pass_the_static_check(target):
     assert oracle.static_check(target) == []
 
 
+def test_the_source_is_read_as_python_decodes_it_and_utf8_only():
+    """A coding line other than UTF-8 is refused: Python compiles the file in the encoding it
+    declares, and under unicode_escape a comment can hold a line of code (red-team
+    take/hidden_by_encoding)."""
+    hidden = b"# coding: unicode_escape\nimport numpy as np  #\\u000aimport os\n"
+    problems = oracle.static_problems(hidden, ALLOWED)
+    assert problems == ["kernels.py declares the source encoding 'unicode-escape': UTF-8 only"]
+    assert oracle.static_problems(b"# coding: latin-1\nimport numpy as np\n", ALLOWED) != []
+    for fine in (b"# coding: utf8\n", b"# -*- coding: UTF-8 -*-\n", b"\xef\xbb\xbf", b""):
+        assert oracle.static_problems(fine + b"import numpy as np\n", ALLOWED) == [], fine
+    assert "syntax error" in oracle.static_problems(b"x = '\xff'\n", ALLOWED)[0]  # not UTF-8
+
+
+def test_the_kernel_process_compiles_the_bytes_it_was_sent_not_the_file(tmp_path):
+    """The static check and the kernel's process read one copy of the source: a file edited
+    after the check (by a process the agent left running) is not what runs."""
+    path = tmp_path / "kernels.py"
+    checked = b"import numpy as np\nNAME = 'checked'\n"
+    path.write_bytes(checked)
+    process = oracle.KernelProcess("pq_l2", path, checked)
+    path.write_text("import os\nraise ImportError('the file was read again')\n")
+    try:
+        hello = process.go(ALLOWED)
+    finally:
+        process.close()
+    assert "import_error" not in hello and "NAME" in hello["names"], hello
+
+
 def test_docstrings_may_name_the_harness():
     source = '"""kernels.py for autoresearch: see HARNESS.md"""\nimport numpy as np\n'
     assert oracle.static_problems(source, ALLOWED) == []
@@ -730,7 +758,7 @@ def test_the_oracle_process_never_imports_the_kernel():
 
 
 def test_an_exit_at_import_is_a_failure_not_a_pass(tmp_path, monkeypatch):
-    monkeypatch.setattr(oracle, "static_check", lambda target, path: [])
+    monkeypatch.setattr(oracle, "static_check", lambda *args, **kwargs: [])
     path = tmp_path / "kernels.py"
     path.write_text("raise SystemExit(0)\n")
     report = oracle.run("pq_l2", path)

@@ -123,6 +123,7 @@ def _id(path: Path) -> str:
 QUICK = {
     "pq_l2/timer_patch",  # static
     "take/twin_recompile",  # static
+    "take/hidden_by_encoding",  # static
     "pq_l2/patch_oracle_compare",  # tampered
 }
 

@@ -15,9 +15,8 @@ code there. What it compiles is filed apart (harness/numba_cache.py, "The oracle
 process"): asv's processes never read it; the oracle's process reads it after its own folder, and
 files what it loads from it in its own before running it. So the code asv loads for any argument
 types is code the oracle's process ran and judged. Nothing the second process returns is read;
-it is killed when its list is done or the oracle's cases are, whichever is first. (A kernel
-file is read by each process when it starts: the second reads it seconds after the static check
-did, a window the first already has.)
+it is killed when its list is done or the oracle's cases are, whichever is first. It compiles the
+bytes the static check read, as the first does (sent, not read from the file again).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 from autoresearch.common import SplitMix64
@@ -67,15 +65,15 @@ class CompileAhead:
     def __init__(
         self,
         target: str,
-        kernels_path: Path | None,
+        first: KernelProcess,
         cases: list[Case],
         seed: int,
         allowed: Iterable[str],
     ):
-        """The second process imports `kernels_path` (None: the target's kernels.py) as the
-        oracle's does, once `later_signatures` finds something to compile."""
+        """The second process imports what the oracle's (`first`) does: its file's name, its
+        bytes, once `later_signatures` finds something to compile."""
         self.calls = 0  # cases it ran (tests; a call that raised counts too)
-        self._target, self._kernels_path, self._allowed = target, kernels_path, list(allowed)
+        self._target, self._first, self._allowed = target, first, list(allowed)
         self._cases, self._seed = cases, seed
         self._stopped = threading.Event()
         self._lock = threading.Lock()
@@ -114,7 +112,8 @@ class CompileAhead:
         with self._lock:
             if self._stopped.is_set():
                 return None
-            self._process = KernelProcess(self._target, self._kernels_path)
+            first = self._first
+            self._process = KernelProcess(self._target, first.kernels_path, first.source)
         hello = self._process.go(self._allowed, ahead=True)
         return None if "import_error" in hello else KernelSide(self._process, hello)
 

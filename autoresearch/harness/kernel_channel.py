@@ -256,9 +256,11 @@ def _dumpable(flag: bool) -> None:
 class KernelProcess:
     """`python -m autoresearch.kernel_process TARGET [FILE]`: the only process that imports the
     kernel. It starts configuring itself (asv's environment, imports) at once; `go()` lets it
-    import the kernel once the static check has passed."""
+    import the kernel once the static check has passed, from `source`: the bytes the static
+    check read (None: the file's, read now), sent to it, so that no later edit of the file runs
+    unchecked."""
 
-    def __init__(self, target: str, kernels_path: Path | None = None):
+    def __init__(self, target: str, kernels_path: Path | None = None, source: bytes | None = None):
         from autoresearch import kernel_process
 
         env = {k: v for k, v in os.environ.items() if k not in kernel_process.KERNEL_ENV_DROP}
@@ -282,7 +284,10 @@ class KernelProcess:
         for pipe in (self.proc.stdin, self.proc.stdout):
             _widen(pipe)
         self.started = False
-        self.kernels_path = kernels_path  # the file a second process (compile_ahead) imports
+        self.kernels_path = kernels_path  # named for numba's cache and the module's __file__
+        if source is None:
+            source = Path(kernels_path or PACKAGE_DIR / target / "kernels.py").read_bytes()
+        self.source = source  # what both kernel processes compile (compile_ahead's too)
 
     def go(self, allowed: Iterable[str], ahead: bool = False) -> dict:
         """Let the kernel be imported; its hello (names, state, what the rules found). `ahead`:
@@ -296,6 +301,7 @@ class KernelProcess:
                 "denied_numpy": list(DENIED_NUMPY_MODULES),
                 "allowed_numba": list(ALLOWED_NUMBA_MODULES),
                 "ahead": ahead,
+                "source": self.source,
             })
         )  # fmt: skip
         meta, _ = self._reply()

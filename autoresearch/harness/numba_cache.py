@@ -70,14 +70,15 @@ def source_hash(py_file: str) -> str:
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def import_kernels(target: str, path: Path) -> ModuleType:
-    """`autoresearch.<target>.kernels` compiled from the bytes of `path`, read once: never from a
-    `__pycache__` file (Python trusts a .pyc whose source has the same modification second and
-    size, so an edit within the second, or a planted file, would run other code than the source
-    the oracle checked and this cache stamps), and stamped with the hash of exactly these bytes."""
+def import_kernels(target: str, path: Path, source: bytes | None = None) -> ModuleType:
+    """`autoresearch.<target>.kernels` compiled from `source` (None: the bytes of `path`, read
+    once): never from a `__pycache__` file (Python trusts a .pyc whose source has the same
+    modification second and size, so an edit within the second, or a planted file, would run
+    other code than the source the oracle checked and this cache stamps), and stamped with the
+    hash of exactly these bytes."""
     name = f"autoresearch.{target}.kernels"
     path = Path(path).resolve()
-    source = path.read_bytes()
+    source = path.read_bytes() if source is None else source
     _IMPORTED[str(path)] = hashlib.sha256(source).hexdigest()
     package = importlib.import_module(f"autoresearch.{target}")
     spec = importlib.util.spec_from_loader(name, loader=None, origin=str(path))

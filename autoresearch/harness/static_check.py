@@ -9,8 +9,11 @@ which the kernel's process applies to module state too. docs/oracle.md lists the
 from __future__ import annotations
 
 import ast
+import codecs
 import importlib
+import io
 import re
+import tokenize
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -22,6 +25,8 @@ from autoresearch.harness.module_state import module_allowed
 
 DEFAULT_ALLOWED_IMPORTS = ("numpy", "numba", "math")
 
+# What Python may decode kernels.py as: what the static check parses is then what runs.
+SOURCE_ENCODINGS = ("utf-8", "utf-8-sig")
 # A kernels.py larger than this, or one literal bigger than these, is embedding data (answers).
 MAX_SOURCE_BYTES = 200_000
 MAX_LITERAL_ELEMENTS = 4096
@@ -516,21 +521,35 @@ def _constant_default(node: ast.AST) -> bool:
     return False
 
 
-def static_problems(source: str, allowed: Iterable[str], secrets: Iterable[int] = ()) -> list[str]:
-    """What kernels.py imports, touches or keeps that it may not (see docs/oracle.md)."""
+def static_problems(
+    source: str | bytes, allowed: Iterable[str], secrets: Iterable[int] = ()
+) -> list[str]:
+    """What kernels.py imports, touches or keeps that it may not (see docs/oracle.md). `source`:
+    the file's bytes (a str is read as its UTF-8 encoding), decoded as Python decodes them."""
     allowed = set(allowed)
-    if len(source.encode()) > MAX_SOURCE_BYTES:
-        size = len(source.encode())
-        return [f"kernels.py is {size} bytes (limit {MAX_SOURCE_BYTES}): embedded data"]
+    data = source if isinstance(source, bytes) else source.encode()
+    if len(data) > MAX_SOURCE_BYTES:
+        return [f"kernels.py is {len(data)} bytes (limit {MAX_SOURCE_BYTES}): embedded data"]
     try:
-        tree = ast.parse(source)
-    except SyntaxError as exc:
+        encoding = codecs.lookup(tokenize.detect_encoding(io.BytesIO(data).readline)[0]).name
+        if encoding not in SOURCE_ENCODINGS:
+            # Python compiles the file in the encoding its coding line declares: under
+            # unicode_escape a comment's "\u000a" is a new line of code, hidden from a check
+            # that read the text any other way (red-team take/hidden_by_encoding).
+            return [f"kernels.py declares the source encoding {encoding!r}: UTF-8 only"]
+        tree = ast.parse(data.decode(encoding))
+    except (SyntaxError, UnicodeDecodeError) as exc:
         return [f"syntax error: {exc}"]
     return _StaticChecker(tree, allowed, set(secrets)).run()
 
 
-def static_check(target: str, kernels_path: Path | None = None) -> list[Failure]:
+def static_check(
+    target: str, kernels_path: Path | None = None, source: bytes | None = None
+) -> list[Failure]:
+    """`static_problems` of the target's kernels.py (or `kernels_path`); `source`: its bytes as
+    already read, which are then the bytes the kernel's processes compile (oracle.run)."""
     path = kernels_path or PACKAGE_DIR / target / "kernels.py"
     allowed = allowed_imports(PACKAGE_DIR / target / "program.md")
-    problems = static_problems(path.read_text(), allowed, harness_secrets(target))
+    data = path.read_bytes() if source is None else source
+    problems = static_problems(data, allowed, harness_secrets(target))
     return [Failure(str(path.name), "static", p) for p in problems]
