@@ -49,7 +49,7 @@ from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.git import Git, ensure_git_identity
 from autoresearch.harness.layout import log_relpath, state_dir
 from autoresearch.harness.lock import Lock
-from autoresearch.harness.procs import run_tree
+from autoresearch.harness.procs import adopt_orphans, kill_leftovers, run_tree
 from autoresearch.harness.progress import Progress, emit, format_block
 from autoresearch.harness.recovery import restore, undo_agent
 from autoresearch.harness.runlog import append_row, clean_field, format_rows, log_row, read_log
@@ -163,6 +163,10 @@ class Loop:
             stdin_text=prompt,
             on_start=lambda ident: self.lock.journal(child=ident),
         )
+        # Nothing the agent started may run on into the experiment (a process that edits the
+        # harness or kernels.py after the checks read them): its orphans are ours (main), killed.
+        for line in kill_leftovers():
+            self.progress.say(f"agent: left a process running, killed: {line}")
         if done.timed_out:
             self.progress.say(f"agent: still running after {limit:.0f}s: stopped")
         elif done.returncode:
@@ -294,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--iterations must be at least 1")
     ensure_git_identity(PACKAGE_DIR.parent)
     progress = Progress()
+    if not adopt_orphans():
+        progress.say("note: this system cannot hand this loop the processes its agent leaves")
     signals = Signals().install()
     loop = Loop(PACKAGE_DIR.parent, args.target, args.agent, progress, signals)
     try:

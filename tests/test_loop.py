@@ -122,6 +122,16 @@ def test_loop_stops_when_the_agent_has_nothing_to_test(repo):
     assert git(repo, "rev-parse", "HEAD") == start
 
 
+def test_a_process_the_agent_leaves_running_is_killed_before_anything_else(repo, tmp_path):
+    """Detached in a session of its own, it could edit kernels.py or the harness after the
+    experiment's checks read them: the loop adopts the agent's orphans and kills them."""
+    r = loop(repo, "daemon", "--iterations", "1", env=environ(SCRIPTED_AGENT_RECORD=str(tmp_path)))
+    assert r.finish() == EXIT_DONE, r.text()
+    pid = int((tmp_path / "daemon.pid").read_text())
+    assert gone(pid), r.text()
+    assert f"agent: left a process running, killed: {pid}: " in r.text(), r.text()
+
+
 def test_loop_refuses_to_start_on_a_dirty_tree(repo):
     (repo / KERNELS).write_text((PATCHES / "faster.py").read_text())
     before = state(repo)

@@ -22,6 +22,7 @@ from autoresearch.harness.progress import Progress
 
 POLL_SECS = 0.05
 TAIL_LINES = 15  # output lines repeated when a subprocess dies
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 
 
 @dataclass
@@ -168,3 +169,33 @@ def run_tree(
         rusage.ru_maxrss / 1024 if rusage else 0.0,
         time.monotonic() - start,
     )
+
+
+def adopt_orphans() -> bool:
+    """Make this process the reaper of its descendants' orphans (Linux): a process a child leaves
+    running, in a session of its own or double-forked, becomes this process's child instead of
+    init's, so `kill_leftovers` finds it. False where the system cannot."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def kill_leftovers() -> list[str]:
+    """SIGKILL every live descendant of this process and reap it; call it when no child of ours
+    should be running (after `run_tree` returned). What was killed, as "pid: command" lines."""
+    try:
+        victims = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return []
+    killed = []
+    for p in victims:
+        with contextlib.suppress(psutil.Error):
+            if p.status() != psutil.STATUS_ZOMBIE:
+                killed.append(f"{p.pid}: {' '.join(p.cmdline())[:120]}")
+            p.kill()
+    psutil.wait_procs(victims, timeout=5)  # reaps those that are our children
+    return killed

@@ -17,6 +17,7 @@ working directory and states its hypothesis, as an agent would. Steps (STEPS bel
   nothing    no change at all (no row: nothing to test)
   fail       exits 1 without touching anything (the agent failed)
   sleep      kernels.py faster, then sleeps (an agent to interrupt or kill mid-edit)
+  daemon     no change, but leaves a process running in a session of its own (to be killed)
 
 Checks what the loop promises an agent: the prompt on stdin equals the file named by
 AUTORESEARCH_PROMPT_FILE and holds HARNESS.md, program.md and the log header. With
@@ -55,6 +56,7 @@ STEPS = {
     "nothing": {"hypothesis": "think only"},
     "fail": {"exit": 1},
     "sleep": {"kernels": "faster", "hypothesis": "never finishes", "sleep": 600},
+    "daemon": {"hypothesis": "edit later, from a process of my own", "daemon": True},
 }
 
 
@@ -93,6 +95,11 @@ def main() -> int:
     if "exit" in step:
         return step["exit"]
     apply(step)
+    if step.get("daemon"):  # detached: its own session, not waited for, outlives this process
+        code = "import time; time.sleep(600)"
+        helper = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+        if record:
+            Path(record, "daemon.pid").write_text(str(helper.pid))
     if step.get("sleep"):
         if record:
             Path(record, "agent.pid").write_text(str(os.getpid()))
