@@ -38,7 +38,7 @@ from pathlib import Path
 from types import MappingProxyType, ModuleType
 
 from autoresearch import PACKAGE_DIR, integrity, oracle
-from autoresearch.harness import numba_cache
+from autoresearch.harness import numba_cache, numba_text
 from autoresearch.harness.numba_cache import share_kernel_cache
 from autoresearch.harness.timed_check import (  # noqa: F401  (re-exported: the suites' errors)
     AFTER_CHECK_CALLS,
@@ -56,8 +56,10 @@ from autoresearch.harness.timed_check import (  # noqa: F401  (re-exported: the 
 # file's code runs: asv's benchmark processes import this module before any suite's `setup`.
 integrity.install_trigger()
 # The candidate's machine code where the oracle's kernel process compiled it (one compile per
-# decision, not two): before any kernels module is imported, as the trigger above.
+# decision, not two), and no text of it run as code (harness/numba_text): before any kernels
+# module is imported, as the trigger above.
 share_kernel_cache()
+numba_text.guard_numba_text()
 if sys.argv[1:2] == ["run_server"]:  # asv's forkserver (asv/benchmark.py run_server DIR SOCKET)
     numba_cache.warm_cpu_target()
 
@@ -83,7 +85,6 @@ AB_MIN_SAMPLE_SECS = 0.002  # one sample runs the workload often enough to last 
 # Loads of the two sides in the pairing process (load_on_one_route): the first may find a new
 # kernel missing from numba's cache (a child then compiles it there), the second loads it.
 ROUTE_ATTEMPTS = 2
-
 
 SALT_FILE = "autoresearch-speed-salt"  # in asv's setup_cache folder: the run's secret salt
 SALT_BYTES = 8  # a SplitMix64 seed's worth of secret: far beyond regenerating every candidate
@@ -141,7 +142,7 @@ def load_baseline(target: str) -> ModuleType:
         tmp = copy.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(source)
         tmp.replace(copy)
-    return oracle.load_module_from(copy, baseline_module_name(target, digest))
+    return oracle.load_module_from(copy, baseline_module_name(target, digest), source)
 
 
 def baseline_module_name(target: str, digest: str) -> str:

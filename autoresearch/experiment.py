@@ -67,7 +67,7 @@ from autoresearch import PACKAGE_DIR
 from autoresearch.harness import cli, decide, run_folder
 from autoresearch.harness.archive import Archive
 from autoresearch.harness.asvrun import asv_errors, failed_benchmarks, guard_errors
-from autoresearch.harness.checks import check_head, check_tree
+from autoresearch.harness.checks import check_head, check_tree, drop_bytecode
 from autoresearch.harness.env import bench_regex, budget, check_timeout, child_env
 from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.files import copy_atomic
@@ -200,12 +200,12 @@ class Experiment:
             problems += exc.problems
         if problems:
             raise Refused(problems)
+        drop_bytecode(self.repo)  # before any child imports the harness from this tree
         self.pre_head = self.git.head()
         from autoresearch import bench
 
         if not (self.repo / "results" / self.machine).is_dir():
-            # Not a problem: the paired ratios need no earlier results. Said so that nobody
-            # compares this machine's times with another's.
+            # Not a problem (the pairing needs no earlier results): so nobody compares machines.
             hint = bench.machine_hint(results=self.repo / "results")
             self.progress.say(f"note: no results from this machine yet{hint}")
 

@@ -434,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
         importlib.import_module(f"benchmarks.bench_{target}")
     except ImportError:
         pass  # no suite for this target: the environment above is the configuration
+    from autoresearch.harness.numba_text import guard_numba_text
+
+    guard_numba_text()  # as abtest does in asv's: before the seal and the kernel
     inputs = load_inputs(target)
     name = f"autoresearch.{target}.kernels"
     # The timing side's seal (autoresearch.integrity, installed by `benchmarks`) seals itself when
@@ -457,6 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     # folder nothing reads.
     main_root = config.CACHE_DIR
     ahead = bool(options.get("ahead")) and bool(main_root)
+    if ahead:  # names no other process gives its code (numba_cache.AHEAD_UID_BASE)
+        numba_cache.number_functions_apart()
     source = options["source"]  # the bytes the static check read, never the file read again
     try:
         with numba_cache.cache_root(numba_cache.ahead_root(main_root) if ahead else main_root):

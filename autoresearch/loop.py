@@ -10,7 +10,9 @@ Each iteration:
 2. CMD runs with a time limit (AUTORESEARCH_AGENT_TIMEOUT_SECS, default AGENT_TIMEOUT_SECS). It
    edits autoresearch/TARGET/kernels.py and states its one-line hypothesis: the first non-empty
    line of the file named by AUTORESEARCH_HYPOTHESIS_FILE, or else its last non-empty output line.
-   Its environment also has AUTORESEARCH_TARGET and AUTORESEARCH_ITERATION (from 1).
+   Its environment also has AUTORESEARCH_TARGET and AUTORESEARCH_ITERATION (from 1). When it
+   returns, every process it left running is killed, however detached (the loop is the child
+   subreaper of what it starts, on Linux): nothing of the agent's runs beside the experiment.
 3. One experiment (autoresearch.experiment) under the loop's lock.
 4. A refused experiment (the agent changed something outside kernels.py, or committed): the
    agent's changes are kept off-branch (refs/autoresearch/TARGET/<sha>), the tree is reset to
@@ -49,7 +51,7 @@ from autoresearch.harness.errors import HarnessError, Refused
 from autoresearch.harness.git import Git, ensure_git_identity
 from autoresearch.harness.layout import log_relpath, state_dir
 from autoresearch.harness.lock import Lock
-from autoresearch.harness.procs import adopt_orphans, kill_leftovers, run_tree
+from autoresearch.harness.procs import adopt_orphans, descendants, kill_leftovers, run_tree
 from autoresearch.harness.progress import Progress, emit, format_block
 from autoresearch.harness.recovery import restore, undo_agent
 from autoresearch.harness.runlog import append_row, clean_field, format_rows, log_row, read_log
@@ -153,20 +155,24 @@ class Loop:
         )
         limit = float(os.environ.get(ENV_AGENT_TIMEOUT, AGENT_TIMEOUT_SECS))
         self.progress.phase("agent", f"iteration {iteration}, limit {limit:.0f}s: {self.agent}")
-        done = run_tree(
-            self.agent,
-            cwd=self.repo,
-            timeout=limit,
-            progress=self.progress,
-            tag="agent",
-            env=env,
-            stdin_text=prompt,
-            on_start=lambda ident: self.lock.journal(child=ident),
-        )
-        # Nothing the agent started may run on into the experiment (a process that edits the
-        # harness or kernels.py after the checks read them): its orphans are ours (main), killed.
-        for line in kill_leftovers():
-            self.progress.say(f"agent: left a process running, killed: {line}")
+        before = descendants()  # the loop's own (a detached `git gc`): not the agent's
+        try:
+            done = run_tree(
+                self.agent,
+                cwd=self.repo,
+                timeout=limit,
+                progress=self.progress,
+                tag="agent",
+                env=env,
+                stdin_text=prompt,
+                on_start=lambda ident: self.lock.journal(child=ident),
+            )
+        finally:
+            # Nothing the agent started may run on into the experiment, or after an interrupted
+            # loop (a process that edits the harness or kernels.py after the checks read them):
+            # its orphans are ours (main: adopt_orphans), and killed.
+            for line in kill_leftovers(spare=before):
+                self.progress.say(f"agent: left a process running, killed: {line}")
         if done.timed_out:
             self.progress.say(f"agent: still running after {limit:.0f}s: stopped")
         elif done.returncode:

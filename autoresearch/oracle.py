@@ -225,13 +225,9 @@ def load_module_from(path: Path, name: str, source: bytes | None = None) -> Modu
         tmp = copy_path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(source)
         tmp.replace(copy_path)  # atomic: a concurrent loader sees the whole file or none
-    spec = importlib.util.spec_from_file_location(name, copy_path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    from autoresearch.harness.numba_cache import module_from_bytes
+
+    return module_from_bytes(name, source, copy_path)  # not through a planted __pycache__ file
 
 
 def run(

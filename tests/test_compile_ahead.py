@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,6 +15,7 @@ import pytest
 from autoresearch import PACKAGE_DIR, numba_cache_dir
 from autoresearch.harness.cases import Case
 from autoresearch.harness.compile_ahead import CompileAhead, argument_types, later_signatures
+from autoresearch.harness.numba_cache import AHEAD_UID_BASE
 from autoresearch.harness.static_check import allowed_imports
 from autoresearch.harness.target_protocol import load_inputs
 
@@ -243,3 +245,103 @@ def test_the_oracles_process_reads_its_own_folder_first_and_files_what_it_loads_
     assert cache.load_overload("F", context) is None and "F" not in own.entries
     cache.save_overload("F", "compiled F")  # what it compiles goes to its own folder only
     assert own.entries["F"] == "compiled F" and "F" not in ahead.entries
+
+
+# A caller's cached machine code carries its callee under the callee's compiled name (qualified
+# name, argument types, a per-process number); a process that already defined that name runs its
+# own callee inside the loaded caller. `g` is recursive, so `f` calls it by name (not inlined).
+_NAMES_MODULE = """
+import numpy as np
+from numba import njit
+
+FLAG = np.zeros(1, np.int64)
+
+
+@njit(cache=True)
+def g(x):
+    if x <= 0:
+        return FLAG[0]
+    return g(x - 1) + 2
+
+
+@njit(cache=True)
+def f(x):
+    return g(x) + 1
+
+
+@njit
+def _set(flag, value):
+    flag[0] = value
+"""
+
+# second: the compile-ahead process, f (and g inside it) compiled with the flag set, its number
+# printed. oracle: g compiled honestly under that very number (the kernel aligned them), then f's
+# cache files copied in from the second's folder (as _AheadAfterOwn files them) and called.
+# asv: a fresh process loading the oracle's folder.
+_NAMES_ROLE = """
+import itertools, shutil, sys
+from pathlib import Path
+
+role, folder, apart = sys.argv[1], Path(sys.argv[2]), sys.argv[3] == "apart"
+from numba.core import bytecode
+from autoresearch.harness import numba_cache
+
+sys.path.insert(0, str(folder))
+if role == "second":
+    if apart:
+        numba_cache.number_functions_apart()
+    import m
+    m._set(m.FLAG, 1)
+    m.f(1)
+    print(m.g.overloads[m.g.signatures[0]].fndesc.uid)
+elif role == "oracle":
+    bytecode.FunctionIdentity._unique_ids = itertools.count(int(sys.argv[4]))
+    import m
+    m.g(1)
+    copied = 0
+    for p in (folder / "second").rglob("m.f-*.nb*"):
+        dest = folder / "oracle" / p.relative_to(folder / "second")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        copied += bool(shutil.copy(p, dest))
+    assert copied == 2, copied  # its index and its one entry
+    print(m.f(1))
+else:
+    import m
+    print(m.f(1))
+"""
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["same numbers", "numbered apart"])
+def test_the_oracles_process_runs_the_callee_the_copied_caller_carries(tmp_path, apart):
+    """Session 47's probe: numbered as the oracle's process numbers, the second process's flagged
+    callee is shadowed there by the oracle's own honest one (the oracle judges 3, asv times 4);
+    numbered from numba_cache.AHEAD_UID_BASE, as the compile-ahead process is, the oracle's
+    process runs what asv's will."""
+    import subprocess
+    import sys
+
+    (tmp_path / "m.py").write_text(_NAMES_MODULE)
+
+    def run(role: str, *extra: str) -> str:
+        env = dict(os.environ, AUTORESEARCH_NUMBA_CACHE_KEYED="0")
+        env["NUMBA_CACHE_DIR"] = str(tmp_path / ("second" if role == "second" else "oracle"))
+        mode = "apart" if apart else "same"
+        done = subprocess.run(
+            [sys.executable, "-c", _NAMES_ROLE, role, str(tmp_path), mode, *extra],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout.split()[-1]
+
+    number = int(run("second"))
+    # The kernel can raise the oracle's process's numbers by compiling throwaway functions, one a
+    # compile: to the second process's own in the first case; numbered apart, reaching them would
+    # take AHEAD_UID_BASE compiles, so the closest it gets is the same place in its own count.
+    reachable = number % AHEAD_UID_BASE
+    judged = run("oracle", str(reachable))
+    timed = run("asv")
+    assert timed == "4"  # the flagged callee, from the cache
+    if apart:
+        assert judged == timed
+    else:  # the hole: the oracle's process judged other code than asv's times
+        assert judged == "3"

@@ -355,6 +355,49 @@ def test_the_chain_check_watches_what_defines_a_target_and_nothing_else():
     assert not any(_defines_target(p, "take", shared) for p in free)
 
 
+def test_a_planted_bytecode_file_runs_until_the_experiment_drops_it(tmp_path):
+    """git ignores __pycache__, so the tree check cannot see a .pyc planted there; Python runs it
+    instead of the source when its header carries the source's modification time and size. The
+    experiment removes those folders before any child imports the harness (drop_bytecode)."""
+    import importlib.util
+    import marshal
+
+    from autoresearch.harness.checks import drop_bytecode
+
+    package = tmp_path / "autoresearch"
+    (package / "harness").mkdir(parents=True)
+    source = package / "harness" / "verdict_rule.py"
+    source.write_text("PASS = 1\n")
+    stat = source.stat()
+    planted = Path(importlib.util.cache_from_source(str(source)))
+    planted.parent.mkdir()
+    header = importlib.util.MAGIC_NUMBER + (0).to_bytes(4, "little")
+    header += int(stat.st_mtime).to_bytes(4, "little") + (stat.st_size & 0xFFFFFFFF).to_bytes(
+        4, "little"
+    )
+    planted.write_bytes(header + marshal.dumps(compile("PASS = 2\n", str(source), "exec")))
+    (tmp_path / "benchmarks" / "__pycache__").mkdir(parents=True)
+    kept = tmp_path / "notes" / "__pycache__"
+    kept.mkdir(parents=True)
+    sourceless = tmp_path / "json.pyc"  # first on a child's path: it would shadow json
+    sourceless.write_bytes(planted.read_bytes())
+    environment = tmp_path / ".venv" / "lib" / "x.pyc"
+    environment.parent.mkdir(parents=True)
+    environment.write_bytes(b"")
+
+    def imported() -> str:
+        code = "import sys; sys.path[:0] = sys.argv[1:]; import verdict_rule as v; print(v.PASS)"
+        return subprocess.run(
+            [sys.executable, "-c", code, str(source.parent)], capture_output=True, text=True
+        ).stdout.strip()
+
+    assert imported() == "2"  # the planted code, not the source
+    assert drop_bytecode(tmp_path) == 3
+    assert not planted.parent.exists() and kept.exists()  # only the code's folders
+    assert not sourceless.exists() and environment.exists()
+    assert imported() == "1"
+
+
 def test_every_command_module_stays_thin():
     """Issue 19's layout: a command (`python -m autoresearch.X`) is at most 600 lines; what grows
     goes into a library module under autoresearch/harness/."""

@@ -569,6 +569,31 @@ def test_the_source_is_read_as_python_decodes_it_and_utf8_only():
     for fine in (b"# coding: utf8\n", b"# -*- coding: UTF-8 -*-\n", b"\xef\xbb\xbf", b""):
         assert oracle.static_problems(fine + b"import numpy as np\n", ALLOWED) == [], fine
     assert "syntax error" in oracle.static_problems(b"x = '\xff'\n", ALLOWED)[0]  # not UTF-8
+    # Python looks for the coding line after turning a lone carriage return into a newline;
+    # tokenize, reading lines up to "\n", does not (found by a review in session 47).
+    assert oracle.static_problems(b"\r" + hidden, ALLOWED) == problems
+    for newline in (b"\r\n", b"\r"):
+        assert oracle.static_problems(b"import numpy as np" + newline, ALLOWED) == []
+
+
+def test_the_static_check_never_imports_a_module_it_refuses():
+    """Resolving `import numpy.f2py.__main__` used to import it in the oracle's process, which ran
+    f2py's command line and raised SystemExit (found by a review in session 47)."""
+    for name in ("numpy.f2py.__main__", "numba.testing.__main__", "antigravity"):
+        sys.modules.pop(name, None)
+        assert oracle.static_problems(f"import {name}\n", ALLOWED) != []
+        assert name not in sys.modules, name
+
+
+def test_a_file_that_reads_otherwise_as_text_than_python_compiles_it_is_refused(monkeypatch):
+    """Whatever the route to it (the coding line above is one), the rules walk the tree Python
+    compiles, and a file whose UTF-8 text parses otherwise is refused."""
+    from autoresearch.harness import static_check
+
+    monkeypatch.setattr(static_check.tokenize, "detect_encoding", lambda readline: ("utf-8", []))
+    hidden = b"# coding: unicode_escape\nimport numpy as np  #\\u000aimport os\n"
+    (problem,) = oracle.static_problems(hidden, ALLOWED)
+    assert problem == "kernels.py reads otherwise as UTF-8 text than Python compiles it: UTF-8 only"
 
 
 def test_the_kernel_process_compiles_the_bytes_it_was_sent_not_the_file(tmp_path):

@@ -124,6 +124,7 @@ QUICK = {
     "pq_l2/timer_patch",  # static
     "take/twin_recompile",  # static
     "take/hidden_by_encoding",  # static
+    "take/signature_string_runs_code",  # raised (at import)
     "pq_l2/patch_oracle_compare",  # tampered
 }
 

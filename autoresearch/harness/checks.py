@@ -2,12 +2,15 @@
 
 The tree: only the target's kernels.py may differ from HEAD, and it must (HARNESS.md's CAN /
 CANNOT table). HEAD: it must be where the last experiment of the target left it (the chain of
-experiments, `chain_of`; a re-baseline starts it again, autoresearch.rebaseline).
+experiments, `chain_of`; a re-baseline starts it again, autoresearch.rebaseline). And what git
+does not see: `drop_bytecode` empties the ignored `__pycache__` folders of the code the
+experiment's children import.
 """
 
 from __future__ import annotations
 
 import ast
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +19,11 @@ from autoresearch.harness.git import Git
 from autoresearch.harness.layout import kernels_relpath, log_relpath
 from autoresearch.harness.runlog import baseline_of, committed_log
 
+# The folders of the code an experiment's children import from the repository's tree (the oracle
+# runs there; asv runs in a fresh worktree, which asv's checkout cleans).
+CODE_FOLDERS = ("autoresearch", "benchmarks")
+# Where the environments live (their packages' bytecode is theirs), and git's own folder.
+ENVIRONMENT_FOLDERS = (".git", ".venv", "venv", ".asv")
 REBASELINE_COMMAND = 'python -m autoresearch.rebaseline {target} -m "why"'
 UNCHANGED = "is unchanged: nothing to test"  # the refusal of an edit that changed nothing
 
@@ -168,3 +176,30 @@ def check_tree(git: Git, target: str) -> None:
         problems.append(f"{kernels} {UNCHANGED}")
     if problems:
         raise Refused(problems)
+
+
+def drop_bytecode(repo: Path) -> int:
+    """Remove every `__pycache__` folder under CODE_FOLDERS and every `.pyc`/`.pyo` file in the
+    tree outside ENVIRONMENT_FOLDERS; how many. git ignores both, so check_tree cannot see one
+    planted there: Python runs a .pyc whose header matches its source's modification time and
+    size instead of the source, and a sourceless one (`numpy.pyc` beside the children's working
+    directory, first on their path) as a module (found by reviews in session 47). The children
+    then compile the harness from its source again (a fraction of a second)."""
+    dropped = 0
+    for folder in CODE_FOLDERS:
+        for cache in sorted((repo / folder).rglob("__pycache__")):
+            if cache.is_dir() and not cache.is_symlink():
+                shutil.rmtree(cache, ignore_errors=True)
+                dropped += 1
+            elif cache.exists() or cache.is_symlink():
+                cache.unlink()  # a file or a link in its place: Python would follow it
+                dropped += 1
+    for top in repo.iterdir():
+        if top.name in ENVIRONMENT_FOLDERS or top.is_symlink():
+            continue
+        found = [top] if top.is_file() else top.rglob("*") if top.is_dir() else []
+        for path in found:
+            if path.suffix in (".pyc", ".pyo") and (path.is_file() or path.is_symlink()):
+                path.unlink()
+                dropped += 1
+    return dropped

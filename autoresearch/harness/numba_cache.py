@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import importlib
 import importlib.util
+import itertools
 import os
 import re
 import shutil
@@ -41,6 +42,7 @@ from numba.core import caching, config
 from numba.core.caching import UserProvidedCacheLocator
 
 from autoresearch import TARGETS
+from autoresearch.harness.numba_text import guard_numba_text
 
 _KERNEL_MODULE = re.compile(r"^autoresearch\.(\w+)\.kernels$")
 
@@ -76,11 +78,20 @@ def import_kernels(target: str, path: Path, source: bytes | None = None) -> Modu
     modification second and size, so an edit within the second, or a planted file, would run
     other code than the source the oracle checked and this cache stamps), and stamped with the
     hash of exactly these bytes."""
-    name = f"autoresearch.{target}.kernels"
     path = Path(path).resolve()
     source = path.read_bytes() if source is None else source
     _IMPORTED[str(path)] = hashlib.sha256(source).hexdigest()
     package = importlib.import_module(f"autoresearch.{target}")
+    module = module_from_bytes(f"autoresearch.{target}.kernels", source, path)
+    package.kernels = module
+    return module
+
+
+def module_from_bytes(name: str, source: bytes, path: Path) -> ModuleType:
+    """Module `name` run from `source`, its file named `path`: no import system, so no
+    `__pycache__` file, planted or stale, stands in for the bytes; numba's signature strings in
+    it are read as types (harness/numba_text.py), never run."""
+    guard_numba_text()
     spec = importlib.util.spec_from_loader(name, loader=None, origin=str(path))
     module = importlib.util.module_from_spec(spec)
     module.__file__ = str(path)
@@ -90,7 +101,6 @@ def import_kernels(target: str, path: Path, source: bytes | None = None) -> Modu
     except BaseException:
         sys.modules.pop(name, None)
         raise
-    package.kernels = module
     return module
 
 
@@ -188,8 +198,28 @@ def warm_cpu_target() -> None:
 # the root moves to UNREAD_FOLDER, which no process reads: only functions made at import, whose
 # code the oracle's process runs, file where it is loaded.
 
+# And the names it gives its code. A cached function's machine code carries the callees it was
+# compiled with, under the names numba gives each compiled function: qualified name, argument
+# types and a number counted per process (FunctionIdentity's unique id). A process that loads it
+# with a function of the same name already defined runs its own instead (weak symbols: the first
+# definition wins). So a kernel that numbered the second process's compiles as the oracle's
+# process does (a few throwaway compiles) and compiled a callee there under a flag would have the
+# oracle's process run its own honest callee inside the copied caller, while an asv process,
+# loading the caller first, runs the flagged one (probed in session 47: 3 there, 4 here). The
+# second process numbers from AHEAD_UID_BASE, which no other process reaches: every callee it
+# compiles has a name of its own, and the oracle's process runs the code the folder holds.
+AHEAD_UID_BASE = 10**12
+CHILD_UID_BASE = 2 * 10**12  # compile_in_child's, for the same reason: it files where asv loads
+
 AHEAD_FOLDER = "ahead"
 UNREAD_FOLDER = "unread"
+
+
+def number_functions_apart(base: int = AHEAD_UID_BASE) -> None:
+    """numba numbers the functions this process compiles from `base` (see AHEAD_UID_BASE)."""
+    from numba.core import bytecode
+
+    bytecode.FunctionIdentity._unique_ids = itertools.count(base)
 
 
 def ahead_root(cache_dir: str) -> str:
@@ -357,6 +387,7 @@ def compile_in_child(loaders: list[Callable[[bool], ModuleType]], warm: Callable
         code = 1
         try:
             _die_with(parent)
+            number_functions_apart(CHILD_UID_BASE)  # its cached code's names are its own
             modules = [load(True) for load in loaders]
             for module in modules:
                 cache_all(module)

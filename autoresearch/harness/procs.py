@@ -23,6 +23,7 @@ from autoresearch.harness.progress import Progress
 POLL_SECS = 0.05
 TAIL_LINES = 15  # output lines repeated when a subprocess dies
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+MAX_LEFTOVER_SCANS = 1000  # kill_leftovers' rescans: a fork bomb is stopped a round at a time
 
 
 @dataclass
@@ -184,18 +185,115 @@ def adopt_orphans() -> bool:
         return False
 
 
-def kill_leftovers() -> list[str]:
-    """SIGKILL every live descendant of this process and reap it; call it when no child of ours
-    should be running (after `run_tree` returned). What was killed, as "pid: command" lines."""
+def descendants() -> set[tuple[int, float]]:
+    """(pid, start time) of every live descendant of this process."""
+    with contextlib.suppress(psutil.Error):
+        return {_key(p) for p in psutil.Process().children(recursive=True)} - {None}
+    return set()
+
+
+def kill_leftovers(spare: set[tuple[int, float]] = frozenset()) -> list[str]:
+    """SIGKILL every descendant of this process but those in `spare` (`descendants()` taken
+    before the child that may have left them started), and reap them. What was killed, as
+    "pid: command" lines (or the process group, where none of it was seen alive).
+
+    A leftover may fork anew all the time, its parent exiting each time (a new pid every few
+    milliseconds, each the only one alive). So each one found alive is stopped at once (SIGSTOP:
+    it forks no more), the process group of each one found, alive or exited, is killed (a fork
+    keeps the group: those not seen yet go too), and the table is read again, lean (/proc, not
+    psutil's objects, which a 10 ms forker outran), until a read finds none alive and none
+    exited: an exited one is reaped (zombies of ours would fill the process table) and means
+    another read, as its child may have started after the table's list of pids was taken."""
+    me, own_group = os.getpid(), os.getpgrp()
+    spared = {pid for pid, _ in spare}
+    stopped: dict[int, str] = {}
+    groups: dict[int, list[int]] = {}  # killed group -> the stopped members seen in it
+    for _ in range(MAX_LEFTOVER_SCANS):
+        table = _process_table()
+        live, exited = [], 0
+        for pid in _descendants_in(table, me):
+            if pid in spared and _key_of(pid) in spare:
+                continue
+            state, _, group = table[pid]
+            if state == "Z":  # one that exited since: its child may be newer than the table
+                exited += 1
+                with contextlib.suppress(ChildProcessError, OSError):
+                    os.waitpid(pid, os.WNOHANG)  # ours (the subreaper's): reaped
+            elif pid not in stopped:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGSTOP)
+                stopped[pid] = _command(pid)
+                live.append(pid)
+            if group not in (own_group, me) and group not in spared:
+                with contextlib.suppress(OSError):
+                    os.killpg(group, signal.SIGKILL)  # what forked from it too
+                groups.setdefault(group, [])
+                if pid in stopped:
+                    groups[group].append(pid)
+        if not live and not exited:
+            break
+    for pid in stopped:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    for pid in stopped:  # reaped where they are ours; the others their parents reap
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    break
+            except ChildProcessError:
+                break
+            time.sleep(POLL_SECS)
+    lines = [f"{pid}: {cmd}" for pid, cmd in stopped.items()]
+    return lines + [
+        f"process group {g} (its members seen only as exited)" for g, m in groups.items() if not m
+    ]
+
+
+def _process_table() -> dict[int, tuple[str, int, int]]:
+    """pid -> (state, parent pid, process group), from /proc/<pid>/stat."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    stat = f.read().decode(errors="replace")
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            table[int(name)] = (fields[0], int(fields[1]), int(fields[2]))
+    return table
+
+
+def _descendants_in(table: dict[int, tuple[str, int, int]], root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (_, parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, frontier = [], list(children.get(root, []))
+    while frontier:
+        pid = frontier.pop()
+        found.append(pid)
+        frontier += children.get(pid, [])
+    return found
+
+
+def _command(pid: int) -> str:
     try:
-        victims = psutil.Process().children(recursive=True)
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()[:120]
+    except OSError:
+        return "?"
+
+
+def _key_of(pid: int) -> tuple[int, float] | None:
+    try:
+        return _key(psutil.Process(pid))
     except psutil.Error:
-        return []
-    killed = []
-    for p in victims:
-        with contextlib.suppress(psutil.Error):
-            if p.status() != psutil.STATUS_ZOMBIE:
-                killed.append(f"{p.pid}: {' '.join(p.cmdline())[:120]}")
-            p.kill()
-    psutil.wait_procs(victims, timeout=5)  # reaps those that are our children
-    return killed
+        return None
+
+
+def _key(p: psutil.Process) -> tuple[int, float] | None:
+    try:
+        return p.pid, p.create_time()
+    except psutil.Error:
+        return None

@@ -17,7 +17,8 @@ working directory and states its hypothesis, as an agent would. Steps (STEPS bel
   nothing    no change at all (no row: nothing to test)
   fail       exits 1 without touching anything (the agent failed)
   sleep      kernels.py faster, then sleeps (an agent to interrupt or kill mid-edit)
-  daemon     no change, but leaves a process running in a session of its own (to be killed)
+  daemon     no change, but leaves a process running in a session of its own that forks anew
+             every 10 ms, its parent exiting each time (to be killed all the same)
 
 Checks what the loop promises an agent: the prompt on stdin equals the file named by
 AUTORESEARCH_PROMPT_FILE and holds HARNESS.md, program.md and the log header. With
@@ -60,6 +61,17 @@ STEPS = {
 }
 
 
+# A new pid every 10 ms, each the only one alive: a scan that kills what it saw misses it.
+DAEMON = """
+import os, time
+end = time.monotonic() + 600
+while time.monotonic() < end:
+    if os.fork():
+        os._exit(0)
+    time.sleep(0.01)
+"""
+
+
 def check_prompt(prompt: str) -> None:
     path = os.environ["AUTORESEARCH_PROMPT_FILE"]
     if Path(path).read_text() != prompt:
@@ -96,10 +108,7 @@ def main() -> int:
         return step["exit"]
     apply(step)
     if step.get("daemon"):  # detached: its own session, not waited for, outlives this process
-        code = "import time; time.sleep(600)"
-        helper = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
-        if record:
-            Path(record, "daemon.pid").write_text(str(helper.pid))
+        subprocess.Popen([sys.executable, "-c", DAEMON, record or ""], start_new_session=True)
     if step.get("sleep"):
         if record:
             Path(record, "agent.pid").write_text(str(os.getpid()))
