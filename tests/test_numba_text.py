@@ -50,32 +50,31 @@ def test_anything_but_types_is_refused(text):
         parse_signature(text)
 
 
+def _run(body: str, marker, guarded: bool) -> str:
+    """`body` in a fresh interpreter (numba imported), after guard_numba_text when `guarded`;
+    its output. `sys.argv[1]` there is `marker`."""
+    guard = (
+        "from autoresearch.harness.numba_text import guard_numba_text\nassert guard_numba_text()\n"
+    )
+    code = "import sys\nfrom numba import njit\n" + (guard if guarded else "") + body
+    done = subprocess.run([sys.executable, "-c", code, str(marker)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_numba_runs_a_signature_strings_code_until_the_harness_reads_it_as_types(tmp_path):
     """The hole (red-team take/signature_string_runs_code): numba alone runs the string's code at
     the decorator's call, an import's; with guard_numba_text the decorator raises."""
     marker = tmp_path / "ran"
-    code = (
-        "import sys\n"
-        "from numba import njit\n"
-        "if sys.argv[2] == 'guarded':\n"
-        "    from autoresearch.harness.numba_text import guard_numba_text\n"
-        "    assert guard_numba_text()\n"
+    body = (
         "try:\n"
         '    njit(f"np.save({sys.argv[1]!r}, np.zeros(1)) or int64(int64)")(lambda x: x)\n'
         "except TypeError as exc:\n"
         "    print('refused:', exc)\n"
     )
-
-    def run(mode: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(marker), mode], capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    assert "refused: numba signature" in run("guarded")
+    assert "refused: numba signature" in _run(body, marker, guarded=True)
     assert not marker.with_suffix(".npy").exists()
-    run("plain")
+    _run(body, marker, guarded=False)
     assert marker.with_suffix(".npy").exists()  # numba alone ran it
 
 
@@ -84,12 +83,7 @@ def test_a_closures_string_constant_is_not_pasted_into_code(tmp_path):
     execs it (MakeFunctionToJitFunction): a string default there is code (found by a review in
     session 47). With guard_numba_text the compile fails instead, and nothing runs."""
     marker = tmp_path / "ran"
-    code = (
-        "import sys\n"
-        "from numba import njit\n"
-        "if sys.argv[2] == 'guarded':\n"
-        "    from autoresearch.harness.numba_text import guard_numba_text\n"
-        "    assert guard_numba_text()\n"
+    body = (
         "@njit\n"
         "def apply(f, x):\n"
         "    return f(x)\n"
@@ -104,14 +98,7 @@ def test_a_closures_string_constant_is_not_pasted_into_code(tmp_path):
         "    print('refused:', type(exc).__name__, str(exc)[:300])\n"
     )
 
-    def run(mode: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(marker), mode], capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    guarded = run("guarded")
+    guarded = _run(body, marker, guarded=True)
     assert "numbers, bools and None only" in guarded and not marker.exists(), guarded
-    plain = run("plain")
+    plain = _run(body, marker, guarded=False)
     assert marker.exists(), plain  # numba alone ran it

@@ -207,7 +207,8 @@ def kill_leftovers(spare: set[tuple[int, float]] = frozenset()) -> list[str]:
     me, own_group = os.getpid(), os.getpgrp()
     spared = {pid for pid, _ in spare}
     stopped: dict[int, str] = {}
-    groups: dict[int, list[int]] = {}  # killed group -> the stopped members seen in it
+    killed_groups: set[int] = set()
+    groups_seen_alive: set[int] = set()
     for _ in range(MAX_LEFTOVER_SCANS):
         table = _process_table()
         live, exited = [], 0
@@ -224,12 +225,11 @@ def kill_leftovers(spare: set[tuple[int, float]] = frozenset()) -> list[str]:
                     os.kill(pid, signal.SIGSTOP)
                 stopped[pid] = _command(pid)
                 live.append(pid)
+                groups_seen_alive.add(group)
             if group not in (own_group, me) and group not in spared:
                 with contextlib.suppress(OSError):
                     os.killpg(group, signal.SIGKILL)  # what forked from it too
-                groups.setdefault(group, [])
-                if pid in stopped:
-                    groups[group].append(pid)
+                killed_groups.add(group)
         if not live and not exited:
             break
     for pid in stopped:
@@ -245,9 +245,8 @@ def kill_leftovers(spare: set[tuple[int, float]] = frozenset()) -> list[str]:
                 break
             time.sleep(POLL_SECS)
     lines = [f"{pid}: {cmd}" for pid, cmd in stopped.items()]
-    return lines + [
-        f"process group {g} (its members seen only as exited)" for g, m in groups.items() if not m
-    ]
+    unseen = sorted(killed_groups - groups_seen_alive)
+    return lines + [f"process group {g} (its members seen only as exited)" for g in unseen]
 
 
 def _process_table() -> dict[int, tuple[str, int, int]]:
